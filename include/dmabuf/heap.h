@@ -1,0 +1,173 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * DOC: heap plugin ABI
+ *
+ * A heap is an exporter: it decides where a buffer's backing lives in the
+ * emulated physical address space and builds the scatter-gather table a
+ * device sees.  The ops table mirrors the kernel's struct dma_buf_ops:
+ * allocate, release, map_dma_buf and unmap_dma_buf are mandatory (a heap
+ * without one is refused at registration, as dma_buf_export() WARNs and
+ * refuses); the rest are optional.
+ *
+ * The bytes themselves live in one sealed memfd per buffer that the framework
+ * owns, so a placement can move (migration) while CPU mappings of the bytes
+ * stay valid.  A heap deals in placements: lists of emulated physical chunks.
+ *
+ * A heap is built in, or a shared object in the heap directory that exports
+ *
+ *	const struct dmabuf_heap_ops dmabuf_heap_plugin;
+ *
+ * whose first field is DMABUF_HEAP_ABI_VERSION.  A plugin links against
+ * nothing of the daemon: what it needs from the framework (the DMA mapping
+ * helpers, logging) reaches it through struct dmabuf_heap_host at init.
+ */
+#ifndef DMABUF_HEAP_H
+#define DMABUF_HEAP_H
+
+#include <stdint.h>
+
+#include <dmabuf/uapi.h>
+
+#define DMABUF_HEAP_ABI_VERSION 1
+
+/** DMABUF_PAGE_SIZE - granule of the emulated physical address space. */
+#define DMABUF_PAGE_SIZE 4096ULL
+
+/**
+ * struct dmabuf_constraints - what a set of devices needs of a placement
+ * @dma_bits: highest usable address is 2^dma_bits - 1
+ * @max_segments: most segments a mapping may have (0: no limit)
+ * @max_segment_size: largest segment (0: no limit)
+ * @segment_boundary: segments never cross a multiple of mask + 1 (0: none)
+ * @alignment: power of two the first address honours (>= a page)
+ *
+ * The constraints of several devices combine by intersection: the smallest
+ * limits and the largest alignment.
+ */
+struct dmabuf_constraints {
+	uint32_t dma_bits;
+	uint32_t max_segments;
+	uint64_t max_segment_size;
+	uint64_t segment_boundary;
+	uint64_t alignment;
+};
+
+/**
+ * struct dmabuf_phys_chunk - a run of emulated physical pages
+ * @addr: first address, page-aligned
+ * @len: bytes, a whole number of pages
+ */
+struct dmabuf_phys_chunk {
+	uint64_t addr;
+	uint64_t len;
+};
+
+/**
+ * struct dmabuf_placement - where a buffer's backing lives
+ * @size: bytes placed (the buffer size rounded up to pages)
+ * @nr_chunks: number of chunks, in buffer order
+ * @chunks: the chunks; owned by the heap, freed in its release op
+ * @priv: heap private data
+ */
+struct dmabuf_placement {
+	uint64_t size;
+	uint32_t nr_chunks;
+	struct dmabuf_phys_chunk *chunks;
+	void *priv;
+};
+
+/**
+ * struct dmabuf_sg_table - a device's view of a placement
+ * @nents: number of entries
+ * @entries: the entries, in buffer order
+ * @iova: I/O virtual range reserved for an iommu device (0 if none)
+ * @iova_len: length of that range
+ */
+struct dmabuf_sg_table {
+	uint32_t nents;
+	struct dmabuf_sg_entry *entries;
+	uint64_t iova;
+	uint64_t iova_len;
+};
+
+/**
+ * struct dmabuf_heap_stats - capacity and use, for df(1) and dmabufctl
+ * @capacity: bytes the heap can place in all
+ * @used: bytes placed now
+ * @largest_free: largest contiguous free run (fragmentation)
+ */
+struct dmabuf_heap_stats {
+	uint64_t capacity;
+	uint64_t used;
+	uint64_t largest_free;
+};
+
+struct dmabuf_device;
+
+/**
+ * struct dmabuf_heap_host - services the framework offers a heap
+ * @abi_version: DMABUF_HEAP_ABI_VERSION of the framework
+ * @log: printf-style logging with a syslog priority
+ * @dma_map: the DMA API: build @dev's sg table for @pl, reserving I/O
+ *           virtual addresses for an iommu device; fails with -EBUSY when
+ *           the placement cannot meet the device's constraints
+ * @dma_unmap: undo dma_map and free the table's entries
+ * @check: 0 if @pl meets @c, else -EINVAL
+ */
+struct dmabuf_heap_host {
+	uint32_t abi_version;
+	void (*log)(int prio, const char *fmt, ...)
+		__attribute__((format(printf, 2, 3)));
+	int (*dma_map)(struct dmabuf_device *dev,
+		       const struct dmabuf_placement *pl,
+		       struct dmabuf_sg_table *sgt);
+	void (*dma_unmap)(struct dmabuf_device *dev,
+			  struct dmabuf_sg_table *sgt);
+	int (*check)(const struct dmabuf_placement *pl,
+		     const struct dmabuf_constraints *c);
+};
+
+/**
+ * struct dmabuf_heap_ops - an exporter
+ * @abi_version: must be DMABUF_HEAP_ABI_VERSION
+ * @name: heap name, at most DMABUF_NAME_LEN - 1 bytes (the exp_name)
+ * @init: optional; parse @options ("key=value,..."), set *@priv
+ * @fini: optional; free what init made
+ * @allocate: mandatory; place @size bytes meeting @c.  Returns -EINVAL when
+ *            this heap can never meet @c for @size, -ENOMEM when it could
+ *            but has no room now.
+ * @release: mandatory; return a placement's pages to the heap
+ * @map_dma_buf: mandatory; build @dev's sg table for @pl (usually through
+ *               host->dma_map)
+ * @unmap_dma_buf: mandatory; undo map_dma_buf
+ * @begin_cpu_access: optional; make [@off, @off + @len) coherent for the
+ *                    CPU in direction @dir (DMABUF_CPU_*); may fail
+ * @end_cpu_access: optional; publish CPU writes; cannot fail
+ * @stats: optional; capacity and use
+ */
+struct dmabuf_heap_ops {
+	uint32_t abi_version;
+	const char *name;
+	int (*init)(const struct dmabuf_heap_host *host, const char *options,
+		    void **priv);
+	void (*fini)(void *priv);
+	int (*allocate)(void *priv, uint64_t size,
+			const struct dmabuf_constraints *c,
+			struct dmabuf_placement *pl);
+	void (*release)(void *priv, struct dmabuf_placement *pl);
+	int (*map_dma_buf)(void *priv, const struct dmabuf_placement *pl,
+			   struct dmabuf_device *dev, uint32_t dir,
+			   struct dmabuf_sg_table *sgt);
+	void (*unmap_dma_buf)(void *priv, struct dmabuf_device *dev,
+			      struct dmabuf_sg_table *sgt);
+	int (*begin_cpu_access)(void *priv, const struct dmabuf_placement *pl,
+				uint64_t off, uint64_t len, uint32_t dir);
+	void (*end_cpu_access)(void *priv, const struct dmabuf_placement *pl,
+			       uint64_t off, uint64_t len, uint32_t dir);
+	void (*stats)(void *priv, struct dmabuf_heap_stats *st);
+};
+
+/** DMABUF_HEAP_PLUGIN_SYMBOL - the symbol a heap shared object exports. */
+#define DMABUF_HEAP_PLUGIN_SYMBOL "dmabuf_heap_plugin"
+
+#endif /* DMABUF_HEAP_H */

@@ -1,0 +1,290 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * DOC: dmabuffs user-space API
+ *
+ * The ioctls a program issues on a dmabuffs buffer file (one open handle is
+ * one shareable dma-buf fd) and on the mount's root directory.
+ *
+ * FUSE passes ioctls on regular files in "restricted" mode: the kernel copies
+ * exactly _IOC_SIZE(cmd) bytes in (for _IOC_WRITE) and out (for _IOC_READ)
+ * and never follows a pointer.  Every structure here is therefore fixed-size,
+ * built from __u64/__u32 fields and inline strings, with explicit padding that
+ * must be zero, and identical for 32- and 64-bit callers.
+ *
+ * DMA_BUF_IOCTL_SYNC has the kernel's number, structure and flag rules, so a
+ * program written for a kernel dma-buf works unchanged.  The dmabuffs ioctls
+ * use the type byte 0xDB, which no VFS-intercepted ioctl (FS_IOC_GETFLAGS,
+ * FS_IOC_FSGETXATTR, ...) uses.
+ *
+ * Unknown ioctls fail with ENOTTY; a known ioctl with a malformed field
+ * (non-zero padding, unknown flag, unterminated string) fails with EINVAL.
+ */
+#ifndef DMABUF_UAPI_H
+#define DMABUF_UAPI_H
+
+#include <linux/ioctl.h>
+#include <linux/types.h>
+
+/* ---- the kernel's dma-buf uapi (include/uapi/linux/dma-buf.h) ---- */
+
+#ifndef DMA_BUF_BASE
+/**
+ * struct dma_buf_sync - synchronize with CPU access
+ * @flags: DMA_BUF_SYNC_START or DMA_BUF_SYNC_END, ORed with READ and/or WRITE
+ *
+ * START waits for the device mappings (implicit fences) that conflict with
+ * the access and makes the buffer coherent for the CPU; END publishes the
+ * CPU's writes.  Any bit outside DMA_BUF_SYNC_VALID_FLAGS_MASK, or no access
+ * bit at all, is EINVAL.
+ */
+struct dma_buf_sync {
+	__u64 flags;
+};
+
+#define DMA_BUF_SYNC_READ (1 << 0)
+#define DMA_BUF_SYNC_WRITE (2 << 0)
+#define DMA_BUF_SYNC_RW (DMA_BUF_SYNC_READ | DMA_BUF_SYNC_WRITE)
+#define DMA_BUF_SYNC_START (0 << 2)
+#define DMA_BUF_SYNC_END (1 << 2)
+#define DMA_BUF_SYNC_VALID_FLAGS_MASK (DMA_BUF_SYNC_RW | DMA_BUF_SYNC_END)
+
+#define DMA_BUF_NAME_LEN 32
+
+#define DMA_BUF_BASE 'b'
+#define DMA_BUF_IOCTL_SYNC _IOW(DMA_BUF_BASE, 0, struct dma_buf_sync)
+#endif
+
+/* ---- dmabuffs ioctls ---- */
+
+#define DMABUF_IOC_MAGIC 0xDB
+
+/** DMABUF_NAME_LEN - inline string size, NUL included (the kernel's 32). */
+#define DMABUF_NAME_LEN 32
+
+/* DMA directions, numbered as the kernel's enum dma_data_direction. */
+#define DMABUF_DIR_BIDIRECTIONAL 0 /* device reads and writes: write fence */
+#define DMABUF_DIR_TO_DEVICE 1 /* device reads: read fence */
+#define DMABUF_DIR_FROM_DEVICE 2 /* device writes: write fence */
+
+/* CPU access directions for BEGIN/END_CPU_ACCESS: DMA_BUF_SYNC_READ/WRITE. */
+#define DMABUF_CPU_READ DMA_BUF_SYNC_READ
+#define DMABUF_CPU_WRITE DMA_BUF_SYNC_WRITE
+
+/* Export flags. */
+#define DMABUF_EXPORT_ALLOC_NOW (1ULL << 0) /* place the backing at once */
+#define DMABUF_EXPORT_VALID_FLAGS DMABUF_EXPORT_ALLOC_NOW
+
+/* Buffer states reported by DMABUF_IOCTL_INFO. */
+#define DMABUF_STATE_EMPTY 0 /* created, not yet sized */
+#define DMABUF_STATE_EXPORTED 1 /* sized; backing not yet placed */
+#define DMABUF_STATE_ALLOCATED 2 /* backing placed */
+#define DMABUF_STATE_MIGRATING 3 /* a move is pending until mappings end */
+
+/* Device flags. */
+#define DMABUF_DEVICE_IOMMU (1U << 0) /* private I/O virtual address space */
+#define DMABUF_DEVICE_COHERENT (1U << 1) /* no CPU cache maintenance needed */
+#define DMABUF_DEVICE_VALID_FLAGS (DMABUF_DEVICE_IOMMU | DMABUF_DEVICE_COHERENT)
+
+/**
+ * struct dmabuf_export - give a new, empty buffer file its heap and size
+ * @size: bytes; rounded up to whole pages for placement, reported exactly
+ * @flags: DMABUF_EXPORT_* flags
+ * @heap: heap name, NUL-terminated; empty for the mount's default heap
+ * @name: debug name (as DMA_BUF_SET_NAME), NUL-terminated, may be empty
+ * @ino: out: the buffer's inode number
+ */
+struct dmabuf_export {
+	__u64 size;
+	__u64 flags;
+	char heap[DMABUF_NAME_LEN];
+	char name[DMABUF_NAME_LEN];
+	__u64 ino;
+};
+
+/**
+ * struct dmabuf_info - what a handle's buffer is
+ * @size: exact size in bytes (0 while EMPTY)
+ * @ino: inode number, as in .bufinfo and stat(2)
+ * @state: DMABUF_STATE_*
+ * @attachments: attachments on the buffer, all handles together
+ * @maps: active device mappings
+ * @handles: open handles (shareable fds) of the buffer
+ * @cpu_maps: live CPU mappings (zero-copy) holding the buffer
+ * @write_fences: active mappings in which a device writes
+ * @read_fences: active mappings in which a device only reads
+ * @nr_chunks: emulated physical chunks of the backing (0 if not placed)
+ * @phys_addr: emulated physical address of the first chunk (0 if none)
+ * @heap: exporting heap (the kernel's exp_name)
+ * @name: debug name, empty if unset
+ */
+struct dmabuf_info {
+	__u64 size;
+	__u64 ino;
+	__u32 state;
+	__u32 attachments;
+	__u32 maps;
+	__u32 handles;
+	__u32 cpu_maps;
+	__u32 write_fences;
+	__u32 read_fences;
+	__u32 nr_chunks;
+	__u64 phys_addr;
+	char heap[DMABUF_NAME_LEN];
+	char name[DMABUF_NAME_LEN];
+};
+
+/**
+ * struct dmabuf_name - inline debug name, at most 31 bytes plus NUL
+ * @name: the name; a string that fills all 32 bytes without NUL is EINVAL
+ */
+struct dmabuf_name {
+	char name[DMABUF_NAME_LEN];
+};
+
+/**
+ * struct dmabuf_attach - attach a device to the handle's buffer
+ * @device: device name from the registry, NUL-terminated
+ * @flags: must be 0
+ * @attach_id: out: id naming the attachment in later calls on this handle
+ */
+struct dmabuf_attach {
+	char device[DMABUF_NAME_LEN];
+	__u64 flags;
+	__u64 attach_id;
+};
+
+/**
+ * struct dmabuf_attach_ref - name an attachment of this handle
+ * @attach_id: from DMABUF_IOCTL_ATTACH
+ */
+struct dmabuf_attach_ref {
+	__u64 attach_id;
+};
+
+/**
+ * struct dmabuf_map - map an attachment for the device
+ * @attach_id: attachment of this handle
+ * @dir: DMABUF_DIR_*
+ * @nents: out: scatter-gather entries
+ * @total_len: out: bytes covered (the page-rounded buffer size)
+ */
+struct dmabuf_map {
+	__u64 attach_id;
+	__u32 dir;
+	__u32 nents;
+	__u64 total_len;
+};
+
+/**
+ * struct dmabuf_sg_entry - one scatter-gather segment
+ * @dma_addr: address the device uses (physical, or I/O virtual with iommu)
+ * @length: bytes
+ * @offset: where the segment starts in the buffer
+ */
+struct dmabuf_sg_entry {
+	__u64 dma_addr;
+	__u64 length;
+	__u64 offset;
+};
+
+#define DMABUF_SG_PAGE 64
+
+/**
+ * struct dmabuf_get_sg - read a mapped attachment's sg table, a page at once
+ * @attach_id: a mapped attachment of this handle
+ * @first: index of the first entry wanted
+ * @count: in: entries wanted (1..DMABUF_SG_PAGE); out: entries returned
+ * @nents: out: entries in the whole table
+ * @pad: must be 0
+ * @entries: out: the entries
+ */
+struct dmabuf_get_sg {
+	__u64 attach_id;
+	__u32 first;
+	__u32 count;
+	__u32 nents;
+	__u32 pad;
+	struct dmabuf_sg_entry entries[DMABUF_SG_PAGE];
+};
+
+/**
+ * struct dmabuf_cpu_access - bracket CPU access to a byte range
+ * @offset: first byte
+ * @length: bytes; 0 means up to the end of the buffer
+ * @flags: DMABUF_CPU_READ and/or DMABUF_CPU_WRITE
+ * @pad: must be 0
+ */
+struct dmabuf_cpu_access {
+	__u64 offset;
+	__u64 length;
+	__u32 flags;
+	__u32 pad;
+};
+
+/**
+ * struct dmabuf_device_desc - a device and its DMA constraints
+ * @name: unique name, NUL-terminated
+ * @dma_bits: addressable bits, 12..64
+ * @max_segments: most sg segments per mapping; 1 means physically
+ *                contiguous; 0 means no limit
+ * @max_segment_size: largest segment in bytes; 0 means no limit
+ * @segment_boundary: a segment never crosses a multiple of this mask + 1;
+ *                    0 means no boundary, else 2^k - 1 with k >= 12
+ * @alignment: power of two the buffer's first address honours; 0 = a page
+ * @flags: DMABUF_DEVICE_* flags
+ * @pad: must be 0
+ */
+struct dmabuf_device_desc {
+	char name[DMABUF_NAME_LEN];
+	__u32 dma_bits;
+	__u32 max_segments;
+	__u64 max_segment_size;
+	__u64 segment_boundary;
+	__u64 alignment;
+	__u32 flags;
+	__u32 pad;
+};
+
+#define DMABUF_DEVICE_PAGE 16
+
+/**
+ * struct dmabuf_device_list - read the device registry, a page at once
+ * @first: index of the first device wanted
+ * @count: in: wanted (1..DMABUF_DEVICE_PAGE); out: returned
+ * @total: out: devices registered
+ * @pad: must be 0
+ * @devices: out: the devices
+ */
+struct dmabuf_device_list {
+	__u32 first;
+	__u32 count;
+	__u32 total;
+	__u32 pad;
+	struct dmabuf_device_desc devices[DMABUF_DEVICE_PAGE];
+};
+
+/* On a buffer file handle. */
+#define DMABUF_IOCTL_EXPORT _IOWR(DMABUF_IOC_MAGIC, 0x00, struct dmabuf_export)
+#define DMABUF_IOCTL_INFO _IOR(DMABUF_IOC_MAGIC, 0x01, struct dmabuf_info)
+#define DMABUF_IOCTL_SET_NAME _IOW(DMABUF_IOC_MAGIC, 0x02, struct dmabuf_name)
+#define DMABUF_IOCTL_ATTACH _IOWR(DMABUF_IOC_MAGIC, 0x03, struct dmabuf_attach)
+#define DMABUF_IOCTL_DETACH \
+	_IOW(DMABUF_IOC_MAGIC, 0x04, struct dmabuf_attach_ref)
+#define DMABUF_IOCTL_MAP _IOWR(DMABUF_IOC_MAGIC, 0x05, struct dmabuf_map)
+#define DMABUF_IOCTL_GET_SG _IOWR(DMABUF_IOC_MAGIC, 0x06, struct dmabuf_get_sg)
+#define DMABUF_IOCTL_UNMAP \
+	_IOW(DMABUF_IOC_MAGIC, 0x07, struct dmabuf_attach_ref)
+#define DMABUF_IOCTL_BEGIN_CPU_ACCESS \
+	_IOW(DMABUF_IOC_MAGIC, 0x08, struct dmabuf_cpu_access)
+#define DMABUF_IOCTL_END_CPU_ACCESS \
+	_IOW(DMABUF_IOC_MAGIC, 0x09, struct dmabuf_cpu_access)
+
+/* On the mount's root directory. */
+#define DMABUF_IOCTL_DEVICE_ADD \
+	_IOW(DMABUF_IOC_MAGIC, 0x20, struct dmabuf_device_desc)
+#define DMABUF_IOCTL_DEVICE_REMOVE \
+	_IOW(DMABUF_IOC_MAGIC, 0x21, struct dmabuf_name)
+#define DMABUF_IOCTL_DEVICE_LIST \
+	_IOWR(DMABUF_IOC_MAGIC, 0x22, struct dmabuf_device_list)
+
+#endif /* DMABUF_UAPI_H */

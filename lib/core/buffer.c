@@ -1,0 +1,1168 @@
+// SPDX-License-Identifier: MIT
+/*
+ * DOC: buffers, handles, attachments and CPU access
+ *
+ * A buffer is the struct dma_buf: a fixed size, an exporting heap, a debug
+ * name, and a backing placed lazily.  Its reference count is its open
+ * handles, its directory entry and its live CPU mappings (plus short-lived
+ * references callers take); the last put releases the backing to its heap,
+ * so an unlinked buffer lives exactly as long as its fds and mappings.
+ *
+ * Attachments and device mappings belong to the handle that made them, and
+ * a handle's release unmaps and detaches everything it owns: a client that
+ * dies leaks nothing.
+ *
+ * Negotiation follows the dma-buf model of deferred allocation.  The backing
+ * is placed at the first device map or CPU access, meeting the intersection
+ * of the constraints of every device attached at that moment.  A later attach
+ * the placement already meets is free; one it does not meet reserves a new
+ * placement at once (so the move cannot fail later) and the next map stalls
+ * with -EAGAIN until every current mapping is gone, then the backing moves.
+ * An attach that no placement of the heap could ever meet fails with -EBUSY.
+ * The bytes live in the buffer's memfd and move with it, so CPU mappings stay
+ * valid across a migration.
+ *
+ * Implicit fences: a live device mapping is a fence, a write fence when the
+ * device writes (FROM_DEVICE, BIDIRECTIONAL) and a read fence otherwise.
+ * CPU reads wait for write fences, CPU writes for all fences, as
+ * dma_resv_usage_rw() orders them; waiting is the caller's (-EAGAIN).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <syslog.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "internal.h"
+
+/* Largest buffer accepted at all: 1 PiB keeps page rounding from wrapping. */
+#define DMABUF_MAX_SIZE (1ULL << 50)
+
+static uint64_t placed_size(const struct dmabuf_buffer *buf)
+{
+	return ALIGN_UP(buf->size, DMABUF_PAGE_SIZE);
+}
+
+static void buffer_changed_locked(struct dmabuf_buffer *buf)
+{
+	buf->seq++;
+	pthread_cond_broadcast(&buf->core->changed);
+}
+
+static void buffer_free_locked(struct dmabuf_buffer *buf)
+{
+	struct dmabuf_core *core = buf->core;
+	struct dmabuf_heap *heap = buf->heap;
+
+	TAILQ_REMOVE(&core->buffers, buf, link);
+	core->nr_buffers--;
+	core->bytes -= buf->size;
+	if (buf->has_pending)
+		heap->ops->release(heap->priv, &buf->pending);
+	if (buf->placed)
+		heap->ops->release(heap->priv, &buf->pl);
+	if (buf->memfd >= 0)
+		close(buf->memfd);
+	dmabuf_log(LOG_DEBUG, "buffer %llu released",
+		   (unsigned long long)buf->ino);
+	free(buf);
+}
+
+static void put_locked(struct dmabuf_buffer *buf)
+{
+	if (--buf->refs == 0)
+		buffer_free_locked(buf);
+}
+
+/*
+ * Drop the lock; when @changed, tell the notify hook.  The reference taken
+ * here keeps @buf alive while the hook runs without the lock.
+ */
+static void unlock_notify(struct dmabuf_buffer *buf, bool changed)
+{
+	struct dmabuf_core *core = buf->core;
+
+	if (!changed || !core->notify) {
+		pthread_mutex_unlock(&core->lock);
+		return;
+	}
+	buf->refs++;
+	pthread_mutex_unlock(&core->lock);
+	core->notify(core->notify_arg, buf);
+	dmabuf_buffer_put(buf);
+}
+
+/**
+ * dmabuf_buffer_create() - make an empty buffer (no heap chosen, no size)
+ * @core: the core
+ * @out: the buffer, holding one reference for the caller
+ *
+ * Return: 0 or -ENOMEM.
+ */
+int dmabuf_buffer_create(struct dmabuf_core *core, struct dmabuf_buffer **out)
+{
+	struct dmabuf_buffer *buf = calloc(1, sizeof(*buf));
+
+	if (!buf)
+		return -ENOMEM;
+	buf->core = core;
+	buf->refs = 1;
+	buf->memfd = -1;
+	TAILQ_INIT(&buf->attachments);
+	TAILQ_INIT(&buf->handles);
+	pthread_mutex_lock(&core->lock);
+	buf->ino = core->next_ino++;
+	TAILQ_INSERT_TAIL(&core->buffers, buf, link);
+	core->nr_buffers++;
+	pthread_mutex_unlock(&core->lock);
+	*out = buf;
+	return 0;
+}
+
+static int set_heap_locked(struct dmabuf_buffer *buf, const char *name)
+{
+	struct dmabuf_heap *heap = heap_find_locked(buf->core, name);
+
+	if (!heap) {
+		dmabuf_log(LOG_WARNING, "buffer %llu: no heap '%.31s' (ENODEV)",
+			   (unsigned long long)buf->ino, name);
+		return -ENODEV;
+	}
+	if (buf->heap == heap)
+		return 0;
+	if (buf->placed || !TAILQ_EMPTY(&buf->attachments)) {
+		dmabuf_log(
+			LOG_WARNING,
+			"buffer %llu: heap fixed once attached or placed (EBUSY)",
+			(unsigned long long)buf->ino);
+		return -EBUSY;
+	}
+	buf->heap = heap;
+	return 0;
+}
+
+/**
+ * dmabuf_buffer_set_heap() - choose the exporting heap before placement
+ * @buf: the buffer
+ * @heap: heap name
+ *
+ * Return: 0; -ENODEV for an unknown heap; -EBUSY once devices are attached
+ * or the backing is placed.
+ */
+int dmabuf_buffer_set_heap(struct dmabuf_buffer *buf, const char *heap)
+{
+	int ret;
+
+	pthread_mutex_lock(&buf->core->lock);
+	ret = set_heap_locked(buf, heap);
+	pthread_mutex_unlock(&buf->core->lock);
+	return ret;
+}
+
+static int check_capacity(struct dmabuf_buffer *buf, uint64_t size)
+{
+	struct dmabuf_heap_stats st = {0};
+
+	if (buf->heap->ops->stats)
+		buf->heap->ops->stats(buf->heap->priv, &st);
+	if (st.capacity && ALIGN_UP(size, DMABUF_PAGE_SIZE) > st.capacity) {
+		dmabuf_log(LOG_WARNING,
+			   "buffer %llu: %llu bytes exceed heap %s (EFBIG)",
+			   (unsigned long long)buf->ino,
+			   (unsigned long long)size, buf->heap->ops->name);
+		return -EFBIG;
+	}
+	return 0;
+}
+
+static int set_size_locked(struct dmabuf_buffer *buf, uint64_t size)
+{
+	int ret;
+
+	if (buf->size)
+		return buf->size == size ? 0 : -EPERM;
+	if (size == 0 || size > DMABUF_MAX_SIZE)
+		return -EINVAL;
+	if (!buf->heap) {
+		ret = set_heap_locked(buf, buf->core->default_heap);
+		if (ret)
+			return ret;
+	}
+	ret = check_capacity(buf, size);
+	if (ret)
+		return ret;
+	buf->size = size;
+	buf->core->bytes += size;
+	return 0;
+}
+
+/**
+ * dmabuf_buffer_set_size() - export: fix the size, once
+ * @buf: the buffer
+ * @size: bytes
+ *
+ * The size of a dma-buf never changes.  Setting the size it already has is
+ * a no-op; any other size after the first is -EPERM.  A buffer without a
+ * heap gets the core's default heap here.
+ *
+ * Return: 0; -EPERM; -EINVAL for 0 or absurd sizes; -EFBIG beyond the
+ * heap's capacity; -ENODEV when the default heap is missing.
+ */
+int dmabuf_buffer_set_size(struct dmabuf_buffer *buf, uint64_t size)
+{
+	int ret;
+
+	pthread_mutex_lock(&buf->core->lock);
+	ret = set_size_locked(buf, size);
+	pthread_mutex_unlock(&buf->core->lock);
+	if (ret == -EPERM || ret == -EINVAL)
+		dmabuf_log(
+			LOG_WARNING,
+			"buffer %llu: size %llu refused (%s): sizes are fixed at export",
+			(unsigned long long)buf->ino, (unsigned long long)size,
+			strerror(-ret));
+	return ret;
+}
+
+/**
+ * dmabuf_buffer_set_name() - set the debug name (DMA_BUF_SET_NAME)
+ * @buf: the buffer
+ * @name: at most DMABUF_NAME_LEN - 1 bytes
+ *
+ * Return: 0, or -EINVAL when too long.
+ */
+int dmabuf_buffer_set_name(struct dmabuf_buffer *buf, const char *name)
+{
+	char copy[DMABUF_NAME_LEN];
+
+	if (name_copy(copy, name)) {
+		dmabuf_log(LOG_WARNING, "buffer %llu: name too long (EINVAL)",
+			   (unsigned long long)buf->ino);
+		return -EINVAL;
+	}
+	pthread_mutex_lock(&buf->core->lock);
+	memcpy(buf->name, copy, sizeof(copy));
+	pthread_mutex_unlock(&buf->core->lock);
+	return 0;
+}
+
+static int place_locked(struct dmabuf_buffer *buf);
+
+/**
+ * dmabuf_buffer_export() - create and size a buffer in one call
+ * @core: the core
+ * @heap: heap name, or NULL/"" for the default heap
+ * @size: bytes
+ * @flags: DMABUF_EXPORT_* flags
+ * @name: debug name, or NULL
+ * @out: the buffer, holding one reference for the caller
+ *
+ * Return: 0, or what the steps return (-EINVAL for unknown flags).
+ */
+int dmabuf_buffer_export(struct dmabuf_core *core, const char *heap,
+			 uint64_t size, uint64_t flags, const char *name,
+			 struct dmabuf_buffer **out)
+{
+	struct dmabuf_buffer *buf;
+	int ret;
+
+	if (flags & ~DMABUF_EXPORT_VALID_FLAGS)
+		return -EINVAL;
+	ret = dmabuf_buffer_create(core, &buf);
+	if (ret)
+		return ret;
+	if (heap && *heap)
+		ret = dmabuf_buffer_set_heap(buf, heap);
+	if (!ret && name)
+		ret = dmabuf_buffer_set_name(buf, name);
+	if (!ret)
+		ret = dmabuf_buffer_set_size(buf, size);
+	if (!ret && (flags & DMABUF_EXPORT_ALLOC_NOW)) {
+		pthread_mutex_lock(&core->lock);
+		ret = place_locked(buf);
+		pthread_mutex_unlock(&core->lock);
+	}
+	if (ret) {
+		dmabuf_buffer_put(buf);
+		return ret;
+	}
+	*out = buf;
+	return 0;
+}
+
+void dmabuf_buffer_get(struct dmabuf_buffer *buf)
+{
+	pthread_mutex_lock(&buf->core->lock);
+	buf->refs++;
+	pthread_mutex_unlock(&buf->core->lock);
+}
+
+void dmabuf_buffer_put(struct dmabuf_buffer *buf)
+{
+	struct dmabuf_core *core = buf->core;
+
+	pthread_mutex_lock(&core->lock);
+	put_locked(buf);
+	pthread_mutex_unlock(&core->lock);
+}
+
+/** dmabuf_buffer_link() - a directory entry now names @buf (one reference) */
+void dmabuf_buffer_link(struct dmabuf_buffer *buf)
+{
+	pthread_mutex_lock(&buf->core->lock);
+	if (!buf->linked) {
+		buf->linked = true;
+		buf->refs++;
+	}
+	pthread_mutex_unlock(&buf->core->lock);
+}
+
+/** dmabuf_buffer_unlink() - the name is gone; the buffer lives on its fds */
+void dmabuf_buffer_unlink(struct dmabuf_buffer *buf)
+{
+	struct dmabuf_core *core = buf->core;
+
+	pthread_mutex_lock(&core->lock);
+	if (buf->linked) {
+		buf->linked = false;
+		put_locked(buf);
+	}
+	pthread_mutex_unlock(&core->lock);
+}
+
+uint64_t dmabuf_buffer_ino(const struct dmabuf_buffer *buf)
+{
+	return buf->ino; /* immutable */
+}
+
+uint64_t dmabuf_buffer_size(struct dmabuf_buffer *buf)
+{
+	uint64_t size;
+
+	pthread_mutex_lock(&buf->core->lock);
+	size = buf->size;
+	pthread_mutex_unlock(&buf->core->lock);
+	return size;
+}
+
+const char *dmabuf_state_name(uint32_t state)
+{
+	static const char *const names[] = {"empty", "exported", "allocated",
+					    "migrating"};
+
+	return state < 4 ? names[state] : "unknown";
+}
+
+static uint32_t state_locked(const struct dmabuf_buffer *buf)
+{
+	if (!buf->size)
+		return DMABUF_STATE_EMPTY;
+	if (buf->has_pending)
+		return DMABUF_STATE_MIGRATING;
+	return buf->placed ? DMABUF_STATE_ALLOCATED : DMABUF_STATE_EXPORTED;
+}
+
+/**
+ * dmabuf_buffer_info() - a snapshot of @buf for DMABUF_IOCTL_INFO
+ * @buf: the buffer
+ * @info: out
+ */
+void dmabuf_buffer_info(struct dmabuf_buffer *buf, struct dmabuf_info *info)
+{
+	struct dmabuf_attachment *att;
+	struct dmabuf_handle *h;
+
+	memset(info, 0, sizeof(*info));
+	pthread_mutex_lock(&buf->core->lock);
+	info->size = buf->size;
+	info->ino = buf->ino;
+	info->state = state_locked(buf);
+	TAILQ_FOREACH (att, &buf->attachments, buf_link)
+		info->attachments++;
+	TAILQ_FOREACH (h, &buf->handles, link)
+		info->handles++;
+	info->maps = buf->nr_maps;
+	info->cpu_maps = buf->cpu_maps;
+	info->write_fences = buf->write_fences;
+	info->read_fences = buf->read_fences;
+	if (buf->placed) {
+		info->nr_chunks = buf->pl.nr_chunks;
+		info->phys_addr = buf->pl.chunks[0].addr;
+	}
+	if (buf->heap)
+		name_copy(info->heap, buf->heap->ops->name);
+	memcpy(info->name, buf->name, sizeof(info->name));
+	pthread_mutex_unlock(&buf->core->lock);
+}
+
+/**
+ * dmabuf_buffer_attachment_names() - "dev,dev,..." of @buf's attachments
+ * @buf: the buffer
+ * @out: destination
+ * @len: its size
+ *
+ * Return: the length the full list needs, without the NUL (like snprintf).
+ */
+int dmabuf_buffer_attachment_names(struct dmabuf_buffer *buf, char *out,
+				   size_t len)
+{
+	struct dmabuf_attachment *att;
+	size_t used = 0;
+
+	if (len)
+		out[0] = '\0';
+	pthread_mutex_lock(&buf->core->lock);
+	TAILQ_FOREACH (att, &buf->attachments, buf_link) {
+		int n = snprintf(used < len ? out + used : NULL,
+				 used < len ? len - used : 0, "%s%s",
+				 used ? "," : "", att->dev->desc.name);
+
+		used += (size_t)n;
+	}
+	pthread_mutex_unlock(&buf->core->lock);
+	return (int)used;
+}
+
+static int memfd_make(struct dmabuf_buffer *buf)
+{
+	char name[48];
+	int fd;
+
+	snprintf(name, sizeof(name), "dmabuf:%llu",
+		 (unsigned long long)buf->ino);
+	fd = memfd_create(name, MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	if (fd < 0)
+		return -errno;
+	/* Sealed so that nobody who receives it can grow or shrink it. */
+	if (ftruncate(fd, (off_t)placed_size(buf)) ||
+	    fcntl(fd, F_ADD_SEALS, F_SEAL_GROW | F_SEAL_SHRINK | F_SEAL_SEAL)) {
+		int ret = -errno;
+
+		close(fd);
+		return ret;
+	}
+	buf->memfd = fd;
+	return 0;
+}
+
+/* Intersection of the constraints of the attached physical-address devices. */
+static void union_constraints_locked(const struct dmabuf_buffer *buf,
+				     struct dmabuf_constraints *c)
+{
+	struct dmabuf_attachment *att;
+
+	constraints_init(c);
+	TAILQ_FOREACH (att, &buf->attachments, buf_link)
+		if (!(att->dev->desc.flags & DMABUF_DEVICE_IOMMU))
+			constraints_intersect(c, &att->dev->c);
+}
+
+/* Deferred allocation: place the backing for the devices attached now. */
+static int place_locked(struct dmabuf_buffer *buf)
+{
+	struct dmabuf_heap *heap = buf->heap;
+	struct dmabuf_constraints c;
+	int ret;
+
+	if (buf->placed)
+		return 0;
+	if (!buf->size)
+		return -EINVAL;
+	union_constraints_locked(buf, &c);
+	ret = heap->ops->allocate(heap->priv, placed_size(buf), &c, &buf->pl);
+	if (ret) {
+		dmabuf_log(LOG_WARNING,
+			   "buffer %llu: heap %s cannot place %llu bytes: %s",
+			   (unsigned long long)buf->ino, heap->ops->name,
+			   (unsigned long long)buf->size, strerror(-ret));
+		return ret == -EINVAL ? -EBUSY : ret;
+	}
+	if (buf->memfd < 0) {
+		ret = memfd_make(buf);
+		if (ret) {
+			heap->ops->release(heap->priv, &buf->pl);
+			dmabuf_log(LOG_ERR, "buffer %llu: memfd: %s",
+				   (unsigned long long)buf->ino,
+				   strerror(-ret));
+			return ret;
+		}
+	}
+	buf->placed = true;
+	return 0;
+}
+
+/**
+ * dmabuf_buffer_memfd() - the memfd that holds @buf's bytes
+ * @buf: the buffer
+ * @allocate: place the backing if it is not placed yet
+ *
+ * The fd stays owned by the buffer; dup it to keep it.
+ *
+ * Return: the fd; -ENODATA when not placed and !@allocate; or what
+ * placement returns.
+ */
+int dmabuf_buffer_memfd(struct dmabuf_buffer *buf, bool allocate)
+{
+	int ret = -ENODATA;
+
+	pthread_mutex_lock(&buf->core->lock);
+	if (allocate)
+		ret = place_locked(buf);
+	if (buf->placed)
+		ret = buf->memfd;
+	pthread_mutex_unlock(&buf->core->lock);
+	return ret;
+}
+
+/** dmabuf_buffer_cpu_map_get() - a CPU mapping of the memfd now holds @buf */
+void dmabuf_buffer_cpu_map_get(struct dmabuf_buffer *buf)
+{
+	pthread_mutex_lock(&buf->core->lock);
+	buf->refs++;
+	buf->cpu_maps++;
+	pthread_mutex_unlock(&buf->core->lock);
+}
+
+/** dmabuf_buffer_cpu_map_put() - that CPU mapping is gone */
+void dmabuf_buffer_cpu_map_put(struct dmabuf_buffer *buf)
+{
+	struct dmabuf_core *core = buf->core;
+
+	pthread_mutex_lock(&core->lock);
+	buf->cpu_maps--;
+	put_locked(buf);
+	pthread_mutex_unlock(&core->lock);
+}
+
+/**
+ * dmabuf_buffer_poll() - implicit-fence readiness, as poll() on a dma-buf
+ * @buf: the buffer
+ *
+ * Return: POLLIN when no device writes it, POLLOUT when no device maps it.
+ */
+uint32_t dmabuf_buffer_poll(struct dmabuf_buffer *buf)
+{
+	uint32_t mask = 0;
+
+	pthread_mutex_lock(&buf->core->lock);
+	if (!buf->write_fences)
+		mask |= POLLIN | POLLRDNORM;
+	if (!buf->nr_maps)
+		mask |= POLLOUT | POLLWRNORM;
+	pthread_mutex_unlock(&buf->core->lock);
+	return mask;
+}
+
+/** dmabuf_buffer_seq() - @buf's change counter, to pass to dmabuf_buffer_wait()
+ */
+uint64_t dmabuf_buffer_seq(struct dmabuf_buffer *buf)
+{
+	uint64_t seq;
+
+	pthread_mutex_lock(&buf->core->lock);
+	seq = buf->seq;
+	pthread_mutex_unlock(&buf->core->lock);
+	return seq;
+}
+
+/**
+ * dmabuf_buffer_wait() - block until @buf changes after @seq
+ * @buf: the buffer
+ * @seq: dmabuf_buffer_seq() read before the call that returned -EAGAIN
+ * @timeout_ms: bound; negative waits forever
+ *
+ * For blocking callers (tests, tools); the daemon never blocks and uses the
+ * notify hook instead.
+ *
+ * Return: 0 once changed, -ETIMEDOUT.
+ */
+int dmabuf_buffer_wait(struct dmabuf_buffer *buf, uint64_t seq, int timeout_ms)
+{
+	struct dmabuf_core *core = buf->core;
+	struct timespec deadline;
+	int ret = 0;
+
+	clock_gettime(CLOCK_MONOTONIC, &deadline);
+	deadline.tv_sec += timeout_ms / 1000;
+	deadline.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
+	if (deadline.tv_nsec >= 1000000000L) {
+		deadline.tv_sec++;
+		deadline.tv_nsec -= 1000000000L;
+	}
+	pthread_mutex_lock(&core->lock);
+	while (buf->seq == seq && !ret) {
+		if (timeout_ms < 0)
+			pthread_cond_wait(&core->changed, &core->lock);
+		else if (pthread_cond_timedwait(&core->changed, &core->lock,
+						&deadline) == ETIMEDOUT)
+			ret = -ETIMEDOUT;
+	}
+	pthread_mutex_unlock(&core->lock);
+	return ret;
+}
+
+/* ---- handles ---- */
+
+/**
+ * dmabuf_handle_open() - a new open handle (the shareable fd) of @buf
+ * @buf: the buffer
+ * @flags: open(2) flags, kept for the access mode
+ * @out: the handle
+ *
+ * Return: 0 or -ENOMEM.
+ */
+int dmabuf_handle_open(struct dmabuf_buffer *buf, int flags,
+		       struct dmabuf_handle **out)
+{
+	struct dmabuf_handle *h = calloc(1, sizeof(*h));
+
+	if (!h)
+		return -ENOMEM;
+	h->buf = buf;
+	h->flags = flags;
+	h->next_attach_id = 1;
+	TAILQ_INIT(&h->attachments);
+	pthread_mutex_lock(&buf->core->lock);
+	buf->refs++;
+	TAILQ_INSERT_TAIL(&buf->handles, h, link);
+	pthread_mutex_unlock(&buf->core->lock);
+	*out = h;
+	return 0;
+}
+
+struct dmabuf_buffer *dmabuf_handle_buffer(struct dmabuf_handle *h)
+{
+	return h->buf;
+}
+
+static void unmap_locked(struct dmabuf_attachment *att)
+{
+	struct dmabuf_buffer *buf = att->buf;
+	struct dmabuf_heap *heap = buf->heap;
+
+	heap->ops->unmap_dma_buf(heap->priv, att->dev, &att->sgt);
+	att->mapped = false;
+	buf->nr_maps--;
+	if (att->dir == DMABUF_DIR_TO_DEVICE)
+		buf->read_fences--;
+	else
+		buf->write_fences--;
+	buffer_changed_locked(buf);
+}
+
+/* A pending migration is no longer needed once the placement suits all. */
+static void cancel_needless_migration_locked(struct dmabuf_buffer *buf)
+{
+	struct dmabuf_constraints c;
+
+	if (!buf->has_pending)
+		return;
+	union_constraints_locked(buf, &c);
+	if (sg_check_placement(&buf->pl, &c))
+		return;
+	buf->heap->ops->release(buf->heap->priv, &buf->pending);
+	buf->has_pending = false;
+	buffer_changed_locked(buf);
+}
+
+static void detach_locked(struct dmabuf_attachment *att)
+{
+	struct dmabuf_buffer *buf = att->buf;
+
+	TAILQ_REMOVE(&buf->attachments, att, buf_link);
+	TAILQ_REMOVE(&att->handle->attachments, att, handle_link);
+	att->dev->users--;
+	free(att);
+	cancel_needless_migration_locked(buf);
+}
+
+/**
+ * dmabuf_handle_release() - the last copy of a handle is closed
+ * @h: the handle; freed
+ *
+ * Unmaps and detaches everything @h made, forgets its CPU brackets, wakes
+ * waiters and drops its reference on the buffer.
+ */
+void dmabuf_handle_release(struct dmabuf_handle *h)
+{
+	struct dmabuf_buffer *buf = h->buf;
+	struct dmabuf_attachment *att;
+	unsigned int n = 0;
+
+	pthread_mutex_lock(&buf->core->lock);
+	while ((att = TAILQ_FIRST(&h->attachments))) {
+		if (att->mapped)
+			unmap_locked(att);
+		detach_locked(att);
+		n++;
+	}
+	buf->cpu_brackets -= h->cpu_brackets;
+	TAILQ_REMOVE(&buf->handles, h, link);
+	buffer_changed_locked(buf);
+	if (n)
+		dmabuf_log(
+			LOG_INFO,
+			"buffer %llu: released handle left %u attachments; torn down",
+			(unsigned long long)buf->ino, n);
+	free(h);
+	unlock_notify(buf, true);
+	dmabuf_buffer_put(buf);
+}
+
+/* ---- attachments and device mappings ---- */
+
+static struct dmabuf_attachment *find_attachment(struct dmabuf_handle *h,
+						 uint64_t id)
+{
+	struct dmabuf_attachment *att;
+
+	TAILQ_FOREACH (att, &h->attachments, handle_link)
+		if (att->id == id)
+			return att;
+	return NULL;
+}
+
+/* Could the heap place @buf for its devices plus @dev?  Reserve if @keep. */
+static int negotiate_locked(struct dmabuf_buffer *buf,
+			    const struct dmabuf_device *dev,
+			    struct dmabuf_placement *trial)
+{
+	struct dmabuf_heap *heap = buf->heap;
+	struct dmabuf_constraints c;
+	int ret;
+
+	union_constraints_locked(buf, &c);
+	constraints_intersect(&c, &dev->c);
+	memset(trial, 0, sizeof(*trial));
+	ret = heap->ops->allocate(heap->priv, placed_size(buf), &c, trial);
+	return ret == -EINVAL ? -EBUSY : ret;
+}
+
+/* Check @dev against the backing (or its planned move); plan a move. */
+static int admit_device_locked(struct dmabuf_buffer *buf,
+			       const struct dmabuf_device *dev)
+{
+	struct dmabuf_heap *heap = buf->heap;
+	struct dmabuf_placement trial;
+	const struct dmabuf_placement *target;
+	int ret;
+
+	if (dev->desc.flags & DMABUF_DEVICE_IOMMU)
+		return sg_iova_feasible(dev, placed_size(buf)) ? -EBUSY : 0;
+	target = buf->has_pending ? &buf->pending
+		 : buf->placed	  ? &buf->pl
+				  : NULL;
+	if (target && !sg_check_placement(target, &dev->c))
+		return 0;
+	ret = negotiate_locked(buf, dev, &trial);
+	if (ret == -ENOMEM && !buf->placed)
+		return 0; /* room may be free by the first map */
+	if (ret)
+		return ret;
+	if (!buf->placed) {
+		heap->ops->release(heap->priv, &trial);
+		return 0;
+	}
+	if (buf->has_pending)
+		heap->ops->release(heap->priv, &buf->pending);
+	buf->pending = trial;
+	buf->has_pending = true;
+	dmabuf_log(
+		LOG_INFO,
+		"buffer %llu: '%s' needs a move; next map waits for %u mappings",
+		(unsigned long long)buf->ino, dev->desc.name, buf->nr_maps);
+	return 0;
+}
+
+static int attach_locked(struct dmabuf_handle *h, const char *device,
+			 uint64_t *attach_id)
+{
+	struct dmabuf_buffer *buf = h->buf;
+	struct dmabuf_attachment *att;
+	struct dmabuf_device *dev;
+	int ret;
+
+	dev = device_find_locked(buf->core, device);
+	if (!dev)
+		return -ENODEV;
+	if (!buf->size)
+		return -EINVAL;
+	ret = admit_device_locked(buf, dev);
+	if (ret)
+		return ret;
+	att = calloc(1, sizeof(*att));
+	if (!att)
+		return -ENOMEM;
+	att->id = h->next_attach_id++;
+	att->dev = dev;
+	att->handle = h;
+	att->buf = buf;
+	dev->users++;
+	TAILQ_INSERT_TAIL(&buf->attachments, att, buf_link);
+	TAILQ_INSERT_TAIL(&h->attachments, att, handle_link);
+	*attach_id = att->id;
+	return 0;
+}
+
+/**
+ * dmabuf_attach() - attach a device to the handle's buffer (dma_buf_attach)
+ * @h: the handle that will own the attachment
+ * @device: device name
+ * @attach_id: out: the attachment's id within @h
+ *
+ * Return: 0; -ENODEV for an unknown device; -EINVAL for an unsized buffer;
+ * -EBUSY when no placement of the buffer's heap could meet the device
+ * together with those already attached; -ENOMEM when a needed move finds
+ * no room.
+ */
+int dmabuf_attach(struct dmabuf_handle *h, const char *device,
+		  uint64_t *attach_id)
+{
+	struct dmabuf_buffer *buf = h->buf;
+	int ret;
+
+	pthread_mutex_lock(&buf->core->lock);
+	ret = attach_locked(h, device, attach_id);
+	pthread_mutex_unlock(&buf->core->lock);
+	if (ret)
+		dmabuf_log(
+			LOG_WARNING, "buffer %llu: attach '%.31s' refused: %s",
+			(unsigned long long)buf->ino, device, strerror(-ret));
+	return ret;
+}
+
+/**
+ * dmabuf_detach() - detach (dma_buf_detach)
+ * @h: the owning handle
+ * @attach_id: the attachment
+ *
+ * Return: 0; -EINVAL for an id @h does not own; -EBUSY while mapped.
+ */
+int dmabuf_detach(struct dmabuf_handle *h, uint64_t attach_id)
+{
+	struct dmabuf_buffer *buf = h->buf;
+	struct dmabuf_attachment *att;
+	int ret = 0;
+
+	pthread_mutex_lock(&buf->core->lock);
+	att = find_attachment(h, attach_id);
+	if (!att)
+		ret = -EINVAL;
+	else if (att->mapped)
+		ret = -EBUSY;
+	else
+		detach_locked(att);
+	unlock_notify(buf, ret == 0);
+	if (ret)
+		dmabuf_log(LOG_WARNING, "buffer %llu: detach %llu refused: %s",
+			   (unsigned long long)buf->ino,
+			   (unsigned long long)attach_id, strerror(-ret));
+	return ret;
+}
+
+static void migrate_locked(struct dmabuf_buffer *buf)
+{
+	struct dmabuf_heap *heap = buf->heap;
+	uint64_t from = buf->pl.chunks[0].addr;
+
+	heap->ops->release(heap->priv, &buf->pl);
+	buf->pl = buf->pending;
+	buf->has_pending = false;
+	buf->migrations++;
+	buffer_changed_locked(buf);
+	dmabuf_log(LOG_INFO, "buffer %llu: migrated from %#llx to %#llx",
+		   (unsigned long long)buf->ino, (unsigned long long)from,
+		   (unsigned long long)buf->pl.chunks[0].addr);
+}
+
+static int map_locked(struct dmabuf_attachment *att, uint32_t dir)
+{
+	struct dmabuf_buffer *buf = att->buf;
+	struct dmabuf_heap *heap = buf->heap;
+	int ret;
+
+	if (buf->has_pending) {
+		if (buf->nr_maps)
+			return -EAGAIN; /* the move waits for mappings to end */
+		migrate_locked(buf);
+	}
+	ret = place_locked(buf);
+	if (ret)
+		return ret;
+	ret = heap->ops->map_dma_buf(heap->priv, &buf->pl, att->dev, dir,
+				     &att->sgt);
+	if (ret)
+		return ret;
+	att->mapped = true;
+	att->dir = dir;
+	att->map_seq = ++buf->core->next_fence_seq;
+	buf->nr_maps++;
+	if (dir == DMABUF_DIR_TO_DEVICE)
+		buf->read_fences++;
+	else
+		buf->write_fences++;
+	return 0;
+}
+
+/**
+ * dmabuf_map() - map an attachment (dma_buf_map_attachment)
+ * @h: the owning handle
+ * @attach_id: the attachment
+ * @dir: DMABUF_DIR_*
+ * @nents: out: entries of the sg table
+ * @total_len: out: bytes it covers
+ *
+ * Places the backing on first use.  While a migration is pending and any
+ * mapping is live the map cannot proceed: -EAGAIN, retry once the buffer
+ * changed (dmabuf_buffer_wait() or the notify hook).
+ *
+ * Return: 0; -EINVAL for a bad id, direction or an unsized buffer; -EBUSY
+ * when already mapped or the placement cannot meet the device; -EAGAIN;
+ * -ENOMEM.
+ */
+int dmabuf_map(struct dmabuf_handle *h, uint64_t attach_id, uint32_t dir,
+	       uint32_t *nents, uint64_t *total_len)
+{
+	struct dmabuf_buffer *buf = h->buf;
+	struct dmabuf_attachment *att;
+	bool migrated;
+	int ret;
+
+	pthread_mutex_lock(&buf->core->lock);
+	migrated = buf->has_pending;
+	att = find_attachment(h, attach_id);
+	if (!att || dir > DMABUF_DIR_FROM_DEVICE)
+		ret = -EINVAL;
+	else if (att->mapped)
+		ret = -EBUSY;
+	else
+		ret = map_locked(att, dir);
+	if (!ret) {
+		*nents = att->sgt.nents;
+		*total_len = buf->pl.size;
+	}
+	migrated = migrated && !buf->has_pending;
+	unlock_notify(buf, migrated);
+	if (ret && ret != -EAGAIN)
+		dmabuf_log(LOG_WARNING, "buffer %llu: map %llu refused: %s",
+			   (unsigned long long)buf->ino,
+			   (unsigned long long)attach_id, strerror(-ret));
+	return ret;
+}
+
+/**
+ * dmabuf_get_sg() - copy part of a mapped attachment's sg table
+ * @h: the owning handle
+ * @attach_id: a mapped attachment
+ * @first: first entry wanted
+ * @count: room in @entries
+ * @entries: out
+ * @nents: out: entries in the whole table
+ *
+ * Return: entries copied (0 when @first is the end), or -EINVAL.
+ */
+int dmabuf_get_sg(struct dmabuf_handle *h, uint64_t attach_id, uint32_t first,
+		  uint32_t count, struct dmabuf_sg_entry *entries,
+		  uint32_t *nents)
+{
+	struct dmabuf_buffer *buf = h->buf;
+	struct dmabuf_attachment *att;
+	int ret = -EINVAL;
+
+	pthread_mutex_lock(&buf->core->lock);
+	att = find_attachment(h, attach_id);
+	if (att && att->mapped && first <= att->sgt.nents) {
+		if (count > att->sgt.nents - first)
+			count = att->sgt.nents - first;
+		memcpy(entries, att->sgt.entries + first,
+		       count * sizeof(*entries));
+		*nents = att->sgt.nents;
+		ret = (int)count;
+	}
+	pthread_mutex_unlock(&buf->core->lock);
+	return ret;
+}
+
+/**
+ * dmabuf_unmap() - unmap (dma_buf_unmap_attachment); signals its fence
+ * @h: the owning handle
+ * @attach_id: a mapped attachment
+ *
+ * Return: 0, or -EINVAL when not a mapped attachment of @h.
+ */
+int dmabuf_unmap(struct dmabuf_handle *h, uint64_t attach_id)
+{
+	struct dmabuf_buffer *buf = h->buf;
+	struct dmabuf_attachment *att;
+	int ret = 0;
+
+	pthread_mutex_lock(&buf->core->lock);
+	att = find_attachment(h, attach_id);
+	if (!att || !att->mapped)
+		ret = -EINVAL;
+	else
+		unmap_locked(att);
+	unlock_notify(buf, ret == 0);
+	if (ret)
+		dmabuf_log(LOG_WARNING,
+			   "buffer %llu: unmap %llu refused: not mapped",
+			   (unsigned long long)buf->ino,
+			   (unsigned long long)attach_id);
+	return ret;
+}
+
+/* ---- CPU access ---- */
+
+/* Validate a CPU-access range and direction; resolve length 0 to the end. */
+static int cpu_range_locked(const struct dmabuf_buffer *buf, uint64_t off,
+			    uint64_t *len, uint32_t dir)
+{
+	if (!dir || (dir & ~(uint32_t)DMA_BUF_SYNC_RW) || !buf->size ||
+	    off >= buf->size)
+		return -EINVAL;
+	if (!*len)
+		*len = buf->size - off;
+	if (*len > buf->size - off)
+		return -EINVAL;
+	return 0;
+}
+
+static int begin_locked(struct dmabuf_handle *h, uint64_t off, uint64_t len,
+			uint32_t dir)
+{
+	struct dmabuf_buffer *buf = h->buf;
+	struct dmabuf_heap *heap = buf->heap;
+	int ret = cpu_range_locked(buf, off, &len, dir);
+
+	if (ret)
+		return ret;
+	if ((dir & DMA_BUF_SYNC_WRITE) ? buf->nr_maps : buf->write_fences)
+		return -EAGAIN; /* a device still owns the bytes */
+	ret = place_locked(buf);
+	if (ret)
+		return ret;
+	if (heap->ops->begin_cpu_access) {
+		ret = heap->ops->begin_cpu_access(heap->priv, &buf->pl, off,
+						  len, dir);
+		if (ret)
+			return ret;
+	}
+	h->cpu_brackets++;
+	buf->cpu_brackets++;
+	return 0;
+}
+
+/**
+ * dmabuf_begin_cpu_access() - prepare [@off, @off + @len) for the CPU
+ * @h: the handle
+ * @off: first byte
+ * @len: bytes; 0 for up to the end
+ * @dir: DMA_BUF_SYNC_READ and/or WRITE
+ *
+ * Reads wait for devices that write; writes wait for every device mapping.
+ *
+ * Return: 0; -EINVAL for a bad range or direction; -EAGAIN while a
+ * conflicting device mapping is live; -ENOMEM/-EBUSY when the deferred
+ * placement fails; or the heap's error (a failed swap-in, say).
+ */
+int dmabuf_begin_cpu_access(struct dmabuf_handle *h, uint64_t off, uint64_t len,
+			    uint32_t dir)
+{
+	struct dmabuf_buffer *buf = h->buf;
+	int ret;
+
+	pthread_mutex_lock(&buf->core->lock);
+	ret = begin_locked(h, off, len, dir);
+	pthread_mutex_unlock(&buf->core->lock);
+	if (ret && ret != -EAGAIN)
+		dmabuf_log(LOG_WARNING,
+			   "buffer %llu: begin_cpu_access refused: %s",
+			   (unsigned long long)buf->ino, strerror(-ret));
+	return ret;
+}
+
+/**
+ * dmabuf_end_cpu_access() - the CPU is done with a range
+ * @h: the handle
+ * @off: first byte
+ * @len: bytes; 0 for up to the end
+ * @dir: DMA_BUF_SYNC_READ and/or WRITE
+ *
+ * Always succeeds for a well-formed range: like the kernel, an END without a
+ * START is allowed.
+ *
+ * Return: 0, or -EINVAL for a malformed range or direction.
+ */
+int dmabuf_end_cpu_access(struct dmabuf_handle *h, uint64_t off, uint64_t len,
+			  uint32_t dir)
+{
+	struct dmabuf_buffer *buf = h->buf;
+	struct dmabuf_heap *heap = buf->heap;
+	int ret;
+
+	pthread_mutex_lock(&buf->core->lock);
+	ret = cpu_range_locked(buf, off, &len, dir);
+	if (!ret && buf->placed && heap->ops->end_cpu_access)
+		heap->ops->end_cpu_access(heap->priv, &buf->pl, off, len, dir);
+	if (!ret && h->cpu_brackets) {
+		h->cpu_brackets--;
+		buf->cpu_brackets--;
+	}
+	pthread_mutex_unlock(&buf->core->lock);
+	return ret;
+}
+
+/**
+ * dmabuf_sync() - DMA_BUF_IOCTL_SYNC with the kernel's rules
+ * @h: the handle
+ * @flags: struct dma_buf_sync.flags
+ *
+ * Return: 0; -EINVAL for flags outside DMA_BUF_SYNC_VALID_FLAGS_MASK or
+ * without READ/WRITE; otherwise as begin/end_cpu_access over the whole
+ * buffer.
+ */
+int dmabuf_sync(struct dmabuf_handle *h, uint64_t flags)
+{
+	uint32_t dir = (uint32_t)(flags & DMA_BUF_SYNC_RW);
+
+	if ((flags & ~(uint64_t)DMA_BUF_SYNC_VALID_FLAGS_MASK) || !dir)
+		return -EINVAL;
+	if (flags & DMA_BUF_SYNC_END)
+		return dmabuf_end_cpu_access(h, 0, 0, dir);
+	return dmabuf_begin_cpu_access(h, 0, 0, dir);
+}
+
+/**
+ * buffers_free_all() - free every buffer, handle and attachment
+ * @core: a core being torn down; nobody else uses it any more
+ *
+ * A daemon stopped while files are open never receives their releases, so
+ * teardown cannot rely on them.
+ */
+void buffers_free_all(struct dmabuf_core *core)
+{
+	struct dmabuf_buffer *buf;
+	struct dmabuf_handle *h;
+
+	pthread_mutex_lock(&core->lock);
+	while ((buf = TAILQ_FIRST(&core->buffers))) {
+		while ((h = TAILQ_FIRST(&buf->handles))) {
+			struct dmabuf_attachment *att;
+
+			while ((att = TAILQ_FIRST(&h->attachments))) {
+				if (att->mapped)
+					unmap_locked(att);
+				detach_locked(att);
+			}
+			TAILQ_REMOVE(&buf->handles, h, link);
+			free(h);
+		}
+		buffer_free_locked(buf);
+	}
+	pthread_mutex_unlock(&core->lock);
+}

@@ -1,0 +1,201 @@
+// SPDX-License-Identifier: MIT
+/*
+ * DOC: the core
+ *
+ * One instance of the framework: its heaps, its device registry, its
+ * buffers, and the lock that guards them.  Also the debugfs-style bufinfo
+ * report, written in the kernel's format so that scripts written for
+ * /sys/kernel/debug/dma_buf/bufinfo read it unchanged.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+static int register_builtin_heaps(struct dmabuf_core *core,
+				  const struct dmabuf_core_config *cfg)
+{
+	char opts[64] = "";
+	int ret;
+
+	if (cfg->system_size)
+		snprintf(opts, sizeof(opts), "size=%llu",
+			 (unsigned long long)cfg->system_size);
+	ret = dmabuf_heap_register(core, &dmabuf_system_heap_ops, opts);
+	if (ret)
+		return ret;
+	snprintf(opts, sizeof(opts), "size=%llu",
+		 (unsigned long long)(cfg->cma_size ? cfg->cma_size
+						    : DMABUF_DEFAULT_CMA_SIZE));
+	return dmabuf_heap_register(core, &dmabuf_cma_heap_ops, opts);
+}
+
+/**
+ * dmabuf_core_new() - build a core with the system and cma heaps
+ * @cfg: configuration, or NULL for the defaults
+ * @out: the core
+ *
+ * Devices are not registered here: add the built-in set or a file.
+ *
+ * Return: 0; -EINVAL for a bad heap size or default heap name; -ENOMEM.
+ */
+int dmabuf_core_new(const struct dmabuf_core_config *cfg,
+		    struct dmabuf_core **out)
+{
+	static const struct dmabuf_core_config defaults;
+	struct dmabuf_core *core = calloc(1, sizeof(*core));
+	pthread_condattr_t attr;
+	int ret;
+
+	if (!core)
+		return -ENOMEM;
+	cfg = cfg ? cfg : &defaults;
+	core->cfg = *cfg;
+	pthread_mutex_init(&core->lock, NULL);
+	pthread_condattr_init(&attr);
+	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+	pthread_cond_init(&core->changed, &attr);
+	pthread_condattr_destroy(&attr);
+	TAILQ_INIT(&core->devices);
+	TAILQ_INIT(&core->buffers);
+	core->next_ino = 2; /* 1 is the mount's root */
+	ret = name_copy(core->default_heap, cfg->default_heap
+						    ? cfg->default_heap
+						    : DMABUF_DEFAULT_HEAP);
+	if (!ret)
+		ret = register_builtin_heaps(core, cfg);
+	if (ret) {
+		dmabuf_core_free(core);
+		return ret;
+	}
+	core->cfg.default_heap = core->default_heap;
+	*out = core;
+	return 0;
+}
+
+/**
+ * dmabuf_core_free() - tear a core down
+ * @core: the core
+ *
+ * Everything still alive goes: handles (with their attachments and
+ * mappings), named buffers, and buffers a caller forgot to put.
+ */
+void dmabuf_core_free(struct dmabuf_core *core)
+{
+	buffers_free_all(core);
+	devices_free(core);
+	heaps_free(core);
+	pthread_cond_destroy(&core->changed);
+	pthread_mutex_destroy(&core->lock);
+	free(core);
+}
+
+/**
+ * dmabuf_core_set_notify() - be told when a buffer changes
+ * @core: the core
+ * @fn: called without the core's lock after a mapping ended, a handle was
+ *      released or a migration happened; may call back into the core
+ * @arg: passed to @fn
+ */
+void dmabuf_core_set_notify(struct dmabuf_core *core,
+			    void (*fn)(void *arg, struct dmabuf_buffer *buf),
+			    void *arg)
+{
+	pthread_mutex_lock(&core->lock);
+	core->notify = fn;
+	core->notify_arg = arg;
+	pthread_mutex_unlock(&core->lock);
+}
+
+const char *dmabuf_core_default_heap(struct dmabuf_core *core)
+{
+	return core->default_heap;
+}
+
+/**
+ * dmabuf_core_totals() - live buffers and their bytes
+ * @core: the core
+ * @buffers: out
+ * @bytes: out
+ */
+void dmabuf_core_totals(struct dmabuf_core *core, uint64_t *buffers,
+			uint64_t *bytes)
+{
+	pthread_mutex_lock(&core->lock);
+	*buffers = core->nr_buffers;
+	*bytes = core->bytes;
+	pthread_mutex_unlock(&core->lock);
+}
+
+/* FMODE_READ/FMODE_WRITE of the handles, as the kernel's f_mode shows. */
+static unsigned int fmode_locked(const struct dmabuf_buffer *buf)
+{
+	const struct dmabuf_handle *h;
+	unsigned int mode = 0;
+
+	TAILQ_FOREACH (h, &buf->handles, link) {
+		int acc = h->flags & O_ACCMODE;
+
+		mode |= acc == O_RDONLY ? 1 : acc == O_WRONLY ? 2 : 3;
+	}
+	return mode;
+}
+
+static void describe_buffer_locked(FILE *f, const struct dmabuf_buffer *buf)
+{
+	const struct dmabuf_attachment *att;
+	unsigned int n = 0;
+
+	fprintf(f, "%08llu\t%08x\t%08x\t%08lu\t%s\t%08llu\t%s\n",
+		(unsigned long long)buf->size, 0u, fmode_locked(buf), buf->refs,
+		buf->heap ? buf->heap->ops->name : "<none>",
+		(unsigned long long)buf->ino,
+		buf->name[0] ? buf->name : "<none>");
+	TAILQ_FOREACH (att, &buf->attachments, buf_link)
+		if (att->mapped)
+			fprintf(f,
+				"\t%s fence: dmabuffs %s seq %llu unsignalled\n",
+				att->dir == DMABUF_DIR_TO_DEVICE ? "read"
+								 : "write",
+				att->dev->desc.name,
+				(unsigned long long)att->map_seq);
+	fputs("\tAttached Devices:\n", f);
+	TAILQ_FOREACH (att, &buf->attachments, buf_link) {
+		fprintf(f, "\t%s\n", att->dev->desc.name);
+		n++;
+	}
+	fprintf(f, "Total %u devices attached\n\n", n);
+}
+
+/**
+ * dmabuf_core_bufinfo() - the kernel's debugfs bufinfo, for every buffer
+ * @core: the core
+ * @text: out: malloc'ed report; the caller frees it
+ * @len: out: its length
+ *
+ * Return: 0 or -ENOMEM.
+ */
+int dmabuf_core_bufinfo(struct dmabuf_core *core, char **text, size_t *len)
+{
+	const struct dmabuf_buffer *buf;
+	FILE *f = open_memstream(text, len);
+
+	if (!f)
+		return -ENOMEM;
+	pthread_mutex_lock(&core->lock);
+	fprintf(f,
+		"\nDma-buf Objects:\n%-8s\t%-8s\t%-8s\t%-8s\texp_name\t%-8s\tname\n",
+		"size", "flags", "mode", "count", "ino");
+	TAILQ_FOREACH (buf, &core->buffers, link)
+		describe_buffer_locked(f, buf);
+	fprintf(f, "\nTotal %llu objects, %llu bytes\n",
+		(unsigned long long)core->nr_buffers,
+		(unsigned long long)core->bytes);
+	pthread_mutex_unlock(&core->lock);
+	if (fclose(f))
+		return -ENOMEM;
+	return 0;
+}

@@ -1,0 +1,149 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * DOC: the buffer object model
+ *
+ * The dma-buf framework in plain C, with no FUSE type in it: buffers
+ * exported by heaps, open handles (the shareable fds), attachments of
+ * devices, device mappings with scatter-gather tables, ranged CPU access,
+ * implicit fences derived from active mappings, deferred allocation and
+ * migration.  The FUSE front end (fs/) decodes requests and calls this; the
+ * unit tests call it directly.
+ *
+ * Concurrency: one mutex per core guards every object.  Calls that would
+ * have to wait (a map stalled behind a migration, CPU access behind a fence)
+ * never block: they return -EAGAIN and the caller retries when the buffer
+ * changes.  A change is announced twice: the core's notify hook (called
+ * without the lock held, so it may call back in) for event-driven callers,
+ * and a per-buffer sequence number with dmabuf_buffer_wait() for blocking
+ * ones.
+ *
+ * Errors are negative errno values.
+ */
+#ifndef DMABUF_CORE_H
+#define DMABUF_CORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <dmabuf/heap.h>
+#include <dmabuf/uapi.h>
+
+struct dmabuf_core;
+struct dmabuf_buffer;
+struct dmabuf_handle;
+
+#define DMABUF_DEFAULT_CMA_SIZE (256ULL << 20)
+#define DMABUF_DEFAULT_HEAP "system"
+
+/**
+ * struct dmabuf_core_config - how to build a core
+ * @cma_size: capacity of the cma heap; 0 for DMABUF_DEFAULT_CMA_SIZE
+ * @system_size: capacity of the system heap; 0 for the machine's RAM
+ * @default_heap: heap for buffers sized without one; NULL for "system"
+ */
+struct dmabuf_core_config {
+	uint64_t cma_size;
+	uint64_t system_size;
+	const char *default_heap;
+};
+
+/* ---- logging (log.c) ---- */
+
+typedef void (*dmabuf_log_fn)(int prio, const char *msg);
+
+void dmabuf_log(int prio, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+void dmabuf_log_set_handler(dmabuf_log_fn fn);
+void dmabuf_log_set_level(int max_prio);
+
+/* ---- the core (core.c) ---- */
+
+int dmabuf_core_new(const struct dmabuf_core_config *cfg,
+		    struct dmabuf_core **out);
+void dmabuf_core_free(struct dmabuf_core *core);
+void dmabuf_core_set_notify(struct dmabuf_core *core,
+			    void (*fn)(void *arg, struct dmabuf_buffer *buf),
+			    void *arg);
+int dmabuf_core_bufinfo(struct dmabuf_core *core, char **text, size_t *len);
+void dmabuf_core_totals(struct dmabuf_core *core, uint64_t *buffers,
+			uint64_t *bytes);
+const char *dmabuf_core_default_heap(struct dmabuf_core *core);
+
+/* ---- heaps (heap.c) ---- */
+
+int dmabuf_heap_register(struct dmabuf_core *core,
+			 const struct dmabuf_heap_ops *ops,
+			 const char *options);
+int dmabuf_heap_load(struct dmabuf_core *core, const char *path,
+		     const char *options);
+int dmabuf_heap_load_dir(struct dmabuf_core *core, const char *dir);
+unsigned int dmabuf_heap_count(struct dmabuf_core *core);
+int dmabuf_heap_stats(struct dmabuf_core *core, unsigned int idx,
+		      char name[DMABUF_NAME_LEN], struct dmabuf_heap_stats *st);
+bool dmabuf_heap_exists(struct dmabuf_core *core, const char *name);
+
+extern const struct dmabuf_heap_ops dmabuf_system_heap_ops;
+extern const struct dmabuf_heap_ops dmabuf_cma_heap_ops;
+
+/* ---- devices (device.c) ---- */
+
+int dmabuf_device_desc_check(const struct dmabuf_device_desc *desc);
+int dmabuf_device_add(struct dmabuf_core *core,
+		      const struct dmabuf_device_desc *desc);
+int dmabuf_device_remove(struct dmabuf_core *core, const char *name);
+int dmabuf_device_list(struct dmabuf_core *core, uint32_t first, uint32_t count,
+		       struct dmabuf_device_desc *out, uint32_t *total);
+int dmabuf_device_add_builtin(struct dmabuf_core *core);
+int dmabuf_device_parse_line(const char *line, struct dmabuf_device_desc *desc);
+int dmabuf_device_load_file(struct dmabuf_core *core, const char *path);
+
+/* ---- buffers (buffer.c) ---- */
+
+int dmabuf_buffer_create(struct dmabuf_core *core, struct dmabuf_buffer **out);
+int dmabuf_buffer_export(struct dmabuf_core *core, const char *heap,
+			 uint64_t size, uint64_t flags, const char *name,
+			 struct dmabuf_buffer **out);
+int dmabuf_buffer_set_heap(struct dmabuf_buffer *buf, const char *heap);
+int dmabuf_buffer_set_size(struct dmabuf_buffer *buf, uint64_t size);
+int dmabuf_buffer_set_name(struct dmabuf_buffer *buf, const char *name);
+void dmabuf_buffer_get(struct dmabuf_buffer *buf);
+void dmabuf_buffer_put(struct dmabuf_buffer *buf);
+void dmabuf_buffer_link(struct dmabuf_buffer *buf);
+void dmabuf_buffer_unlink(struct dmabuf_buffer *buf);
+uint64_t dmabuf_buffer_ino(const struct dmabuf_buffer *buf);
+uint64_t dmabuf_buffer_size(struct dmabuf_buffer *buf);
+void dmabuf_buffer_info(struct dmabuf_buffer *buf, struct dmabuf_info *info);
+const char *dmabuf_state_name(uint32_t state);
+int dmabuf_buffer_memfd(struct dmabuf_buffer *buf, bool allocate);
+void dmabuf_buffer_cpu_map_get(struct dmabuf_buffer *buf);
+void dmabuf_buffer_cpu_map_put(struct dmabuf_buffer *buf);
+uint32_t dmabuf_buffer_poll(struct dmabuf_buffer *buf);
+uint64_t dmabuf_buffer_seq(struct dmabuf_buffer *buf);
+int dmabuf_buffer_wait(struct dmabuf_buffer *buf, uint64_t seq, int timeout_ms);
+int dmabuf_buffer_attachment_names(struct dmabuf_buffer *buf, char *out,
+				   size_t len);
+
+/* ---- handles, attachments, mappings, CPU access (buffer.c) ---- */
+
+int dmabuf_handle_open(struct dmabuf_buffer *buf, int flags,
+		       struct dmabuf_handle **out);
+void dmabuf_handle_release(struct dmabuf_handle *h);
+struct dmabuf_buffer *dmabuf_handle_buffer(struct dmabuf_handle *h);
+
+int dmabuf_attach(struct dmabuf_handle *h, const char *device,
+		  uint64_t *attach_id);
+int dmabuf_detach(struct dmabuf_handle *h, uint64_t attach_id);
+int dmabuf_map(struct dmabuf_handle *h, uint64_t attach_id, uint32_t dir,
+	       uint32_t *nents, uint64_t *total_len);
+int dmabuf_get_sg(struct dmabuf_handle *h, uint64_t attach_id, uint32_t first,
+		  uint32_t count, struct dmabuf_sg_entry *entries,
+		  uint32_t *nents);
+int dmabuf_unmap(struct dmabuf_handle *h, uint64_t attach_id);
+int dmabuf_begin_cpu_access(struct dmabuf_handle *h, uint64_t off, uint64_t len,
+			    uint32_t dir);
+int dmabuf_end_cpu_access(struct dmabuf_handle *h, uint64_t off, uint64_t len,
+			  uint32_t dir);
+int dmabuf_sync(struct dmabuf_handle *h, uint64_t flags);
+
+#endif /* DMABUF_CORE_H */

@@ -1,0 +1,248 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * DOC: object model internals
+ *
+ * Structures shared by the files of the core; nothing outside lib/ sees
+ * them.  Every field is guarded by dmabuf_core.lock unless noted.
+ */
+#ifndef DMABUF_INTERNAL_H
+#define DMABUF_INTERNAL_H
+
+#include <pthread.h>
+#include <sys/queue.h>
+
+#include "dmabuf-core.h"
+
+#define DMABUF_MAX_HEAPS 16
+#define ALIGN_UP(x, a) (((x) + (a)-1) & ~((uint64_t)(a)-1))
+#define IS_POW2(x) ((x) != 0 && ((x) & ((x)-1)) == 0)
+
+/* I/O virtual address spaces start above page 0 and stop at 2^48. */
+#define IOVA_BASE DMABUF_PAGE_SIZE
+#define IOVA_TOP (1ULL << 48)
+
+/* ---- range.c: first-fit allocator over an address range ---- */
+
+struct range_extent {
+	uint64_t start;
+	uint64_t end; /* exclusive */
+};
+
+/**
+ * struct range_pool - free extents of [base, end), sorted by address
+ * @base: first address managed
+ * @end: one past the last address managed
+ * @free: free extents, sorted, never adjacent (merged on free)
+ * @nr_free: extents in @free
+ * @cap_free: room in @free
+ * @used: bytes handed out
+ */
+struct range_pool {
+	uint64_t base;
+	uint64_t end;
+	struct range_extent *free;
+	size_t nr_free;
+	size_t cap_free;
+	uint64_t used;
+};
+
+int range_pool_init(struct range_pool *pool, uint64_t base, uint64_t size);
+void range_pool_fini(struct range_pool *pool);
+int range_alloc(struct range_pool *pool, uint64_t size, uint64_t align,
+		uint64_t limit, uint64_t boundary, uint64_t *addr);
+void range_free(struct range_pool *pool, uint64_t addr, uint64_t size);
+uint64_t range_largest_free(const struct range_pool *pool);
+
+/* ---- sg.c: the emulated DMA API ---- */
+
+void constraints_of_desc(const struct dmabuf_device_desc *desc,
+			 struct dmabuf_constraints *c);
+void constraints_init(struct dmabuf_constraints *c);
+void constraints_intersect(struct dmabuf_constraints *acc,
+			   const struct dmabuf_constraints *c);
+uint64_t constraints_limit(const struct dmabuf_constraints *c);
+uint64_t constraints_seg_max(const struct dmabuf_constraints *c);
+int sg_check_placement(const struct dmabuf_placement *pl,
+		       const struct dmabuf_constraints *c);
+int sg_iova_feasible(const struct dmabuf_device *dev, uint64_t size);
+int sg_dma_map(struct dmabuf_device *dev, const struct dmabuf_placement *pl,
+	       struct dmabuf_sg_table *sgt);
+void sg_dma_unmap(struct dmabuf_device *dev, struct dmabuf_sg_table *sgt);
+extern const struct dmabuf_heap_host dmabuf_host;
+
+/* ---- device.c ---- */
+
+/**
+ * struct dmabuf_device - a registered device
+ * @desc: name and constraints as registered
+ * @c: the constraints in placement form
+ * @iova: I/O virtual address space (iommu devices only)
+ * @users: attachments naming this device; removal waits for none
+ * @link: entry in dmabuf_core.devices
+ */
+struct dmabuf_device {
+	struct dmabuf_device_desc desc;
+	struct dmabuf_constraints c;
+	struct range_pool iova;
+	unsigned int users;
+	TAILQ_ENTRY(dmabuf_device) link;
+};
+
+struct dmabuf_device *device_find_locked(struct dmabuf_core *core,
+					 const char *name);
+void devices_free(struct dmabuf_core *core);
+
+/* ---- heap.c ---- */
+
+/**
+ * struct dmabuf_heap - a registered heap
+ * @ops: the exporter's ops
+ * @priv: what the heap's init returned
+ * @dl: dlopen handle for a plugin, NULL when built in
+ */
+struct dmabuf_heap {
+	const struct dmabuf_heap_ops *ops;
+	void *priv;
+	void *dl;
+};
+
+struct dmabuf_heap *heap_find_locked(struct dmabuf_core *core,
+				     const char *name);
+void heaps_free(struct dmabuf_core *core);
+
+/* ---- buffer.c ---- */
+
+/**
+ * struct dmabuf_attachment - a device attached through one handle
+ * @id: the id the handle's owner names it by
+ * @dev: the device
+ * @handle: owning handle
+ * @buf: the buffer
+ * @mapped: an sg table is live
+ * @dir: direction of the live mapping
+ * @map_seq: fence sequence number of the live mapping
+ * @sgt: the live mapping's table
+ * @buf_link: entry in dmabuf_buffer.attachments
+ * @handle_link: entry in dmabuf_handle.attachments
+ */
+struct dmabuf_attachment {
+	uint64_t id;
+	struct dmabuf_device *dev;
+	struct dmabuf_handle *handle;
+	struct dmabuf_buffer *buf;
+	bool mapped;
+	uint32_t dir;
+	uint64_t map_seq;
+	struct dmabuf_sg_table sgt;
+	TAILQ_ENTRY(dmabuf_attachment) buf_link;
+	TAILQ_ENTRY(dmabuf_attachment) handle_link;
+};
+
+TAILQ_HEAD(attachment_list, dmabuf_attachment);
+
+struct dmabuf_handle {
+	struct dmabuf_buffer *buf;
+	int flags;
+	uint64_t next_attach_id;
+	unsigned int cpu_brackets;
+	struct attachment_list attachments;
+	TAILQ_ENTRY(dmabuf_handle) link;
+};
+
+TAILQ_HEAD(handle_list, dmabuf_handle);
+
+/**
+ * struct dmabuf_buffer - the struct dma_buf
+ * @core: owning core
+ * @ino: inode number, unique for the core's lifetime
+ * @refs: open handles + the directory entry + live CPU mappings + callers'
+ * @linked: a directory entry names the buffer
+ * @size: exact size (0 while EMPTY)
+ * @heap: exporter; NULL until chosen (the default heap applies at sizing)
+ * @name: debug name
+ * @placed: @pl is valid
+ * @pl: the backing's placement
+ * @pending: a migration target waiting for mappings to end
+ * @has_pending: @pending is valid
+ * @memfd: the bytes, -1 until the first placement
+ * @nr_maps: live device mappings
+ * @write_fences: live mappings in which a device writes
+ * @read_fences: live mappings in which a device only reads
+ * @cpu_maps: live CPU mappings of the memfd
+ * @cpu_brackets: open begin_cpu_access brackets
+ * @migrations: placements moved so far
+ * @seq: bumped on each change a waiter may care about
+ * @attachments: all attachments, every handle's
+ * @handles: open handles
+ * @link: entry in dmabuf_core.buffers
+ */
+struct dmabuf_buffer {
+	struct dmabuf_core *core;
+	uint64_t ino;
+	unsigned long refs;
+	bool linked;
+	uint64_t size;
+	struct dmabuf_heap *heap;
+	char name[DMABUF_NAME_LEN];
+	bool placed;
+	struct dmabuf_placement pl;
+	bool has_pending;
+	struct dmabuf_placement pending;
+	int memfd;
+	unsigned int nr_maps;
+	unsigned int write_fences;
+	unsigned int read_fences;
+	unsigned int cpu_maps;
+	unsigned int cpu_brackets;
+	unsigned int migrations;
+	uint64_t seq;
+	struct attachment_list attachments;
+	struct handle_list handles;
+	TAILQ_ENTRY(dmabuf_buffer) link;
+};
+
+TAILQ_HEAD(buffer_list, dmabuf_buffer);
+
+void buffers_free_all(struct dmabuf_core *core);
+TAILQ_HEAD(device_list, dmabuf_device);
+
+/**
+ * struct dmabuf_core - one instance of the framework
+ * @lock: guards everything below and every object reachable from here
+ * @changed: broadcast when any buffer's @seq moves
+ * @heaps: registered heaps
+ * @nr_heaps: entries in @heaps
+ * @default_heap: heap name used when a buffer is sized without one
+ * @devices: the device registry
+ * @buffers: every live buffer, named or anonymous
+ * @nr_buffers: entries in @buffers
+ * @bytes: sum of the sizes of @buffers
+ * @next_ino: next inode number
+ * @next_fence_seq: fence sequence numbers, as a dma_fence timeline
+ * @notify: called without @lock after a buffer changed
+ * @notify_arg: its argument
+ * @cfg: the configuration built with
+ */
+struct dmabuf_core {
+	pthread_mutex_t lock;
+	pthread_cond_t changed;
+	struct dmabuf_heap heaps[DMABUF_MAX_HEAPS];
+	unsigned int nr_heaps;
+	char default_heap[DMABUF_NAME_LEN];
+	struct device_list devices;
+	struct buffer_list buffers;
+	uint64_t nr_buffers;
+	uint64_t bytes;
+	uint64_t next_ino;
+	uint64_t next_fence_seq;
+	void (*notify)(void *arg, struct dmabuf_buffer *buf);
+	void *notify_arg;
+	struct dmabuf_core_config cfg;
+};
+
+/* Copy a NUL-terminated name of at most DMABUF_NAME_LEN - 1 bytes. */
+int name_copy(char dst[DMABUF_NAME_LEN], const char *src);
+/* Parse "4096", "64K", "2M", "1G" (binary units) into bytes. */
+int parse_size(const char *s, uint64_t *out);
+
+#endif /* DMABUF_INTERNAL_H */
