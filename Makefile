@@ -61,14 +61,20 @@ CORE_LIB := $(B)/lib/libdmabufcore.a
 
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(UNIT_SRCS:%.c=$(B)/%)
+INTEG_SRCS := $(wildcard tests/integration/test_*.c)
+INTEG_BINS := $(INTEG_SRCS:%.c=$(B)/%)
 TEST_PLUGINS := $(B)/tests/plugins/flaky_heap.so $(B)/tests/plugins/broken_heap.so
 
 DEMO_BIN := $(B)/tools/core-demo
 
-.PHONY: all check unit-tests demo bench install clean deps format build-tests
-all: $(CORE_LIB) $(DEMO_BIN)
+FS_SRCS := fs/dmabuffs.c fs/ops.c fs/ioctl.c fs/notify.c fs/xattr.c
+FS_OBJS := $(FS_SRCS:%.c=$(B)/%.o)
+FS_BIN := $(B)/fs/dmabuffs
 
-build-tests: all $(UNIT_BINS) $(TEST_PLUGINS)
+.PHONY: all check unit-tests demo bench install uninstall clean deps format build-tests
+all: $(CORE_LIB) $(FS_BIN) $(DEMO_BIN)
+
+build-tests: all $(UNIT_BINS) $(INTEG_BINS) $(TEST_PLUGINS)
 
 deps:
 	@tools/install-deps
@@ -109,10 +115,19 @@ $(B)/tests/unit/%: tests/unit/%.c $(CORE_LIB)
 	$(call say,LD,$@)
 	$(Q)$(CC) $(ALL_CFLAGS) -o $@ $< $(CORE_LIB) $(ALL_LDFLAGS) $(CRITERION_LIBS) -ldl
 
+$(B)/tests/integration/%: tests/integration/%.c
+	@mkdir -p $(@D)
+	$(call say,LD,$@)
+	$(Q)$(CC) $(ALL_CFLAGS) -o $@ $< $(ALL_LDFLAGS) $(CRITERION_LIBS)
+
 $(B)/tests/plugins/%.so: tests/plugins/%.c
 	@mkdir -p $(@D)
 	$(call say,LD,$@)
 	$(Q)$(CC) $(ALL_CFLAGS) -shared -o $@ $< $(ALL_LDFLAGS)
+
+$(FS_BIN): $(FS_OBJS) $(CORE_LIB)
+	$(call say,LD,$@)
+	$(Q)$(CC) -o $@ $(FS_OBJS) $(CORE_LIB) $(ALL_LDFLAGS) $(FUSE_LIBS) -ldl
 
 $(DEMO_BIN): tools/core-demo.c $(CORE_LIB)
 	@mkdir -p $(@D)
@@ -120,8 +135,25 @@ $(DEMO_BIN): tools/core-demo.c $(CORE_LIB)
 	$(Q)$(CC) $(ALL_CFLAGS) -o $@ $< $(CORE_LIB) $(ALL_LDFLAGS) -ldl
 
 install: all
-	install -d $(DESTDIR)$(INCLUDEDIR)/dmabuf $(DESTDIR)$(HEAPDIR)
+	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(INCLUDEDIR)/dmabuf \
+		$(DESTDIR)$(HEAPDIR) $(DESTDIR)$(UNITDIR) \
+		$(DESTDIR)$(MANDIR)/man2 $(DESTDIR)$(MANDIR)/man5 \
+		$(DESTDIR)$(MANDIR)/man7 $(DESTDIR)$(MANDIR)/man8
+	install -m 755 $(FS_BIN) $(DESTDIR)$(SBINDIR)/dmabuffs
 	install -m 644 include/dmabuf/*.h $(DESTDIR)$(INCLUDEDIR)/dmabuf/
+	sed 's|@SBINDIR@|$(SBINDIR)|' fs/dmabuffs.service.in > $(DESTDIR)$(UNITDIR)/dmabuffs.service
+	install -m 644 man/*.2 $(DESTDIR)$(MANDIR)/man2/
+	install -m 644 man/*.5 $(DESTDIR)$(MANDIR)/man5/
+	install -m 644 man/*.7 $(DESTDIR)$(MANDIR)/man7/
+	install -m 644 man/*.8 $(DESTDIR)$(MANDIR)/man8/
+
+uninstall:
+	rm -f $(DESTDIR)$(SBINDIR)/dmabuffs $(DESTDIR)$(UNITDIR)/dmabuffs.service
+	rm -rf $(DESTDIR)$(INCLUDEDIR)/dmabuf
+	rm -f $(addprefix $(DESTDIR)$(MANDIR)/man2/,$(notdir $(wildcard man/*.2))) \
+		$(addprefix $(DESTDIR)$(MANDIR)/man5/,$(notdir $(wildcard man/*.5))) \
+		$(addprefix $(DESTDIR)$(MANDIR)/man7/,$(notdir $(wildcard man/*.7))) \
+		$(addprefix $(DESTDIR)$(MANDIR)/man8/,$(notdir $(wildcard man/*.8)))
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')
@@ -129,4 +161,4 @@ format:
 clean:
 	rm -rf build build-san
 
--include $(CORE_OBJS:.o=.d)
+-include $(CORE_OBJS:.o=.d) $(FS_OBJS:.o=.d)

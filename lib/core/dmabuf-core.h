@@ -56,6 +56,7 @@ void dmabuf_log(int prio, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 void dmabuf_log_set_handler(dmabuf_log_fn fn);
 void dmabuf_log_set_level(int max_prio);
+int dmabuf_parse_size(const char *s, uint64_t *out);
 
 /* ---- the core (core.c) ---- */
 

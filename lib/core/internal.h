@@ -11,6 +11,13 @@
 #include <pthread.h>
 #include <sys/queue.h>
 
+/* glibc's <sys/queue.h> lacks the BSD _SAFE iterator. */
+#ifndef TAILQ_FOREACH_SAFE
+#define TAILQ_FOREACH_SAFE(var, head, field, tvar) \
+	for ((var) = TAILQ_FIRST(head);            \
+	     (var) && ((tvar) = TAILQ_NEXT(var, field), 1); (var) = (tvar))
+#endif
+
 #include "dmabuf-core.h"
 
 #define DMABUF_MAX_HEAPS 16

@@ -116,3 +116,15 @@ int parse_size(const char *s, uint64_t *out)
 	*out = (uint64_t)v << shift;
 	return 0;
 }
+
+/**
+ * dmabuf_parse_size() - parse a size with an optional K/M/G/T suffix
+ * @s: text such as "4096", "64K", "256M", "1G" (binary units)
+ * @out: bytes
+ *
+ * Return: 0, or -EINVAL.
+ */
+int dmabuf_parse_size(const char *s, uint64_t *out)
+{
+	return parse_size(s, out);
+}

@@ -1,0 +1,263 @@
+// SPDX-License-Identifier: MIT
+/*
+ * DOC: dmabuffs, the daemon
+ *
+ * dmabuffs [options] [MOUNTPOINT]
+ *
+ * Builds the object model (heaps, devices), mounts it with libfuse's
+ * low-level API at MOUNTPOINT (default /run/dmabuf, created when run as
+ * root), and serves requests until unmounted or sent SIGTERM, SIGINT or
+ * SIGHUP, which unmount cleanly even while files are open.  Accepts the
+ * argument order of mount.fuse3 (`mount -t fuse.dmabuffs dmabuffs DIR`).
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <syslog.h>
+#include <unistd.h>
+
+#include "fs.h"
+
+#define DEFAULT_MOUNTPOINT "/run/dmabuf"
+
+#define FS_OPT(t, p, v)                              \
+	{                                            \
+		t, offsetof(struct fs_options, p), v \
+	}
+
+static const struct fuse_opt fs_opt_spec[] = {
+	FS_OPT("devices=%s", devices, 0),
+	FS_OPT("heap_dir=%s", heap_dir, 0),
+	FS_OPT("default_heap=%s", default_heap, 0),
+	FS_OPT("cma_size=%s", cma_size, 0),
+	FS_OPT("system_size=%s", system_size, 0),
+	FS_OPT("no_builtin_devices", no_builtin_devices, 1),
+	FUSE_OPT_END,
+};
+
+static void usage(const char *prog)
+{
+	printf("usage: %s [options] [MOUNTPOINT]\n"
+	       "\n"
+	       "Mount the dmabuffs user-space dma-buf file system at MOUNTPOINT\n"
+	       "(default " DEFAULT_MOUNTPOINT
+	       "). Every file is a buffer; every open\n"
+	       "handle is a shareable dma-buf fd. See dmabuffs(8).\n"
+	       "\n"
+	       "dmabuffs options:\n"
+	       "    -o cma_size=SIZE       capacity of the cma heap (default 256M, max 1792M)\n"
+	       "    -o system_size=SIZE    capacity of the system heap (default: RAM)\n"
+	       "    -o default_heap=NAME   heap for buffers sized without one (default system)\n"
+	       "    -o devices=FILE        devices and constraints, see dmabuffs-devices(5)\n"
+	       "    -o no_builtin_devices  do not register cpu, camera0, encoder0, display0, gpu0\n"
+	       "    -o heap_dir=DIR        load heap plugins (*.so) from DIR\n"
+	       "                           (default " DMABUFFS_HEAPDIR ")\n"
+	       "    -o allow_other         let other users reach the mount (mode bits apply)\n"
+	       "\n",
+	       prog);
+	fuse_cmdline_help();
+	fuse_lowlevel_help();
+}
+
+static void log_syslog(int prio, const char *msg)
+{
+	syslog(prio, "%s", msg);
+}
+
+static bool is_positional(char **argv, int i)
+{
+	return argv[i][0] != '-' && (i < 2 || strcmp(argv[i - 1], "-o"));
+}
+
+static bool wants_info(int argc, char **argv)
+{
+	int i;
+
+	for (i = 1; i < argc; i++)
+		if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help") ||
+		    !strcmp(argv[i], "-V") || !strcmp(argv[i], "--version"))
+			return true;
+	return false;
+}
+
+/*
+ * mount.fuse3 runs "dmabuffs SOURCE MOUNTPOINT -o ...": drop SOURCE.  With
+ * no mountpoint at all, use the default.  Adds our fixed mount options.
+ */
+static int build_args(int argc, char **argv, struct fuse_args *args,
+		      bool *defaulted)
+{
+	int i, positional = 0, first = -1;
+
+	for (i = 1; i < argc; i++)
+		if (is_positional(argv, i) && positional++ == 0)
+			first = i;
+	*defaulted = positional == 0 && !wants_info(argc, argv);
+	for (i = 0; i < argc; i++)
+		if (!(positional == 2 && i == first) &&
+		    fuse_opt_add_arg(args, argv[i]))
+			return -1;
+	if (*defaulted) {
+		/* Created before libfuse resolves it with realpath(3). */
+		if (geteuid() == 0 && mkdir(DEFAULT_MOUNTPOINT, 0755) &&
+		    errno != EEXIST)
+			fprintf(stderr, "dmabuffs: cannot create %s: %s\n",
+				DEFAULT_MOUNTPOINT, strerror(errno));
+		if (fuse_opt_add_arg(args, DEFAULT_MOUNTPOINT))
+			return -1;
+	}
+	return fuse_opt_add_arg(args, "-odefault_permissions,fsname=dmabuffs,"
+				      "subtype=dmabuffs");
+}
+
+static int size_opt(const char *text, const char *what, uint64_t *out)
+{
+	if (!text)
+		return 0;
+	if (dmabuf_parse_size(text, out)) {
+		fprintf(stderr, "dmabuffs: bad %s '%s' (use e.g. 256M)\n", what,
+			text);
+		return -1;
+	}
+	return 0;
+}
+
+static int build_core(const struct fs_options *o, struct dmabuf_core **core)
+{
+	struct dmabuf_core_config cfg = {.default_heap = o->default_heap};
+	struct stat st;
+	int ret;
+
+	if (size_opt(o->cma_size, "cma_size", &cfg.cma_size) ||
+	    size_opt(o->system_size, "system_size", &cfg.system_size))
+		return -1;
+	ret = dmabuf_core_new(&cfg, core);
+	if (ret) {
+		fprintf(stderr, "dmabuffs: cannot set up heaps: %s\n",
+			strerror(-ret));
+		return -1;
+	}
+	if (o->devices && dmabuf_device_load_file(*core, o->devices))
+		goto err;
+	if (!o->no_builtin_devices && dmabuf_device_add_builtin(*core))
+		goto err;
+	if (o->heap_dir && dmabuf_heap_load_dir(*core, o->heap_dir) < 0)
+		goto err;
+	if (!o->heap_dir && stat(DMABUFFS_HEAPDIR, &st) == 0)
+		dmabuf_heap_load_dir(*core, DMABUFFS_HEAPDIR);
+	if (!dmabuf_heap_exists(*core, dmabuf_core_default_heap(*core))) {
+		fprintf(stderr, "dmabuffs: default heap '%s' does not exist\n",
+			dmabuf_core_default_heap(*core));
+		goto err;
+	}
+	return 0;
+err:
+	dmabuf_core_free(*core);
+	return -1;
+}
+
+static int serve(struct fs *fs, const struct fuse_cmdline_opts *cmd)
+{
+	struct fuse_loop_config loop = {.clone_fd = cmd->clone_fd,
+					.max_idle_threads = 16};
+	int ret;
+
+	if (fuse_set_signal_handlers(fs->se))
+		return 1;
+	if (fuse_session_mount(fs->se, cmd->mountpoint)) {
+		ret = 1;
+		goto out_signals;
+	}
+	if (fuse_daemonize(cmd->foreground)) {
+		ret = 1;
+		goto out_unmount;
+	}
+	if (!cmd->foreground)
+		dmabuf_log_set_handler(log_syslog);
+	ret = fs_notifier_start(fs);
+	if (ret) {
+		dmabuf_log(LOG_ERR, "cannot start the notifier: %s",
+			   strerror(ret));
+		goto out_unmount;
+	}
+	dmabuf_core_set_notify(fs->core, fs_core_changed, fs);
+	dmabuf_log(LOG_INFO, "mounted at %s", cmd->mountpoint);
+	/* 0, -errno, or the number of the signal that stopped it. */
+	ret = cmd->singlethread ? fuse_session_loop(fs->se)
+				: fuse_session_loop_mt(fs->se, &loop);
+	ret = ret < 0;
+	dmabuf_core_set_notify(fs->core, NULL, NULL);
+	fs_notifier_stop(fs);
+	fs_fail_waiters(fs);
+	dmabuf_log(LOG_INFO, "unmounting %s", cmd->mountpoint);
+out_unmount:
+	fuse_session_unmount(fs->se);
+out_signals:
+	fuse_remove_signal_handlers(fs->se);
+	return ret;
+}
+
+static void fs_init_struct(struct fs *fs, struct dmabuf_core *core)
+{
+	memset(fs, 0, sizeof(*fs));
+	fs->core = core;
+	pthread_mutex_init(&fs->lock, NULL);
+	pthread_mutex_init(&fs->ev_lock, NULL);
+	pthread_cond_init(&fs->ev_cond, NULL);
+	TAILQ_INIT(&fs->waiters);
+	TAILQ_INIT(&fs->events);
+	fs->owner = getuid();
+	clock_gettime(CLOCK_REALTIME, &fs->mount_time);
+}
+
+int main(int argc, char **argv)
+{
+	struct fuse_args args = FUSE_ARGS_INIT(0, NULL);
+	struct fuse_cmdline_opts cmd = {0};
+	struct fs_options opts = {0};
+	struct dmabuf_core *core;
+	struct fs fs;
+	bool defaulted;
+	int ret = 1;
+
+	if (build_args(argc, argv, &args, &defaulted) ||
+	    fuse_opt_parse(&args, &opts, fs_opt_spec, NULL) ||
+	    fuse_parse_cmdline(&args, &cmd))
+		goto out_args;
+	if (cmd.show_help) {
+		usage(argv[0]);
+		ret = 0;
+		goto out_args;
+	}
+	if (cmd.show_version) {
+		printf("dmabuffs %s (libfuse %s)\n", DMABUFFS_VERSION,
+		       fuse_pkgversion());
+		ret = 0;
+		goto out_args;
+	}
+	if (cmd.debug)
+		dmabuf_log_set_level(LOG_DEBUG);
+	if (build_core(&opts, &core))
+		goto out_args;
+	fs_init_struct(&fs, core);
+	fs.se = fuse_session_new(&args, &fs_ops, sizeof(fs_ops), &fs);
+	if (fs.se) {
+		ret = serve(&fs, &cmd);
+		fuse_session_destroy(fs.se);
+	}
+	fs_release_all(&fs);
+	dmabuf_core_free(core);
+out_args:
+	free(cmd.mountpoint);
+	free(opts.devices);
+	free(opts.heap_dir);
+	free(opts.default_heap);
+	free(opts.cma_size);
+	free(opts.system_size);
+	fuse_opt_free_args(&args);
+	return ret;
+}

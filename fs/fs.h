@@ -1,0 +1,223 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * DOC: dmabuffs internals
+ *
+ * The FUSE front end: inodes and open files of the mount, the parked
+ * requests that wait for a buffer to change, and the notifier thread.
+ *
+ * Locking: fs.lock guards the namespace (names, inodes, open files, poll
+ * handles, parked requests).  It may be taken before the core's lock, never
+ * after it.  Nothing is sent to the kernel while fs.lock is held: cache and
+ * poll notifications go through the notifier thread's queue.
+ */
+#ifndef DMABUFFS_FS_H
+#define DMABUFFS_FS_H
+
+#define FUSE_USE_VERSION 35
+#include <fuse_lowlevel.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <sys/queue.h>
+
+/* glibc's <sys/queue.h> lacks the BSD _SAFE iterator. */
+#ifndef TAILQ_FOREACH_SAFE
+#define TAILQ_FOREACH_SAFE(var, head, field, tvar) \
+	for ((var) = TAILQ_FIRST(head);            \
+	     (var) && ((tvar) = TAILQ_NEXT(var, field), 1); (var) = (tvar))
+#endif
+
+#include "dmabuf-core.h"
+
+#define FS_ROOT_INO FUSE_ROOT_ID
+#define FS_BUFINFO_INO (1ULL << 63)
+#define FS_BUFINFO_NAME ".bufinfo"
+#define FS_TIMEOUT 1.0
+
+struct fs_file;
+
+/**
+ * struct fs_inode - one buffer as the kernel sees it
+ * @ino: inode number (the buffer's)
+ * @buf: the buffer; one reference held while this inode exists
+ * @name: directory entry, NULL once unlinked
+ * @nlookup: the kernel's lookup count
+ * @mode: type and permission bits
+ * @uid: owner
+ * @gid: group
+ * @atime: access time
+ * @mtime: modification time
+ * @ctime: change time
+ * @cached: the kernel's page cache may hold pages of this file
+ * @files: open files
+ */
+struct fs_inode {
+	uint64_t ino;
+	struct dmabuf_buffer *buf;
+	char *name;
+	uint64_t nlookup;
+	mode_t mode;
+	uid_t uid;
+	gid_t gid;
+	struct timespec atime, mtime, ctime;
+	bool cached;
+	LIST_HEAD(, fs_file) files;
+};
+
+/**
+ * struct fs_file - one open handle (one shareable fd)
+ * @inode: its inode
+ * @h: the object model's handle; NULL for .bufinfo
+ * @flags: open(2) flags
+ * @ph: poll handle to notify when readiness may have changed
+ * @text: .bufinfo snapshot
+ * @text_len: its length
+ * @text_refs: .bufinfo: the open plus replies in flight; a reply's memory
+ *             must outlive the write(2) that sends it, and release may run
+ *             on another thread as soon as the client has its bytes
+ * @link: entry in fs_inode.files
+ */
+struct fs_file {
+	struct fs_inode *inode;
+	struct dmabuf_handle *h;
+	int flags;
+	struct fuse_pollhandle *ph;
+	char *text;
+	size_t text_len;
+	unsigned int text_refs;
+	LIST_ENTRY(fs_file) link;
+};
+
+/* What a parked request does again when its buffer changes. */
+enum fs_wait_kind {
+	FS_WAIT_MAP,
+	FS_WAIT_BEGIN,
+};
+
+/**
+ * struct fs_waiter - a request parked until its buffer changes
+ * @req: the request, answered exactly once
+ * @file: the handle it came through
+ * @buf: its buffer
+ * @kind: what to retry
+ * @cmd: the ioctl
+ * @attach_id: MAP: the attachment
+ * @dir: MAP: DMA direction; BEGIN: CPU direction
+ * @off: BEGIN: range start
+ * @len: BEGIN: range length
+ * @armed: its interrupt callback is registered; only armed waiters are
+ *         retried, so nobody answers one while it is being registered
+ * @result: outcome of the retry that ended the wait
+ * @nents: MAP: entries of the table, on success
+ * @total: MAP: bytes mapped, on success
+ * @link: entry in fs.waiters
+ */
+struct fs_waiter {
+	fuse_req_t req;
+	struct fs_file *file;
+	struct dmabuf_buffer *buf;
+	enum fs_wait_kind kind;
+	unsigned int cmd;
+	uint64_t attach_id;
+	uint32_t dir;
+	uint64_t off;
+	uint64_t len;
+	bool armed;
+	int result;
+	uint32_t nents;
+	uint64_t total;
+	TAILQ_ENTRY(fs_waiter) link;
+};
+
+/* Work for the notifier thread. */
+enum fs_event_kind {
+	FS_EV_CHANGED, /* a buffer changed: retry waiters, wake pollers */
+	FS_EV_INVAL, /* drop cached pages/attributes, then answer @req */
+};
+
+struct fs_event {
+	enum fs_event_kind kind;
+	struct dmabuf_buffer *buf; /* CHANGED: holds a reference */
+	uint64_t ino;
+	bool attrs_only;
+	fuse_req_t req; /* INVAL: answered after the invalidation */
+	int result;
+	void *reply;
+	size_t reply_len;
+	TAILQ_ENTRY(fs_event) link;
+};
+
+struct fs_options {
+	char *devices;
+	char *heap_dir;
+	char *default_heap;
+	char *cma_size;
+	char *system_size;
+	int no_builtin_devices;
+};
+
+/**
+ * struct fs - the mounted file system
+ * @core: the object model
+ * @se: the FUSE session
+ * @lock: guards the namespace, files and waiters
+ * @names: tsearch tree of inodes by name
+ * @inodes: tsearch tree of inodes by number
+ * @nr_names: named inodes
+ * @waiters: parked requests
+ * @ev_lock: guards @events and @stop
+ * @ev_cond: signalled when @events grows or @stop is set
+ * @events: the notifier's queue
+ * @stop: the notifier must exit
+ * @notifier: the notifier thread
+ * @owner: uid that mounted the file system (may edit the device registry)
+ * @mount_time: times of the root
+ */
+struct fs {
+	struct dmabuf_core *core;
+	struct fuse_session *se;
+	pthread_mutex_t lock;
+	void *names;
+	void *inodes;
+	uint64_t nr_names;
+	TAILQ_HEAD(, fs_waiter) waiters;
+	pthread_mutex_t ev_lock;
+	pthread_cond_t ev_cond;
+	TAILQ_HEAD(, fs_event) events;
+	bool stop;
+	pthread_t notifier;
+	uid_t owner;
+	struct timespec mount_time;
+};
+
+extern const struct fuse_lowlevel_ops fs_ops;
+
+/* ops.c */
+struct fs *fs_of(fuse_req_t req);
+struct fs_inode *fs_inode_get_locked(struct fs *fs, uint64_t ino);
+void fs_release_all(struct fs *fs);
+
+/* ioctl.c */
+void fs_ioctl(fuse_req_t req, fuse_ino_t ino, unsigned int cmd, void *arg,
+	      struct fuse_file_info *fi, unsigned int flags, const void *in_buf,
+	      size_t in_bufsz, size_t out_bufsz);
+void fs_poll(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi,
+	     struct fuse_pollhandle *ph);
+void fs_retry_waiters(struct fs *fs, struct dmabuf_buffer *buf);
+void fs_fail_waiters(struct fs *fs);
+
+/* notify.c */
+int fs_notifier_start(struct fs *fs);
+void fs_notifier_stop(struct fs *fs);
+void fs_core_changed(void *arg, struct dmabuf_buffer *buf);
+void fs_reply_after_inval(struct fs *fs, fuse_req_t req, uint64_t ino,
+			  bool attrs_only, int result, const void *reply,
+			  size_t reply_len);
+
+/* xattr.c */
+void fs_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size);
+void fs_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size);
+void fs_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
+		 const char *value, size_t size, int flags);
+void fs_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name);
+
+#endif /* DMABUFFS_FS_H */

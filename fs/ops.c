@@ -1,0 +1,959 @@
+// SPDX-License-Identifier: MIT
+/*
+ * DOC: namespace and data operations
+ *
+ * The mount root is one flat directory: each regular file is a buffer, each
+ * open handle of it is a shareable dma-buf fd, and .bufinfo is the kernel's
+ * debugfs report.  Every handler decodes its request, calls the object
+ * model, and replies exactly once.
+ *
+ * Files behave like a fixed-size device: a new file is EMPTY until
+ * truncate(2) (or DMABUF_IOCTL_EXPORT) gives it its size, once; O_TRUNC at
+ * open is ignored as block devices ignore it; a write past the end fails
+ * with ENOSPC.  Bytes are read from and written to the buffer's memfd, so
+ * read(2), write(2), the file's own mmap and the zero-copy mapping all see
+ * the same memory.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <search.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <syslog.h>
+#include <unistd.h>
+
+#include "fs.h"
+
+/* Zeros served for buffers whose backing is not placed yet. */
+static const char zero_page[1 << 20];
+
+struct fs *fs_of(fuse_req_t req)
+{
+	return fuse_req_userdata(req);
+}
+
+static int by_ino(const void *a, const void *b)
+{
+	const struct fs_inode *x = a, *y = b;
+
+	return x->ino < y->ino ? -1 : x->ino > y->ino;
+}
+
+static int by_name(const void *a, const void *b)
+{
+	const struct fs_inode *x = a, *y = b;
+
+	return strcmp(x->name, y->name);
+}
+
+struct fs_inode *fs_inode_get_locked(struct fs *fs, uint64_t ino)
+{
+	struct fs_inode key = {.ino = ino};
+	struct fs_inode **found = tfind(&key, &fs->inodes, by_ino);
+
+	return found ? *found : NULL;
+}
+
+static struct fs_inode *find_name_locked(struct fs *fs, const char *name)
+{
+	struct fs_inode key = {.name = (char *)name};
+	struct fs_inode **found = tfind(&key, &fs->names, by_name);
+
+	return found ? *found : NULL;
+}
+
+static void drop_name_locked(struct fs *fs, struct fs_inode *inode)
+{
+	tdelete(inode, &fs->names, by_name);
+	free(inode->name);
+	inode->name = NULL;
+	fs->nr_names--;
+	dmabuf_buffer_unlink(inode->buf);
+}
+
+/* Free @inode once no name, lookup or open file refers to it. */
+static void inode_maybe_free_locked(struct fs *fs, struct fs_inode *inode)
+{
+	if (inode->name || inode->nlookup || !LIST_EMPTY(&inode->files))
+		return;
+	tdelete(inode, &fs->inodes, by_ino);
+	dmabuf_buffer_put(inode->buf);
+	free(inode);
+}
+
+static void now(struct timespec *ts)
+{
+	clock_gettime(CLOCK_REALTIME, ts);
+}
+
+static void fill_attr(struct fs *fs, const struct fs_inode *inode,
+		      struct stat *st)
+{
+	memset(st, 0, sizeof(*st));
+	if (inode == NULL) { /* the root */
+		st->st_ino = FS_ROOT_INO;
+		st->st_mode = S_IFDIR | 0755;
+		st->st_nlink = 2;
+		st->st_uid = fs->owner;
+		st->st_gid = getgid();
+		st->st_atim = st->st_mtim = st->st_ctim = fs->mount_time;
+		return;
+	}
+	st->st_ino = inode->ino;
+	st->st_mode = inode->mode;
+	st->st_nlink = inode->name ? 1 : 0;
+	st->st_uid = inode->uid;
+	st->st_gid = inode->gid;
+	st->st_size = (off_t)dmabuf_buffer_size(inode->buf);
+	st->st_blocks = (st->st_size + 511) / 512;
+	st->st_blksize = 1 << 20;
+	st->st_atim = inode->atime;
+	st->st_mtim = inode->mtime;
+	st->st_ctim = inode->ctime;
+}
+
+static void fill_bufinfo_attr(struct fs *fs, struct stat *st)
+{
+	memset(st, 0, sizeof(*st));
+	st->st_ino = FS_BUFINFO_INO;
+	st->st_mode = S_IFREG | 0444;
+	st->st_nlink = 1;
+	st->st_uid = fs->owner;
+	st->st_gid = getgid();
+	st->st_atim = st->st_mtim = st->st_ctim = fs->mount_time;
+}
+
+static void fill_entry(struct fs *fs, const struct fs_inode *inode,
+		       struct fuse_entry_param *e)
+{
+	memset(e, 0, sizeof(*e));
+	e->ino = inode->ino;
+	e->attr_timeout = FS_TIMEOUT;
+	e->entry_timeout = FS_TIMEOUT;
+	fill_attr(fs, inode, &e->attr);
+}
+
+static void fs_init(void *userdata, struct fuse_conn_info *conn)
+{
+	(void)userdata;
+	/* Handle O_TRUNC ourselves: a fixed-size buffer ignores it. */
+	if (conn->capable & FUSE_CAP_ATOMIC_O_TRUNC)
+		conn->want |= FUSE_CAP_ATOMIC_O_TRUNC;
+	if (conn->capable & FUSE_CAP_IOCTL_DIR)
+		conn->want |= FUSE_CAP_IOCTL_DIR;
+	if (conn->capable & FUSE_CAP_SPLICE_READ)
+		conn->want |= FUSE_CAP_SPLICE_READ;
+	if (conn->capable & FUSE_CAP_SPLICE_WRITE)
+		conn->want |= FUSE_CAP_SPLICE_WRITE;
+	conn->want &= ~(unsigned int)FUSE_CAP_WRITEBACK_CACHE;
+	conn->max_write = 1 << 20;
+}
+
+static void fs_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	struct fs *fs = fs_of(req);
+	struct fuse_entry_param e;
+	struct fs_inode *inode;
+
+	if (parent != FS_ROOT_INO) {
+		fuse_reply_err(req, ENOTDIR);
+		return;
+	}
+	if (!strcmp(name, FS_BUFINFO_NAME)) {
+		memset(&e, 0, sizeof(e));
+		e.ino = FS_BUFINFO_INO;
+		e.attr_timeout = e.entry_timeout = FS_TIMEOUT;
+		fill_bufinfo_attr(fs, &e.attr);
+		fuse_reply_entry(req, &e);
+		return;
+	}
+	pthread_mutex_lock(&fs->lock);
+	inode = find_name_locked(fs, name);
+	if (inode) {
+		inode->nlookup++;
+		fill_entry(fs, inode, &e);
+	}
+	pthread_mutex_unlock(&fs->lock);
+	if (!inode)
+		fuse_reply_err(req, ENOENT);
+	else
+		fuse_reply_entry(req, &e);
+}
+
+static void forget_one(struct fs *fs, fuse_ino_t ino, uint64_t nlookup)
+{
+	struct fs_inode *inode;
+
+	if (ino == FS_ROOT_INO || ino == FS_BUFINFO_INO)
+		return;
+	pthread_mutex_lock(&fs->lock);
+	inode = fs_inode_get_locked(fs, ino);
+	if (inode) {
+		inode->nlookup -=
+			nlookup < inode->nlookup ? nlookup : inode->nlookup;
+		inode_maybe_free_locked(fs, inode);
+	}
+	pthread_mutex_unlock(&fs->lock);
+}
+
+static void fs_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup)
+{
+	forget_one(fs_of(req), ino, nlookup);
+	fuse_reply_none(req);
+}
+
+static void fs_forget_multi(fuse_req_t req, size_t count,
+			    struct fuse_forget_data *forgets)
+{
+	size_t i;
+
+	for (i = 0; i < count; i++)
+		forget_one(fs_of(req), forgets[i].ino, forgets[i].nlookup);
+	fuse_reply_none(req);
+}
+
+static void fs_getattr(fuse_req_t req, fuse_ino_t ino,
+		       struct fuse_file_info *fi)
+{
+	struct fs *fs = fs_of(req);
+	struct fs_inode *inode = NULL;
+	struct stat st;
+
+	(void)fi;
+	if (ino == FS_BUFINFO_INO) {
+		fill_bufinfo_attr(fs, &st);
+		fuse_reply_attr(req, &st, FS_TIMEOUT);
+		return;
+	}
+	pthread_mutex_lock(&fs->lock);
+	if (ino != FS_ROOT_INO)
+		inode = fs_inode_get_locked(fs, ino);
+	if (inode || ino == FS_ROOT_INO)
+		fill_attr(fs, inode, &st);
+	pthread_mutex_unlock(&fs->lock);
+	if (!inode && ino != FS_ROOT_INO)
+		fuse_reply_err(req, ENOENT);
+	else
+		fuse_reply_attr(req, &st, FS_TIMEOUT);
+}
+
+static void set_time(struct timespec *dst, const struct timespec *src,
+		     bool to_now)
+{
+	if (to_now)
+		now(dst);
+	else
+		*dst = *src;
+}
+
+/* chmod, chown, utimes: the kernel checked permission (default_permissions). */
+static void apply_meta_locked(struct fs_inode *inode, const struct stat *attr,
+			      int to_set)
+{
+	if (to_set & FUSE_SET_ATTR_MODE)
+		inode->mode = (inode->mode & S_IFMT) | (attr->st_mode & 07777);
+	if (to_set & FUSE_SET_ATTR_UID)
+		inode->uid = attr->st_uid;
+	if (to_set & FUSE_SET_ATTR_GID)
+		inode->gid = attr->st_gid;
+	if (to_set & FUSE_SET_ATTR_ATIME)
+		set_time(&inode->atime, &attr->st_atim,
+			 to_set & FUSE_SET_ATTR_ATIME_NOW);
+	if (to_set & FUSE_SET_ATTR_MTIME)
+		set_time(&inode->mtime, &attr->st_mtim,
+			 to_set & FUSE_SET_ATTR_MTIME_NOW);
+	now(&inode->ctime);
+}
+
+static void fs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
+		       int to_set, struct fuse_file_info *fi)
+{
+	struct fs *fs = fs_of(req);
+	struct fs_inode *inode;
+	struct stat st;
+	int ret = 0;
+
+	(void)fi;
+	if (ino == FS_ROOT_INO || ino == FS_BUFINFO_INO) {
+		fuse_reply_err(req, EPERM);
+		return;
+	}
+	pthread_mutex_lock(&fs->lock);
+	inode = fs_inode_get_locked(fs, ino);
+	if (!inode)
+		ret = -ENOENT;
+	else if (to_set & FUSE_SET_ATTR_SIZE)
+		ret = dmabuf_buffer_set_size(inode->buf,
+					     (uint64_t)attr->st_size);
+	if (!ret) {
+		apply_meta_locked(inode, attr, to_set);
+		fill_attr(fs, inode, &st);
+	}
+	pthread_mutex_unlock(&fs->lock);
+	if (ret)
+		fuse_reply_err(req, -ret);
+	else
+		fuse_reply_attr(req, &st, FS_TIMEOUT);
+}
+
+static bool name_ok(const char *name)
+{
+	return strcmp(name, FS_BUFINFO_NAME) && strlen(name) <= 255;
+}
+
+/* A new, empty buffer named @name. */
+static int new_inode(fuse_req_t req, const char *name, mode_t mode,
+		     struct fs_inode **out)
+{
+	const struct fuse_ctx *ctx = fuse_req_ctx(req);
+	struct fs *fs = fs_of(req);
+	struct fs_inode *inode = calloc(1, sizeof(*inode));
+	int ret;
+
+	if (!inode)
+		return -ENOMEM;
+	inode->name = strdup(name);
+	ret = inode->name ? dmabuf_buffer_create(fs->core, &inode->buf)
+			  : -ENOMEM;
+	if (ret) {
+		free(inode->name);
+		free(inode);
+		return ret;
+	}
+	inode->ino = dmabuf_buffer_ino(inode->buf);
+	inode->mode = S_IFREG | (mode & 07777);
+	inode->uid = ctx->uid;
+	inode->gid = ctx->gid;
+	now(&inode->atime);
+	inode->mtime = inode->ctime = inode->atime;
+	LIST_INIT(&inode->files);
+	dmabuf_buffer_link(inode->buf);
+	*out = inode;
+	return 0;
+}
+
+/* Insert a new inode under its name; -EEXIST if taken meanwhile. */
+static int publish_locked(struct fs *fs, struct fs_inode *inode)
+{
+	if (find_name_locked(fs, inode->name))
+		return -EEXIST;
+	if (!tsearch(inode, &fs->names, by_name))
+		return -ENOMEM;
+	if (!tsearch(inode, &fs->inodes, by_ino)) {
+		tdelete(inode, &fs->names, by_name);
+		return -ENOMEM;
+	}
+	fs->nr_names++;
+	inode->nlookup = 1;
+	return 0;
+}
+
+static void discard_inode(struct fs_inode *inode)
+{
+	dmabuf_buffer_unlink(inode->buf);
+	dmabuf_buffer_put(inode->buf);
+	free(inode->name);
+	free(inode);
+}
+
+static int open_file(struct fs_inode *inode, int flags, struct fs_file **out)
+{
+	struct fs_file *file = calloc(1, sizeof(*file));
+	int ret;
+
+	if (!file)
+		return -ENOMEM;
+	ret = dmabuf_handle_open(inode->buf, flags, &file->h);
+	if (ret) {
+		free(file);
+		return ret;
+	}
+	file->inode = inode;
+	file->flags = flags;
+	*out = file;
+	return 0;
+}
+
+static int make_file(fuse_req_t req, fuse_ino_t parent, const char *name,
+		     mode_t mode, struct fuse_entry_param *e,
+		     struct fuse_file_info *fi)
+{
+	struct fs *fs = fs_of(req);
+	struct fs_inode *inode;
+	struct fs_file *file = NULL;
+	int ret;
+
+	if (parent != FS_ROOT_INO)
+		return -ENOTDIR;
+	if (!name_ok(name))
+		return -EEXIST;
+	ret = new_inode(req, name, mode, &inode);
+	if (ret)
+		return ret;
+	if (fi) {
+		ret = open_file(inode, fi->flags, &file);
+		if (ret)
+			goto err_inode;
+	}
+	pthread_mutex_lock(&fs->lock);
+	ret = publish_locked(fs, inode);
+	if (!ret && file) {
+		LIST_INSERT_HEAD(&inode->files, file, link);
+		fi->fh = (uintptr_t)file;
+	}
+	if (!ret)
+		fill_entry(fs, inode, e);
+	pthread_mutex_unlock(&fs->lock);
+	if (ret)
+		goto err_file;
+	return 0;
+
+err_file:
+	if (file) {
+		dmabuf_handle_release(file->h);
+		free(file);
+	}
+err_inode:
+	discard_inode(inode);
+	return ret;
+}
+
+static void fs_create(fuse_req_t req, fuse_ino_t parent, const char *name,
+		      mode_t mode, struct fuse_file_info *fi)
+{
+	struct fuse_entry_param e;
+	int ret = make_file(req, parent, name, mode, &e, fi);
+
+	if (ret)
+		fuse_reply_err(req, -ret);
+	else
+		fuse_reply_create(req, &e, fi);
+}
+
+static void fs_mknod(fuse_req_t req, fuse_ino_t parent, const char *name,
+		     mode_t mode, dev_t rdev)
+{
+	struct fuse_entry_param e;
+	int ret = -EPERM;
+
+	(void)rdev;
+	if (S_ISREG(mode))
+		ret = make_file(req, parent, name, mode, &e, NULL);
+	if (ret)
+		fuse_reply_err(req, -ret);
+	else
+		fuse_reply_entry(req, &e);
+}
+
+static void fs_not_permitted(fuse_req_t req)
+{
+	fuse_reply_err(req, EPERM);
+}
+
+static void fs_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name,
+		     mode_t mode)
+{
+	(void)parent, (void)name, (void)mode;
+	fs_not_permitted(req); /* one flat directory of buffers */
+}
+
+static void fs_symlink(fuse_req_t req, const char *link, fuse_ino_t parent,
+		       const char *name)
+{
+	(void)link, (void)parent, (void)name;
+	fs_not_permitted(req);
+}
+
+static void fs_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t parent,
+		    const char *name)
+{
+	(void)ino, (void)parent, (void)name;
+	fs_not_permitted(req); /* a buffer has one name */
+}
+
+static void fs_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	struct fs *fs = fs_of(req);
+	struct fs_inode *inode;
+	int ret = 0;
+
+	if (parent != FS_ROOT_INO || !strcmp(name, FS_BUFINFO_NAME)) {
+		fuse_reply_err(req, EPERM);
+		return;
+	}
+	pthread_mutex_lock(&fs->lock);
+	inode = find_name_locked(fs, name);
+	if (!inode) {
+		ret = ENOENT;
+	} else {
+		drop_name_locked(fs, inode);
+		now(&inode->ctime);
+		inode_maybe_free_locked(fs, inode);
+	}
+	pthread_mutex_unlock(&fs->lock);
+	fuse_reply_err(req, ret);
+}
+
+static int rename_locked(struct fs *fs, const char *from, const char *to,
+			 unsigned int flags)
+{
+	struct fs_inode *src = find_name_locked(fs, from);
+	struct fs_inode *dst = find_name_locked(fs, to);
+	char *name;
+
+	if (!src)
+		return ENOENT;
+	if (src == dst)
+		return 0;
+	if (dst && (flags & RENAME_NOREPLACE))
+		return EEXIST;
+	name = strdup(to);
+	if (!name)
+		return ENOMEM;
+	if (dst) {
+		drop_name_locked(fs, dst);
+		inode_maybe_free_locked(fs, dst);
+	}
+	tdelete(src, &fs->names, by_name);
+	free(src->name);
+	src->name = name;
+	if (!tsearch(src, &fs->names, by_name)) {
+		/* No memory for the new node: the buffer loses its name. */
+		src->name = NULL;
+		free(name);
+		fs->nr_names--;
+		dmabuf_buffer_unlink(src->buf);
+		return ENOMEM;
+	}
+	now(&src->ctime);
+	return 0;
+}
+
+static void fs_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
+		      fuse_ino_t newparent, const char *newname,
+		      unsigned int flags)
+{
+	struct fs *fs = fs_of(req);
+	int ret;
+
+	if (parent != FS_ROOT_INO || newparent != FS_ROOT_INO ||
+	    !name_ok(name) || !name_ok(newname)) {
+		fuse_reply_err(req, EPERM);
+		return;
+	}
+	if (flags & ~(unsigned int)RENAME_NOREPLACE) {
+		fuse_reply_err(req, EINVAL); /* RENAME_EXCHANGE, WHITEOUT */
+		return;
+	}
+	pthread_mutex_lock(&fs->lock);
+	ret = rename_locked(fs, name, newname, flags);
+	pthread_mutex_unlock(&fs->lock);
+	fuse_reply_err(req, ret);
+}
+
+static void bufinfo_put(struct fs_file *file)
+{
+	if (__atomic_sub_fetch(&file->text_refs, 1, __ATOMIC_ACQ_REL))
+		return;
+	free(file->text);
+	free(file);
+}
+
+static int open_bufinfo(struct fs *fs, struct fuse_file_info *fi)
+{
+	struct fs_file *file = calloc(1, sizeof(*file));
+	int ret;
+
+	if (!file)
+		return -ENOMEM;
+	ret = dmabuf_core_bufinfo(fs->core, &file->text, &file->text_len);
+	if (ret) {
+		free(file);
+		return ret;
+	}
+	file->text_refs = 1;
+	fi->fh = (uintptr_t)file;
+	fi->direct_io = 1; /* a snapshot whose size stat(2) cannot know */
+	return 0;
+}
+
+static void fs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct fs *fs = fs_of(req);
+	struct fs_inode *inode;
+	struct fs_file *file = NULL;
+	int ret;
+
+	if (ino == FS_BUFINFO_INO) {
+		ret = (fi->flags & O_ACCMODE) == O_RDONLY ? open_bufinfo(fs, fi)
+							  : -EACCES;
+		if (ret)
+			fuse_reply_err(req, -ret);
+		else
+			fuse_reply_open(req, fi);
+		return;
+	}
+	pthread_mutex_lock(&fs->lock);
+	inode = fs_inode_get_locked(fs, ino);
+	ret = inode ? open_file(inode, fi->flags, &file) : -ENOENT;
+	if (!ret) {
+		LIST_INSERT_HEAD(&inode->files, file, link);
+		fi->fh = (uintptr_t)file;
+	}
+	pthread_mutex_unlock(&fs->lock);
+	if (ret)
+		fuse_reply_err(req, -ret);
+	else
+		fuse_reply_open(req, fi); /* O_TRUNC ignored, as on a device */
+}
+
+static void fs_release(fuse_req_t req, fuse_ino_t ino,
+		       struct fuse_file_info *fi)
+{
+	struct fs_file *file = (struct fs_file *)(uintptr_t)fi->fh;
+	struct fs *fs = fs_of(req);
+	struct fuse_pollhandle *ph;
+
+	if (ino == FS_BUFINFO_INO) {
+		bufinfo_put(file);
+		fuse_reply_err(req, 0);
+		return;
+	}
+	pthread_mutex_lock(&fs->lock);
+	LIST_REMOVE(file, link);
+	ph = file->ph;
+	pthread_mutex_unlock(&fs->lock);
+	if (ph)
+		fuse_pollhandle_destroy(ph);
+	/* Unmaps and detaches what the handle left, waking waiters. */
+	dmabuf_handle_release(file->h);
+	pthread_mutex_lock(&fs->lock);
+	inode_maybe_free_locked(fs, file->inode);
+	pthread_mutex_unlock(&fs->lock);
+	free(file);
+	fuse_reply_err(req, 0);
+}
+
+static void fs_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	(void)ino, (void)fi;
+	fuse_reply_err(req,
+		       0); /* the memfd holds the bytes: nothing to flush */
+}
+
+static void fs_fsync(fuse_req_t req, fuse_ino_t ino, int datasync,
+		     struct fuse_file_info *fi)
+{
+	(void)ino, (void)datasync, (void)fi;
+	fuse_reply_err(req, 0);
+}
+
+static void read_bufinfo(fuse_req_t req, struct fs_file *file, size_t size,
+			 off_t off)
+{
+	if ((size_t)off >= file->text_len)
+		size = 0;
+	else if (size > file->text_len - (size_t)off)
+		size = file->text_len - (size_t)off;
+	__atomic_add_fetch(&file->text_refs, 1, __ATOMIC_RELAXED);
+	fuse_reply_buf(req, file->text + (size ? off : 0), size);
+	bufinfo_put(file);
+}
+
+static void fs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+		    struct fuse_file_info *fi)
+{
+	struct fs_file *file = (struct fs_file *)(uintptr_t)fi->fh;
+	struct fuse_bufvec bv = FUSE_BUFVEC_INIT(0);
+	struct dmabuf_buffer *buf;
+	uint64_t len;
+	int fd;
+
+	if (ino == FS_BUFINFO_INO) {
+		read_bufinfo(req, file, size, off);
+		return;
+	}
+	buf = file->inode->buf;
+	len = dmabuf_buffer_size(buf);
+	if ((uint64_t)off >= len) {
+		fuse_reply_buf(req, NULL, 0);
+		return;
+	}
+	if (size > len - (uint64_t)off)
+		size = (size_t)(len - (uint64_t)off);
+	__atomic_store_n(&file->inode->cached, true, __ATOMIC_RELAXED);
+	fd = dmabuf_buffer_memfd(buf, false);
+	if (fd < 0) { /* not placed yet: zeros, without placing it */
+		fuse_reply_buf(req, zero_page,
+			       size < sizeof(zero_page) ? size
+							: sizeof(zero_page));
+		return;
+	}
+	bv.buf[0].size = size;
+	bv.buf[0].flags = FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK;
+	bv.buf[0].fd = fd;
+	bv.buf[0].pos = off;
+	fuse_reply_data(req, &bv, FUSE_BUF_SPLICE_MOVE);
+}
+
+static void fs_write_buf(fuse_req_t req, fuse_ino_t ino, struct fuse_bufvec *in,
+			 off_t off, struct fuse_file_info *fi)
+{
+	struct fs_file *file = (struct fs_file *)(uintptr_t)fi->fh;
+	struct fuse_bufvec dst = FUSE_BUFVEC_INIT(fuse_buf_size(in));
+	struct fs_inode *inode = file->inode;
+	uint64_t len = dmabuf_buffer_size(inode->buf);
+	ssize_t n;
+	int fd;
+
+	(void)ino;
+	if ((uint64_t)off >= len) {
+		dmabuf_log(
+			LOG_DEBUG,
+			"buffer %llu: write at %lld past its %llu bytes (ENOSPC)",
+			(unsigned long long)inode->ino, (long long)off,
+			(unsigned long long)len);
+		fuse_reply_err(req, ENOSPC);
+		return;
+	}
+	if (dst.buf[0].size > len - (uint64_t)off)
+		dst.buf[0].size = (size_t)(len - (uint64_t)off);
+	fd = dmabuf_buffer_memfd(inode->buf, true);
+	if (fd < 0) {
+		fuse_reply_err(req, -fd);
+		return;
+	}
+	__atomic_store_n(&inode->cached, true, __ATOMIC_RELAXED);
+	dst.buf[0].flags = FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK;
+	dst.buf[0].fd = fd;
+	dst.buf[0].pos = off;
+	n = fuse_buf_copy(&dst, in, 0);
+	if (n < 0) {
+		fuse_reply_err(req, (int)-n);
+		return;
+	}
+	pthread_mutex_lock(&fs_of(req)->lock);
+	now(&inode->mtime);
+	inode->ctime = inode->mtime;
+	pthread_mutex_unlock(&fs_of(req)->lock);
+	fuse_reply_write(req, (size_t)n);
+}
+
+/* ---- directory ---- */
+
+struct dir_entry {
+	char *name;
+	uint64_t ino;
+	mode_t mode;
+};
+
+struct dir_snapshot {
+	struct dir_entry *entries;
+	size_t nr;
+	size_t cap;
+	bool failed;
+};
+
+static void snapshot_add(struct dir_snapshot *snap, const char *name,
+			 uint64_t ino, mode_t mode)
+{
+	if (snap->failed)
+		return;
+	if (snap->nr == snap->cap) {
+		size_t cap = snap->cap ? snap->cap * 2 : 64;
+		struct dir_entry *grown =
+			realloc(snap->entries, cap * sizeof(*grown));
+
+		if (!grown) {
+			snap->failed = true;
+			return;
+		}
+		snap->entries = grown;
+		snap->cap = cap;
+	}
+	snap->entries[snap->nr].name = strdup(name);
+	snap->entries[snap->nr].ino = ino;
+	snap->entries[snap->nr].mode = mode;
+	if (!snap->entries[snap->nr].name)
+		snap->failed = true;
+	else
+		snap->nr++;
+}
+
+static void snapshot_visit(const void *node, VISIT which, void *arg)
+{
+	const struct fs_inode *inode = *(const struct fs_inode *const *)node;
+
+	if (which == postorder || which == leaf)
+		snapshot_add(arg, inode->name, inode->ino, inode->mode);
+}
+
+static void snapshot_free(struct dir_snapshot *snap)
+{
+	size_t i;
+
+	for (i = 0; i < snap->nr; i++)
+		free(snap->entries[i].name);
+	free(snap->entries);
+	free(snap);
+}
+
+static void fs_opendir(fuse_req_t req, fuse_ino_t ino,
+		       struct fuse_file_info *fi)
+{
+	struct fs *fs = fs_of(req);
+	struct dir_snapshot *snap;
+
+	if (ino != FS_ROOT_INO) {
+		fuse_reply_err(req, ENOTDIR);
+		return;
+	}
+	snap = calloc(1, sizeof(*snap));
+	if (!snap) {
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	snapshot_add(snap, ".", FS_ROOT_INO, S_IFDIR);
+	snapshot_add(snap, "..", FS_ROOT_INO, S_IFDIR);
+	snapshot_add(snap, FS_BUFINFO_NAME, FS_BUFINFO_INO, S_IFREG);
+	pthread_mutex_lock(&fs->lock);
+	twalk_r(fs->names, snapshot_visit, snap);
+	pthread_mutex_unlock(&fs->lock);
+	if (snap->failed) {
+		snapshot_free(snap);
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	fi->fh = (uintptr_t)snap;
+	fuse_reply_open(req, fi);
+}
+
+static void fs_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+		       struct fuse_file_info *fi)
+{
+	struct dir_snapshot *snap = (struct dir_snapshot *)(uintptr_t)fi->fh;
+	char *out = malloc(size);
+	size_t used = 0, i;
+
+	(void)ino;
+	if (!out) {
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	for (i = (size_t)off; i < snap->nr; i++) {
+		struct stat st = {.st_ino = snap->entries[i].ino,
+				  .st_mode = snap->entries[i].mode};
+		size_t n = fuse_add_direntry(req, out + used, size - used,
+					     snap->entries[i].name, &st,
+					     (off_t)(i + 1));
+
+		if (n > size - used)
+			break;
+		used += n;
+	}
+	fuse_reply_buf(req, out, used);
+	free(out);
+}
+
+static void fs_releasedir(fuse_req_t req, fuse_ino_t ino,
+			  struct fuse_file_info *fi)
+{
+	(void)ino;
+	snapshot_free((struct dir_snapshot *)(uintptr_t)fi->fh);
+	fuse_reply_err(req, 0);
+}
+
+/* df(1): the heaps' capacity and use, in pages. */
+static void fs_statfs(fuse_req_t req, fuse_ino_t ino)
+{
+	struct fs *fs = fs_of(req);
+	struct dmabuf_heap_stats st;
+	char name[DMABUF_NAME_LEN];
+	uint64_t cap = 0, used = 0, buffers, bytes;
+	struct statvfs sv = {0};
+	unsigned int i;
+
+	(void)ino;
+	for (i = 0; dmabuf_heap_stats(fs->core, i, name, &st) == 0; i++) {
+		cap += st.capacity;
+		used += st.used;
+	}
+	dmabuf_core_totals(fs->core, &buffers, &bytes);
+	sv.f_bsize = sv.f_frsize = DMABUF_PAGE_SIZE;
+	sv.f_blocks = cap / DMABUF_PAGE_SIZE;
+	sv.f_bfree = sv.f_bavail = (cap - used) / DMABUF_PAGE_SIZE;
+	sv.f_files = 1 << 20;
+	sv.f_ffree = sv.f_favail =
+		buffers < sv.f_files ? sv.f_files - buffers : 0;
+	sv.f_namemax = 255;
+	fuse_reply_statfs(req, &sv);
+}
+
+static void free_nothing(void *node)
+{
+	(void)node; /* the inode tree owns the inodes */
+}
+
+static void free_inode(void *node)
+{
+	struct fs_inode *inode = node;
+	struct fs_file *file;
+
+	while ((file = LIST_FIRST(&inode->files))) {
+		LIST_REMOVE(file, link);
+		if (file->ph)
+			fuse_pollhandle_destroy(file->ph);
+		free(file); /* its handle goes with the core */
+	}
+	free(inode->name);
+	free(inode);
+}
+
+/**
+ * fs_release_all() - forget every inode and open file after the session ends
+ * @fs: the file system
+ *
+ * An unmount with files open delivers no releases; the core frees the
+ * buffers and handles afterwards.
+ */
+void fs_release_all(struct fs *fs)
+{
+	tdestroy(fs->names, free_nothing);
+	fs->names = NULL;
+	tdestroy(fs->inodes, free_inode);
+	fs->inodes = NULL;
+}
+
+const struct fuse_lowlevel_ops fs_ops = {
+	.init = fs_init,
+	.lookup = fs_lookup,
+	.forget = fs_forget,
+	.forget_multi = fs_forget_multi,
+	.getattr = fs_getattr,
+	.setattr = fs_setattr,
+	.mknod = fs_mknod,
+	.mkdir = fs_mkdir,
+	.symlink = fs_symlink,
+	.link = fs_link,
+	.unlink = fs_unlink,
+	.rename = fs_rename,
+	.create = fs_create,
+	.open = fs_open,
+	.read = fs_read,
+	.write_buf = fs_write_buf,
+	.flush = fs_flush,
+	.fsync = fs_fsync,
+	.release = fs_release,
+	.opendir = fs_opendir,
+	.readdir = fs_readdir,
+	.releasedir = fs_releasedir,
+	.statfs = fs_statfs,
+	.ioctl = fs_ioctl,
+	.poll = fs_poll,
+	.getxattr = fs_getxattr,
+	.listxattr = fs_listxattr,
+	.setxattr = fs_setxattr,
+	.removexattr = fs_removexattr,
+};

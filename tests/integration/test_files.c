@@ -1,0 +1,322 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Buffers as files: shell tools, exact bytes, fixed sizes, the namespace,
+ * observability, mounting and permissions, through a real mount.
+ */
+#include <grp.h>
+#include <pwd.h>
+#include <sys/mman.h>
+#include <sys/statvfs.h>
+#include <sys/xattr.h>
+
+#include "mount.h"
+
+TestSuite(files, .init = mount_default, .fini = unmount_all, .timeout = 60);
+
+Test(files, shell_tools_see_exact_bytes)
+{
+	struct stat st;
+
+	cr_assert_eq(sh("truncate -s 8M $MNT/frame0"), 0);
+	cr_assert_eq(stat(at("frame0"), &st), 0);
+	cr_assert_eq(st.st_size, 8 << 20);
+	cr_assert_eq(sh("ls -l $MNT | grep -q ' 8388608 .* frame0$'"), 0,
+		     "ls -l shows the exact size");
+	cr_assert_eq(sh("cmp -n 8388608 $MNT/frame0 /dev/zero"), 0,
+		     "a new buffer reads as zeros");
+	cr_assert_eq(
+		sh("head -c 8388608 /dev/urandom > %s/src && "
+		   "dd if=%s/src of=$MNT/frame0 bs=1M conv=notrunc status=none",
+		   M.dir, M.dir),
+		0);
+	cr_assert_eq(sh("cmp %s/src $MNT/frame0", M.dir), 0, "dd wrote it");
+	cr_assert_eq(sh("cat $MNT/frame0 | cmp - %s/src", M.dir), 0, "cat");
+	cr_assert_eq(sh("cp $MNT/frame0 %s/out && cmp %s/out %s/src", M.dir,
+			M.dir, M.dir),
+		     0, "cp out");
+	cr_assert_eq(sh("head -c 8388608 /dev/urandom > %s/src2 && "
+			"cp %s/src2 $MNT/frame0 && cmp %s/src2 $MNT/frame0",
+			M.dir, M.dir, M.dir),
+		     0, "cp in: O_TRUNC is ignored, the bytes land");
+	cr_assert_eq(
+		sh("dd if=$MNT/frame0 bs=4096 skip=3 count=1 status=none | "
+		   "cmp - %s/src2 -i 0:12288 -n 4096",
+		   M.dir),
+		0, "dd with an offset");
+}
+
+Test(files, size_is_fixed_and_writes_stop_at_the_end)
+{
+	int fd;
+	char buf[8192] = {1};
+
+	cr_assert_eq(sh("truncate -s 10000 $MNT/b"), 0);
+	cr_assert_neq(sh("truncate -s 4096 $MNT/b 2>/dev/null"), 0);
+	cr_assert_eq(sh("truncate -s 10000 $MNT/b"), 0, "same size is fine");
+	fd = open(at("b"), O_RDWR);
+	cr_assert_geq(fd, 0);
+	cr_assert_eq(ftruncate(fd, 20000), -1);
+	cr_assert_eq(errno, EPERM);
+	cr_assert_eq(lseek(fd, 0, SEEK_END), 10000);
+	cr_assert_eq(pwrite(fd, buf, sizeof(buf), 8192), 10000 - 8192,
+		     "a short write up to the end");
+	cr_assert_eq(pwrite(fd, buf, 1, 10000), -1);
+	cr_assert_eq(errno, ENOSPC, "past the end: like a full device");
+	close(fd);
+	cr_assert_eq(sh("test $(stat -c %%s $MNT/b) -eq 10000"), 0,
+		     "nothing changed the size");
+	fd = open(at("empty"), O_RDWR | O_CREAT, 0644);
+	cr_assert_eq(write(fd, buf, 1), -1);
+	cr_assert_eq(errno, ENOSPC, "an unsized buffer holds nothing");
+	close(fd);
+}
+
+Test(files, export_ioctl_and_heap_xattr)
+{
+	struct dmabuf_export e = {.size = 3 << 20, .flags = 0};
+	struct dmabuf_info i;
+	struct stat st;
+	char value[64];
+	int fd = open(at("cam"), O_RDWR | O_CREAT, 0600);
+
+	strcpy(e.heap, "cma");
+	strcpy(e.name, "camera-frame");
+	cr_assert_eq(ioctl(fd, DMABUF_IOCTL_EXPORT, &e), 0);
+	cr_assert_eq(fstat(fd, &st), 0);
+	cr_assert_eq(st.st_size, 3 << 20, "stat sees the size at once");
+	cr_assert_eq(e.ino, (uint64_t)st.st_ino);
+	i = info_of(fd);
+	cr_assert_str_eq(i.heap, "cma");
+	cr_assert_str_eq(i.name, "camera-frame");
+	cr_assert_eq(ioctl(fd, DMABUF_IOCTL_EXPORT, &e), -1);
+	cr_assert_eq(errno, EPERM, "exported once");
+	close(fd);
+
+	cr_assert_eq(
+		sh("touch $MNT/h && setfattr -n user.dmabuf.heap -v cma $MNT/h && "
+		   "truncate -s 1M $MNT/h"),
+		0);
+	cr_assert_eq(
+		getxattr(at("h"), "user.dmabuf.heap", value, sizeof(value)), 3);
+	cr_assert_eq(memcmp(value, "cma", 3), 0);
+	cr_assert_neq(
+		sh("setfattr -n user.dmabuf.heap -v nosuch $MNT/x 2>/dev/null"),
+		0);
+	cr_assert_eq(setxattr(at("h"), "user.dmabuf.state", "x", 1, 0), -1);
+	cr_assert_eq(errno, EPERM, "state is read-only");
+	cr_assert_eq(
+		sh("getfattr -d $MNT/h | grep -q 'user.dmabuf.state=\"exported\"'"),
+		0);
+}
+
+Test(files, malformed_export_refused)
+{
+	struct dmabuf_export e = {.size = 4096};
+	int fd = open(at("bad"), O_RDWR | O_CREAT, 0600);
+
+	memset(e.heap, 'x', sizeof(e.heap));
+	cr_assert_eq(ioctl(fd, DMABUF_IOCTL_EXPORT, &e), -1);
+	cr_assert_eq(errno, EINVAL, "unterminated heap name");
+	memset(&e, 0, sizeof(e));
+	e.size = 4096;
+	e.flags = 1ULL << 33;
+	cr_assert_eq(ioctl(fd, DMABUF_IOCTL_EXPORT, &e), -1);
+	cr_assert_eq(errno, EINVAL, "unknown flag");
+	e.flags = 0;
+	strcpy(e.heap, "nosuch");
+	cr_assert_eq(ioctl(fd, DMABUF_IOCTL_EXPORT, &e), -1);
+	cr_assert_eq(errno, ENODEV);
+	e.heap[0] = '\0';
+	e.size = 1ULL << 45;
+	cr_assert_eq(ioctl(fd, DMABUF_IOCTL_EXPORT, &e), -1);
+	cr_assert_eq(errno, EFBIG, "bigger than the heap");
+	cr_assert_eq(ioctl(fd, _IOW(0xDB, 0x7f, int), &e), -1);
+	cr_assert_eq(errno, ENOTTY);
+	close(fd);
+	cr_assert_eq(sh("grep -q 'refused' %s", M.log), 0, "logged");
+}
+
+Test(files, unlinked_buffer_lives_on_its_fd)
+{
+	int fd = new_buffer("anon", "cma", 1 << 20, 0);
+
+	cr_assert_eq(pwrite(fd, "kept", 4, 100), 4);
+	cr_assert_eq(unlink(at("anon")), 0);
+	cr_assert_eq(access(at("anon"), F_OK), -1);
+	cr_assert_not_null(strstr(slurp(at(".bufinfo")), "Total 1 objects"),
+			   "anonymous buffer still listed");
+	{
+		char got[4];
+
+		cr_assert_eq(pread(fd, got, 4, 100), 4);
+		cr_assert_eq(memcmp(got, "kept", 4), 0);
+	}
+	close(fd);
+	cr_assert(
+		WAIT_FOR(strstr(slurp(at(".bufinfo")), "Total 0 objects"), 10),
+		"freed after the last close");
+}
+
+Test(files, namespace_operations)
+{
+	struct stat st;
+
+	cr_assert_eq(sh("truncate -s 4096 $MNT/a && truncate -s 8192 $MNT/b"),
+		     0);
+	cr_assert_eq(rename(at("a"), at("c")), 0);
+	cr_assert_eq(stat(at("c"), &st), 0);
+	cr_assert_eq(st.st_size, 4096);
+	cr_assert_eq(rename(at("c"), at("b")), 0, "replaces b");
+	cr_assert_eq(stat(at("b"), &st), 0);
+	cr_assert_eq(st.st_size, 4096);
+	cr_assert_eq(
+		sh("truncate -s 1 $MNT/d && mv -n $MNT/d $MNT/b; test -e $MNT/d"),
+		0, "mv -n leaves it");
+	cr_assert_eq(chmod(at("b"), 0600), 0);
+	cr_assert_eq(chown(at("b"), 1234, 5678), 0);
+	cr_assert_eq(stat(at("b"), &st), 0);
+	cr_assert_eq(st.st_mode & 07777, 0600);
+	cr_assert_eq(st.st_uid, 1234);
+	cr_assert_eq(st.st_gid, 5678);
+	cr_assert_eq(mkdir(at("dir"), 0755), -1);
+	cr_assert_eq(errno, EPERM, "one flat directory");
+	cr_assert_eq(unlink(at(".bufinfo")), -1);
+	cr_assert_eq(sh("ls -a $MNT | grep -qx .bufinfo"), 0);
+}
+
+Test(files, mmap_with_sync_is_coherent_with_read_and_write)
+{
+	int fd = new_buffer("m", NULL, 1 << 20, 0), fd2 = open(at("m"), O_RDWR);
+	char *p =
+		mmap(NULL, 1 << 20, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	char got[8];
+
+	cr_assert_neq(p, MAP_FAILED, "MAP_SHARED of a buffer file");
+	cr_assert_eq(sync_buf(fd, DMA_BUF_SYNC_START | DMA_BUF_SYNC_READ), 0);
+	cr_assert_eq(p[4096], 0);
+	cr_assert_eq(sync_buf(fd, DMA_BUF_SYNC_END | DMA_BUF_SYNC_READ), 0);
+	cr_assert_eq(pwrite(fd2, "written", 7, 4096), 7);
+	cr_assert_eq(sync_buf(fd, DMA_BUF_SYNC_START | DMA_BUF_SYNC_RW), 0);
+	cr_assert_eq(memcmp(p + 4096, "written", 7), 0, "sees write(2)");
+	memcpy(p + 65536, "mmapped", 7);
+	cr_assert_eq(sync_buf(fd, DMA_BUF_SYNC_END | DMA_BUF_SYNC_RW), 0);
+	cr_assert_eq(pread(fd2, got, 7, 65536), 7);
+	cr_assert_eq(memcmp(got, "mmapped", 7), 0, "published at SYNC END");
+	cr_assert_eq(
+		sh("dd if=$MNT/m bs=1 skip=65536 count=7 status=none | grep -q mmapped"),
+		0, "another process sees it");
+	munmap(p, 1 << 20);
+	close(fd);
+	close(fd2);
+}
+
+Test(files, bufinfo_getfattr_and_df)
+{
+	int fd = new_buffer("obs", "cma", 2 << 20, 0);
+	uint64_t id = do_attach(fd, "camera0");
+	struct statvfs sv;
+	char *text;
+
+	do_attach(fd, "gpu0");
+	do_map(fd, id, DMABUF_DIR_FROM_DEVICE);
+	text = slurp(at(".bufinfo"));
+	cr_assert_not_null(strstr(
+		text,
+		"size    \tflags   \tmode    \tcount   \texp_name\tino     \tname\n"));
+	cr_assert_not_null(strstr(text, "\tcma\t"));
+	cr_assert_not_null(strstr(text, "\twrite fence: dmabuffs camera0 seq"));
+	cr_assert_not_null(strstr(
+		text,
+		"\tAttached Devices:\n\tcamera0\n\tgpu0\nTotal 2 devices attached"));
+	cr_assert_not_null(strstr(text, "Total 1 objects, 2097152 bytes"));
+	cr_assert_eq(
+		sh("getfattr -d $MNT/obs | grep -q 'user.dmabuf.attachments=\"camera0,gpu0\"'"),
+		0);
+	cr_assert_eq(
+		sh("getfattr -d $MNT/obs | grep -q 'user.dmabuf.fences=\"write=1 read=0\"'"),
+		0);
+	cr_assert_eq(statvfs(M.mp, &sv), 0);
+	cr_assert_geq((uint64_t)sv.f_blocks * sv.f_frsize, 64ULL << 20,
+		      "heap capacity");
+	cr_assert_eq((sv.f_blocks - sv.f_bfree) * sv.f_frsize, 2 << 20,
+		     "the placed buffer is in use");
+	cr_assert_eq(sh("df -h $MNT | grep -q dmabuffs"), 0);
+	close(fd);
+}
+
+Test(files, other_user_refused_by_mode_bits)
+{
+	int fd, status;
+	pid_t pid;
+
+	if (geteuid() != 0)
+		cr_skip("needs root to become another user");
+	unmount_all();
+	mount_with("allow_other");
+	fd = new_buffer("private", NULL, 4096, 0);
+	cr_assert_eq(fchmod(fd, 0600), 0);
+	close(fd);
+	cr_assert_eq(
+		sh("truncate -s 4096 $MNT/shared && chmod 0644 $MNT/shared"),
+		0);
+	pid = fork();
+	if (pid == 0) {
+		char c;
+		int ok = setgid(65534) == 0 && setuid(65534) == 0;
+
+		ok = ok && open(at("private"), O_RDONLY) < 0 && errno == EACCES;
+		fd = open(at("shared"), O_RDONLY);
+		ok = ok && fd >= 0 && read(fd, &c, 1) == 1;
+		ok = ok && open(at("shared"), O_RDWR) < 0 && errno == EACCES;
+		ok = ok && rename(at("shared"), at("mine")) < 0;
+		_exit(ok ? 0 : 1);
+	}
+	waitpid(pid, &status, 0);
+	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+}
+
+Test(files, sigterm_unmounts_with_files_open)
+{
+	int fd = new_buffer("held", NULL, 4096, 0), status;
+	char c;
+
+	kill(M.pid, SIGTERM);
+	cr_assert(WAIT_FOR(waitpid(M.pid, &status, WNOHANG) == M.pid, 10));
+	M.pid = 0;
+	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+		  "SIGTERM is a clean exit");
+	run_quiet("rm -rf '%s'", M.dir);
+	cr_assert_not(is_mounted(M.mp));
+	cr_assert_eq(read(fd, &c, 1), -1);
+	cr_assert(errno == ENOTCONN || errno == EIO);
+	close(fd);
+	mount_default();
+}
+
+Test(files, mount_helper_and_help)
+{
+	char cmd[PATH_MAX * 8], bin[PATH_MAX * 2], m2[PATH_MAX];
+
+	strcpy(bin, build_path("fs/dmabuffs"));
+	cr_assert_lt(
+		snprintf(
+			cmd, sizeof(cmd),
+			"%s --help | grep -q cma_size && %s --version | grep -q dmabuffs",
+			bin, bin),
+		(int)sizeof(cmd));
+	cr_assert_eq(system(cmd), 0);
+	if (geteuid() != 0)
+		cr_skip("mount(8) needs root");
+	cr_assert_lt(snprintf(m2, sizeof(m2), "%s/m2", M.dir), (int)sizeof(m2));
+	cr_assert_lt(
+		snprintf(
+			cmd, sizeof(cmd),
+			"mkdir -p %s && mount -t fuse '%s#dmabuffs' %s -o cma_size=16M && "
+			"truncate -s 4096 %s/x && test -e %s/.bufinfo",
+			m2, bin, m2, m2, m2),
+		(int)sizeof(cmd));
+	cr_assert_eq(system(cmd), 0,
+		     "mount -t fuse PROG#dmabuffs, as from fstab");
+	run_quiet("fusermount3 -u '%s'", m2);
+	cr_assert(WAIT_FOR(!is_mounted(m2), 10));
+}
