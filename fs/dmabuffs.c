@@ -176,8 +176,10 @@ static int serve(struct fs *fs, const struct fuse_cmdline_opts *cmd)
 		ret = 1;
 		goto out_unmount;
 	}
-	if (!cmd->foreground)
+	if (!cmd->foreground) {
 		dmabuf_log_set_handler(log_syslog);
+		dmabuf_log_set_level(cmd->debug ? LOG_DEBUG : LOG_INFO);
+	}
 	ret = fs_notifier_start(fs);
 	if (ret) {
 		dmabuf_log(LOG_ERR, "cannot start the notifier: %s",
@@ -241,6 +243,8 @@ int main(int argc, char **argv)
 	}
 	if (cmd.debug)
 		dmabuf_log_set_level(LOG_DEBUG);
+	else if (!cmd.foreground)
+		dmabuf_log_set_level(LOG_WARNING); /* quiet on mount's terminal */
 	if (build_core(&opts, &core))
 		goto out_args;
 	fs_init_struct(&fs, core);

@@ -274,6 +274,49 @@ Test(ioctls, migration_stalls_map_until_unmap)
 	close(fill);
 }
 
+struct mapper {
+	int fd;
+	uint64_t id;
+	pid_t tid;
+	int result;
+};
+
+static void *map_thread(void *arg)
+{
+	struct mapper *m = arg;
+	struct dmabuf_map req = { .attach_id = m->id,
+				  .dir = DMABUF_DIR_TO_DEVICE };
+
+	__atomic_store_n(&m->tid, (pid_t)syscall(SYS_gettid), __ATOMIC_SEQ_CST);
+	m->result = ioctl(m->fd, DMABUF_IOCTL_MAP, &req) ? -errno : (int)req.nents;
+	return NULL;
+}
+
+Test(ioctls, blocked_map_completes_when_the_migration_can_run)
+{
+	int fill = new_buffer("fill", "cma", 64 << 10, DMABUF_EXPORT_ALLOC_NOW * 0);
+	int fd = new_buffer("f", "cma", 1 << 20, 0);
+	struct dmabuf_cpu_access c = { .flags = DMABUF_CPU_WRITE };
+	uint64_t cam = do_attach(fd, "camera0");
+	struct mapper m = { .fd = fd };
+	pthread_t t;
+	pid_t tid;
+
+	cr_assert_eq(ioctl(fill, DMABUF_IOCTL_BEGIN_CPU_ACCESS, &c), 0);
+	do_map(fd, cam, DMABUF_DIR_FROM_DEVICE);
+	m.id = do_attach(fd, "display0");
+	pthread_create(&t, NULL, map_thread, &m);
+	cr_assert(WAIT_FOR((tid = __atomic_load_n(&m.tid, __ATOMIC_SEQ_CST)) &&
+				   in_syscall(tid, SYS_ioctl),
+			   10));
+	do_unmap(fd, cam);
+	pthread_join(t, NULL);
+	cr_assert_eq(m.result, 1, "parked, then mapped after the move");
+	cr_assert_eq(info_of(fd).phys_addr % (1 << 20), 0);
+	close(fd);
+	close(fill);
+}
+
 static int send_fd(int sock, int fd)
 {
 	char data = 'f';
