@@ -71,7 +71,7 @@ FS_SRCS := fs/dmabuffs.c fs/ops.c fs/ioctl.c fs/notify.c fs/xattr.c
 FS_OBJS := $(FS_SRCS:%.c=$(B)/%.o)
 FS_BIN := $(B)/fs/dmabuffs
 
-.PHONY: all check unit-tests demo bench install uninstall clean deps format build-tests
+.PHONY: all check unit-tests demo bench install uninstall clean deps format format-check build-tests
 all: $(CORE_LIB) $(FS_BIN) $(DEMO_BIN)
 
 build-tests: all $(UNIT_BINS) $(INTEG_BINS) $(TEST_PLUGINS)
@@ -157,6 +157,9 @@ uninstall:
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')
+
+format-check:
+	clang-format --dry-run -Werror $$(git ls-files '*.c' '*.h')
 
 clean:
 	rm -rf build build-san

@@ -244,7 +244,8 @@ int main(int argc, char **argv)
 	if (cmd.debug)
 		dmabuf_log_set_level(LOG_DEBUG);
 	else if (!cmd.foreground)
-		dmabuf_log_set_level(LOG_WARNING); /* quiet on mount's terminal */
+		dmabuf_log_set_level(
+			LOG_WARNING); /* quiet on mount's terminal */
 	if (build_core(&opts, &core))
 		goto out_args;
 	fs_init_struct(&fs, core);

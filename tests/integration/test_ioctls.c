@@ -284,21 +284,23 @@ struct mapper {
 static void *map_thread(void *arg)
 {
 	struct mapper *m = arg;
-	struct dmabuf_map req = { .attach_id = m->id,
-				  .dir = DMABUF_DIR_TO_DEVICE };
+	struct dmabuf_map req = {.attach_id = m->id,
+				 .dir = DMABUF_DIR_TO_DEVICE};
 
 	__atomic_store_n(&m->tid, (pid_t)syscall(SYS_gettid), __ATOMIC_SEQ_CST);
-	m->result = ioctl(m->fd, DMABUF_IOCTL_MAP, &req) ? -errno : (int)req.nents;
+	m->result =
+		ioctl(m->fd, DMABUF_IOCTL_MAP, &req) ? -errno : (int)req.nents;
 	return NULL;
 }
 
 Test(ioctls, blocked_map_completes_when_the_migration_can_run)
 {
-	int fill = new_buffer("fill", "cma", 64 << 10, DMABUF_EXPORT_ALLOC_NOW * 0);
+	int fill = new_buffer("fill", "cma", 64 << 10,
+			      DMABUF_EXPORT_ALLOC_NOW * 0);
 	int fd = new_buffer("f", "cma", 1 << 20, 0);
-	struct dmabuf_cpu_access c = { .flags = DMABUF_CPU_WRITE };
+	struct dmabuf_cpu_access c = {.flags = DMABUF_CPU_WRITE};
 	uint64_t cam = do_attach(fd, "camera0");
-	struct mapper m = { .fd = fd };
+	struct mapper m = {.fd = fd};
 	pthread_t t;
 	pid_t tid;
 
