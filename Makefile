@@ -59,6 +59,13 @@ CORE_SRCS := lib/core/log.c lib/core/range.c lib/core/sg.c lib/core/device.c \
 CORE_OBJS := $(CORE_SRCS:%.c=$(B)/%.o)
 CORE_LIB := $(B)/lib/libdmabufcore.a
 
+LIB_SRCS := lib/libdmabuf/dmabuf.c
+LIB_OBJS := $(LIB_SRCS:%.c=$(B)/%.o)
+LIB_A := $(B)/lib/libdmabuf.a
+SONAME := libdmabuf.so.0
+LIB_SO := $(B)/lib/libdmabuf.so.$(VERSION)
+LIB_PC := $(B)/lib/dmabuf.pc
+
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(UNIT_SRCS:%.c=$(B)/%)
 INTEG_SRCS := $(wildcard tests/integration/test_*.c)
@@ -67,12 +74,13 @@ TEST_PLUGINS := $(B)/tests/plugins/flaky_heap.so $(B)/tests/plugins/broken_heap.
 
 DEMO_BIN := $(B)/tools/core-demo
 
-FS_SRCS := fs/dmabuffs.c fs/ops.c fs/ioctl.c fs/notify.c fs/xattr.c
+FS_SRCS := fs/dmabuffs.c fs/ops.c fs/ioctl.c fs/notify.c fs/xattr.c \
+	fs/zerocopy.c
 FS_OBJS := $(FS_SRCS:%.c=$(B)/%.o)
 FS_BIN := $(B)/fs/dmabuffs
 
 .PHONY: all check unit-tests demo bench install uninstall clean deps format format-check build-tests
-all: $(CORE_LIB) $(FS_BIN) $(DEMO_BIN)
+all: $(CORE_LIB) $(LIB_A) $(LIB_SO) $(LIB_PC) $(FS_BIN) $(DEMO_BIN)
 
 build-tests: all $(UNIT_BINS) $(INTEG_BINS) $(TEST_PLUGINS)
 
@@ -115,15 +123,32 @@ $(B)/tests/unit/%: tests/unit/%.c $(CORE_LIB)
 	$(call say,LD,$@)
 	$(Q)$(CC) $(ALL_CFLAGS) -o $@ $< $(CORE_LIB) $(ALL_LDFLAGS) $(CRITERION_LIBS) -ldl
 
-$(B)/tests/integration/%: tests/integration/%.c
+$(B)/tests/integration/%: tests/integration/%.c $(LIB_A)
 	@mkdir -p $(@D)
 	$(call say,LD,$@)
-	$(Q)$(CC) $(ALL_CFLAGS) -o $@ $< $(ALL_LDFLAGS) $(CRITERION_LIBS)
+	$(Q)$(CC) $(ALL_CFLAGS) -o $@ $< $(LIB_A) $(ALL_LDFLAGS) $(CRITERION_LIBS)
 
 $(B)/tests/plugins/%.so: tests/plugins/%.c
 	@mkdir -p $(@D)
 	$(call say,LD,$@)
 	$(Q)$(CC) $(ALL_CFLAGS) -shared -o $@ $< $(ALL_LDFLAGS)
+
+$(LIB_A): $(LIB_OBJS)
+	@mkdir -p $(@D)
+	$(call say,AR,$@)
+	$(Q)$(AR) rcs $@ $^
+
+$(LIB_SO): $(LIB_OBJS)
+	$(call say,LD,$@)
+	$(Q)$(CC) -shared -Wl,-soname,$(SONAME) -o $@ $^ $(ALL_LDFLAGS)
+	$(Q)ln -sf $(notdir $@) $(@D)/$(SONAME)
+	$(Q)ln -sf $(SONAME) $(@D)/libdmabuf.so
+
+$(LIB_PC): lib/libdmabuf/dmabuf.pc.in Makefile
+	@mkdir -p $(@D)
+	$(call say,GEN,$@)
+	$(Q)sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' \
+		-e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' -e 's|@VERSION@|$(VERSION)|' $< > $@
 
 $(FS_BIN): $(FS_OBJS) $(CORE_LIB)
 	$(call say,LD,$@)
@@ -139,7 +164,13 @@ install: all
 		$(DESTDIR)$(HEAPDIR) $(DESTDIR)$(UNITDIR) \
 		$(DESTDIR)$(MANDIR)/man2 $(DESTDIR)$(MANDIR)/man5 \
 		$(DESTDIR)$(MANDIR)/man7 $(DESTDIR)$(MANDIR)/man8
+	install -d $(DESTDIR)$(LIBDIR)/pkgconfig
 	install -m 755 $(FS_BIN) $(DESTDIR)$(SBINDIR)/dmabuffs
+	install -m 644 $(LIB_A) $(DESTDIR)$(LIBDIR)/
+	install -m 755 $(LIB_SO) $(DESTDIR)$(LIBDIR)/
+	ln -sf $(notdir $(LIB_SO)) $(DESTDIR)$(LIBDIR)/$(SONAME)
+	ln -sf $(SONAME) $(DESTDIR)$(LIBDIR)/libdmabuf.so
+	install -m 644 $(LIB_PC) $(DESTDIR)$(LIBDIR)/pkgconfig/dmabuf.pc
 	install -m 644 include/dmabuf/*.h $(DESTDIR)$(INCLUDEDIR)/dmabuf/
 	sed 's|@SBINDIR@|$(SBINDIR)|' fs/dmabuffs.service.in > $(DESTDIR)$(UNITDIR)/dmabuffs.service
 	install -m 644 man/*.2 $(DESTDIR)$(MANDIR)/man2/
@@ -149,6 +180,7 @@ install: all
 
 uninstall:
 	rm -f $(DESTDIR)$(SBINDIR)/dmabuffs $(DESTDIR)$(UNITDIR)/dmabuffs.service
+	rm -f $(DESTDIR)$(LIBDIR)/libdmabuf.* $(DESTDIR)$(LIBDIR)/pkgconfig/dmabuf.pc
 	rm -rf $(DESTDIR)$(INCLUDEDIR)/dmabuf
 	rm -f $(addprefix $(DESTDIR)$(MANDIR)/man2/,$(notdir $(wildcard man/*.2))) \
 		$(addprefix $(DESTDIR)$(MANDIR)/man5/,$(notdir $(wildcard man/*.5))) \
@@ -164,4 +196,4 @@ format-check:
 clean:
 	rm -rf build build-san
 
--include $(CORE_OBJS:.o=.d) $(FS_OBJS:.o=.d)
+-include $(CORE_OBJS:.o=.d) $(FS_OBJS:.o=.d) $(LIB_OBJS:.o=.d)

@@ -36,6 +36,7 @@ static const struct fuse_opt fs_opt_spec[] = {
 	FS_OPT("cma_size=%s", cma_size, 0),
 	FS_OPT("system_size=%s", system_size, 0),
 	FS_OPT("no_builtin_devices", no_builtin_devices, 1),
+	FS_OPT("token_ttl_ms=%u", token_ttl_ms, 0),
 	FUSE_OPT_END,
 };
 
@@ -56,6 +57,7 @@ static void usage(const char *prog)
 	       "    -o no_builtin_devices  do not register cpu, camera0, encoder0, display0, gpu0\n"
 	       "    -o heap_dir=DIR        load heap plugins (*.so) from DIR\n"
 	       "                           (default " DMABUFFS_HEAPDIR ")\n"
+	       "    -o token_ttl_ms=N      lifetime of zero-copy tokens (default 5000)\n"
 	       "    -o allow_other         let other users reach the mount (mode bits apply)\n"
 	       "\n",
 	       prog);
@@ -160,7 +162,8 @@ err:
 	return -1;
 }
 
-static int serve(struct fs *fs, const struct fuse_cmdline_opts *cmd)
+static int serve(struct fs *fs, const struct fuse_cmdline_opts *cmd,
+		 const struct fs_options *opts)
 {
 	struct fuse_loop_config loop = {.clone_fd = cmd->clone_fd,
 					.max_idle_threads = 16};
@@ -184,6 +187,15 @@ static int serve(struct fs *fs, const struct fuse_cmdline_opts *cmd)
 	if (ret) {
 		dmabuf_log(LOG_ERR, "cannot start the notifier: %s",
 			   strerror(ret));
+		ret = 1;
+		goto out_unmount;
+	}
+	ret = fs_zc_start(fs, opts->token_ttl_ms);
+	if (ret) {
+		dmabuf_log(LOG_ERR, "cannot open the zero-copy channel: %s",
+			   strerror(-ret));
+		fs_notifier_stop(fs);
+		ret = 1;
 		goto out_unmount;
 	}
 	dmabuf_core_set_notify(fs->core, fs_core_changed, fs);
@@ -193,6 +205,7 @@ static int serve(struct fs *fs, const struct fuse_cmdline_opts *cmd)
 				: fuse_session_loop_mt(fs->se, &loop);
 	ret = ret < 0;
 	dmabuf_core_set_notify(fs->core, NULL, NULL);
+	fs_zc_stop(fs);
 	fs_notifier_stop(fs);
 	fs_fail_waiters(fs);
 	dmabuf_log(LOG_INFO, "unmounting %s", cmd->mountpoint);
@@ -251,7 +264,7 @@ int main(int argc, char **argv)
 	fs_init_struct(&fs, core);
 	fs.se = fuse_session_new(&args, &fs_ops, sizeof(fs_ops), &fs);
 	if (fs.se) {
-		ret = serve(&fs, &cmd);
+		ret = serve(&fs, &cmd, &opts);
 		fuse_session_destroy(fs.se);
 	}
 	fs_release_all(&fs);

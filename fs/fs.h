@@ -34,6 +34,7 @@
 #define FS_TIMEOUT 1.0
 
 struct fs_file;
+struct zc;
 
 /**
  * struct fs_inode - one buffer as the kernel sees it
@@ -153,6 +154,7 @@ struct fs_options {
 	char *cma_size;
 	char *system_size;
 	int no_builtin_devices;
+	unsigned int token_ttl_ms;
 };
 
 /**
@@ -169,6 +171,7 @@ struct fs_options {
  * @events: the notifier's queue
  * @stop: the notifier must exit
  * @notifier: the notifier thread
+ * @zc: the zero-copy side channel
  * @owner: uid that mounted the file system (may edit the device registry)
  * @mount_time: times of the root
  */
@@ -185,6 +188,7 @@ struct fs {
 	TAILQ_HEAD(, fs_event) events;
 	bool stop;
 	pthread_t notifier;
+	struct zc *zc;
 	uid_t owner;
 	struct timespec mount_time;
 };
@@ -212,6 +216,12 @@ void fs_core_changed(void *arg, struct dmabuf_buffer *buf);
 void fs_reply_after_inval(struct fs *fs, fuse_req_t req, uint64_t ino,
 			  bool attrs_only, int result, const void *reply,
 			  size_t reply_len);
+
+/* zerocopy.c */
+int fs_zc_start(struct fs *fs, unsigned int token_ttl_ms);
+void fs_zc_stop(struct fs *fs);
+int fs_zc_issue(struct fs *fs, fuse_req_t req, struct fs_file *file,
+		struct dmabuf_token *tok);
 
 /* xattr.c */
 void fs_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size);

@@ -350,6 +350,8 @@ union ioctl_arg {
 	struct dmabuf_cpu_access cpu;
 	struct dmabuf_device_desc dev;
 	struct dmabuf_device_list list;
+	struct dmabuf_token token;
+	struct dmabuf_heap_info heap;
 };
 
 static void buffer_ioctl(fuse_req_t req, struct fs_file *file, unsigned int cmd,
@@ -394,6 +396,10 @@ static void buffer_ioctl(fuse_req_t req, struct fs_file *file, unsigned int cmd,
 		reply_result(req, dmabuf_unmap(file->h, a->ref.attach_id), NULL,
 			     0);
 		break;
+	case DMABUF_IOCTL_GET_TOKEN:
+		reply_result(req, fs_zc_issue(fs_of(req), req, file, &a->token),
+			     &a->token, sizeof(a->token));
+		break;
 	case DMABUF_IOCTL_BEGIN_CPU_ACCESS:
 	case DMABUF_IOCTL_END_CPU_ACCESS:
 		if (a->cpu.pad)
@@ -422,6 +428,20 @@ static int device_list(struct fs *fs, struct dmabuf_device_list *l)
 	return 0;
 }
 
+static int heap_info(struct fs *fs, struct dmabuf_heap_info *h)
+{
+	struct dmabuf_heap_stats st;
+	int ret;
+
+	if (h->pad)
+		return refuse(DMABUF_IOCTL_HEAP_INFO, EINVAL, "pad not 0");
+	ret = dmabuf_heap_stats(fs->core, h->index, h->name, &st);
+	h->capacity = st.capacity;
+	h->used = st.used;
+	h->largest_free = st.largest_free;
+	return ret;
+}
+
 static void root_ioctl(fuse_req_t req, unsigned int cmd, union ioctl_arg *a)
 {
 	struct fs *fs = fs_of(req);
@@ -432,6 +452,10 @@ static void root_ioctl(fuse_req_t req, unsigned int cmd, union ioctl_arg *a)
 	case DMABUF_IOCTL_DEVICE_LIST:
 		reply_result(req, device_list(fs, &a->list), &a->list,
 			     sizeof(a->list));
+		break;
+	case DMABUF_IOCTL_HEAP_INFO:
+		reply_result(req, heap_info(fs, &a->heap), &a->heap,
+			     sizeof(a->heap));
 		break;
 	case DMABUF_IOCTL_DEVICE_ADD:
 		reply_result(
@@ -478,6 +502,8 @@ static bool known_size(unsigned int cmd, size_t *size)
 	case DMABUF_IOCTL_DEVICE_ADD:
 	case DMABUF_IOCTL_DEVICE_REMOVE:
 	case DMABUF_IOCTL_DEVICE_LIST:
+	case DMABUF_IOCTL_GET_TOKEN:
+	case DMABUF_IOCTL_HEAP_INFO:
 		*size = _IOC_SIZE(cmd);
 		return true;
 	}

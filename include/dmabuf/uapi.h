@@ -69,6 +69,7 @@ struct dma_buf_sync {
 /* CPU access directions for BEGIN/END_CPU_ACCESS: DMA_BUF_SYNC_READ/WRITE. */
 #define DMABUF_CPU_READ DMA_BUF_SYNC_READ
 #define DMABUF_CPU_WRITE DMA_BUF_SYNC_WRITE
+#define DMABUF_CPU_RW DMA_BUF_SYNC_RW
 
 /* Export flags. */
 #define DMABUF_EXPORT_ALLOC_NOW (1ULL << 0) /* place the backing at once */
@@ -263,6 +264,87 @@ struct dmabuf_device_list {
 	struct dmabuf_device_desc devices[DMABUF_DEVICE_PAGE];
 };
 
+/* ---- zero-copy side channel ---- */
+
+#define DMABUF_TOKEN_LEN 16
+#define DMABUF_SOCKET_LEN 108
+
+/* Token flags. */
+#define DMABUF_TOKEN_WRITE (1U << 0) /* a writable mapping (O_RDWR handle) */
+#define DMABUF_TOKEN_VALID_FLAGS DMABUF_TOKEN_WRITE
+
+/**
+ * struct dmabuf_token - a single-use capability for the buffer's memory
+ * @flags: in: DMABUF_TOKEN_* flags
+ * @ttl_ms: out: milliseconds the token stays valid
+ * @token: out: random bytes to present on the side channel
+ * @socket: out: the daemon's Unix socket (SOCK_SEQPACKET); a leading '@'
+ *          names an abstract address
+ *
+ * The token is bound to the buffer, the handle's access mode and the
+ * caller's uid, gid and process.  Redeem it with struct dmabuf_redeem.
+ */
+struct dmabuf_token {
+	__u32 flags;
+	__u32 ttl_ms;
+	__u8 token[DMABUF_TOKEN_LEN];
+	char socket[DMABUF_SOCKET_LEN];
+};
+
+#define DMABUF_REDEEM_VERSION 1
+
+/**
+ * struct dmabuf_redeem - first message on the side channel
+ * @version: DMABUF_REDEEM_VERSION
+ * @flags: must be 0
+ * @token: from DMABUF_IOCTL_GET_TOKEN
+ */
+struct dmabuf_redeem {
+	__u32 version;
+	__u32 flags;
+	__u8 token[DMABUF_TOKEN_LEN];
+};
+
+/**
+ * struct dmabuf_redeem_reply - the daemon's answer
+ * @status: 0, or a negative errno (EACCES, ETIMEDOUT, EPERM, ...)
+ * @flags: DMABUF_TOKEN_* granted
+ * @size: the buffer's exact size
+ * @map_size: bytes of the memfd (whole pages) to map
+ * @ino: the buffer's inode number
+ *
+ * With status 0 the message carries the memfd (SCM_RIGHTS), read-only
+ * unless DMABUF_TOKEN_WRITE was granted, sealed against resizing.  Keep the
+ * connection open while the memory is mapped: it is the mapping's reference
+ * on the buffer, dropped when the connection closes (also when the process
+ * dies).
+ */
+struct dmabuf_redeem_reply {
+	__s32 status;
+	__u32 flags;
+	__u64 size;
+	__u64 map_size;
+	__u64 ino;
+};
+
+/**
+ * struct dmabuf_heap_info - one heap, for DMABUF_IOCTL_HEAP_INFO
+ * @index: in: 0..; ENOENT past the last heap
+ * @pad: must be 0
+ * @capacity: out: bytes the heap can place
+ * @used: out: bytes placed
+ * @largest_free: out: largest contiguous free run (fragmentation)
+ * @name: out: the heap's name
+ */
+struct dmabuf_heap_info {
+	__u32 index;
+	__u32 pad;
+	__u64 capacity;
+	__u64 used;
+	__u64 largest_free;
+	char name[DMABUF_NAME_LEN];
+};
+
 /* On a buffer file handle. */
 #define DMABUF_IOCTL_EXPORT _IOWR(DMABUF_IOC_MAGIC, 0x00, struct dmabuf_export)
 #define DMABUF_IOCTL_INFO _IOR(DMABUF_IOC_MAGIC, 0x01, struct dmabuf_info)
@@ -278,6 +360,8 @@ struct dmabuf_device_list {
 	_IOW(DMABUF_IOC_MAGIC, 0x08, struct dmabuf_cpu_access)
 #define DMABUF_IOCTL_END_CPU_ACCESS \
 	_IOW(DMABUF_IOC_MAGIC, 0x09, struct dmabuf_cpu_access)
+#define DMABUF_IOCTL_GET_TOKEN \
+	_IOWR(DMABUF_IOC_MAGIC, 0x0a, struct dmabuf_token)
 
 /* On the mount's root directory. */
 #define DMABUF_IOCTL_DEVICE_ADD \
@@ -286,5 +370,7 @@ struct dmabuf_device_list {
 	_IOW(DMABUF_IOC_MAGIC, 0x21, struct dmabuf_name)
 #define DMABUF_IOCTL_DEVICE_LIST \
 	_IOWR(DMABUF_IOC_MAGIC, 0x22, struct dmabuf_device_list)
+#define DMABUF_IOCTL_HEAP_INFO \
+	_IOWR(DMABUF_IOC_MAGIC, 0x23, struct dmabuf_heap_info)
 
 #endif /* DMABUF_UAPI_H */

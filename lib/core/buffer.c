@@ -34,6 +34,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <syslog.h>
 #include <time.h>
 #include <unistd.h>
@@ -438,8 +439,12 @@ static int memfd_make(struct dmabuf_buffer *buf)
 	fd = memfd_create(name, MFD_CLOEXEC | MFD_ALLOW_SEALING);
 	if (fd < 0)
 		return -errno;
-	/* Sealed so that nobody who receives it can grow or shrink it. */
-	if (ftruncate(fd, (off_t)placed_size(buf)) ||
+	/*
+	 * Sealed so that nobody who receives it can grow or shrink it; mode
+	 * 0600 so that a read-only copy handed to another user cannot be
+	 * reopened writable through /proc/PID/fd.
+	 */
+	if (fchmod(fd, 0600) || ftruncate(fd, (off_t)placed_size(buf)) ||
 	    fcntl(fd, F_ADD_SEALS, F_SEAL_GROW | F_SEAL_SHRINK | F_SEAL_SEAL)) {
 		int ret = -errno;
 

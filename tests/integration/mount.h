@@ -32,6 +32,7 @@
 #include <unistd.h>
 
 #include <dmabuf/uapi.h>
+#include <poll.h>
 
 struct test_mount {
 	char dir[PATH_MAX];

@@ -1,0 +1,517 @@
+// SPDX-License-Identifier: MIT
+/*
+ * DOC: the zero-copy side channel
+ *
+ * FUSE ioctls cannot carry file descriptors, so a client that wants the
+ * buffer's memory mapped directly gets it over a Unix socket.  The open
+ * handle is the capability: DMABUF_IOCTL_GET_TOKEN issues a random,
+ * single-use, short-lived token bound to the buffer, the handle's access
+ * mode and the caller's uid, gid and process.  The client connects to the
+ * daemon's SOCK_SEQPACKET socket and presents the token; the daemon checks
+ * it against SO_PEERCRED and answers with the memfd (SCM_RIGHTS), read-only
+ * unless the token allows writing.
+ *
+ * The connection then stays open for as long as the client keeps the memory
+ * mapped: it is the mapping's reference on the buffer, as a live mmap holds
+ * a dma-buf in the kernel.  Closing it, or dying, drops the reference.
+ *
+ * One thread serves the socket with epoll; it never blocks on a client (all
+ * sockets are non-blocking and each message is one datagram).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/random.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <syslog.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "fs.h"
+
+#define DEFAULT_TOKEN_TTL_MS 5000
+#define MAX_TOKENS 4096
+
+struct zc_token {
+	uint8_t bytes[DMABUF_TOKEN_LEN];
+	struct dmabuf_buffer *buf; /* one reference */
+	bool write;
+	uid_t uid;
+	gid_t gid;
+	pid_t tgid;
+	struct timespec expires;
+	TAILQ_ENTRY(zc_token) link;
+};
+
+struct zc_conn {
+	int fd;
+	struct ucred cred;
+	struct dmabuf_buffer *buf; /* a CPU-map reference once redeemed */
+	LIST_ENTRY(zc_conn) link;
+};
+
+/**
+ * struct zc - the side channel
+ * @listen_fd: the listening socket
+ * @epoll_fd: what the thread waits on
+ * @stop_fd: eventfd that tells the thread to exit
+ * @addr: socket address as handed out ('@' for the abstract namespace)
+ * @thread: the serving thread
+ * @lock: guards @tokens and @nr_tokens (ioctl handlers issue, the thread
+ *        redeems)
+ * @tokens: outstanding tokens
+ * @nr_tokens: their number
+ * @conns: connections, touched by the thread only
+ * @ttl_ms: how long a token stays valid
+ */
+struct zc {
+	int listen_fd;
+	int epoll_fd;
+	int stop_fd;
+	char addr[DMABUF_SOCKET_LEN];
+	pthread_t thread;
+	pthread_mutex_t lock;
+	TAILQ_HEAD(, zc_token) tokens;
+	unsigned int nr_tokens;
+	LIST_HEAD(, zc_conn) conns;
+	unsigned int ttl_ms;
+};
+
+static bool expired(const struct timespec *t)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return now.tv_sec > t->tv_sec ||
+	       (now.tv_sec == t->tv_sec && now.tv_nsec >= t->tv_nsec);
+}
+
+static void token_free(struct zc_token *t)
+{
+	dmabuf_buffer_put(t->buf);
+	explicit_bzero(t->bytes, sizeof(t->bytes));
+	free(t);
+}
+
+static void purge_expired_locked(struct zc *zc)
+{
+	struct zc_token *t, *next;
+
+	TAILQ_FOREACH_SAFE(t, &zc->tokens, link, next) {
+		if (!expired(&t->expires))
+			continue;
+		TAILQ_REMOVE(&zc->tokens, t, link);
+		zc->nr_tokens--;
+		token_free(t);
+	}
+}
+
+/* The thread group of thread @tid, from /proc; @tid itself if unknown. */
+static pid_t tgid_of(pid_t tid)
+{
+	char path[64], line[128];
+	pid_t tgid = tid;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)tid);
+	f = fopen(path, "re");
+	if (!f)
+		return tid;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "Tgid: %d", &tgid) == 1)
+			break;
+	fclose(f);
+	return tgid;
+}
+
+/**
+ * fs_zc_issue() - DMABUF_IOCTL_GET_TOKEN
+ * @fs: the file system
+ * @req: the ioctl request (its context names the caller)
+ * @file: the handle asking
+ * @tok: in: flags; out: the token and where to redeem it
+ *
+ * Return: 0; -EINVAL for unknown flags or an unsized buffer; -EACCES for a
+ * writable token on a read-only handle; -ENOSPC when too many tokens are
+ * outstanding; -ENOMEM or a placement error.
+ */
+int fs_zc_issue(struct fs *fs, fuse_req_t req, struct fs_file *file,
+		struct dmabuf_token *tok)
+{
+	const struct fuse_ctx *ctx = fuse_req_ctx(req);
+	struct zc *zc = fs->zc;
+	struct zc_token *t;
+	bool write = tok->flags & DMABUF_TOKEN_WRITE;
+	int ret;
+
+	if (tok->flags & ~DMABUF_TOKEN_VALID_FLAGS)
+		return -EINVAL;
+	if (write && (file->flags & O_ACCMODE) != O_RDWR) {
+		dmabuf_log(LOG_WARNING, "token refused (EACCES): writable mapping asked on a handle opened %s",
+			   (file->flags & O_ACCMODE) == O_RDONLY ? "read-only" :
+								   "write-only");
+		return -EACCES;
+	}
+	if ((file->flags & O_ACCMODE) == O_WRONLY)
+		return -EACCES; /* a mapping is always readable */
+	ret = dmabuf_buffer_memfd(file->inode->buf, true);
+	if (ret < 0)
+		return ret;
+	ret = 0;
+	t = calloc(1, sizeof(*t));
+	if (!t)
+		return -ENOMEM;
+	if (getrandom(t->bytes, sizeof(t->bytes), 0) != sizeof(t->bytes)) {
+		free(t);
+		return -EAGAIN;
+	}
+	t->write = write;
+	t->uid = ctx->uid;
+	t->gid = ctx->gid;
+	t->tgid = tgid_of(ctx->pid);
+	clock_gettime(CLOCK_MONOTONIC, &t->expires);
+	t->expires.tv_sec += zc->ttl_ms / 1000;
+	t->expires.tv_nsec += (long)(zc->ttl_ms % 1000) * 1000000L;
+	if (t->expires.tv_nsec >= 1000000000L) {
+		t->expires.tv_sec++;
+		t->expires.tv_nsec -= 1000000000L;
+	}
+	t->buf = file->inode->buf;
+	dmabuf_buffer_get(t->buf);
+	pthread_mutex_lock(&zc->lock);
+	purge_expired_locked(zc);
+	if (zc->nr_tokens >= MAX_TOKENS) {
+		ret = -ENOSPC;
+	} else {
+		TAILQ_INSERT_TAIL(&zc->tokens, t, link);
+		zc->nr_tokens++;
+	}
+	pthread_mutex_unlock(&zc->lock);
+	if (ret) {
+		dmabuf_log(LOG_WARNING, "token refused (ENOSPC): %u outstanding",
+			   MAX_TOKENS);
+		token_free(t);
+		return ret;
+	}
+	memcpy(tok->token, t->bytes, sizeof(t->bytes));
+	tok->ttl_ms = zc->ttl_ms;
+	memcpy(tok->socket, zc->addr, sizeof(tok->socket));
+	return 0;
+}
+
+/* Constant-time comparison: a guess learns nothing from the timing. */
+static bool same_token(const uint8_t *a, const uint8_t *b)
+{
+	uint8_t diff = 0;
+	size_t i;
+
+	for (i = 0; i < DMABUF_TOKEN_LEN; i++)
+		diff |= a[i] ^ b[i];
+	return diff == 0;
+}
+
+/* Take the token named @bytes off the list: a token is used once. */
+static struct zc_token *take_token(struct zc *zc, const uint8_t *bytes)
+{
+	struct zc_token *t, *found = NULL;
+
+	pthread_mutex_lock(&zc->lock);
+	TAILQ_FOREACH(t, &zc->tokens, link)
+		if (same_token(t->bytes, bytes)) {
+			found = t;
+			TAILQ_REMOVE(&zc->tokens, t, link);
+			zc->nr_tokens--;
+			break;
+		}
+	pthread_mutex_unlock(&zc->lock);
+	return found;
+}
+
+static int check_token(const struct zc_token *t, const struct ucred *cred,
+		       const char **why)
+{
+	int ret = -EACCES;
+
+	if (!t)
+		*why = "unknown or already used";
+	else if (expired(&t->expires))
+		*why = "expired", ret = -ETIMEDOUT;
+	else if (t->uid != cred->uid || t->gid != cred->gid)
+		*why = "presented by another user";
+	else if (t->tgid != cred->pid)
+		*why = "presented by another process";
+	else
+		ret = 0;
+	return ret;
+}
+
+static int send_reply(int fd, const struct dmabuf_redeem_reply *r, int memfd)
+{
+	union {
+		struct cmsghdr h;
+		char buf[CMSG_SPACE(sizeof(int))];
+	} u;
+	struct iovec iov = { (void *)r, sizeof(*r) };
+	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
+	struct cmsghdr *c;
+
+	if (memfd >= 0) {
+		memset(&u, 0, sizeof(u));
+		msg.msg_control = u.buf;
+		msg.msg_controllen = sizeof(u.buf);
+		c = CMSG_FIRSTHDR(&msg);
+		c->cmsg_level = SOL_SOCKET;
+		c->cmsg_type = SCM_RIGHTS;
+		c->cmsg_len = CMSG_LEN(sizeof(int));
+		memcpy(CMSG_DATA(c), &memfd, sizeof(int));
+	}
+	return sendmsg(fd, &msg, MSG_NOSIGNAL) == (ssize_t)sizeof(*r) ? 0 :
+									 -errno;
+}
+
+/* The memfd to hand out: a read-only reopen unless writing is allowed. */
+static int memfd_for(struct dmabuf_buffer *buf, bool write)
+{
+	char path[64];
+	int fd = dmabuf_buffer_memfd(buf, true);
+
+	if (fd < 0 || write)
+		return fd < 0 ? fd : fcntl(fd, F_DUPFD_CLOEXEC, 0);
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	return fd < 0 ? -errno : fd;
+}
+
+static int redeem(struct zc *zc, struct zc_conn *conn)
+{
+	struct dmabuf_redeem_reply reply = { 0 };
+	struct dmabuf_redeem in;
+	struct zc_token *t;
+	struct dmabuf_info info;
+	const char *why = "malformed request";
+	ssize_t n = recv(conn->fd, &in, sizeof(in), MSG_DONTWAIT);
+	int memfd = -1, ret = -EINVAL;
+
+	if (n < 0 && errno == EAGAIN)
+		return 0; /* spurious wake-up */
+	if (n != sizeof(in) || in.version != DMABUF_REDEEM_VERSION || in.flags)
+		goto refuse;
+	t = take_token(zc, in.token);
+	ret = check_token(t, &conn->cred, &why);
+	if (!ret) {
+		memfd = memfd_for(t->buf, t->write);
+		ret = memfd < 0 ? memfd : 0;
+	}
+	if (ret) {
+		if (t)
+			token_free(t);
+		goto refuse;
+	}
+	dmabuf_buffer_info(t->buf, &info);
+	reply = (struct dmabuf_redeem_reply){ .flags = t->write ? DMABUF_TOKEN_WRITE : 0,
+					      .size = info.size,
+					      .map_size = (info.size + DMABUF_PAGE_SIZE - 1) &
+							  ~(DMABUF_PAGE_SIZE - 1),
+					      .ino = info.ino };
+	dmabuf_buffer_cpu_map_get(t->buf);
+	conn->buf = t->buf;
+	token_free(t);
+	ret = send_reply(conn->fd, &reply, memfd);
+	close(memfd);
+	return ret;
+
+refuse:
+	dmabuf_log(LOG_WARNING, "zero-copy token from uid %u pid %d refused (%s): %s",
+		   (unsigned int)conn->cred.uid, (int)conn->cred.pid,
+		   strerror(-ret), why);
+	reply.status = ret;
+	send_reply(conn->fd, &reply, -1);
+	return ret;
+}
+
+static void conn_close(struct zc_conn *conn)
+{
+	LIST_REMOVE(conn, link);
+	if (conn->buf)
+		dmabuf_buffer_cpu_map_put(conn->buf);
+	close(conn->fd);
+	free(conn);
+}
+
+static void accept_all(struct zc *zc)
+{
+	struct epoll_event ev = { .events = EPOLLIN | EPOLLRDHUP };
+	socklen_t len = sizeof(struct ucred);
+	struct zc_conn *conn;
+	int fd;
+
+	while ((fd = accept4(zc->listen_fd, NULL, NULL,
+			     SOCK_NONBLOCK | SOCK_CLOEXEC)) >= 0) {
+		conn = calloc(1, sizeof(*conn));
+		if (!conn) {
+			close(fd);
+			continue;
+		}
+		if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &conn->cred, &len)) {
+			free(conn);
+			close(fd);
+			continue;
+		}
+		conn->fd = fd;
+		ev.data.ptr = conn;
+		LIST_INSERT_HEAD(&zc->conns, conn, link);
+		if (epoll_ctl(zc->epoll_fd, EPOLL_CTL_ADD, fd, &ev))
+			conn_close(conn);
+	}
+}
+
+/* A redeemed connection only ever closes; anything else is a protocol error. */
+static void serve_conn(struct zc *zc, struct zc_conn *conn, uint32_t events)
+{
+	char byte;
+
+	if (!conn->buf && (events & EPOLLIN)) {
+		if (redeem(zc, conn))
+			conn_close(conn);
+		return;
+	}
+	if ((events & (EPOLLHUP | EPOLLRDHUP | EPOLLERR)) ||
+	    recv(conn->fd, &byte, 1, MSG_DONTWAIT) >= 0)
+		conn_close(conn);
+}
+
+static void *zc_main(void *arg)
+{
+	struct zc *zc = arg;
+	struct epoll_event evs[32];
+	int n, i;
+
+	for (;;) {
+		n = epoll_wait(zc->epoll_fd, evs, 32, -1);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			break;
+		for (i = 0; i < n; i++) {
+			if (evs[i].data.ptr == &zc->stop_fd)
+				return NULL;
+			if (evs[i].data.ptr == &zc->listen_fd)
+				accept_all(zc);
+			else
+				serve_conn(zc, evs[i].data.ptr, evs[i].events);
+		}
+	}
+	dmabuf_log(LOG_ERR, "zero-copy channel stopped: %s", strerror(errno));
+	return NULL;
+}
+
+static int zc_listen(struct zc *zc)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	uint32_t nonce;
+	socklen_t len;
+
+	if (getrandom(&nonce, sizeof(nonce), 0) != sizeof(nonce))
+		nonce = (uint32_t)getpid();
+	snprintf(zc->addr, sizeof(zc->addr), "@dmabuffs-%d-%08x", (int)getpid(),
+		 nonce);
+	/* Abstract namespace: no file to leave behind; tokens guard it. */
+	memcpy(sa.sun_path + 1, zc->addr + 1, strlen(zc->addr) - 1);
+	len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + strlen(zc->addr));
+	zc->listen_fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (zc->listen_fd < 0)
+		return -errno;
+	if (bind(zc->listen_fd, (struct sockaddr *)&sa, len) ||
+	    listen(zc->listen_fd, 128))
+		return -errno;
+	return 0;
+}
+
+static int watch(struct zc *zc, int fd, void *ptr)
+{
+	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = ptr };
+
+	return epoll_ctl(zc->epoll_fd, EPOLL_CTL_ADD, fd, &ev) ? -errno : 0;
+}
+
+static void zc_close_fds(struct zc *zc)
+{
+	if (zc->listen_fd >= 0)
+		close(zc->listen_fd);
+	if (zc->epoll_fd >= 0)
+		close(zc->epoll_fd);
+	if (zc->stop_fd >= 0)
+		close(zc->stop_fd);
+}
+
+/**
+ * fs_zc_start() - open the side channel and start its thread
+ * @fs: the file system
+ * @token_ttl_ms: token lifetime; 0 for the default (5 s)
+ *
+ * Return: 0 or a negative errno.
+ */
+int fs_zc_start(struct fs *fs, unsigned int token_ttl_ms)
+{
+	struct zc *zc = calloc(1, sizeof(*zc));
+	int ret;
+
+	if (!zc)
+		return -ENOMEM;
+	zc->ttl_ms = token_ttl_ms ? token_ttl_ms : DEFAULT_TOKEN_TTL_MS;
+	pthread_mutex_init(&zc->lock, NULL);
+	TAILQ_INIT(&zc->tokens);
+	LIST_INIT(&zc->conns);
+	zc->epoll_fd = epoll_create1(EPOLL_CLOEXEC);
+	zc->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	zc->listen_fd = -1;
+	ret = zc->epoll_fd < 0 || zc->stop_fd < 0 ? -errno : zc_listen(zc);
+	if (!ret)
+		ret = watch(zc, zc->listen_fd, &zc->listen_fd);
+	if (!ret)
+		ret = watch(zc, zc->stop_fd, &zc->stop_fd);
+	if (!ret)
+		ret = -pthread_create(&zc->thread, NULL, zc_main, zc);
+	if (ret) {
+		zc_close_fds(zc);
+		free(zc);
+		return ret;
+	}
+	fs->zc = zc;
+	return 0;
+}
+
+/**
+ * fs_zc_stop() - stop the thread, drop every token and connection
+ * @fs: the file system
+ *
+ * Clients keep what they mapped: the memory outlives the daemon.
+ */
+void fs_zc_stop(struct fs *fs)
+{
+	struct zc *zc = fs->zc;
+	uint64_t one = 1;
+	struct zc_token *t;
+
+	if (!zc)
+		return;
+	if (write(zc->stop_fd, &one, sizeof(one)) != sizeof(one))
+		dmabuf_log(LOG_ERR, "cannot stop the zero-copy thread");
+	pthread_join(zc->thread, NULL);
+	while (!LIST_EMPTY(&zc->conns))
+		conn_close(LIST_FIRST(&zc->conns));
+	while ((t = TAILQ_FIRST(&zc->tokens))) {
+		TAILQ_REMOVE(&zc->tokens, t, link);
+		token_free(t);
+	}
+	zc_close_fds(zc);
+	pthread_mutex_destroy(&zc->lock);
+	free(zc);
+	fs->zc = NULL;
+}

@@ -1,0 +1,826 @@
+// SPDX-License-Identifier: MIT
+/*
+ * DOC: libdmabuf implementation
+ *
+ * Thin, checked wrappers over the ioctls of <dmabuf/uapi.h>, plus the two
+ * things an ioctl cannot do: reading a whole scatter-gather table (paged
+ * through DMABUF_IOCTL_GET_SG) and the zero-copy mapping, which redeems a
+ * token on the daemon's Unix socket for the buffer's memfd.  Knows nothing
+ * of FUSE: only the uapi and the side-channel protocol.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/random.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <dmabuf/dmabuf.h>
+
+#define FUSE_SUPER_MAGIC 0x65735546
+#define PAGE 4096ULL
+
+/**
+ * struct dmabuf_mapping - a zero-copy mapping of a buffer's memory
+ * @addr: where it is mapped
+ * @size: the buffer's exact size
+ * @map_size: bytes mapped (whole pages)
+ * @fd: a duplicate of the buffer fd, for CPU-access brackets
+ * @sock: the side-channel connection: the mapping's reference on the buffer
+ * @brackets: open begin/end brackets taken through this mapping
+ * @writable: mapped with PROT_WRITE
+ */
+struct dmabuf_mapping {
+	void *addr;
+	uint64_t size;
+	uint64_t map_size;
+	int fd;
+	int sock;
+	unsigned int brackets;
+	bool writable;
+};
+
+static int xioctl(int fd, unsigned long cmd, void *arg)
+{
+	return ioctl(fd, cmd, arg) ? -errno : 0;
+}
+
+static int copy_name(char dst[DMABUF_NAME_LEN], const char *src)
+{
+	size_t len = src ? strlen(src) : 0;
+
+	if (len >= DMABUF_NAME_LEN)
+		return -EINVAL;
+	memset(dst, 0, DMABUF_NAME_LEN);
+	if (len)
+		memcpy(dst, src, len);
+	return 0;
+}
+
+/**
+ * dmabuf_mount_path() - where dmabuffs is mounted
+ *
+ * Return: $DMABUF_MOUNT if set, else DMABUF_DEFAULT_MOUNT.
+ */
+const char *dmabuf_mount_path(void)
+{
+	const char *env = getenv("DMABUF_MOUNT");
+
+	return env && *env ? env : DMABUF_DEFAULT_MOUNT;
+}
+
+/**
+ * dmabuf_get() - is @fd a dmabuffs buffer? (dma_buf_get)
+ * @fd: a file descriptor
+ *
+ * Return: 0; -EBADF for a bad fd; -EINVAL for an fd that is not a dmabuffs
+ * buffer.
+ */
+int dmabuf_get(int fd)
+{
+	struct dmabuf_info info;
+	struct statfs sfs;
+	struct stat st;
+
+	if (fstat(fd, &st))
+		return -errno;
+	if (!S_ISREG(st.st_mode) || fstatfs(fd, &sfs) ||
+	    sfs.f_type != FUSE_SUPER_MAGIC ||
+	    xioctl(fd, DMABUF_IOCTL_INFO, &info))
+		return -EINVAL;
+	return 0;
+}
+
+/**
+ * dmabuf_open() - open a buffer file and check that it is one
+ * @path: the file
+ * @flags: open(2) flags (O_CLOEXEC is added)
+ *
+ * Return: the fd, or a negative errno (-EINVAL when not a dmabuffs buffer).
+ */
+int dmabuf_open(const char *path, int flags)
+{
+	int fd = open(path, flags | O_CLOEXEC), ret;
+
+	if (fd < 0)
+		return -errno;
+	ret = dmabuf_get(fd);
+	if (ret) {
+		close(fd);
+		return ret;
+	}
+	return fd;
+}
+
+static int anon_name(char *out, size_t len)
+{
+	uint32_t r;
+
+	if (getrandom(&r, sizeof(r), 0) != sizeof(r))
+		return -EAGAIN;
+	snprintf(out, len, ".anon-%d-%08x", (int)getpid(), r);
+	return 0;
+}
+
+static int create_file(const char *mount, const char *name, int *fd)
+{
+	char path[4096], anon[64];
+	int ret = 0;
+
+	if (!name) {
+		ret = anon_name(anon, sizeof(anon));
+		name = anon;
+	}
+	if (ret)
+		return ret;
+	if (!mount)
+		mount = dmabuf_mount_path();
+	if (strchr(name, '/') ||
+	    snprintf(path, sizeof(path), "%s/%s", mount, name) >= (int)sizeof(path))
+		return -EINVAL;
+	*fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+	if (*fd < 0)
+		return -errno;
+	if (name == anon && unlink(path)) {
+		ret = -errno;
+		close(*fd);
+	}
+	return ret;
+}
+
+/* Reopen @fd read-only through /proc, then close @fd. */
+static int reopen_readonly(int fd)
+{
+	char path[64];
+	int ro;
+
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+	ro = open(path, O_RDONLY | O_CLOEXEC);
+	close(fd);
+	return ro < 0 ? -errno : ro;
+}
+
+/**
+ * dmabuf_export() - create and size a buffer
+ * @mount: the dmabuffs mount, or NULL for dmabuf_mount_path()
+ * @name: file name in the mount; NULL for an anonymous buffer that lives
+ *        only as long as its fds and mappings
+ * @heap: heap name, or NULL for the mount's default
+ * @size: bytes
+ * @debug_name: name shown in .bufinfo, or NULL
+ * @flags: DMABUF_EXPORT_ALLOC_NOW, DMABUF_EXPORT_READONLY
+ *
+ * Return: an O_RDWR (or O_RDONLY) fd with O_CLOEXEC, or a negative errno:
+ * -EEXIST for a taken name, -ENODEV for an unknown heap, -EFBIG beyond the
+ * heap's capacity, -EINVAL.
+ */
+int dmabuf_export(const char *mount, const char *name, const char *heap,
+		  uint64_t size, const char *debug_name, unsigned int flags)
+{
+	struct dmabuf_export e = { .size = size,
+				   .flags = flags & DMABUF_EXPORT_ALLOC_NOW };
+	int fd, ret;
+
+	if ((flags & ~(DMABUF_EXPORT_ALLOC_NOW | DMABUF_EXPORT_READONLY)) ||
+	    copy_name(e.heap, heap) || copy_name(e.name, debug_name))
+		return -EINVAL;
+	ret = create_file(mount, name, &fd);
+	if (ret)
+		return ret;
+	ret = xioctl(fd, DMABUF_IOCTL_EXPORT, &e);
+	if (ret) {
+		close(fd);
+		return ret;
+	}
+	return (flags & DMABUF_EXPORT_READONLY) ? reopen_readonly(fd) : fd;
+}
+
+/**
+ * dmabuf_info() - DMABUF_IOCTL_INFO
+ * @fd: a buffer fd
+ * @info: out
+ *
+ * Return: 0 or a negative errno.
+ */
+int dmabuf_info(int fd, struct dmabuf_info *info)
+{
+	return xioctl(fd, DMABUF_IOCTL_INFO, info);
+}
+
+/**
+ * dmabuf_set_name() - set the debug name (DMA_BUF_SET_NAME)
+ * @fd: a buffer fd
+ * @name: at most 31 bytes
+ *
+ * Return: 0, -EINVAL when too long, or a negative errno.
+ */
+int dmabuf_set_name(int fd, const char *name)
+{
+	struct dmabuf_name n;
+
+	if (copy_name(n.name, name))
+		return -EINVAL;
+	return xioctl(fd, DMABUF_IOCTL_SET_NAME, &n);
+}
+
+/**
+ * dmabuf_attach() - attach a device through this handle (dma_buf_attach)
+ * @fd: a buffer fd
+ * @device: a registered device
+ * @attach_id: out: the attachment, valid on this handle
+ *
+ * Return: 0; -ENODEV; -EBUSY when no placement can meet the device with
+ * those already attached; -ENOMEM; -EINVAL.
+ */
+int dmabuf_attach(int fd, const char *device, uint64_t *attach_id)
+{
+	struct dmabuf_attach a = { 0 };
+	int ret;
+
+	if (copy_name(a.device, device))
+		return -EINVAL;
+	ret = xioctl(fd, DMABUF_IOCTL_ATTACH, &a);
+	if (!ret)
+		*attach_id = a.attach_id;
+	return ret;
+}
+
+/**
+ * dmabuf_detach() - detach (dma_buf_detach)
+ * @fd: the buffer fd that attached
+ * @attach_id: the attachment
+ *
+ * Return: 0; -EBUSY while mapped; -EINVAL.
+ */
+int dmabuf_detach(int fd, uint64_t attach_id)
+{
+	struct dmabuf_attach_ref r = { .attach_id = attach_id };
+
+	return xioctl(fd, DMABUF_IOCTL_DETACH, &r);
+}
+
+static int read_sg(int fd, uint64_t attach_id, struct dmabuf_sg *sg)
+{
+	struct dmabuf_get_sg g = { .attach_id = attach_id };
+	uint32_t seen = 0;
+	int ret;
+
+	while (seen < sg->nents) {
+		g.first = seen;
+		g.count = DMABUF_SG_PAGE;
+		ret = xioctl(fd, DMABUF_IOCTL_GET_SG, &g);
+		if (ret)
+			return ret;
+		if (g.count == 0 || g.nents != sg->nents)
+			return -EIO; /* the table changed under us */
+		memcpy(&sg->entries[seen], g.entries,
+		       g.count * sizeof(g.entries[0]));
+		seen += g.count;
+	}
+	return 0;
+}
+
+/**
+ * dmabuf_map_attachment() - map for the device and read its sg table
+ * @fd: the buffer fd that attached
+ * @attach_id: the attachment
+ * @dir: DMABUF_DIR_*
+ * @sg: out: the table; free with dmabuf_sg_free()
+ *
+ * Waits while a migration needs current mappings to end (unless @fd is
+ * O_NONBLOCK: -EAGAIN); a signal gives -EINTR.
+ *
+ * Return: 0 or a negative errno.
+ */
+int dmabuf_map_attachment(int fd, uint64_t attach_id, uint32_t dir,
+			  struct dmabuf_sg **sg)
+{
+	struct dmabuf_map m = { .attach_id = attach_id, .dir = dir };
+	struct dmabuf_sg *t;
+	int ret = xioctl(fd, DMABUF_IOCTL_MAP, &m);
+
+	if (ret)
+		return ret;
+	t = malloc(sizeof(*t) + (size_t)m.nents * sizeof(t->entries[0]));
+	if (!t) {
+		ret = -ENOMEM;
+		goto err_unmap;
+	}
+	t->nents = m.nents;
+	t->total_len = m.total_len;
+	ret = read_sg(fd, attach_id, t);
+	if (ret) {
+		free(t);
+		goto err_unmap;
+	}
+	*sg = t;
+	return 0;
+
+err_unmap:
+	dmabuf_unmap_attachment(fd, attach_id);
+	return ret;
+}
+
+void dmabuf_sg_free(struct dmabuf_sg *sg)
+{
+	free(sg);
+}
+
+/**
+ * dmabuf_unmap_attachment() - unmap; the device's fence signals
+ * @fd: the buffer fd that attached
+ * @attach_id: a mapped attachment
+ *
+ * Return: 0 or -EINVAL.
+ */
+int dmabuf_unmap_attachment(int fd, uint64_t attach_id)
+{
+	struct dmabuf_attach_ref r = { .attach_id = attach_id };
+
+	return xioctl(fd, DMABUF_IOCTL_UNMAP, &r);
+}
+
+static int cpu_access(int fd, unsigned long cmd, uint64_t offset,
+		      uint64_t length, uint32_t dir)
+{
+	struct dmabuf_cpu_access c = { .offset = offset, .length = length,
+				       .flags = dir };
+
+	return xioctl(fd, cmd, &c);
+}
+
+/**
+ * dmabuf_begin_cpu_access() - the CPU is about to touch a range
+ * @fd: a buffer fd
+ * @offset: first byte
+ * @length: bytes, 0 for up to the end
+ * @dir: DMABUF_CPU_READ and/or DMABUF_CPU_WRITE
+ *
+ * Waits for devices that still own the bytes (readers wait for writing
+ * devices, writers for all); -EAGAIN on an O_NONBLOCK fd, -EINTR on a
+ * signal.
+ *
+ * Return: 0 or a negative errno.
+ */
+int dmabuf_begin_cpu_access(int fd, uint64_t offset, uint64_t length,
+			    uint32_t dir)
+{
+	return cpu_access(fd, DMABUF_IOCTL_BEGIN_CPU_ACCESS, offset, length,
+			  dir);
+}
+
+/**
+ * dmabuf_end_cpu_access() - the CPU is done; its writes are published
+ * @fd: a buffer fd
+ * @offset: first byte
+ * @length: bytes, 0 for up to the end
+ * @dir: as given to begin
+ *
+ * Return: 0, or -EINVAL for a malformed range.
+ */
+int dmabuf_end_cpu_access(int fd, uint64_t offset, uint64_t length,
+			  uint32_t dir)
+{
+	return cpu_access(fd, DMABUF_IOCTL_END_CPU_ACCESS, offset, length, dir);
+}
+
+/**
+ * dmabuf_sync() - DMA_BUF_IOCTL_SYNC
+ * @fd: a buffer fd
+ * @flags: DMA_BUF_SYNC_START/END | READ/WRITE
+ *
+ * Return: 0 or a negative errno (-EINVAL, -EAGAIN, -EINTR).
+ */
+int dmabuf_sync(int fd, uint64_t flags)
+{
+	struct dma_buf_sync s = { .flags = flags };
+
+	return xioctl(fd, DMA_BUF_IOCTL_SYNC, &s);
+}
+
+/**
+ * dmabuf_poll() - wait for implicit fences
+ * @fd: a buffer fd
+ * @events: POLLIN (no device writes) and/or POLLOUT (no device maps)
+ * @timeout_ms: as poll(2)
+ *
+ * Return: the revents, 0 on timeout, or a negative errno.
+ */
+int dmabuf_poll(int fd, short events, int timeout_ms)
+{
+	struct pollfd p = { .fd = fd, .events = events };
+	int n = poll(&p, 1, timeout_ms);
+
+	if (n < 0)
+		return -errno;
+	return n ? p.revents : 0;
+}
+
+/* ---- zero-copy ---- */
+
+static int connect_to(const char *addr)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	size_t len = strnlen(addr, DMABUF_SOCKET_LEN);
+	int sock;
+
+	if (len == 0 || len >= sizeof(sa.sun_path))
+		return -EPROTO;
+	memcpy(sa.sun_path, addr, len);
+	if (addr[0] == '@')
+		sa.sun_path[0] = '\0'; /* abstract namespace */
+	sock = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+	if (sock < 0)
+		return -errno;
+	if (connect(sock, (struct sockaddr *)&sa,
+		    (socklen_t)(offsetof(struct sockaddr_un, sun_path) + len))) {
+		int ret = -errno;
+
+		close(sock);
+		return ret;
+	}
+	return sock;
+}
+
+static int recv_reply(int sock, struct dmabuf_redeem_reply *r, int *memfd)
+{
+	union {
+		struct cmsghdr h;
+		char buf[CMSG_SPACE(sizeof(int))];
+	} u;
+	struct iovec iov = { r, sizeof(*r) };
+	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1,
+			      .msg_control = u.buf,
+			      .msg_controllen = sizeof(u.buf) };
+	struct cmsghdr *c;
+	ssize_t n = recvmsg(sock, &msg, MSG_CMSG_CLOEXEC);
+
+	*memfd = -1;
+	if (n < 0)
+		return -errno;
+	c = CMSG_FIRSTHDR(&msg);
+	if (c && c->cmsg_type == SCM_RIGHTS)
+		memcpy(memfd, CMSG_DATA(c), sizeof(int));
+	if (n != sizeof(*r) || (r->status == 0 && *memfd < 0)) {
+		if (*memfd >= 0)
+			close(*memfd);
+		return -EPROTO;
+	}
+	if (r->status && *memfd >= 0)
+		close(*memfd);
+	return r->status;
+}
+
+/* Get the memfd for @fd: token by ioctl, redeemed on the side channel. */
+static int redeem(int fd, bool write, int *sock,
+		  struct dmabuf_redeem_reply *reply, int *memfd)
+{
+	struct dmabuf_token tok = { .flags = write ? DMABUF_TOKEN_WRITE : 0 };
+	struct dmabuf_redeem req = { .version = DMABUF_REDEEM_VERSION };
+	int ret = xioctl(fd, DMABUF_IOCTL_GET_TOKEN, &tok);
+
+	if (ret)
+		return ret;
+	memcpy(req.token, tok.token, sizeof(req.token));
+	*sock = connect_to(tok.socket);
+	if (*sock < 0)
+		return *sock;
+	if (send(*sock, &req, sizeof(req), MSG_NOSIGNAL) != sizeof(req))
+		ret = -errno;
+	else
+		ret = recv_reply(*sock, reply, memfd);
+	explicit_bzero(&tok, sizeof(tok));
+	if (ret) {
+		close(*sock);
+		*sock = -1;
+	}
+	return ret;
+}
+
+/**
+ * dmabuf_mmap() - map the buffer's memory itself (zero-copy)
+ * @fd: a buffer fd (O_RDWR for PROT_WRITE)
+ * @prot: PROT_READ, optionally | PROT_WRITE
+ * @mapping: out
+ *
+ * The mapping holds a reference on the buffer until dmabuf_munmap() (or the
+ * process's death).  Bracket access with dmabuf_mapping_begin/end.
+ *
+ * Return: 0; -EACCES for PROT_WRITE on a read-only fd (or a refused
+ * token); -EINVAL for bad @prot or a non-buffer fd; a negative errno.
+ */
+int dmabuf_mmap(int fd, int prot, struct dmabuf_mapping **mapping)
+{
+	struct dmabuf_redeem_reply reply;
+	struct dmabuf_mapping *m;
+	int memfd = -1, ret;
+
+	if (!(prot & PROT_READ) || (prot & ~(PROT_READ | PROT_WRITE)))
+		return -EINVAL;
+	m = calloc(1, sizeof(*m));
+	if (!m)
+		return -ENOMEM;
+	m->fd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+	if (m->fd < 0) {
+		ret = -errno;
+		goto err_free;
+	}
+	ret = redeem(fd, prot & PROT_WRITE, &m->sock, &reply, &memfd);
+	if (ret)
+		goto err_fd;
+	m->addr = mmap(NULL, reply.map_size, prot, MAP_SHARED, memfd, 0);
+	ret = m->addr == MAP_FAILED ? -errno : 0;
+	close(memfd);
+	if (ret)
+		goto err_sock;
+	m->size = reply.size;
+	m->map_size = reply.map_size;
+	m->writable = prot & PROT_WRITE;
+	*mapping = m;
+	return 0;
+
+err_sock:
+	close(m->sock);
+err_fd:
+	close(m->fd);
+err_free:
+	free(m);
+	return ret;
+}
+
+void *dmabuf_mapping_addr(const struct dmabuf_mapping *m)
+{
+	return m->addr;
+}
+
+uint64_t dmabuf_mapping_size(const struct dmabuf_mapping *m)
+{
+	return m->size;
+}
+
+/**
+ * dmabuf_mapping_begin() - begin CPU access through a mapping
+ * @m: the mapping
+ * @offset: first byte
+ * @length: bytes, 0 for up to the end
+ * @dir: DMABUF_CPU_READ and/or DMABUF_CPU_WRITE (WRITE needs a writable
+ *       mapping)
+ *
+ * Return: 0 or a negative errno, as dmabuf_begin_cpu_access().
+ */
+int dmabuf_mapping_begin(struct dmabuf_mapping *m, uint64_t offset,
+			 uint64_t length, uint32_t dir)
+{
+	int ret;
+
+	if ((dir & DMABUF_CPU_WRITE) && !m->writable)
+		return -EACCES;
+	ret = dmabuf_begin_cpu_access(m->fd, offset, length, dir);
+	if (!ret)
+		m->brackets++;
+	return ret;
+}
+
+/**
+ * dmabuf_mapping_end() - end CPU access; writes become visible to read(2)
+ * @m: the mapping
+ * @offset: first byte
+ * @length: bytes, 0 for up to the end
+ * @dir: as given to begin
+ *
+ * Return: 0 or -EINVAL.
+ */
+int dmabuf_mapping_end(struct dmabuf_mapping *m, uint64_t offset,
+		       uint64_t length, uint32_t dir)
+{
+	int ret = dmabuf_end_cpu_access(m->fd, offset, length, dir);
+
+	if (!ret && m->brackets)
+		m->brackets--;
+	return ret;
+}
+
+/**
+ * dmabuf_kmap() - address of page @page, valid between begin and end
+ * @m: the mapping
+ * @page: page index (4 KiB pages)
+ *
+ * Return: the address, or NULL with errno EPERM outside a CPU-access
+ * bracket, ERANGE past the end.
+ */
+void *dmabuf_kmap(struct dmabuf_mapping *m, uint64_t page)
+{
+	if (page >= m->map_size / PAGE) {
+		errno = ERANGE;
+		return NULL;
+	}
+	if (!m->brackets) {
+		errno = EPERM;
+		return NULL;
+	}
+	return (char *)m->addr + page * PAGE;
+}
+
+void dmabuf_kunmap(struct dmabuf_mapping *m, uint64_t page)
+{
+	(void)m, (void)page; /* the whole buffer stays mapped */
+}
+
+/**
+ * dmabuf_munmap() - unmap and drop the mapping's reference on the buffer
+ * @m: the mapping; freed
+ *
+ * Return: 0, or a negative errno from munmap(2).
+ */
+int dmabuf_munmap(struct dmabuf_mapping *m)
+{
+	int ret = munmap(m->addr, m->map_size) ? -errno : 0;
+
+	close(m->sock);
+	close(m->fd);
+	free(m);
+	return ret;
+}
+
+/* ---- fd passing ---- */
+
+/**
+ * dmabuf_send_fd() - send a buffer fd over a Unix socket (SCM_RIGHTS)
+ * @sock: a connected AF_UNIX socket
+ * @fd: the buffer fd; the receiver gets the same handle
+ *
+ * Return: 0 or a negative errno.
+ */
+int dmabuf_send_fd(int sock, int fd)
+{
+	union {
+		struct cmsghdr h;
+		char buf[CMSG_SPACE(sizeof(int))];
+	} u;
+	char byte = 'D';
+	struct iovec iov = { &byte, 1 };
+	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1,
+			      .msg_control = u.buf,
+			      .msg_controllen = sizeof(u.buf) };
+	struct cmsghdr *c;
+
+	memset(&u, 0, sizeof(u));
+	c = CMSG_FIRSTHDR(&msg);
+	c->cmsg_level = SOL_SOCKET;
+	c->cmsg_type = SCM_RIGHTS;
+	c->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(c), &fd, sizeof(int));
+	return sendmsg(sock, &msg, MSG_NOSIGNAL) == 1 ? 0 : -errno;
+}
+
+/**
+ * dmabuf_recv_fd() - receive a buffer fd sent with dmabuf_send_fd()
+ * @sock: a connected AF_UNIX socket
+ *
+ * Return: the fd (O_CLOEXEC), -ECONNRESET at end of stream, -EBADMSG when
+ * the message carried no fd, or a negative errno.
+ */
+int dmabuf_recv_fd(int sock)
+{
+	union {
+		struct cmsghdr h;
+		char buf[CMSG_SPACE(sizeof(int))];
+	} u;
+	char byte;
+	struct iovec iov = { &byte, 1 };
+	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1,
+			      .msg_control = u.buf,
+			      .msg_controllen = sizeof(u.buf) };
+	struct cmsghdr *c;
+	ssize_t n = recvmsg(sock, &msg, MSG_CMSG_CLOEXEC);
+	int fd;
+
+	if (n < 0)
+		return -errno;
+	if (n == 0)
+		return -ECONNRESET;
+	c = CMSG_FIRSTHDR(&msg);
+	if (!c || c->cmsg_type != SCM_RIGHTS)
+		return -EBADMSG;
+	memcpy(&fd, CMSG_DATA(c), sizeof(int));
+	return fd;
+}
+
+/* ---- the mount ---- */
+
+static int open_root(const char *mount)
+{
+	int fd = open(mount ? mount : dmabuf_mount_path(),
+		      O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+	return fd < 0 ? -errno : fd;
+}
+
+static int root_ioctl(const char *mount, unsigned long cmd, void *arg)
+{
+	int fd = open_root(mount), ret;
+
+	if (fd < 0)
+		return fd;
+	ret = xioctl(fd, cmd, arg);
+	close(fd);
+	return ret;
+}
+
+/**
+ * dmabuf_heap_info() - capacity and use of the @index-th heap
+ * @mount: the mount, or NULL
+ * @index: 0, 1, ...
+ * @info: out
+ *
+ * Return: 0, -ENOENT past the last heap, or a negative errno.
+ */
+int dmabuf_heap_info(const char *mount, uint32_t index,
+		     struct dmabuf_heap_info *info)
+{
+	memset(info, 0, sizeof(*info));
+	info->index = index;
+	return root_ioctl(mount, DMABUF_IOCTL_HEAP_INFO, info);
+}
+
+/**
+ * dmabuf_device_list() - every registered device
+ * @mount: the mount, or NULL
+ * @devices: out: malloc'ed array; free() it
+ * @count: out: its length
+ *
+ * Return: 0 or a negative errno.
+ */
+int dmabuf_device_list(const char *mount, struct dmabuf_device_desc **devices,
+		       uint32_t *count)
+{
+	struct dmabuf_device_list l = { 0 };
+	struct dmabuf_device_desc *all = NULL, *grown;
+	uint32_t n = 0;
+	int fd = open_root(mount), ret = 0;
+
+	if (fd < 0)
+		return fd;
+	do {
+		l.first = n;
+		l.count = DMABUF_DEVICE_PAGE;
+		ret = xioctl(fd, DMABUF_IOCTL_DEVICE_LIST, &l);
+		if (ret || !l.count)
+			break;
+		grown = realloc(all, (n + l.count) * sizeof(*all));
+		if (!grown) {
+			ret = -ENOMEM;
+			break;
+		}
+		all = grown;
+		memcpy(all + n, l.devices, l.count * sizeof(*all));
+		n += l.count;
+	} while (n < l.total);
+	close(fd);
+	if (ret) {
+		free(all);
+		return ret;
+	}
+	*devices = all;
+	*count = n;
+	return 0;
+}
+
+/**
+ * dmabuf_device_add() - register a device (root or the mount's owner)
+ * @mount: the mount, or NULL
+ * @desc: name and constraints
+ *
+ * Return: 0; -EEXIST; -EINVAL; -EPERM; a negative errno.
+ */
+int dmabuf_device_add(const char *mount, const struct dmabuf_device_desc *desc)
+{
+	struct dmabuf_device_desc d = *desc;
+
+	return root_ioctl(mount, DMABUF_IOCTL_DEVICE_ADD, &d);
+}
+
+/**
+ * dmabuf_device_remove() - unregister a device
+ * @mount: the mount, or NULL
+ * @name: the device
+ *
+ * Return: 0; -ENODEV; -EBUSY while attached; -EPERM; a negative errno.
+ */
+int dmabuf_device_remove(const char *mount, const char *name)
+{
+	struct dmabuf_name n;
+
+	if (copy_name(n.name, name))
+		return -EINVAL;
+	return root_ioctl(mount, DMABUF_IOCTL_DEVICE_REMOVE, &n);
+}
