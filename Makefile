@@ -118,10 +118,10 @@ $(CORE_LIB): $(CORE_OBJS)
 	$(call say,AR,$@)
 	$(Q)$(AR) rcs $@ $^
 
-$(B)/tests/unit/%: tests/unit/%.c $(CORE_LIB)
+$(B)/tests/unit/%: tests/unit/%.c $(CORE_LIB) $(LIB_A)
 	@mkdir -p $(@D)
 	$(call say,LD,$@)
-	$(Q)$(CC) $(ALL_CFLAGS) -o $@ $< $(CORE_LIB) $(ALL_LDFLAGS) $(CRITERION_LIBS) -ldl
+	$(Q)$(CC) $(ALL_CFLAGS) -o $@ $< $(CORE_LIB) $(LIB_A) $(ALL_LDFLAGS) $(CRITERION_LIBS) -ldl
 
 $(B)/tests/integration/%: tests/integration/%.c $(LIB_A)
 	@mkdir -p $(@D)
@@ -150,14 +150,14 @@ $(LIB_PC): lib/libdmabuf/dmabuf.pc.in Makefile
 	$(Q)sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' \
 		-e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' -e 's|@VERSION@|$(VERSION)|' $< > $@
 
-$(FS_BIN): $(FS_OBJS) $(CORE_LIB)
+$(FS_BIN): $(FS_OBJS) $(CORE_LIB) $(LIB_A)
 	$(call say,LD,$@)
-	$(Q)$(CC) -o $@ $(FS_OBJS) $(CORE_LIB) $(ALL_LDFLAGS) $(FUSE_LIBS) -ldl
+	$(Q)$(CC) -o $@ $(FS_OBJS) $(CORE_LIB) $(LIB_A) $(ALL_LDFLAGS) $(FUSE_LIBS) -ldl
 
-$(DEMO_BIN): tools/core-demo.c $(CORE_LIB)
+$(DEMO_BIN): tools/core-demo.c $(CORE_LIB) $(LIB_A)
 	@mkdir -p $(@D)
 	$(call say,LD,$@)
-	$(Q)$(CC) $(ALL_CFLAGS) -o $@ $< $(CORE_LIB) $(ALL_LDFLAGS) -ldl
+	$(Q)$(CC) $(ALL_CFLAGS) -o $@ $< $(CORE_LIB) $(LIB_A) $(ALL_LDFLAGS) -ldl
 
 install: all
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(INCLUDEDIR)/dmabuf \

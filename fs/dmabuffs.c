@@ -143,9 +143,9 @@ static int build_core(const struct fs_options *o, struct dmabuf_core **core)
 			strerror(-ret));
 		return -1;
 	}
-	if (o->devices && dmabuf_device_load_file(*core, o->devices))
+	if (o->devices && dmabuf_core_device_load_file(*core, o->devices))
 		goto err;
-	if (!o->no_builtin_devices && dmabuf_device_add_builtin(*core))
+	if (!o->no_builtin_devices && dmabuf_core_device_add_builtin(*core))
 		goto err;
 	if (o->heap_dir && dmabuf_heap_load_dir(*core, o->heap_dir) < 0)
 		goto err;

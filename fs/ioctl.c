@@ -113,9 +113,9 @@ static void park(struct fs *fs, struct fs_waiter *w)
 static int retry(struct fs_waiter *w)
 {
 	if (w->kind == FS_WAIT_MAP)
-		return dmabuf_map(w->file->h, w->attach_id, w->dir, &w->nents,
-				  &w->total);
-	return dmabuf_begin_cpu_access(w->file->h, w->off, w->len, w->dir);
+		return dmabuf_handle_map(w->file->h, w->attach_id, w->dir,
+					 &w->nents, &w->total);
+	return dmabuf_handle_begin_cpu(w->file->h, w->off, w->len, w->dir);
 }
 
 static void answer(struct fs_waiter *w)
@@ -246,7 +246,7 @@ static int do_attach(struct fs_file *file, struct dmabuf_attach *a)
 
 	if (!str_ok(a->device, sizeof(a->device)) || a->flags)
 		return refuse(DMABUF_IOCTL_ATTACH, EINVAL, "malformed attach");
-	ret = dmabuf_attach(file->h, a->device, &id);
+	ret = dmabuf_handle_attach(file->h, a->device, &id);
 	a->attach_id = id;
 	return ret;
 }
@@ -267,7 +267,8 @@ static void do_map(fuse_req_t req, struct fs_file *file,
 					    "output fields must be zero"));
 		return;
 	}
-	ret = dmabuf_map(file->h, in->attach_id, in->dir, &out.nents, &total);
+	ret = dmabuf_handle_map(file->h, in->attach_id, in->dir, &out.nents,
+				&total);
 	out.total_len = total;
 	if (ret == -EAGAIN)
 		wait_or_eagain(req, file, &tmpl);
@@ -284,8 +285,8 @@ static int do_get_sg(struct fs_file *file, struct dmabuf_get_sg *g)
 	if (g->pad || g->count == 0 || g->count > DMABUF_SG_PAGE)
 		return refuse(DMABUF_IOCTL_GET_SG, EINVAL,
 			      "count must be 1..64, pad 0");
-	n = dmabuf_get_sg(file->h, g->attach_id, g->first, g->count, g->entries,
-			  &g->nents);
+	n = dmabuf_handle_get_sg(file->h, g->attach_id, g->first, g->count,
+				 g->entries, &g->nents);
 	if (n < 0)
 		return n;
 	g->count = (uint32_t)n;
@@ -302,8 +303,8 @@ static void do_cpu_access(fuse_req_t req, struct fs_file *file,
 				 .off = off,
 				 .len = len};
 	bool end = cmd == DMABUF_IOCTL_END_CPU_ACCESS;
-	int ret = end ? dmabuf_end_cpu_access(file->h, off, len, dir)
-		      : dmabuf_begin_cpu_access(file->h, off, len, dir);
+	int ret = end ? dmabuf_handle_end_cpu(file->h, off, len, dir)
+		      : dmabuf_handle_begin_cpu(file->h, off, len, dir);
 
 	if (ret == -EAGAIN && !end)
 		wait_or_eagain(req, file, &tmpl);
@@ -382,7 +383,8 @@ static void buffer_ioctl(fuse_req_t req, struct fs_file *file, unsigned int cmd,
 			     sizeof(a->attach));
 		break;
 	case DMABUF_IOCTL_DETACH:
-		reply_result(req, dmabuf_detach(file->h, a->ref.attach_id),
+		reply_result(req,
+			     dmabuf_handle_detach(file->h, a->ref.attach_id),
 			     NULL, 0);
 		break;
 	case DMABUF_IOCTL_MAP:
@@ -393,8 +395,9 @@ static void buffer_ioctl(fuse_req_t req, struct fs_file *file, unsigned int cmd,
 			     sizeof(a->sg));
 		break;
 	case DMABUF_IOCTL_UNMAP:
-		reply_result(req, dmabuf_unmap(file->h, a->ref.attach_id), NULL,
-			     0);
+		reply_result(req,
+			     dmabuf_handle_unmap(file->h, a->ref.attach_id),
+			     NULL, 0);
 		break;
 	case DMABUF_IOCTL_GET_TOKEN:
 		reply_result(req, fs_zc_issue(fs_of(req), req, file, &a->token),
@@ -422,8 +425,8 @@ static int device_list(struct fs *fs, struct dmabuf_device_list *l)
 	if (l->pad || l->count == 0 || l->count > DMABUF_DEVICE_PAGE)
 		return refuse(DMABUF_IOCTL_DEVICE_LIST, EINVAL,
 			      "count must be 1..16, pad 0");
-	n = dmabuf_device_list(fs->core, l->first, l->count, l->devices,
-			       &l->total);
+	n = dmabuf_core_device_list(fs->core, l->first, l->count, l->devices,
+				    &l->total);
 	l->count = (uint32_t)n;
 	return 0;
 }
@@ -460,7 +463,7 @@ static void root_ioctl(fuse_req_t req, unsigned int cmd, union ioctl_arg *a)
 	case DMABUF_IOCTL_DEVICE_ADD:
 		reply_result(
 			req,
-			may_edit ? dmabuf_device_add(fs->core, &a->dev)
+			may_edit ? dmabuf_core_device_add(fs->core, &a->dev)
 				 : refuse(cmd, EPERM, "not the mount's owner"),
 			NULL, 0);
 		break;
@@ -475,10 +478,10 @@ static void root_ioctl(fuse_req_t req, unsigned int cmd, union ioctl_arg *a)
 				     refuse(cmd, EINVAL, "name not terminated"),
 				     NULL, 0);
 		else
-			reply_result(
-				req,
-				dmabuf_device_remove(fs->core, a->name.name),
-				NULL, 0);
+			reply_result(req,
+				     dmabuf_core_device_remove(fs->core,
+							       a->name.name),
+				     NULL, 0);
 		break;
 	default:
 		fuse_reply_err(req, ENOTTY);

@@ -103,7 +103,7 @@ static void purge_expired_locked(struct zc *zc)
 {
 	struct zc_token *t, *next;
 
-	TAILQ_FOREACH_SAFE(t, &zc->tokens, link, next) {
+	TAILQ_FOREACH_SAFE (t, &zc->tokens, link, next) {
 		if (!expired(&t->expires))
 			continue;
 		TAILQ_REMOVE(&zc->tokens, t, link);
@@ -153,9 +153,11 @@ int fs_zc_issue(struct fs *fs, fuse_req_t req, struct fs_file *file,
 	if (tok->flags & ~DMABUF_TOKEN_VALID_FLAGS)
 		return -EINVAL;
 	if (write && (file->flags & O_ACCMODE) != O_RDWR) {
-		dmabuf_log(LOG_WARNING, "token refused (EACCES): writable mapping asked on a handle opened %s",
-			   (file->flags & O_ACCMODE) == O_RDONLY ? "read-only" :
-								   "write-only");
+		dmabuf_log(
+			LOG_WARNING,
+			"token refused (EACCES): writable mapping asked on a handle opened %s",
+			(file->flags & O_ACCMODE) == O_RDONLY ? "read-only"
+							      : "write-only");
 		return -EACCES;
 	}
 	if ((file->flags & O_ACCMODE) == O_WRONLY)
@@ -194,7 +196,8 @@ int fs_zc_issue(struct fs *fs, fuse_req_t req, struct fs_file *file,
 	}
 	pthread_mutex_unlock(&zc->lock);
 	if (ret) {
-		dmabuf_log(LOG_WARNING, "token refused (ENOSPC): %u outstanding",
+		dmabuf_log(LOG_WARNING,
+			   "token refused (ENOSPC): %u outstanding",
 			   MAX_TOKENS);
 		token_free(t);
 		return ret;
@@ -222,7 +225,7 @@ static struct zc_token *take_token(struct zc *zc, const uint8_t *bytes)
 	struct zc_token *t, *found = NULL;
 
 	pthread_mutex_lock(&zc->lock);
-	TAILQ_FOREACH(t, &zc->tokens, link)
+	TAILQ_FOREACH (t, &zc->tokens, link)
 		if (same_token(t->bytes, bytes)) {
 			found = t;
 			TAILQ_REMOVE(&zc->tokens, t, link);
@@ -257,8 +260,8 @@ static int send_reply(int fd, const struct dmabuf_redeem_reply *r, int memfd)
 		struct cmsghdr h;
 		char buf[CMSG_SPACE(sizeof(int))];
 	} u;
-	struct iovec iov = { (void *)r, sizeof(*r) };
-	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
+	struct iovec iov = {(void *)r, sizeof(*r)};
+	struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1};
 	struct cmsghdr *c;
 
 	if (memfd >= 0) {
@@ -271,8 +274,8 @@ static int send_reply(int fd, const struct dmabuf_redeem_reply *r, int memfd)
 		c->cmsg_len = CMSG_LEN(sizeof(int));
 		memcpy(CMSG_DATA(c), &memfd, sizeof(int));
 	}
-	return sendmsg(fd, &msg, MSG_NOSIGNAL) == (ssize_t)sizeof(*r) ? 0 :
-									 -errno;
+	return sendmsg(fd, &msg, MSG_NOSIGNAL) == (ssize_t)sizeof(*r) ? 0
+								      : -errno;
 }
 
 /* The memfd to hand out: a read-only reopen unless writing is allowed. */
@@ -290,7 +293,7 @@ static int memfd_for(struct dmabuf_buffer *buf, bool write)
 
 static int redeem(struct zc *zc, struct zc_conn *conn)
 {
-	struct dmabuf_redeem_reply reply = { 0 };
+	struct dmabuf_redeem_reply reply = {0};
 	struct dmabuf_redeem in;
 	struct zc_token *t;
 	struct dmabuf_info info;
@@ -314,11 +317,12 @@ static int redeem(struct zc *zc, struct zc_conn *conn)
 		goto refuse;
 	}
 	dmabuf_buffer_info(t->buf, &info);
-	reply = (struct dmabuf_redeem_reply){ .flags = t->write ? DMABUF_TOKEN_WRITE : 0,
-					      .size = info.size,
-					      .map_size = (info.size + DMABUF_PAGE_SIZE - 1) &
-							  ~(DMABUF_PAGE_SIZE - 1),
-					      .ino = info.ino };
+	reply = (struct dmabuf_redeem_reply){
+		.flags = t->write ? DMABUF_TOKEN_WRITE : 0,
+		.size = info.size,
+		.map_size = (info.size + DMABUF_PAGE_SIZE - 1) &
+			    ~(DMABUF_PAGE_SIZE - 1),
+		.ino = info.ino};
 	dmabuf_buffer_cpu_map_get(t->buf);
 	conn->buf = t->buf;
 	token_free(t);
@@ -327,7 +331,8 @@ static int redeem(struct zc *zc, struct zc_conn *conn)
 	return ret;
 
 refuse:
-	dmabuf_log(LOG_WARNING, "zero-copy token from uid %u pid %d refused (%s): %s",
+	dmabuf_log(LOG_WARNING,
+		   "zero-copy token from uid %u pid %d refused (%s): %s",
 		   (unsigned int)conn->cred.uid, (int)conn->cred.pid,
 		   strerror(-ret), why);
 	reply.status = ret;
@@ -346,7 +351,7 @@ static void conn_close(struct zc_conn *conn)
 
 static void accept_all(struct zc *zc)
 {
-	struct epoll_event ev = { .events = EPOLLIN | EPOLLRDHUP };
+	struct epoll_event ev = {.events = EPOLLIN | EPOLLRDHUP};
 	socklen_t len = sizeof(struct ucred);
 	struct zc_conn *conn;
 	int fd;
@@ -358,7 +363,8 @@ static void accept_all(struct zc *zc)
 			close(fd);
 			continue;
 		}
-		if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &conn->cred, &len)) {
+		if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &conn->cred,
+			       &len)) {
 			free(conn);
 			close(fd);
 			continue;
@@ -413,7 +419,7 @@ static void *zc_main(void *arg)
 
 static int zc_listen(struct zc *zc)
 {
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
 	uint32_t nonce;
 	socklen_t len;
 
@@ -423,8 +429,10 @@ static int zc_listen(struct zc *zc)
 		 nonce);
 	/* Abstract namespace: no file to leave behind; tokens guard it. */
 	memcpy(sa.sun_path + 1, zc->addr + 1, strlen(zc->addr) - 1);
-	len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + strlen(zc->addr));
-	zc->listen_fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) +
+			  strlen(zc->addr));
+	zc->listen_fd = socket(
+		AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (zc->listen_fd < 0)
 		return -errno;
 	if (bind(zc->listen_fd, (struct sockaddr *)&sa, len) ||
@@ -435,7 +443,7 @@ static int zc_listen(struct zc *zc)
 
 static int watch(struct zc *zc, int fd, void *ptr)
 {
-	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = ptr };
+	struct epoll_event ev = {.events = EPOLLIN, .data.ptr = ptr};
 
 	return epoll_ctl(zc->epoll_fd, EPOLL_CTL_ADD, fd, &ev) ? -errno : 0;
 }

@@ -46,7 +46,7 @@ static void show(struct dmabuf_buffer *buf, struct dmabuf_handle *h,
 	struct dmabuf_sg_entry sg[4];
 	struct dmabuf_info info;
 	uint32_t nents;
-	int n = check(dmabuf_get_sg(h, id, 0, 4, sg, &nents), "get_sg");
+	int n = check(dmabuf_handle_get_sg(h, id, 0, 4, sg, &nents), "get_sg");
 
 	dmabuf_buffer_info(buf, &info);
 	say("    %-8s sees %u segment(s); first at %#llx, %llu bytes", dev,
@@ -70,7 +70,7 @@ int main(void)
 	dmabuf_log_set_level(LOG_WARNING);
 
 	check(dmabuf_core_new(&cfg, &core), "core");
-	check(dmabuf_device_add_builtin(core), "devices");
+	check(dmabuf_core_device_add_builtin(core), "devices");
 	say("dmabuffs object model demo (no mount needed)");
 	say("1. Export a 4 MiB frame on the cma heap; another small buffer already sits at the pool's start.");
 	check(dmabuf_buffer_export(core, "cma", 64 << 10,
@@ -81,14 +81,16 @@ int main(void)
 	check(dmabuf_handle_open(filler, 2, &hf), "open");
 	check(dmabuf_handle_open(buf, 2, &h), "open");
 	say("2. Attach camera0 (32-bit, contiguous) and gpu0 (behind an iommu).");
-	check(dmabuf_attach(h, "camera0", &cam), "attach camera0");
-	check(dmabuf_attach(h, "gpu0", &gpu), "attach gpu0");
+	check(dmabuf_handle_attach(h, "camera0", &cam), "attach camera0");
+	check(dmabuf_handle_attach(h, "gpu0", &gpu), "attach gpu0");
 	dmabuf_buffer_info(buf, &info);
 	say("   state: %s: nothing is placed until the first map",
 	    dmabuf_state_name(info.state));
 	say("3. The camera maps the frame to write it: the backing is placed now, for both devices.");
-	check(dmabuf_map(h, cam, DMABUF_DIR_FROM_DEVICE, &nents, &len), "map");
-	check(dmabuf_map(h, gpu, DMABUF_DIR_TO_DEVICE, &nents, &len), "map");
+	check(dmabuf_handle_map(h, cam, DMABUF_DIR_FROM_DEVICE, &nents, &len),
+	      "map");
+	check(dmabuf_handle_map(h, gpu, DMABUF_DIR_TO_DEVICE, &nents, &len),
+	      "map");
 	show(buf, h, cam, "camera0");
 	show(buf, h, gpu, "gpu0");
 	fd = check(dmabuf_buffer_memfd(buf, false), "memfd");
@@ -97,21 +99,21 @@ int main(void)
 		return perror("mmap"), 1;
 	memset(bytes, 0x5a, FRAME);
 	say("4. display0 (1 MiB-aligned scanout) attaches; the placement does not suit it.");
-	check(dmabuf_attach(h, "display0", &disp), "attach display0");
+	check(dmabuf_handle_attach(h, "display0", &disp), "attach display0");
 	dmabuf_buffer_info(buf, &info);
 	say("   state: %s", dmabuf_state_name(info.state));
-	ret = dmabuf_map(h, disp, DMABUF_DIR_TO_DEVICE, &nents, &len);
+	ret = dmabuf_handle_map(h, disp, DMABUF_DIR_TO_DEVICE, &nents, &len);
 	say("   display map while camera and gpu still map it: %s",
 	    strerror(-ret));
 	say("5. The camera and gpu finish (unmap); the display's map now moves the backing.");
-	check(dmabuf_unmap(h, cam), "unmap");
-	check(dmabuf_unmap(h, gpu), "unmap");
-	check(dmabuf_map(h, disp, DMABUF_DIR_TO_DEVICE, &nents, &len),
+	check(dmabuf_handle_unmap(h, cam), "unmap");
+	check(dmabuf_handle_unmap(h, gpu), "unmap");
+	check(dmabuf_handle_map(h, disp, DMABUF_DIR_TO_DEVICE, &nents, &len),
 	      "map display0");
 	show(buf, h, disp, "display0");
 	say("   bytes after the move: first %#x, last %#x (were 0x5a)",
 	    bytes[0], bytes[FRAME - 1]);
-	check(dmabuf_unmap(h, disp), "unmap");
+	check(dmabuf_handle_unmap(h, disp), "unmap");
 	munmap(bytes, FRAME);
 	dmabuf_handle_release(h);
 	dmabuf_handle_release(hf);

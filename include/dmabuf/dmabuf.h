@@ -105,6 +105,11 @@ int dmabuf_device_list(const char *mount, struct dmabuf_device_desc **devices,
 int dmabuf_device_add(const char *mount, const struct dmabuf_device_desc *desc);
 int dmabuf_device_remove(const char *mount, const char *name);
 
+/* ---- text ---- */
+
+int dmabuf_parse_size(const char *s, uint64_t *out);
+int dmabuf_device_parse(const char *line, struct dmabuf_device_desc *desc);
+
 #ifdef __cplusplus
 }
 #endif

@@ -815,7 +815,8 @@ static int attach_locked(struct dmabuf_handle *h, const char *device,
 }
 
 /**
- * dmabuf_attach() - attach a device to the handle's buffer (dma_buf_attach)
+ * dmabuf_handle_attach() - attach a device to the handle's buffer
+ * (dma_buf_attach)
  * @h: the handle that will own the attachment
  * @device: device name
  * @attach_id: out: the attachment's id within @h
@@ -825,8 +826,8 @@ static int attach_locked(struct dmabuf_handle *h, const char *device,
  * together with those already attached; -ENOMEM when a needed move finds
  * no room.
  */
-int dmabuf_attach(struct dmabuf_handle *h, const char *device,
-		  uint64_t *attach_id)
+int dmabuf_handle_attach(struct dmabuf_handle *h, const char *device,
+			 uint64_t *attach_id)
 {
 	struct dmabuf_buffer *buf = h->buf;
 	int ret;
@@ -842,13 +843,13 @@ int dmabuf_attach(struct dmabuf_handle *h, const char *device,
 }
 
 /**
- * dmabuf_detach() - detach (dma_buf_detach)
+ * dmabuf_handle_detach() - detach (dma_buf_detach)
  * @h: the owning handle
  * @attach_id: the attachment
  *
  * Return: 0; -EINVAL for an id @h does not own; -EBUSY while mapped.
  */
-int dmabuf_detach(struct dmabuf_handle *h, uint64_t attach_id)
+int dmabuf_handle_detach(struct dmabuf_handle *h, uint64_t attach_id)
 {
 	struct dmabuf_buffer *buf = h->buf;
 	struct dmabuf_attachment *att;
@@ -915,7 +916,7 @@ static int map_locked(struct dmabuf_attachment *att, uint32_t dir)
 }
 
 /**
- * dmabuf_map() - map an attachment (dma_buf_map_attachment)
+ * dmabuf_handle_map() - map an attachment (dma_buf_map_attachment)
  * @h: the owning handle
  * @attach_id: the attachment
  * @dir: DMABUF_DIR_*
@@ -930,8 +931,8 @@ static int map_locked(struct dmabuf_attachment *att, uint32_t dir)
  * when already mapped or the placement cannot meet the device; -EAGAIN;
  * -ENOMEM.
  */
-int dmabuf_map(struct dmabuf_handle *h, uint64_t attach_id, uint32_t dir,
-	       uint32_t *nents, uint64_t *total_len)
+int dmabuf_handle_map(struct dmabuf_handle *h, uint64_t attach_id, uint32_t dir,
+		      uint32_t *nents, uint64_t *total_len)
 {
 	struct dmabuf_buffer *buf = h->buf;
 	struct dmabuf_attachment *att;
@@ -961,7 +962,7 @@ int dmabuf_map(struct dmabuf_handle *h, uint64_t attach_id, uint32_t dir,
 }
 
 /**
- * dmabuf_get_sg() - copy part of a mapped attachment's sg table
+ * dmabuf_handle_get_sg() - copy part of a mapped attachment's sg table
  * @h: the owning handle
  * @attach_id: a mapped attachment
  * @first: first entry wanted
@@ -971,9 +972,9 @@ int dmabuf_map(struct dmabuf_handle *h, uint64_t attach_id, uint32_t dir,
  *
  * Return: entries copied (0 when @first is the end), or -EINVAL.
  */
-int dmabuf_get_sg(struct dmabuf_handle *h, uint64_t attach_id, uint32_t first,
-		  uint32_t count, struct dmabuf_sg_entry *entries,
-		  uint32_t *nents)
+int dmabuf_handle_get_sg(struct dmabuf_handle *h, uint64_t attach_id,
+			 uint32_t first, uint32_t count,
+			 struct dmabuf_sg_entry *entries, uint32_t *nents)
 {
 	struct dmabuf_buffer *buf = h->buf;
 	struct dmabuf_attachment *att;
@@ -994,13 +995,13 @@ int dmabuf_get_sg(struct dmabuf_handle *h, uint64_t attach_id, uint32_t first,
 }
 
 /**
- * dmabuf_unmap() - unmap (dma_buf_unmap_attachment); signals its fence
+ * dmabuf_handle_unmap() - unmap (dma_buf_unmap_attachment); signals its fence
  * @h: the owning handle
  * @attach_id: a mapped attachment
  *
  * Return: 0, or -EINVAL when not a mapped attachment of @h.
  */
-int dmabuf_unmap(struct dmabuf_handle *h, uint64_t attach_id)
+int dmabuf_handle_unmap(struct dmabuf_handle *h, uint64_t attach_id)
 {
 	struct dmabuf_buffer *buf = h->buf;
 	struct dmabuf_attachment *att;
@@ -1063,7 +1064,7 @@ static int begin_locked(struct dmabuf_handle *h, uint64_t off, uint64_t len,
 }
 
 /**
- * dmabuf_begin_cpu_access() - prepare [@off, @off + @len) for the CPU
+ * dmabuf_handle_begin_cpu() - prepare [@off, @off + @len) for the CPU
  * @h: the handle
  * @off: first byte
  * @len: bytes; 0 for up to the end
@@ -1075,7 +1076,7 @@ static int begin_locked(struct dmabuf_handle *h, uint64_t off, uint64_t len,
  * conflicting device mapping is live; -ENOMEM/-EBUSY when the deferred
  * placement fails; or the heap's error (a failed swap-in, say).
  */
-int dmabuf_begin_cpu_access(struct dmabuf_handle *h, uint64_t off, uint64_t len,
+int dmabuf_handle_begin_cpu(struct dmabuf_handle *h, uint64_t off, uint64_t len,
 			    uint32_t dir)
 {
 	struct dmabuf_buffer *buf = h->buf;
@@ -1092,7 +1093,7 @@ int dmabuf_begin_cpu_access(struct dmabuf_handle *h, uint64_t off, uint64_t len,
 }
 
 /**
- * dmabuf_end_cpu_access() - the CPU is done with a range
+ * dmabuf_handle_end_cpu() - the CPU is done with a range
  * @h: the handle
  * @off: first byte
  * @len: bytes; 0 for up to the end
@@ -1103,7 +1104,7 @@ int dmabuf_begin_cpu_access(struct dmabuf_handle *h, uint64_t off, uint64_t len,
  *
  * Return: 0, or -EINVAL for a malformed range or direction.
  */
-int dmabuf_end_cpu_access(struct dmabuf_handle *h, uint64_t off, uint64_t len,
+int dmabuf_handle_end_cpu(struct dmabuf_handle *h, uint64_t off, uint64_t len,
 			  uint32_t dir)
 {
 	struct dmabuf_buffer *buf = h->buf;
@@ -1123,7 +1124,7 @@ int dmabuf_end_cpu_access(struct dmabuf_handle *h, uint64_t off, uint64_t len,
 }
 
 /**
- * dmabuf_sync() - DMA_BUF_IOCTL_SYNC with the kernel's rules
+ * dmabuf_handle_sync() - DMA_BUF_IOCTL_SYNC with the kernel's rules
  * @h: the handle
  * @flags: struct dma_buf_sync.flags
  *
@@ -1131,15 +1132,15 @@ int dmabuf_end_cpu_access(struct dmabuf_handle *h, uint64_t off, uint64_t len,
  * without READ/WRITE; otherwise as begin/end_cpu_access over the whole
  * buffer.
  */
-int dmabuf_sync(struct dmabuf_handle *h, uint64_t flags)
+int dmabuf_handle_sync(struct dmabuf_handle *h, uint64_t flags)
 {
 	uint32_t dir = (uint32_t)(flags & DMA_BUF_SYNC_RW);
 
 	if ((flags & ~(uint64_t)DMA_BUF_SYNC_VALID_FLAGS_MASK) || !dir)
 		return -EINVAL;
 	if (flags & DMA_BUF_SYNC_END)
-		return dmabuf_end_cpu_access(h, 0, 0, dir);
-	return dmabuf_begin_cpu_access(h, 0, 0, dir);
+		return dmabuf_handle_end_cpu(h, 0, 0, dir);
+	return dmabuf_handle_begin_cpu(h, 0, 0, dir);
 }
 
 /**

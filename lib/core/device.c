@@ -24,6 +24,8 @@
 #include <string.h>
 #include <syslog.h>
 
+#include <dmabuf/dmabuf.h>
+
 #include "internal.h"
 
 static const struct dmabuf_device_desc builtin_devices[] = {
@@ -138,15 +140,15 @@ static void device_free(struct dmabuf_device *dev)
 }
 
 /**
- * dmabuf_device_add() - register a device
+ * dmabuf_core_device_add() - register a device
  * @core: the core
  * @desc: its name and constraints
  *
  * Return: 0; -EINVAL for a malformed description; -EEXIST when the name is
  * taken; -ENOMEM.
  */
-int dmabuf_device_add(struct dmabuf_core *core,
-		      const struct dmabuf_device_desc *desc)
+int dmabuf_core_device_add(struct dmabuf_core *core,
+			   const struct dmabuf_device_desc *desc)
 {
 	struct dmabuf_device *dev;
 	int ret = dmabuf_device_desc_check(desc);
@@ -171,13 +173,13 @@ int dmabuf_device_add(struct dmabuf_core *core,
 }
 
 /**
- * dmabuf_device_remove() - unregister a device
+ * dmabuf_core_device_remove() - unregister a device
  * @core: the core
  * @name: its name
  *
  * Return: 0; -ENODEV when unknown; -EBUSY while attached to a buffer.
  */
-int dmabuf_device_remove(struct dmabuf_core *core, const char *name)
+int dmabuf_core_device_remove(struct dmabuf_core *core, const char *name)
 {
 	struct dmabuf_device *dev;
 	int ret = 0;
@@ -202,7 +204,7 @@ int dmabuf_device_remove(struct dmabuf_core *core, const char *name)
 }
 
 /**
- * dmabuf_device_list() - read a page of the registry
+ * dmabuf_core_device_list() - read a page of the registry
  * @core: the core
  * @first: index of the first device wanted
  * @count: room in @out
@@ -211,8 +213,9 @@ int dmabuf_device_remove(struct dmabuf_core *core, const char *name)
  *
  * Return: the number of descriptions written.
  */
-int dmabuf_device_list(struct dmabuf_core *core, uint32_t first, uint32_t count,
-		       struct dmabuf_device_desc *out, uint32_t *total)
+int dmabuf_core_device_list(struct dmabuf_core *core, uint32_t first,
+			    uint32_t count, struct dmabuf_device_desc *out,
+			    uint32_t *total)
 {
 	struct dmabuf_device *dev;
 	uint32_t i = 0, n = 0;
@@ -229,7 +232,7 @@ int dmabuf_device_list(struct dmabuf_core *core, uint32_t first, uint32_t count,
 }
 
 /**
- * dmabuf_device_add_builtin() - register the sample devices
+ * dmabuf_core_device_add_builtin() - register the sample devices
  * @core: the core
  *
  * cpu, camera0, encoder0, display0 and gpu0; a name already registered (from
@@ -237,13 +240,13 @@ int dmabuf_device_list(struct dmabuf_core *core, uint32_t first, uint32_t count,
  *
  * Return: 0 or -ENOMEM.
  */
-int dmabuf_device_add_builtin(struct dmabuf_core *core)
+int dmabuf_core_device_add_builtin(struct dmabuf_core *core)
 {
 	size_t i;
 
 	for (i = 0; i < sizeof(builtin_devices) / sizeof(*builtin_devices);
 	     i++) {
-		int ret = dmabuf_device_add(core, &builtin_devices[i]);
+		int ret = dmabuf_core_device_add(core, &builtin_devices[i]);
 
 		if (ret && ret != -EEXIST)
 			return ret;
@@ -251,78 +254,27 @@ int dmabuf_device_add_builtin(struct dmabuf_core *core)
 	return 0;
 }
 
-static int parse_key(struct dmabuf_device_desc *d, const char *key,
-		     const char *val)
-{
-	uint64_t v;
-
-	if (parse_size(val, &v))
-		return -EINVAL;
-	if (!strcmp(key, "dma_bits") && v <= 64)
-		d->dma_bits = (uint32_t)v;
-	else if (!strcmp(key, "max_segments") && v <= UINT32_MAX)
-		d->max_segments = (uint32_t)v;
-	else if (!strcmp(key, "max_segment_size"))
-		d->max_segment_size = v;
-	else if (!strcmp(key, "segment_boundary"))
-		d->segment_boundary = v;
-	else if (!strcmp(key, "alignment"))
-		d->alignment = v;
-	else
-		return -EINVAL;
-	return 0;
-}
-
-static int parse_word(struct dmabuf_device_desc *d, char *word)
-{
-	char *eq = strchr(word, '=');
-
-	if (!strcmp(word, "iommu"))
-		d->flags |= DMABUF_DEVICE_IOMMU;
-	else if (!strcmp(word, "coherent"))
-		d->flags |= DMABUF_DEVICE_COHERENT;
-	else if (!eq)
-		return -EINVAL;
-	else {
-		*eq = '\0';
-		return parse_key(d, word, eq + 1);
-	}
-	return 0;
-}
-
 /**
- * dmabuf_device_parse_line() - parse one line of a devices file
+ * dmabuf_device_parse_line() - parse and check one line of a devices file
  * @line: the line
- * @desc: out: the device (dma_bits defaults to 64)
+ * @desc: out: the device
+ *
+ * Syntax is libdmabuf's dmabuf_device_parse(); the constraints are then
+ * checked as for any registration.
  *
  * Return: 1 for a device, 0 for a blank or comment line, -EINVAL.
  */
 int dmabuf_device_parse_line(const char *line, struct dmabuf_device_desc *desc)
 {
-	char buf[512], *save = NULL, *word;
-	int ret = 0;
+	int ret = dmabuf_device_parse(line, desc);
 
-	if (strlen(line) >= sizeof(buf))
-		return -EINVAL;
-	strcpy(buf, line);
-	if (strchr(buf, '#'))
-		*strchr(buf, '#') = '\0';
-	word = strtok_r(buf, " \t\r\n", &save);
-	if (!word)
-		return 0;
-	memset(desc, 0, sizeof(*desc));
-	desc->dma_bits = 64;
-	if (name_copy(desc->name, word))
-		return -EINVAL;
-	while (!ret && (word = strtok_r(NULL, " \t\r\n", &save)))
-		ret = parse_word(desc, word);
-	if (ret)
+	if (ret != 1)
 		return ret;
 	return dmabuf_device_desc_check(desc) ?: 1;
 }
 
 /**
- * dmabuf_device_load_file() - register every device in a devices file
+ * dmabuf_core_device_load_file() - register every device in a devices file
  * @core: the core
  * @path: the file
  *
@@ -330,7 +282,7 @@ int dmabuf_device_parse_line(const char *line, struct dmabuf_device_desc *desc)
  *
  * Return: 0, -errno from opening, or -EINVAL/-EEXIST for a bad line.
  */
-int dmabuf_device_load_file(struct dmabuf_core *core, const char *path)
+int dmabuf_core_device_load_file(struct dmabuf_core *core, const char *path)
 {
 	struct dmabuf_device_desc desc;
 	char line[512];
@@ -347,7 +299,7 @@ int dmabuf_device_load_file(struct dmabuf_core *core, const char *path)
 		lineno++;
 		ret = dmabuf_device_parse_line(line, &desc);
 		if (ret == 1)
-			ret = dmabuf_device_add(core, &desc);
+			ret = dmabuf_core_device_add(core, &desc);
 		if (ret < 0)
 			dmabuf_log(LOG_ERR, "%s:%u: bad device line: %s", path,
 				   lineno, strerror(-ret));

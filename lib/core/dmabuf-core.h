@@ -26,6 +26,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <dmabuf/dmabuf.h>
 #include <dmabuf/heap.h>
 #include <dmabuf/uapi.h>
 
@@ -56,7 +57,6 @@ void dmabuf_log(int prio, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 void dmabuf_log_set_handler(dmabuf_log_fn fn);
 void dmabuf_log_set_level(int max_prio);
-int dmabuf_parse_size(const char *s, uint64_t *out);
 
 /* ---- the core (core.c) ---- */
 
@@ -90,14 +90,15 @@ extern const struct dmabuf_heap_ops dmabuf_cma_heap_ops;
 /* ---- devices (device.c) ---- */
 
 int dmabuf_device_desc_check(const struct dmabuf_device_desc *desc);
-int dmabuf_device_add(struct dmabuf_core *core,
-		      const struct dmabuf_device_desc *desc);
-int dmabuf_device_remove(struct dmabuf_core *core, const char *name);
-int dmabuf_device_list(struct dmabuf_core *core, uint32_t first, uint32_t count,
-		       struct dmabuf_device_desc *out, uint32_t *total);
-int dmabuf_device_add_builtin(struct dmabuf_core *core);
+int dmabuf_core_device_add(struct dmabuf_core *core,
+			   const struct dmabuf_device_desc *desc);
+int dmabuf_core_device_remove(struct dmabuf_core *core, const char *name);
+int dmabuf_core_device_list(struct dmabuf_core *core, uint32_t first,
+			    uint32_t count, struct dmabuf_device_desc *out,
+			    uint32_t *total);
+int dmabuf_core_device_add_builtin(struct dmabuf_core *core);
 int dmabuf_device_parse_line(const char *line, struct dmabuf_device_desc *desc);
-int dmabuf_device_load_file(struct dmabuf_core *core, const char *path);
+int dmabuf_core_device_load_file(struct dmabuf_core *core, const char *path);
 
 /* ---- buffers (buffer.c) ---- */
 
@@ -132,19 +133,19 @@ int dmabuf_handle_open(struct dmabuf_buffer *buf, int flags,
 void dmabuf_handle_release(struct dmabuf_handle *h);
 struct dmabuf_buffer *dmabuf_handle_buffer(struct dmabuf_handle *h);
 
-int dmabuf_attach(struct dmabuf_handle *h, const char *device,
-		  uint64_t *attach_id);
-int dmabuf_detach(struct dmabuf_handle *h, uint64_t attach_id);
-int dmabuf_map(struct dmabuf_handle *h, uint64_t attach_id, uint32_t dir,
-	       uint32_t *nents, uint64_t *total_len);
-int dmabuf_get_sg(struct dmabuf_handle *h, uint64_t attach_id, uint32_t first,
-		  uint32_t count, struct dmabuf_sg_entry *entries,
-		  uint32_t *nents);
-int dmabuf_unmap(struct dmabuf_handle *h, uint64_t attach_id);
-int dmabuf_begin_cpu_access(struct dmabuf_handle *h, uint64_t off, uint64_t len,
+int dmabuf_handle_attach(struct dmabuf_handle *h, const char *device,
+			 uint64_t *attach_id);
+int dmabuf_handle_detach(struct dmabuf_handle *h, uint64_t attach_id);
+int dmabuf_handle_map(struct dmabuf_handle *h, uint64_t attach_id, uint32_t dir,
+		      uint32_t *nents, uint64_t *total_len);
+int dmabuf_handle_get_sg(struct dmabuf_handle *h, uint64_t attach_id,
+			 uint32_t first, uint32_t count,
+			 struct dmabuf_sg_entry *entries, uint32_t *nents);
+int dmabuf_handle_unmap(struct dmabuf_handle *h, uint64_t attach_id);
+int dmabuf_handle_begin_cpu(struct dmabuf_handle *h, uint64_t off, uint64_t len,
 			    uint32_t dir);
-int dmabuf_end_cpu_access(struct dmabuf_handle *h, uint64_t off, uint64_t len,
+int dmabuf_handle_end_cpu(struct dmabuf_handle *h, uint64_t off, uint64_t len,
 			  uint32_t dir);
-int dmabuf_sync(struct dmabuf_handle *h, uint64_t flags);
+int dmabuf_handle_sync(struct dmabuf_handle *h, uint64_t flags);
 
 #endif /* DMABUF_CORE_H */

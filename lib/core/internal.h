@@ -249,7 +249,5 @@ struct dmabuf_core {
 
 /* Copy a NUL-terminated name of at most DMABUF_NAME_LEN - 1 bytes. */
 int name_copy(char dst[DMABUF_NAME_LEN], const char *src);
-/* Parse "4096", "64K", "2M", "1G" (binary units) into bytes. */
-int parse_size(const char *s, uint64_t *out);
 
 #endif /* DMABUF_INTERNAL_H */

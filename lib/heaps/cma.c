@@ -32,9 +32,9 @@ static int cma_init(const struct dmabuf_heap_host *host, const char *options,
 	uint64_t size = DMABUF_DEFAULT_CMA_SIZE;
 	struct cma_heap *ch;
 
-	if (*options &&
-	    (strncmp(options, "size=", 5) || parse_size(options + 5, &size) ||
-	     size > CMA_MAX || size < (1ULL << 20))) {
+	if (*options && (strncmp(options, "size=", 5) ||
+			 dmabuf_parse_size(options + 5, &size) ||
+			 size > CMA_MAX || size < (1ULL << 20))) {
 		host->log(LOG_ERR,
 			  "cma heap: bad options '%s' (size=1M..1792M)",
 			  options);

@@ -41,8 +41,8 @@ static int system_parse(const char *options, uint64_t *size)
 	*size = pages > 0 ? (uint64_t)pages * DMABUF_PAGE_SIZE : 4ULL << 30;
 	if (!*options)
 		return 0;
-	if (strncmp(options, "size=", 5) || parse_size(options + 5, size) ||
-	    *size < (16ULL << 20))
+	if (strncmp(options, "size=", 5) ||
+	    dmabuf_parse_size(options + 5, size) || *size < (16ULL << 20))
 		return -EINVAL;
 	*size &= ~(DMABUF_PAGE_SIZE - 1);
 	return 0;

@@ -8,6 +8,7 @@
  * token on the daemon's Unix socket for the buffer's memfd.  Knows nothing
  * of FUSE: only the uapi and the side-channel protocol.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -144,8 +145,8 @@ static int create_file(const char *mount, const char *name, int *fd)
 		return ret;
 	if (!mount)
 		mount = dmabuf_mount_path();
-	if (strchr(name, '/') ||
-	    snprintf(path, sizeof(path), "%s/%s", mount, name) >= (int)sizeof(path))
+	if (strchr(name, '/') || snprintf(path, sizeof(path), "%s/%s", mount,
+					  name) >= (int)sizeof(path))
 		return -EINVAL;
 	*fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
 	if (*fd < 0)
@@ -186,8 +187,8 @@ static int reopen_readonly(int fd)
 int dmabuf_export(const char *mount, const char *name, const char *heap,
 		  uint64_t size, const char *debug_name, unsigned int flags)
 {
-	struct dmabuf_export e = { .size = size,
-				   .flags = flags & DMABUF_EXPORT_ALLOC_NOW };
+	struct dmabuf_export e = {.size = size,
+				  .flags = flags & DMABUF_EXPORT_ALLOC_NOW};
 	int fd, ret;
 
 	if ((flags & ~(DMABUF_EXPORT_ALLOC_NOW | DMABUF_EXPORT_READONLY)) ||
@@ -243,7 +244,7 @@ int dmabuf_set_name(int fd, const char *name)
  */
 int dmabuf_attach(int fd, const char *device, uint64_t *attach_id)
 {
-	struct dmabuf_attach a = { 0 };
+	struct dmabuf_attach a = {0};
 	int ret;
 
 	if (copy_name(a.device, device))
@@ -263,14 +264,14 @@ int dmabuf_attach(int fd, const char *device, uint64_t *attach_id)
  */
 int dmabuf_detach(int fd, uint64_t attach_id)
 {
-	struct dmabuf_attach_ref r = { .attach_id = attach_id };
+	struct dmabuf_attach_ref r = {.attach_id = attach_id};
 
 	return xioctl(fd, DMABUF_IOCTL_DETACH, &r);
 }
 
 static int read_sg(int fd, uint64_t attach_id, struct dmabuf_sg *sg)
 {
-	struct dmabuf_get_sg g = { .attach_id = attach_id };
+	struct dmabuf_get_sg g = {.attach_id = attach_id};
 	uint32_t seen = 0;
 	int ret;
 
@@ -304,7 +305,7 @@ static int read_sg(int fd, uint64_t attach_id, struct dmabuf_sg *sg)
 int dmabuf_map_attachment(int fd, uint64_t attach_id, uint32_t dir,
 			  struct dmabuf_sg **sg)
 {
-	struct dmabuf_map m = { .attach_id = attach_id, .dir = dir };
+	struct dmabuf_map m = {.attach_id = attach_id, .dir = dir};
 	struct dmabuf_sg *t;
 	int ret = xioctl(fd, DMABUF_IOCTL_MAP, &m);
 
@@ -344,7 +345,7 @@ void dmabuf_sg_free(struct dmabuf_sg *sg)
  */
 int dmabuf_unmap_attachment(int fd, uint64_t attach_id)
 {
-	struct dmabuf_attach_ref r = { .attach_id = attach_id };
+	struct dmabuf_attach_ref r = {.attach_id = attach_id};
 
 	return xioctl(fd, DMABUF_IOCTL_UNMAP, &r);
 }
@@ -352,8 +353,8 @@ int dmabuf_unmap_attachment(int fd, uint64_t attach_id)
 static int cpu_access(int fd, unsigned long cmd, uint64_t offset,
 		      uint64_t length, uint32_t dir)
 {
-	struct dmabuf_cpu_access c = { .offset = offset, .length = length,
-				       .flags = dir };
+	struct dmabuf_cpu_access c = {
+		.offset = offset, .length = length, .flags = dir};
 
 	return xioctl(fd, cmd, &c);
 }
@@ -402,7 +403,7 @@ int dmabuf_end_cpu_access(int fd, uint64_t offset, uint64_t length,
  */
 int dmabuf_sync(int fd, uint64_t flags)
 {
-	struct dma_buf_sync s = { .flags = flags };
+	struct dma_buf_sync s = {.flags = flags};
 
 	return xioctl(fd, DMA_BUF_IOCTL_SYNC, &s);
 }
@@ -417,7 +418,7 @@ int dmabuf_sync(int fd, uint64_t flags)
  */
 int dmabuf_poll(int fd, short events, int timeout_ms)
 {
-	struct pollfd p = { .fd = fd, .events = events };
+	struct pollfd p = {.fd = fd, .events = events};
 	int n = poll(&p, 1, timeout_ms);
 
 	if (n < 0)
@@ -429,7 +430,7 @@ int dmabuf_poll(int fd, short events, int timeout_ms)
 
 static int connect_to(const char *addr)
 {
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
 	size_t len = strnlen(addr, DMABUF_SOCKET_LEN);
 	int sock;
 
@@ -442,7 +443,8 @@ static int connect_to(const char *addr)
 	if (sock < 0)
 		return -errno;
 	if (connect(sock, (struct sockaddr *)&sa,
-		    (socklen_t)(offsetof(struct sockaddr_un, sun_path) + len))) {
+		    (socklen_t)(offsetof(struct sockaddr_un, sun_path) +
+				len))) {
 		int ret = -errno;
 
 		close(sock);
@@ -457,10 +459,11 @@ static int recv_reply(int sock, struct dmabuf_redeem_reply *r, int *memfd)
 		struct cmsghdr h;
 		char buf[CMSG_SPACE(sizeof(int))];
 	} u;
-	struct iovec iov = { r, sizeof(*r) };
-	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1,
-			      .msg_control = u.buf,
-			      .msg_controllen = sizeof(u.buf) };
+	struct iovec iov = {r, sizeof(*r)};
+	struct msghdr msg = {.msg_iov = &iov,
+			     .msg_iovlen = 1,
+			     .msg_control = u.buf,
+			     .msg_controllen = sizeof(u.buf)};
 	struct cmsghdr *c;
 	ssize_t n = recvmsg(sock, &msg, MSG_CMSG_CLOEXEC);
 
@@ -484,8 +487,8 @@ static int recv_reply(int sock, struct dmabuf_redeem_reply *r, int *memfd)
 static int redeem(int fd, bool write, int *sock,
 		  struct dmabuf_redeem_reply *reply, int *memfd)
 {
-	struct dmabuf_token tok = { .flags = write ? DMABUF_TOKEN_WRITE : 0 };
-	struct dmabuf_redeem req = { .version = DMABUF_REDEEM_VERSION };
+	struct dmabuf_token tok = {.flags = write ? DMABUF_TOKEN_WRITE : 0};
+	struct dmabuf_redeem req = {.version = DMABUF_REDEEM_VERSION};
 	int ret = xioctl(fd, DMABUF_IOCTL_GET_TOKEN, &tok);
 
 	if (ret)
@@ -667,10 +670,11 @@ int dmabuf_send_fd(int sock, int fd)
 		char buf[CMSG_SPACE(sizeof(int))];
 	} u;
 	char byte = 'D';
-	struct iovec iov = { &byte, 1 };
-	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1,
-			      .msg_control = u.buf,
-			      .msg_controllen = sizeof(u.buf) };
+	struct iovec iov = {&byte, 1};
+	struct msghdr msg = {.msg_iov = &iov,
+			     .msg_iovlen = 1,
+			     .msg_control = u.buf,
+			     .msg_controllen = sizeof(u.buf)};
 	struct cmsghdr *c;
 
 	memset(&u, 0, sizeof(u));
@@ -696,10 +700,11 @@ int dmabuf_recv_fd(int sock)
 		char buf[CMSG_SPACE(sizeof(int))];
 	} u;
 	char byte;
-	struct iovec iov = { &byte, 1 };
-	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1,
-			      .msg_control = u.buf,
-			      .msg_controllen = sizeof(u.buf) };
+	struct iovec iov = {&byte, 1};
+	struct msghdr msg = {.msg_iov = &iov,
+			     .msg_iovlen = 1,
+			     .msg_control = u.buf,
+			     .msg_controllen = sizeof(u.buf)};
 	struct cmsghdr *c;
 	ssize_t n = recvmsg(sock, &msg, MSG_CMSG_CLOEXEC);
 	int fd;
@@ -713,6 +718,132 @@ int dmabuf_recv_fd(int sock)
 		return -EBADMSG;
 	memcpy(&fd, CMSG_DATA(c), sizeof(int));
 	return fd;
+}
+
+/* ---- text ---- */
+
+/**
+ * dmabuf_parse_size() - parse a size such as "4096", "64K", "256M", "1G"
+ * @s: the text; suffixes K, M, G, T are binary (KiB, ...), "KiB"/"KB" too
+ * @out: bytes
+ *
+ * Return: 0, or -EINVAL for anything else or an overflow.
+ */
+int dmabuf_parse_size(const char *s, uint64_t *out)
+{
+	unsigned long long v;
+	unsigned int shift = 0;
+	char *end;
+
+	if (!s || *s < '0' || *s > '9')
+		return -EINVAL;
+	errno = 0;
+	v = strtoull(s, &end, 0);
+	if (errno)
+		return -EINVAL;
+	switch (*end) {
+	case 'k':
+	case 'K':
+		shift = 10;
+		end++;
+		break;
+	case 'm':
+	case 'M':
+		shift = 20;
+		end++;
+		break;
+	case 'g':
+	case 'G':
+		shift = 30;
+		end++;
+		break;
+	case 't':
+	case 'T':
+		shift = 40;
+		end++;
+		break;
+	}
+	if (*end == 'i' && shift)
+		end++;
+	if ((*end == 'B' || *end == 'b') && end[1] == '\0')
+		end++;
+	if (*end != '\0' || (shift && v > (UINT64_MAX >> shift)))
+		return -EINVAL;
+	*out = (uint64_t)v << shift;
+	return 0;
+}
+
+static int parse_key(struct dmabuf_device_desc *d, const char *key,
+		     const char *val)
+{
+	uint64_t v;
+
+	if (dmabuf_parse_size(val, &v))
+		return -EINVAL;
+	if (!strcmp(key, "dma_bits") && v <= 64)
+		d->dma_bits = (uint32_t)v;
+	else if (!strcmp(key, "max_segments") && v <= UINT32_MAX)
+		d->max_segments = (uint32_t)v;
+	else if (!strcmp(key, "max_segment_size"))
+		d->max_segment_size = v;
+	else if (!strcmp(key, "segment_boundary"))
+		d->segment_boundary = v;
+	else if (!strcmp(key, "alignment"))
+		d->alignment = v;
+	else
+		return -EINVAL;
+	return 0;
+}
+
+static int parse_word(struct dmabuf_device_desc *d, char *word)
+{
+	char *eq = strchr(word, '=');
+
+	if (!strcmp(word, "iommu"))
+		d->flags |= DMABUF_DEVICE_IOMMU;
+	else if (!strcmp(word, "coherent"))
+		d->flags |= DMABUF_DEVICE_COHERENT;
+	else if (!eq)
+		return -EINVAL;
+	else {
+		*eq = '\0';
+		return parse_key(d, word, eq + 1);
+	}
+	return 0;
+}
+
+/**
+ * dmabuf_device_parse() - parse a device in devices-file syntax
+ * @line: "name [key=value ...] [iommu] [coherent]", '#' starts a comment
+ * @desc: out: the device (dma_bits defaults to 64)
+ *
+ * Checks the syntax only; the daemon checks the constraints when the device
+ * is registered.  See dmabuffs-devices(5).
+ *
+ * Return: 1 for a device, 0 for a blank or comment line, -EINVAL.
+ */
+int dmabuf_device_parse(const char *line, struct dmabuf_device_desc *desc)
+{
+	char buf[512], *save = NULL, *word;
+	int ret = 0;
+
+	if (strlen(line) >= sizeof(buf))
+		return -EINVAL;
+	strcpy(buf, line);
+	if (strchr(buf, '#'))
+		*strchr(buf, '#') = '\0';
+	word = strtok_r(buf, " \t\r\n", &save);
+	if (!word)
+		return 0;
+	memset(desc, 0, sizeof(*desc));
+	desc->dma_bits = 64;
+	if (copy_name(desc->name, word))
+		return -EINVAL;
+	while (!ret && (word = strtok_r(NULL, " \t\r\n", &save)))
+		ret = parse_word(desc, word);
+	if (ret)
+		return ret;
+	return 1;
 }
 
 /* ---- the mount ---- */
@@ -763,7 +894,7 @@ int dmabuf_heap_info(const char *mount, uint32_t index,
 int dmabuf_device_list(const char *mount, struct dmabuf_device_desc **devices,
 		       uint32_t *count)
 {
-	struct dmabuf_device_list l = { 0 };
+	struct dmabuf_device_list l = {0};
 	struct dmabuf_device_desc *all = NULL, *grown;
 	uint32_t n = 0;
 	int fd = open_root(mount), ret = 0;

@@ -18,8 +18,7 @@ static void mount_short_tokens(void)
 	mount_with("cma_size=64M,token_ttl_ms=200");
 }
 
-TestSuite(lib, .init = mount_short_tokens, .fini = unmount_all,
-	  .timeout = 120);
+TestSuite(lib, .init = mount_short_tokens, .fini = unmount_all, .timeout = 120);
 
 Test(lib, export_named_and_anonymous)
 {
@@ -66,14 +65,16 @@ Test(lib, attach_map_sg_sync_poll)
 	uint64_t id;
 
 	cr_assert_eq(dmabuf_attach(fd, "encoder0", &id), 0);
-	cr_assert_eq(dmabuf_map_attachment(fd, id, DMABUF_DIR_FROM_DEVICE, &sg), 0);
+	cr_assert_eq(dmabuf_map_attachment(fd, id, DMABUF_DIR_FROM_DEVICE, &sg),
+		     0);
 	cr_assert_eq(sg->nents, 64, "paged through GET_SG");
 	cr_assert_eq(sg->entries[63].offset, 63 * 65536ULL);
 	cr_assert_eq(sg->total_len, 4 << 20);
 	cr_assert_eq(dmabuf_poll(fd, POLLIN, 0), 0, "a device writes");
 	cr_assert_eq(dmabuf_unmap_attachment(fd, id), 0);
 	cr_assert_eq(dmabuf_poll(fd, POLLIN, 0), POLLIN);
-	cr_assert_eq(dmabuf_sync(fd, DMA_BUF_SYNC_START | DMA_BUF_SYNC_READ), 0);
+	cr_assert_eq(dmabuf_sync(fd, DMA_BUF_SYNC_START | DMA_BUF_SYNC_READ),
+		     0);
 	cr_assert_eq(dmabuf_sync(fd, DMA_BUF_SYNC_END | DMA_BUF_SYNC_READ), 0);
 	cr_assert_eq(dmabuf_detach(fd, id), 0);
 	cr_assert_eq(dmabuf_attach(fd, "nosuch", &id), -ENODEV);
@@ -85,7 +86,7 @@ Test(lib, zero_copy_is_coherent_with_read_write_and_file_mmap)
 {
 	int fd = dmabuf_export(M.mp, "z", "cma", 1 << 20, NULL, 0);
 	struct dmabuf_mapping *m;
-	char got[16] = { 0 }, *file;
+	char got[16] = {0}, *file;
 	unsigned char *p;
 
 	cr_assert_eq(dmabuf_mmap(fd, PROT_READ | PROT_WRITE, &m), 0);
@@ -98,8 +99,9 @@ Test(lib, zero_copy_is_coherent_with_read_write_and_file_mmap)
 	cr_assert_eq(dmabuf_mapping_end(m, 0, 0, DMABUF_CPU_WRITE), 0);
 	cr_assert_eq(pread(fd, got, 8, 8192), 8);
 	cr_assert_eq(memcmp(got, "zerocopy", 8), 0, "read(2) after END");
-	cr_assert_eq(sh("dd if=$MNT/z bs=4096 skip=2 count=1 status=none | head -c 8 | grep -q zerocopy"),
-		     0, "cat/dd after END");
+	cr_assert_eq(
+		sh("dd if=$MNT/z bs=4096 skip=2 count=1 status=none | head -c 8 | grep -q zerocopy"),
+		0, "cat/dd after END");
 	/* write(2), then the zero-copy reader sees it after BEGIN */
 	cr_assert_eq(pwrite(fd, "viawrite", 8, 100), 8);
 	cr_assert_eq(dmabuf_mapping_begin(m, 0, 4096, DMABUF_CPU_READ), 0);
@@ -112,11 +114,14 @@ Test(lib, zero_copy_is_coherent_with_read_write_and_file_mmap)
 	memcpy(file + 20000, "filemap", 7);
 	cr_assert_eq(dmabuf_sync(fd, DMA_BUF_SYNC_END | DMA_BUF_SYNC_RW), 0);
 	cr_assert_eq(dmabuf_mapping_begin(m, 0, 0, DMABUF_CPU_RW), 0);
-	cr_assert_eq(memcmp(p + 20000, "filemap", 7), 0, "file mmap -> zero-copy");
+	cr_assert_eq(memcmp(p + 20000, "filemap", 7), 0,
+		     "file mmap -> zero-copy");
 	memcpy(p + 30000, "backward", 8);
 	cr_assert_eq(dmabuf_mapping_end(m, 0, 0, DMABUF_CPU_RW), 0);
-	cr_assert_eq(dmabuf_sync(fd, DMA_BUF_SYNC_START | DMA_BUF_SYNC_READ), 0);
-	cr_assert_eq(memcmp(file + 30000, "backward", 8), 0, "zero-copy -> file mmap");
+	cr_assert_eq(dmabuf_sync(fd, DMA_BUF_SYNC_START | DMA_BUF_SYNC_READ),
+		     0);
+	cr_assert_eq(memcmp(file + 30000, "backward", 8), 0,
+		     "zero-copy -> file mmap");
 	cr_assert_eq(dmabuf_sync(fd, DMA_BUF_SYNC_END | DMA_BUF_SYNC_READ), 0);
 	cr_assert_null(dmabuf_kmap(m, 0), "outside a bracket");
 	cr_assert_eq(errno, EPERM);
@@ -135,19 +140,23 @@ Test(lib, mapping_keeps_the_buffer_alive)
 	cr_assert_eq(dmabuf_mmap(fd, PROT_READ, &m), 0);
 	cr_assert_eq(unlink(at("alive")), 0);
 	close(fd);
-	cr_assert(WAIT_FOR(strstr(slurp(at(".bufinfo")), "\t00000001\tcma") ||
-				   strstr(slurp(at(".bufinfo")), "Total 1 objects"),
-			   5));
+	cr_assert(WAIT_FOR(
+		strstr(slurp(at(".bufinfo")), "\t00000001\tcma") ||
+			strstr(slurp(at(".bufinfo")), "Total 1 objects"),
+		5));
 	cr_assert_not_null(strstr(slurp(at(".bufinfo")), "Total 1 objects"),
 			   "held by the mapping alone");
 	cr_assert_eq(dmabuf_munmap(m), 0);
-	cr_assert(WAIT_FOR(strstr(slurp(at(".bufinfo")), "Total 0 objects") != NULL, 10),
+	cr_assert(WAIT_FOR(strstr(slurp(at(".bufinfo")), "Total 0 objects") !=
+				   NULL,
+			   10),
 		  "freed once unmapped");
 }
 
 Test(lib, read_only_handles_map_read_only)
 {
-	int fd = dmabuf_export(M.mp, "ro", NULL, 4096, NULL, DMABUF_EXPORT_READONLY);
+	int fd = dmabuf_export(M.mp, "ro", NULL, 4096, NULL,
+			       DMABUF_EXPORT_READONLY);
 	struct dmabuf_mapping *m;
 
 	cr_assert_geq(fd, 0);
@@ -158,7 +167,8 @@ Test(lib, read_only_handles_map_read_only)
 	cr_assert_eq(dmabuf_mapping_begin(m, 0, 0, DMABUF_CPU_WRITE), -EACCES);
 	dmabuf_munmap(m);
 	close(fd);
-	cr_assert_eq(sh("grep -q 'token refused (EACCES)' %s", M.log), 0, "logged");
+	cr_assert_eq(sh("grep -q 'token refused (EACCES)' %s", M.log), 0,
+		     "logged");
 }
 
 /* ---- the raw protocol, to attack it ---- */
@@ -173,25 +183,28 @@ static int get_token(int fd, uint32_t flags, struct dmabuf_token *t)
 /* Present @t; returns the status, and the memfd in *memfd on success. */
 static int present(const struct dmabuf_token *t, int *memfd, int *sock_out)
 {
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	struct dmabuf_redeem r = { .version = DMABUF_REDEEM_VERSION };
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	struct dmabuf_redeem r = {.version = DMABUF_REDEEM_VERSION};
 	struct dmabuf_redeem_reply rep;
 	union {
 		struct cmsghdr h;
 		char buf[CMSG_SPACE(sizeof(int))];
 	} u;
-	struct iovec iov = { &rep, sizeof(rep) };
-	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1,
-			      .msg_control = u.buf,
-			      .msg_controllen = sizeof(u.buf) };
+	struct iovec iov = {&rep, sizeof(rep)};
+	struct msghdr msg = {.msg_iov = &iov,
+			     .msg_iovlen = 1,
+			     .msg_control = u.buf,
+			     .msg_controllen = sizeof(u.buf)};
 	size_t len = strlen(t->socket);
 	int sock = socket(AF_UNIX, SOCK_SEQPACKET, 0);
 
 	memcpy(sa.sun_path, t->socket, len);
 	sa.sun_path[0] = '\0';
-	cr_assert_eq(connect(sock, (struct sockaddr *)&sa,
-			     (socklen_t)(offsetof(struct sockaddr_un, sun_path) + len)),
-		     0);
+	cr_assert_eq(
+		connect(sock, (struct sockaddr *)&sa,
+			(socklen_t)(offsetof(struct sockaddr_un, sun_path) +
+				    len)),
+		0);
 	memcpy(r.token, t->token, sizeof(r.token));
 	cr_assert_eq(send(sock, &r, sizeof(r), 0), (ssize_t)sizeof(r));
 	cr_assert_eq(recvmsg(sock, &msg, 0), (ssize_t)sizeof(rep));
@@ -228,7 +241,7 @@ Test(lib, token_expires)
 {
 	int fd = dmabuf_export(M.mp, "t", NULL, 8192, NULL, 0), memfd;
 	struct dmabuf_token t;
-	struct timespec wait = { 0, 300 * 1000000L };
+	struct timespec wait = {0, 300 * 1000000L};
 
 	cr_assert_eq(get_token(fd, 0, &t), 0);
 	cr_assert_eq(t.ttl_ms, 200);
@@ -272,7 +285,8 @@ Test(lib, token_of_another_user_or_process_refused)
 
 Test(lib, fd_passing_between_processes)
 {
-	int sv[2], fd = dmabuf_export(M.mp, "p", NULL, 1 << 20, NULL, 0), status;
+	int sv[2], fd = dmabuf_export(M.mp, "p", NULL, 1 << 20, NULL, 0),
+		   status;
 	pid_t pid;
 
 	cr_assert_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
@@ -281,7 +295,8 @@ Test(lib, fd_passing_between_processes)
 		int got = dmabuf_recv_fd(sv[1]);
 		struct dmabuf_mapping *m;
 
-		if (got < 0 || dmabuf_get(got) || dmabuf_mmap(got, PROT_READ, &m) ||
+		if (got < 0 || dmabuf_get(got) ||
+		    dmabuf_mmap(got, PROT_READ, &m) ||
 		    dmabuf_mapping_begin(m, 0, 0, DMABUF_CPU_READ) ||
 		    memcmp(dmabuf_mapping_addr(m), "shared", 6))
 			_exit(1);

@@ -33,7 +33,7 @@ static inline void core_setup(void)
 
 	dmabuf_log_set_handler(quiet_log);
 	cr_assert_eq(dmabuf_core_new(&cfg, &core), 0);
-	cr_assert_eq(dmabuf_device_add_builtin(core), 0);
+	cr_assert_eq(dmabuf_core_device_add_builtin(core), 0);
 }
 
 static inline void core_teardown(void)
@@ -63,7 +63,7 @@ static inline struct dmabuf_handle *open_buf(struct dmabuf_buffer *buf)
 static inline uint64_t attach(struct dmabuf_handle *h, const char *dev)
 {
 	uint64_t id = 0;
-	int ret = dmabuf_attach(h, dev, &id);
+	int ret = dmabuf_handle_attach(h, dev, &id);
 
 	cr_assert_eq(ret, 0, "attach %s: %s", dev, strerror(-ret));
 	return id;
@@ -73,7 +73,7 @@ static inline uint32_t map(struct dmabuf_handle *h, uint64_t id, uint32_t dir)
 {
 	uint32_t nents = 0;
 	uint64_t len = 0;
-	int ret = dmabuf_map(h, id, dir, &nents, &len);
+	int ret = dmabuf_handle_map(h, id, dir, &nents, &len);
 
 	cr_assert_eq(ret, 0, "map: %s", strerror(-ret));
 	return nents;
@@ -84,7 +84,7 @@ static inline uint32_t get_sg(struct dmabuf_handle *h, uint64_t id,
 			      struct dmabuf_sg_entry *out, uint32_t room)
 {
 	uint32_t nents = 0;
-	int n = dmabuf_get_sg(h, id, 0, room, out, &nents);
+	int n = dmabuf_handle_get_sg(h, id, 0, room, out, &nents);
 
 	cr_assert_geq(n, 0);
 	cr_assert_eq((uint32_t)n, nents < room ? nents : room);

@@ -16,16 +16,16 @@ Test(cpu, ranges_and_directions)
 	struct dmabuf_buffer *buf = export_buf("system", 10000);
 	struct dmabuf_handle *h = open_buf(buf);
 
-	cr_assert_eq(dmabuf_begin_cpu_access(h, 0, 0, 0), -EINVAL, "no dir");
-	cr_assert_eq(dmabuf_begin_cpu_access(h, 0, 0, 4), -EINVAL);
-	cr_assert_eq(dmabuf_begin_cpu_access(h, 10000, 1, 1), -EINVAL);
-	cr_assert_eq(dmabuf_begin_cpu_access(h, 9000, 1001, 1), -EINVAL);
-	cr_assert_eq(dmabuf_begin_cpu_access(h, UINT64_MAX, 2, 1), -EINVAL);
-	cr_assert_eq(dmabuf_begin_cpu_access(h, 9000, 1000, 3), 0);
-	cr_assert_eq(dmabuf_end_cpu_access(h, 9000, 1000, 3), 0);
-	cr_assert_eq(dmabuf_end_cpu_access(h, 9000, 1000, 3), 0,
+	cr_assert_eq(dmabuf_handle_begin_cpu(h, 0, 0, 0), -EINVAL, "no dir");
+	cr_assert_eq(dmabuf_handle_begin_cpu(h, 0, 0, 4), -EINVAL);
+	cr_assert_eq(dmabuf_handle_begin_cpu(h, 10000, 1, 1), -EINVAL);
+	cr_assert_eq(dmabuf_handle_begin_cpu(h, 9000, 1001, 1), -EINVAL);
+	cr_assert_eq(dmabuf_handle_begin_cpu(h, UINT64_MAX, 2, 1), -EINVAL);
+	cr_assert_eq(dmabuf_handle_begin_cpu(h, 9000, 1000, 3), 0);
+	cr_assert_eq(dmabuf_handle_end_cpu(h, 9000, 1000, 3), 0);
+	cr_assert_eq(dmabuf_handle_end_cpu(h, 9000, 1000, 3), 0,
 		     "an unbalanced END is allowed, as in the kernel");
-	cr_assert_eq(dmabuf_end_cpu_access(h, 0, 20000, 3), -EINVAL);
+	cr_assert_eq(dmabuf_handle_end_cpu(h, 0, 20000, 3), -EINVAL);
 	dmabuf_handle_release(h);
 	dmabuf_buffer_put(buf);
 }
@@ -38,7 +38,7 @@ Test(cpu, first_cpu_access_places_backing)
 
 	dmabuf_buffer_info(buf, &info);
 	cr_assert_eq(info.state, DMABUF_STATE_EXPORTED);
-	cr_assert_eq(dmabuf_begin_cpu_access(h, 0, 4096, DMA_BUF_SYNC_READ), 0);
+	cr_assert_eq(dmabuf_handle_begin_cpu(h, 0, 4096, DMA_BUF_SYNC_READ), 0);
 	dmabuf_buffer_info(buf, &info);
 	cr_assert_eq(info.state, DMABUF_STATE_ALLOCATED);
 	dmabuf_handle_release(h);
@@ -53,8 +53,8 @@ Test(cpu, empty_buffer_refused)
 
 	cr_assert_eq(dmabuf_buffer_create(core, &buf), 0);
 	h = open_buf(buf);
-	cr_assert_eq(dmabuf_begin_cpu_access(h, 0, 0, 1), -EINVAL);
-	cr_assert_eq(dmabuf_attach(h, "gpu0", &id), -EINVAL);
+	cr_assert_eq(dmabuf_handle_begin_cpu(h, 0, 0, 1), -EINVAL);
+	cr_assert_eq(dmabuf_handle_attach(h, "gpu0", &id), -EINVAL);
 	dmabuf_handle_release(h);
 	dmabuf_buffer_put(buf);
 }
@@ -64,14 +64,21 @@ Test(cpu, sync_flag_rules_match_the_kernel)
 	struct dmabuf_buffer *buf = export_buf("system", MiB);
 	struct dmabuf_handle *h = open_buf(buf);
 
-	cr_assert_eq(dmabuf_sync(h, DMA_BUF_SYNC_START), -EINVAL, "no RW");
-	cr_assert_eq(dmabuf_sync(h, DMA_BUF_SYNC_END), -EINVAL, "no RW");
-	cr_assert_eq(dmabuf_sync(h, DMA_BUF_SYNC_RW | 8), -EINVAL);
-	cr_assert_eq(dmabuf_sync(h, DMA_BUF_SYNC_READ | (1ULL << 63)), -EINVAL);
-	cr_assert_eq(dmabuf_sync(h, DMA_BUF_SYNC_START | DMA_BUF_SYNC_READ), 0);
-	cr_assert_eq(dmabuf_sync(h, DMA_BUF_SYNC_END | DMA_BUF_SYNC_READ), 0);
-	cr_assert_eq(dmabuf_sync(h, DMA_BUF_SYNC_START | DMA_BUF_SYNC_RW), 0);
-	cr_assert_eq(dmabuf_sync(h, DMA_BUF_SYNC_END | DMA_BUF_SYNC_RW), 0);
+	cr_assert_eq(dmabuf_handle_sync(h, DMA_BUF_SYNC_START), -EINVAL,
+		     "no RW");
+	cr_assert_eq(dmabuf_handle_sync(h, DMA_BUF_SYNC_END), -EINVAL, "no RW");
+	cr_assert_eq(dmabuf_handle_sync(h, DMA_BUF_SYNC_RW | 8), -EINVAL);
+	cr_assert_eq(dmabuf_handle_sync(h, DMA_BUF_SYNC_READ | (1ULL << 63)),
+		     -EINVAL);
+	cr_assert_eq(
+		dmabuf_handle_sync(h, DMA_BUF_SYNC_START | DMA_BUF_SYNC_READ),
+		0);
+	cr_assert_eq(
+		dmabuf_handle_sync(h, DMA_BUF_SYNC_END | DMA_BUF_SYNC_READ), 0);
+	cr_assert_eq(
+		dmabuf_handle_sync(h, DMA_BUF_SYNC_START | DMA_BUF_SYNC_RW), 0);
+	cr_assert_eq(dmabuf_handle_sync(h, DMA_BUF_SYNC_END | DMA_BUF_SYNC_RW),
+		     0);
 	cr_assert_eq(DMA_BUF_IOCTL_SYNC, 0x40086200, "the kernel's number");
 	dmabuf_handle_release(h);
 	dmabuf_buffer_put(buf);
@@ -88,17 +95,20 @@ Test(cpu, write_fence_blocks_reads_read_fence_blocks_writes)
 	map(h, enc, DMABUF_DIR_TO_DEVICE);
 	cr_assert_eq(dmabuf_buffer_poll(buf), POLLIN | POLLRDNORM,
 		     "a device reads: readable, not writable");
-	cr_assert_eq(dmabuf_sync(h, DMA_BUF_SYNC_START | DMA_BUF_SYNC_READ), 0);
-	cr_assert_eq(dmabuf_sync(h, DMA_BUF_SYNC_START | DMA_BUF_SYNC_WRITE),
-		     -EAGAIN);
+	cr_assert_eq(
+		dmabuf_handle_sync(h, DMA_BUF_SYNC_START | DMA_BUF_SYNC_READ),
+		0);
+	cr_assert_eq(
+		dmabuf_handle_sync(h, DMA_BUF_SYNC_START | DMA_BUF_SYNC_WRITE),
+		-EAGAIN);
 	map(h, gpu, DMABUF_DIR_FROM_DEVICE);
 	cr_assert_eq(dmabuf_buffer_poll(buf), 0, "a device writes");
-	cr_assert_eq(dmabuf_begin_cpu_access(h, 0, 4096, DMA_BUF_SYNC_READ),
+	cr_assert_eq(dmabuf_handle_begin_cpu(h, 0, 4096, DMA_BUF_SYNC_READ),
 		     -EAGAIN);
-	cr_assert_eq(dmabuf_unmap(h, gpu), 0);
-	cr_assert_eq(dmabuf_begin_cpu_access(h, 0, 4096, DMA_BUF_SYNC_READ), 0);
-	cr_assert_eq(dmabuf_unmap(h, enc), 0);
-	cr_assert_eq(dmabuf_begin_cpu_access(h, 0, 4096, DMA_BUF_SYNC_WRITE),
+	cr_assert_eq(dmabuf_handle_unmap(h, gpu), 0);
+	cr_assert_eq(dmabuf_handle_begin_cpu(h, 0, 4096, DMA_BUF_SYNC_READ), 0);
+	cr_assert_eq(dmabuf_handle_unmap(h, enc), 0);
+	cr_assert_eq(dmabuf_handle_begin_cpu(h, 0, 4096, DMA_BUF_SYNC_WRITE),
 		     0);
 	dmabuf_handle_release(h);
 	dmabuf_buffer_put(buf);
@@ -120,9 +130,9 @@ Test(cpu, waiter_woken_when_the_writer_handle_dies)
 
 	map(writer, id, DMABUF_DIR_FROM_DEVICE);
 	seq = dmabuf_buffer_seq(buf);
-	cr_assert_eq(
-		dmabuf_sync(reader, DMA_BUF_SYNC_START | DMA_BUF_SYNC_READ),
-		-EAGAIN);
+	cr_assert_eq(dmabuf_handle_sync(reader,
+					DMA_BUF_SYNC_START | DMA_BUF_SYNC_READ),
+		     -EAGAIN);
 	pthread_create(&t, NULL, release_thread, writer);
 	cr_assert_eq(dmabuf_buffer_wait(buf, seq, 10000), 0);
 	pthread_join(t, NULL);
@@ -130,8 +140,9 @@ Test(cpu, waiter_woken_when_the_writer_handle_dies)
 	cr_assert_eq(info.attachments, 0,
 		     "the dead handle's attachment is gone");
 	cr_assert_eq(info.maps, 0);
-	cr_assert_eq(
-		dmabuf_sync(reader, DMA_BUF_SYNC_START | DMA_BUF_SYNC_READ), 0);
+	cr_assert_eq(dmabuf_handle_sync(reader,
+					DMA_BUF_SYNC_START | DMA_BUF_SYNC_READ),
+		     0);
 	dmabuf_handle_release(reader);
 	dmabuf_buffer_put(buf);
 }
@@ -166,7 +177,7 @@ Test(cpu, notify_hook_on_unmap)
 	dmabuf_core_set_notify(core, on_change, &notifications);
 	map(h, id, DMABUF_DIR_FROM_DEVICE);
 	cr_assert_eq(notifications, 0);
-	cr_assert_eq(dmabuf_unmap(h, id), 0);
+	cr_assert_eq(dmabuf_handle_unmap(h, id), 0);
 	cr_assert_eq(notifications, 1);
 	cr_assert_eq(notified, buf);
 	dmabuf_handle_release(h);
@@ -188,9 +199,11 @@ Test(cpu, heap_begin_failure_reported_end_still_succeeds)
 	cr_assert_eq(dmabuf_heap_load(core, path, "fail_begin"), 0);
 	buf = export_buf("flaky", MiB);
 	h = open_buf(buf);
-	cr_assert_eq(dmabuf_sync(h, DMA_BUF_SYNC_START | DMA_BUF_SYNC_READ),
-		     -EIO);
-	cr_assert_eq(dmabuf_sync(h, DMA_BUF_SYNC_END | DMA_BUF_SYNC_READ), 0);
+	cr_assert_eq(
+		dmabuf_handle_sync(h, DMA_BUF_SYNC_START | DMA_BUF_SYNC_READ),
+		-EIO);
+	cr_assert_eq(
+		dmabuf_handle_sync(h, DMA_BUF_SYNC_END | DMA_BUF_SYNC_READ), 0);
 	dmabuf_handle_release(h);
 	dmabuf_buffer_put(buf);
 }

@@ -13,7 +13,7 @@ static uint32_t count_devices(void)
 	struct dmabuf_device_desc out[16];
 	uint32_t total = 0;
 
-	dmabuf_device_list(core, 0, 16, out, &total);
+	dmabuf_core_device_list(core, 0, 16, out, &total);
 	return total;
 }
 
@@ -21,14 +21,14 @@ Test(device, builtin_set)
 {
 	struct dmabuf_device_desc out[16];
 	uint32_t total;
-	int n = dmabuf_device_list(core, 0, 16, out, &total);
+	int n = dmabuf_core_device_list(core, 0, 16, out, &total);
 
 	cr_assert_eq(n, 5);
 	cr_assert_str_eq(out[1].name, "camera0");
 	cr_assert_eq(out[1].max_segments, 1);
 	cr_assert_eq(out[1].dma_bits, 32);
 	cr_assert(out[4].flags & DMABUF_DEVICE_IOMMU, "gpu0 has an iommu");
-	cr_assert_eq(dmabuf_device_list(core, 3, 16, out, &total), 2);
+	cr_assert_eq(dmabuf_core_device_list(core, 3, 16, out, &total), 2);
 	cr_assert_str_eq(out[0].name, "display0");
 }
 
@@ -36,11 +36,11 @@ Test(device, add_remove_and_errors)
 {
 	struct dmabuf_device_desc d = device("isp1", 36, 4, 0, 0, 0, 0);
 
-	cr_assert_eq(dmabuf_device_add(core, &d), 0);
+	cr_assert_eq(dmabuf_core_device_add(core, &d), 0);
 	cr_assert_eq(count_devices(), 6);
-	cr_assert_eq(dmabuf_device_add(core, &d), -EEXIST);
-	cr_assert_eq(dmabuf_device_remove(core, "isp1"), 0);
-	cr_assert_eq(dmabuf_device_remove(core, "isp1"), -ENODEV);
+	cr_assert_eq(dmabuf_core_device_add(core, &d), -EEXIST);
+	cr_assert_eq(dmabuf_core_device_remove(core, "isp1"), 0);
+	cr_assert_eq(dmabuf_core_device_remove(core, "isp1"), -ENODEV);
 	cr_assert_eq(count_devices(), 5);
 }
 
@@ -61,10 +61,10 @@ Test(device, malformed_descriptions)
 	size_t i;
 
 	for (i = 0; i < sizeof(bad) / sizeof(*bad); i++)
-		cr_assert_eq(dmabuf_device_add(core, &bad[i]), -EINVAL,
+		cr_assert_eq(dmabuf_core_device_add(core, &bad[i]), -EINVAL,
 			     "case %zu", i);
 	padded.pad = 1;
-	cr_assert_eq(dmabuf_device_add(core, &padded), -EINVAL);
+	cr_assert_eq(dmabuf_core_device_add(core, &padded), -EINVAL);
 	cr_assert_eq(count_devices(), 5);
 }
 
@@ -74,9 +74,9 @@ Test(device, remove_refused_while_attached)
 	struct dmabuf_handle *h = open_buf(buf);
 	uint64_t id = attach(h, "encoder0");
 
-	cr_assert_eq(dmabuf_device_remove(core, "encoder0"), -EBUSY);
-	cr_assert_eq(dmabuf_detach(h, id), 0);
-	cr_assert_eq(dmabuf_device_remove(core, "encoder0"), 0);
+	cr_assert_eq(dmabuf_core_device_remove(core, "encoder0"), -EBUSY);
+	cr_assert_eq(dmabuf_handle_detach(h, id), 0);
+	cr_assert_eq(dmabuf_core_device_remove(core, "encoder0"), 0);
 	dmabuf_handle_release(h);
 	dmabuf_buffer_put(buf);
 }
@@ -125,7 +125,7 @@ Test(device, load_file)
 				"\n"
 				"npu0 dma_bits=48 iommu\n");
 
-	cr_assert_eq(dmabuf_device_load_file(core, path), 0);
+	cr_assert_eq(dmabuf_core_device_load_file(core, path), 0);
 	cr_assert_eq(count_devices(), 7);
 	unlink(path);
 }
@@ -134,8 +134,8 @@ Test(device, load_file_stops_at_bad_line)
 {
 	char *path = write_file("vpu0 dma_bits=34\nbroken dma_bits=3\n");
 
-	cr_assert_eq(dmabuf_device_load_file(core, path), -EINVAL);
+	cr_assert_eq(dmabuf_core_device_load_file(core, path), -EINVAL);
 	unlink(path);
-	cr_assert_eq(dmabuf_device_load_file(core, "/nonexistent/devices"),
+	cr_assert_eq(dmabuf_core_device_load_file(core, "/nonexistent/devices"),
 		     -ENOENT);
 }

@@ -136,7 +136,7 @@ Test(heap, loads_plugin_shared_object)
 	map(h, id, DMABUF_DIR_TO_DEVICE);
 	cr_assert_eq(get_sg(h, id, sg, 4), 48, "3 MiB in 64 KiB segments");
 	cr_assert_geq(sg[0].dma_addr, 64 * GiB, "placed by the plugin");
-	cr_assert_eq(dmabuf_unmap(h, id), 0);
+	cr_assert_eq(dmabuf_handle_unmap(h, id), 0);
 	dmabuf_handle_release(h);
 	dmabuf_buffer_put(buf);
 }

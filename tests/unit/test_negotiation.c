@@ -90,7 +90,7 @@ Test(negotiation, system_heap_falls_back_to_dma32_zone)
 	uint32_t n, i;
 	uint64_t id;
 
-	cr_assert_eq(dmabuf_device_add(core, &d), 0);
+	cr_assert_eq(dmabuf_core_device_add(core, &d), 0);
 	id = attach(h, "vpu32");
 	n = map(h, id, DMABUF_DIR_TO_DEVICE);
 	cr_assert_eq(n, 3, "three 1 MiB chunks");
@@ -115,18 +115,18 @@ Test(negotiation, impossible_attach_is_ebusy)
 	struct dmabuf_handle *hc = open_buf(cma);
 	uint64_t id;
 
-	cr_assert_eq(dmabuf_device_add(core, &low), 0);
-	cr_assert_eq(dmabuf_device_add(core, &tiny), 0);
-	cr_assert_eq(dmabuf_attach(hb, "camera0", &id), -EBUSY,
+	cr_assert_eq(dmabuf_core_device_add(core, &low), 0);
+	cr_assert_eq(dmabuf_core_device_add(core, &tiny), 0);
+	cr_assert_eq(dmabuf_handle_attach(hb, "camera0", &id), -EBUSY,
 		     "4 MiB of system pages can never be one segment");
 	id = attach(hs, "camera0");
 	cr_assert_eq(map(hs, id, DMABUF_DIR_FROM_DEVICE), 1,
 		     "1 MiB fits one chunk");
-	cr_assert_eq(dmabuf_attach(hc, "low28", &id), -EBUSY,
+	cr_assert_eq(dmabuf_handle_attach(hc, "low28", &id), -EBUSY,
 		     "the CMA pool starts above 256 MiB");
-	cr_assert_eq(dmabuf_attach(hc, "tinymmu", &id), -EBUSY,
+	cr_assert_eq(dmabuf_handle_attach(hc, "tinymmu", &id), -EBUSY,
 		     "a 1 MiB I/O space cannot map 4 MiB");
-	cr_assert_eq(dmabuf_attach(hc, "nosuch", &id), -ENODEV);
+	cr_assert_eq(dmabuf_handle_attach(hc, "nosuch", &id), -ENODEV);
 	cr_assert_eq(info_of(cma).attachments, 0);
 	dmabuf_handle_release(hb);
 	dmabuf_handle_release(hs);
@@ -161,7 +161,7 @@ static void *unmap_thread(void *arg)
 {
 	struct unmapper *u = arg;
 
-	cr_assert_eq(dmabuf_unmap(u->h, u->id), 0);
+	cr_assert_eq(dmabuf_handle_unmap(u->h, u->id), 0);
 	return NULL;
 }
 
@@ -178,7 +178,7 @@ Test(negotiation, migration_stalls_while_mapped_and_preserves_bytes)
 	unsigned char *p;
 	int fd;
 
-	cr_assert_eq(dmabuf_begin_cpu_access(hf, 0, 0, DMA_BUF_SYNC_WRITE), 0);
+	cr_assert_eq(dmabuf_handle_begin_cpu(hf, 0, 0, DMA_BUF_SYNC_WRITE), 0);
 	cam = attach(h, "camera0");
 	map(h, cam, DMABUF_DIR_FROM_DEVICE);
 	from = info_of(buf).phys_addr;
@@ -191,8 +191,9 @@ Test(negotiation, migration_stalls_while_mapped_and_preserves_bytes)
 	disp = attach(h, "display0");
 	cr_assert_eq(info_of(buf).state, DMABUF_STATE_MIGRATING);
 	seq = dmabuf_buffer_seq(buf);
-	cr_assert_eq(dmabuf_map(h, disp, DMABUF_DIR_TO_DEVICE, &nents, &len),
-		     -EAGAIN, "the move waits for the camera's mapping");
+	cr_assert_eq(
+		dmabuf_handle_map(h, disp, DMABUF_DIR_TO_DEVICE, &nents, &len),
+		-EAGAIN, "the move waits for the camera's mapping");
 	u = (struct unmapper){h, cam};
 	pthread_create(&t, NULL, unmap_thread, &u);
 	cr_assert_eq(dmabuf_buffer_wait(buf, seq, 10000), 0, "woken by unmap");
@@ -226,7 +227,7 @@ Test(negotiation, detaching_the_demanding_device_cancels_the_move)
 	map(h, cam, DMABUF_DIR_FROM_DEVICE);
 	disp = attach(h, "display0");
 	cr_assert_eq(used(1), (64 << 10) + 2 * MiB, "target reserved");
-	cr_assert_eq(dmabuf_detach(h, disp), 0);
+	cr_assert_eq(dmabuf_handle_detach(h, disp), 0);
 	cr_assert_eq(info_of(buf).state, DMABUF_STATE_ALLOCATED);
 	cr_assert_eq(used(1), (64 << 10) + MiB, "reservation returned");
 	dmabuf_handle_release(h);
@@ -247,7 +248,7 @@ Test(negotiation, move_without_room_is_enomem)
 	attach(h, "camera0");
 	dmabuf_buffer_memfd(b, true);
 	dmabuf_buffer_memfd(c, true);
-	cr_assert_eq(dmabuf_attach(h, "display0", &id), -ENOMEM);
+	cr_assert_eq(dmabuf_handle_attach(h, "display0", &id), -ENOMEM);
 	cr_assert_eq(info_of(b).attachments, 1, "refused attach left nothing");
 	dmabuf_handle_release(h);
 	dmabuf_buffer_put(a);
@@ -264,9 +265,10 @@ Test(negotiation, full_heap_fails_only_the_new_buffer)
 	uint64_t len, id = attach(h, "camera0");
 
 	cr_assert_geq(dmabuf_buffer_memfd(all, true), 0);
-	cr_assert_eq(dmabuf_map(h, id, DMABUF_DIR_TO_DEVICE, &nents, &len),
-		     -ENOMEM);
-	cr_assert_eq(dmabuf_begin_cpu_access(h, 0, 0, DMA_BUF_SYNC_READ),
+	cr_assert_eq(
+		dmabuf_handle_map(h, id, DMABUF_DIR_TO_DEVICE, &nents, &len),
+		-ENOMEM);
+	cr_assert_eq(dmabuf_handle_begin_cpu(h, 0, 0, DMA_BUF_SYNC_READ),
 		     -ENOMEM);
 	cr_assert_eq(info_of(all).state, DMABUF_STATE_ALLOCATED,
 		     "the other buffer is intact");
@@ -283,17 +285,18 @@ Test(negotiation, attachments_are_per_handle)
 	uint32_t nents;
 	uint64_t len, id = attach(h1, "gpu0");
 
-	cr_assert_eq(dmabuf_map(h2, id, 0, &nents, &len), -EINVAL,
+	cr_assert_eq(dmabuf_handle_map(h2, id, 0, &nents, &len), -EINVAL,
 		     "another handle's attachment");
-	cr_assert_eq(dmabuf_detach(h2, id), -EINVAL);
-	cr_assert_eq(dmabuf_map(h1, id, 3, &nents, &len), -EINVAL, "bad dir");
+	cr_assert_eq(dmabuf_handle_detach(h2, id), -EINVAL);
+	cr_assert_eq(dmabuf_handle_map(h1, id, 3, &nents, &len), -EINVAL,
+		     "bad dir");
 	map(h1, id, DMABUF_DIR_TO_DEVICE);
-	cr_assert_eq(dmabuf_map(h1, id, 0, &nents, &len), -EBUSY);
-	cr_assert_eq(dmabuf_detach(h1, id), -EBUSY, "still mapped");
-	cr_assert_eq(dmabuf_unmap(h1, id), 0);
-	cr_assert_eq(dmabuf_unmap(h1, id), -EINVAL, "not mapped");
-	cr_assert_eq(dmabuf_detach(h1, id), 0);
-	cr_assert_eq(dmabuf_detach(h1, id), -EINVAL);
+	cr_assert_eq(dmabuf_handle_map(h1, id, 0, &nents, &len), -EBUSY);
+	cr_assert_eq(dmabuf_handle_detach(h1, id), -EBUSY, "still mapped");
+	cr_assert_eq(dmabuf_handle_unmap(h1, id), 0);
+	cr_assert_eq(dmabuf_handle_unmap(h1, id), -EINVAL, "not mapped");
+	cr_assert_eq(dmabuf_handle_detach(h1, id), 0);
+	cr_assert_eq(dmabuf_handle_detach(h1, id), -EINVAL);
 	dmabuf_handle_release(h1);
 	dmabuf_handle_release(h2);
 	dmabuf_buffer_put(buf);

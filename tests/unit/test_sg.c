@@ -13,7 +13,7 @@ static uint32_t map_with(const char *heap, uint64_t size,
 	uint64_t id;
 	uint32_t n;
 
-	cr_assert_eq(dmabuf_device_add(core, &d), 0);
+	cr_assert_eq(dmabuf_core_device_add(core, &d), 0);
 	id = attach(h, d.name);
 	map(h, id, DMABUF_DIR_BIDIRECTIONAL);
 	n = get_sg(h, id, sg, room);
@@ -75,8 +75,8 @@ Test(sg, dma_bits_unreachable)
 	struct dmabuf_handle *h = open_buf(buf);
 	uint64_t id;
 
-	cr_assert_eq(dmabuf_device_add(core, &d), 0);
-	cr_assert_eq(dmabuf_attach(h, "bits31", &id), -EBUSY,
+	cr_assert_eq(dmabuf_core_device_add(core, &d), 0);
+	cr_assert_eq(dmabuf_handle_attach(h, "bits31", &id), -EBUSY,
 		     "system pages start at 2 GiB");
 	dmabuf_handle_release(h);
 	dmabuf_buffer_put(buf);
@@ -133,12 +133,13 @@ Test(sg, paging_through_a_table)
 	int n;
 
 	cr_assert_eq(total, 128);
-	while ((n = dmabuf_get_sg(h, id, seen, DMABUF_SG_PAGE, page, &nents)) >
-	       0)
+	while ((n = dmabuf_handle_get_sg(h, id, seen, DMABUF_SG_PAGE, page,
+					 &nents)) > 0)
 		seen += (uint32_t)n;
 	cr_assert_eq(n, 0);
 	cr_assert_eq(seen, 128);
-	cr_assert_eq(dmabuf_get_sg(h, id, 129, 1, page, &nents), -EINVAL);
+	cr_assert_eq(dmabuf_handle_get_sg(h, id, 129, 1, page, &nents),
+		     -EINVAL);
 	dmabuf_handle_release(h);
 	dmabuf_buffer_put(buf);
 }
