@@ -72,7 +72,8 @@ INTEG_SRCS := $(wildcard tests/integration/test_*.c)
 INTEG_BINS := $(INTEG_SRCS:%.c=$(B)/%)
 TEST_PLUGINS := $(B)/tests/plugins/flaky_heap.so $(B)/tests/plugins/broken_heap.so
 
-DEMO_BIN := $(B)/tools/core-demo
+DEMO_BIN := $(B)/tools/dmabuf-demo
+CTL_BIN := $(B)/tools/dmabufctl
 
 FS_SRCS := fs/dmabuffs.c fs/ops.c fs/ioctl.c fs/notify.c fs/xattr.c \
 	fs/zerocopy.c
@@ -80,7 +81,7 @@ FS_OBJS := $(FS_SRCS:%.c=$(B)/%.o)
 FS_BIN := $(B)/fs/dmabuffs
 
 .PHONY: all check unit-tests demo bench install uninstall clean deps format format-check build-tests
-all: $(CORE_LIB) $(LIB_A) $(LIB_SO) $(LIB_PC) $(FS_BIN) $(DEMO_BIN)
+all: $(CORE_LIB) $(LIB_A) $(LIB_SO) $(LIB_PC) $(FS_BIN) $(CTL_BIN) $(DEMO_BIN)
 
 build-tests: all $(UNIT_BINS) $(INTEG_BINS) $(TEST_PLUGINS)
 
@@ -154,10 +155,19 @@ $(FS_BIN): $(FS_OBJS) $(CORE_LIB) $(LIB_A)
 	$(call say,LD,$@)
 	$(Q)$(CC) -o $@ $(FS_OBJS) $(CORE_LIB) $(LIB_A) $(ALL_LDFLAGS) $(FUSE_LIBS) -ldl
 
-$(DEMO_BIN): tools/core-demo.c $(CORE_LIB) $(LIB_A)
+# Tools use libdmabuf only.
+$(B)/tools/%.o: tools/%.c
 	@mkdir -p $(@D)
+	$(call say,CC,$@)
+	$(Q)$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+$(CTL_BIN): $(B)/tools/dmabufctl.o $(LIB_A)
 	$(call say,LD,$@)
-	$(Q)$(CC) $(ALL_CFLAGS) -o $@ $< $(CORE_LIB) $(LIB_A) $(ALL_LDFLAGS) -ldl
+	$(Q)$(CC) -o $@ $< $(LIB_A) $(ALL_LDFLAGS) $(URING_LIBS)
+
+$(DEMO_BIN): $(B)/tools/dmabuf-demo.o $(LIB_A)
+	$(call say,LD,$@)
+	$(Q)$(CC) -o $@ $< $(LIB_A) $(ALL_LDFLAGS)
 
 install: all
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(INCLUDEDIR)/dmabuf \
@@ -165,7 +175,9 @@ install: all
 		$(DESTDIR)$(MANDIR)/man2 $(DESTDIR)$(MANDIR)/man5 \
 		$(DESTDIR)$(MANDIR)/man7 $(DESTDIR)$(MANDIR)/man8
 	install -d $(DESTDIR)$(LIBDIR)/pkgconfig
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man3
 	install -m 755 $(FS_BIN) $(DESTDIR)$(SBINDIR)/dmabuffs
+	install -m 755 $(CTL_BIN) $(DESTDIR)$(BINDIR)/dmabufctl
 	install -m 644 $(LIB_A) $(DESTDIR)$(LIBDIR)/
 	install -m 755 $(LIB_SO) $(DESTDIR)$(LIBDIR)/
 	ln -sf $(notdir $(LIB_SO)) $(DESTDIR)$(LIBDIR)/$(SONAME)
@@ -173,7 +185,9 @@ install: all
 	install -m 644 $(LIB_PC) $(DESTDIR)$(LIBDIR)/pkgconfig/dmabuf.pc
 	install -m 644 include/dmabuf/*.h $(DESTDIR)$(INCLUDEDIR)/dmabuf/
 	sed 's|@SBINDIR@|$(SBINDIR)|' fs/dmabuffs.service.in > $(DESTDIR)$(UNITDIR)/dmabuffs.service
+	install -m 644 man/*.1 $(DESTDIR)$(MANDIR)/man1/
 	install -m 644 man/*.2 $(DESTDIR)$(MANDIR)/man2/
+	install -m 644 man/*.3 $(DESTDIR)$(MANDIR)/man3/
 	install -m 644 man/*.5 $(DESTDIR)$(MANDIR)/man5/
 	install -m 644 man/*.7 $(DESTDIR)$(MANDIR)/man7/
 	install -m 644 man/*.8 $(DESTDIR)$(MANDIR)/man8/
@@ -182,7 +196,10 @@ uninstall:
 	rm -f $(DESTDIR)$(SBINDIR)/dmabuffs $(DESTDIR)$(UNITDIR)/dmabuffs.service
 	rm -f $(DESTDIR)$(LIBDIR)/libdmabuf.* $(DESTDIR)$(LIBDIR)/pkgconfig/dmabuf.pc
 	rm -rf $(DESTDIR)$(INCLUDEDIR)/dmabuf
-	rm -f $(addprefix $(DESTDIR)$(MANDIR)/man2/,$(notdir $(wildcard man/*.2))) \
+	rm -f $(DESTDIR)$(BINDIR)/dmabufctl
+	rm -f $(addprefix $(DESTDIR)$(MANDIR)/man1/,$(notdir $(wildcard man/*.1))) \
+		$(addprefix $(DESTDIR)$(MANDIR)/man3/,$(notdir $(wildcard man/*.3))) \
+		$(addprefix $(DESTDIR)$(MANDIR)/man2/,$(notdir $(wildcard man/*.2))) \
 		$(addprefix $(DESTDIR)$(MANDIR)/man5/,$(notdir $(wildcard man/*.5))) \
 		$(addprefix $(DESTDIR)$(MANDIR)/man7/,$(notdir $(wildcard man/*.7))) \
 		$(addprefix $(DESTDIR)$(MANDIR)/man8/,$(notdir $(wildcard man/*.8)))
@@ -196,4 +213,4 @@ format-check:
 clean:
 	rm -rf build build-san
 
--include $(CORE_OBJS:.o=.d) $(FS_OBJS:.o=.d) $(LIB_OBJS:.o=.d)
+-include $(CORE_OBJS:.o=.d) $(FS_OBJS:.o=.d) $(LIB_OBJS:.o=.d) $(B)/tools/dmabufctl.d $(B)/tools/dmabuf-demo.d

@@ -467,19 +467,60 @@ static void union_constraints_locked(const struct dmabuf_buffer *buf,
 			constraints_intersect(c, &att->dev->c);
 }
 
+/*
+ * Does @pl suit every attached device that sees physical addresses, and
+ * @extra (if not NULL), each on its own terms?
+ */
+static bool placement_suits_all_locked(const struct dmabuf_buffer *buf,
+				       const struct dmabuf_placement *pl,
+				       const struct dmabuf_device *extra)
+{
+	const struct dmabuf_attachment *att;
+
+	if (extra && !(extra->desc.flags & DMABUF_DEVICE_IOMMU) &&
+	    sg_check_placement(pl, &extra->c))
+		return false;
+	TAILQ_FOREACH (att, &buf->attachments, buf_link)
+		if (!(att->dev->desc.flags & DMABUF_DEVICE_IOMMU) &&
+		    sg_check_placement(pl, &att->dev->c))
+			return false;
+	return true;
+}
+
+/* Ask the heap for a placement that suits every device; -EINVAL if none. */
+static int allocate_for_locked(struct dmabuf_buffer *buf,
+			       const struct dmabuf_device *extra,
+			       struct dmabuf_placement *pl)
+{
+	struct dmabuf_heap *heap = buf->heap;
+	struct dmabuf_constraints c;
+	int ret;
+
+	union_constraints_locked(buf, &c);
+	if (extra && !(extra->desc.flags & DMABUF_DEVICE_IOMMU))
+		constraints_intersect(&c, &extra->c);
+	memset(pl, 0, sizeof(*pl));
+	ret = heap->ops->allocate(heap->priv, placed_size(buf), &c, pl);
+	if (ret)
+		return ret;
+	if (!placement_suits_all_locked(buf, pl, extra)) {
+		heap->ops->release(heap->priv, pl);
+		return -EINVAL;
+	}
+	return 0;
+}
+
 /* Deferred allocation: place the backing for the devices attached now. */
 static int place_locked(struct dmabuf_buffer *buf)
 {
 	struct dmabuf_heap *heap = buf->heap;
-	struct dmabuf_constraints c;
 	int ret;
 
 	if (buf->placed)
 		return 0;
 	if (!buf->size)
 		return -EINVAL;
-	union_constraints_locked(buf, &c);
-	ret = heap->ops->allocate(heap->priv, placed_size(buf), &c, &buf->pl);
+	ret = allocate_for_locked(buf, NULL, &buf->pl);
 	if (ret) {
 		dmabuf_log(LOG_WARNING,
 			   "buffer %llu: heap %s cannot place %llu bytes: %s",
@@ -663,12 +704,8 @@ static void unmap_locked(struct dmabuf_attachment *att)
 /* A pending migration is no longer needed once the placement suits all. */
 static void cancel_needless_migration_locked(struct dmabuf_buffer *buf)
 {
-	struct dmabuf_constraints c;
-
-	if (!buf->has_pending)
-		return;
-	union_constraints_locked(buf, &c);
-	if (sg_check_placement(&buf->pl, &c))
+	if (!buf->has_pending ||
+	    !placement_suits_all_locked(buf, &buf->pl, NULL))
 		return;
 	buf->heap->ops->release(buf->heap->priv, &buf->pending);
 	buf->has_pending = false;
@@ -732,19 +769,13 @@ static struct dmabuf_attachment *find_attachment(struct dmabuf_handle *h,
 	return NULL;
 }
 
-/* Could the heap place @buf for its devices plus @dev?  Reserve if @keep. */
+/* A placement of @buf for its devices plus @dev, or -EBUSY if none can be. */
 static int negotiate_locked(struct dmabuf_buffer *buf,
 			    const struct dmabuf_device *dev,
 			    struct dmabuf_placement *trial)
 {
-	struct dmabuf_heap *heap = buf->heap;
-	struct dmabuf_constraints c;
-	int ret;
+	int ret = allocate_for_locked(buf, dev, trial);
 
-	union_constraints_locked(buf, &c);
-	constraints_intersect(&c, &dev->c);
-	memset(trial, 0, sizeof(*trial));
-	ret = heap->ops->allocate(heap->priv, placed_size(buf), &c, trial);
 	return ret == -EINVAL ? -EBUSY : ret;
 }
 

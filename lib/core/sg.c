@@ -52,23 +52,33 @@ static uint64_t min_nonzero(uint64_t a, uint64_t b)
 }
 
 /**
- * constraints_intersect() - narrow @acc so that it also satisfies @c
- * @acc: accumulated constraints
+ * constraints_intersect() - narrow @acc so that a placement can suit @c too
+ * @acc: accumulated placement request
  * @c: one more device's constraints
+ *
+ * Address limits and alignment combine for every device.  Segment size and
+ * boundary only split a device's own view of the memory into more
+ * segments, so they shape the placement only for a device that also limits
+ * its segment count: a 64 KiB-segment encoder with no count limit reads a
+ * contiguous frame as 32 segments and does not stop a one-segment display
+ * from sharing it.  The result is a request for the heap; each device is
+ * still checked against the placement on its own (sg_check_placement()).
  */
 void constraints_intersect(struct dmabuf_constraints *acc,
 			   const struct dmabuf_constraints *c)
 {
 	if (c->dma_bits < acc->dma_bits)
 		acc->dma_bits = c->dma_bits;
+	if (c->alignment > acc->alignment)
+		acc->alignment = c->alignment;
+	if (!c->max_segments)
+		return;
 	acc->max_segments =
 		(uint32_t)min_nonzero(acc->max_segments, c->max_segments);
 	acc->max_segment_size =
 		min_nonzero(acc->max_segment_size, c->max_segment_size);
 	acc->segment_boundary =
 		min_nonzero(acc->segment_boundary, c->segment_boundary);
-	if (c->alignment > acc->alignment)
-		acc->alignment = c->alignment;
 }
 
 /** constraints_limit() - the highest address @c can reach */

@@ -34,10 +34,11 @@
 #include <dmabuf/uapi.h>
 #include <poll.h>
 
+/* Paths are under /tmp/dmabuffs-test.XXXXXX: short by construction. */
 struct test_mount {
-	char dir[PATH_MAX];
-	char mp[PATH_MAX];
-	char log[PATH_MAX];
+	char dir[64];
+	char mp[128];
+	char log[128];
 	pid_t pid;
 };
 

@@ -67,16 +67,50 @@ Test(negotiation, system_heap_scatters_above_4g)
 
 	attach(h, "gpu0");
 	n = map(h, enc, DMABUF_DIR_TO_DEVICE);
-	cr_assert_eq(n, 64, "64 KiB segments for the encoder");
+	cr_assert_eq(n, 64, "the encoder sees 64 KiB segments");
+	cr_assert_eq(info_of(buf).nr_chunks, 4, "four 1 MiB chunks");
 	get_sg(h, enc, sg, 128);
 	for (i = 0; i < n; i++) {
 		cr_assert_geq(sg[i].dma_addr, 4 * GiB, "normal zone");
 		cr_assert_eq(sg[i].offset, i * (64ULL << 10));
-		if (i)
+		if (i && i % 16 == 0)
 			cr_assert_neq(sg[i - 1].dma_addr + sg[i - 1].length,
-				      sg[i].dma_addr, "scattered");
+				      sg[i].dma_addr, "chunks are scattered");
 	}
-	cr_assert_eq(info_of(buf).nr_chunks, 64);
+	dmabuf_handle_release(h);
+	dmabuf_buffer_put(buf);
+}
+
+Test(negotiation, segment_size_limits_only_split_the_devices_own_view)
+{
+	struct dmabuf_buffer *buf = export_buf("cma", 2 * MiB);
+	struct dmabuf_handle *h = open_buf(buf);
+	struct dmabuf_sg_entry sg[64];
+	uint64_t enc = attach(h, "encoder0"), disp;
+
+	cr_assert_eq(map(h, enc, DMABUF_DIR_TO_DEVICE), 32);
+	disp = attach(h, "display0");
+	cr_assert_eq(dmabuf_handle_unmap(h, enc), 0);
+	cr_assert_eq(map(h, disp, DMABUF_DIR_TO_DEVICE), 1,
+		     "one contiguous, 1 MiB-aligned segment for the display");
+	get_sg(h, disp, sg, 64);
+	cr_assert_eq(sg[0].dma_addr % MiB, 0);
+	cr_assert_eq(map(h, enc, DMABUF_DIR_TO_DEVICE), 32,
+		     "the same memory, 64 KiB at a time, for the encoder");
+	dmabuf_handle_release(h);
+	dmabuf_buffer_put(buf);
+}
+
+Test(negotiation, a_device_alone_can_be_impossible)
+{
+	struct dmabuf_device_desc d = device("tiny4", 64, 4, 64 << 10, 0, 0, 0);
+	struct dmabuf_buffer *buf = export_buf("cma", MiB);
+	struct dmabuf_handle *h = open_buf(buf);
+	uint64_t id;
+
+	cr_assert_eq(dmabuf_core_device_add(core, &d), 0);
+	cr_assert_eq(dmabuf_handle_attach(h, "tiny4", &id), -EBUSY,
+		     "4 segments of 64 KiB can never cover 1 MiB");
 	dmabuf_handle_release(h);
 	dmabuf_buffer_put(buf);
 }

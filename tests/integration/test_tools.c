@@ -1,0 +1,199 @@
+// SPDX-License-Identifier: MIT
+/*
+ * dmabufctl on a live mount, and the demo, as a person would run them.
+ */
+#include <sys/mman.h>
+
+#include <dmabuf/dmabuf.h>
+
+#include "mount.h"
+
+TestSuite(tools, .init = mount_default, .fini = unmount_all, .timeout = 180);
+
+/* Run dmabufctl with ARGS against the test mount; capture stdout. */
+static int ctl(char *out, size_t len, const char *args)
+{
+	char cmd[8192];
+	FILE *p;
+	size_t n;
+	int status;
+
+	cr_assert_lt(snprintf(cmd, sizeof(cmd), "%s -m %s %s 2>&1",
+			      build_path("tools/dmabufctl"), M.mp, args),
+		     (int)sizeof(cmd));
+	p = popen(cmd, "r");
+	cr_assert_not_null(p);
+	n = fread(out, 1, len - 1, p);
+	out[n] = '\0';
+	status = pclose(p);
+	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+static char out[1 << 16];
+
+Test(tools, export_ls_info_json)
+{
+	cr_assert_eq(ctl(out, sizeof(out), "export --heap cma --name cam frame0 4M"), 0);
+	cr_assert_not_null(strstr(out, "exported frame0: 4194304 bytes on heap cma"));
+	cr_assert_eq(ctl(out, sizeof(out), "export frame1 64K"), 0);
+	cr_assert_eq(ctl(out, sizeof(out), "ls"), 0);
+	cr_assert_not_null(strstr(out, "NAME"));
+	cr_assert_not_null(strstr(out, "frame0"));
+	cr_assert_not_null(strstr(out, "4.0M"));
+	cr_assert_eq(ctl(out, sizeof(out), "--json ls"), 0);
+	cr_assert_not_null(strstr(out, "\"name\":\"frame0\",\"ino\":"));
+	cr_assert_not_null(strstr(out, "\"size\":65536"));
+	cr_assert_eq(ctl(out, sizeof(out), "info frame0"), 0);
+	cr_assert_not_null(strstr(out, "debug name:   cam"));
+	cr_assert_not_null(strstr(out, "state:        exported"));
+	cr_assert_eq(ctl(out, sizeof(out), "info nosuch"), 1);
+	cr_assert_eq(ctl(out, sizeof(out), "export frame0 1M"), 1, "taken name");
+	cr_assert_eq(ctl(out, sizeof(out), "export bad 12Q"), 2, "usage error");
+	cr_assert_eq(ctl(out, sizeof(out), "frobnicate"), 2);
+	cr_assert_eq(ctl(out, sizeof(out), "ls --help"), 0);
+	cr_assert_not_null(strstr(out, "usage: dmabufctl ls"));
+}
+
+Test(tools, heaps_and_devices)
+{
+	cr_assert_eq(ctl(out, sizeof(out), "heaps"), 0);
+	cr_assert_not_null(strstr(out, "cma"));
+	cr_assert_not_null(strstr(out, "64.0M"), "the mount's cma_size");
+	cr_assert_eq(ctl(out, sizeof(out), "--json heaps"), 0);
+	cr_assert_not_null(strstr(out, "\"name\":\"cma\",\"capacity\":67108864"));
+	cr_assert_eq(ctl(out, sizeof(out), "devices"), 0);
+	cr_assert_not_null(strstr(out, "gpu0"));
+	cr_assert_eq(ctl(out, sizeof(out), "devices add isp7 dma_bits=32 max_segments=1 alignment=64K"), 0);
+	cr_assert_eq(ctl(out, sizeof(out), "--json devices"), 0);
+	cr_assert_not_null(strstr(out, "\"name\":\"isp7\",\"dma_bits\":32,\"max_segments\":1"));
+	cr_assert_eq(ctl(out, sizeof(out), "devices add isp7"), 1, "exists");
+	cr_assert_eq(ctl(out, sizeof(out), "devices add bad dma_bits=3"), 1,
+		     "the daemon refuses it");
+	cr_assert_eq(ctl(out, sizeof(out), "devices add bad colour=red"), 2);
+	cr_assert_eq(ctl(out, sizeof(out), "devices remove isp7"), 0);
+	cr_assert_eq(ctl(out, sizeof(out), "devices remove isp7"), 1);
+}
+
+Test(tools, who_finds_a_holder_in_another_process)
+{
+	int ready[2], hold[2], status;
+	char pidtext[32], c;
+	pid_t pid;
+
+	close(new_buffer("held", NULL, 1 << 20, 0));
+	close(new_buffer("mapped", NULL, 1 << 20, 0));
+	cr_assert_eq(pipe(ready), 0);
+	cr_assert_eq(pipe(hold), 0);
+	pid = fork();
+	if (pid == 0) {
+		int fd = open(at("held"), O_RDONLY);
+		int fd2 = open(at("mapped"), O_RDWR);
+		struct dmabuf_mapping *m;
+
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		close(ready[0]);
+		close(hold[1]);
+		if (fd < 0 || fd2 < 0 || dmabuf_mmap(fd2, PROT_READ, &m))
+			_exit(1);
+		close(fd2); /* the zero-copy mapping alone holds it now */
+		if (write(ready[1], "r", 1) != 1 || read(hold[0], &c, 1) != 1)
+			_exit(2);
+		_exit(0);
+	}
+	close(ready[1]);
+	close(hold[0]);
+	cr_assert_eq(read(ready[0], &c, 1), 1, "the holder is ready");
+	cr_assert_eq(ctl(out, sizeof(out), "--json who"), 0);
+	snprintf(pidtext, sizeof(pidtext), "{\"pid\":%d,", (int)pid);
+	cr_assert_not_null(strstr(out, pidtext), "%s", out);
+	cr_assert_not_null(strstr(out, "\"buffer\":\"held\",\"size\":1048576,\"fds\":1,\"maps\":0"), "%s", out);
+	/* A zero-copy mapping keeps a duplicate of its fd for CPU brackets. */
+	cr_assert_not_null(strstr(out, "\"buffer\":\"mapped\",\"size\":1048576,\"fds\":1,\"maps\":1"), "%s", out);
+	cr_assert_eq(ctl(out, sizeof(out), "who"), 0);
+	cr_assert_not_null(strstr(out, "per process:"));
+	cr_assert_not_null(strstr(out, "2 buffer(s), 2.0M"));
+	cr_assert_eq(ctl(out, sizeof(out), "ls"), 0);
+	cr_assert_eq(write(hold[1], "q", 1), 1);
+	waitpid(pid, &status, 0);
+	cr_assert_eq(WEXITSTATUS(status), 0);
+}
+
+Test(tools, fill_and_dump_round_trip_hundreds_of_mib)
+{
+	char src[PATH_MAX], dst[PATH_MAX], args[PATH_MAX * 3];
+
+	snprintf(src, sizeof(src), "%s/src.bin", M.dir);
+	snprintf(dst, sizeof(dst), "%s/dst.bin", M.dir);
+	cr_assert_eq(sh("head -c 300M /dev/urandom > %s", src), 0);
+	cr_assert_eq(ctl(out, sizeof(out), "export big 300M"), 0);
+	snprintf(args, sizeof(args), "fill big %s", src);
+	cr_assert_eq(ctl(out, sizeof(out), args), 0, "%s", out);
+	cr_assert_not_null(strstr(out, "filled big with 314572800 bytes"));
+	cr_assert_eq(sh("cmp %s $MNT/big", src), 0, "read(2) sees what fill wrote");
+	snprintf(args, sizeof(args), "dump big %s", dst);
+	cr_assert_eq(ctl(out, sizeof(out), args), 0, "%s", out);
+	cr_assert_eq(sh("cmp %s %s", src, dst), 0, "dump gives the bytes back");
+	cr_assert_eq(ctl(out, sizeof(out), "export small 4K"), 0);
+	snprintf(args, sizeof(args), "fill small %s", src);
+	cr_assert_eq(ctl(out, sizeof(out), args), 1, "does not fit");
+	cr_assert_not_null(strstr(out, "does not fit"));
+}
+
+Test(tools, top_once)
+{
+	cr_assert_eq(ctl(out, sizeof(out), "export t 1M"), 0);
+	cr_assert_eq(ctl(out, sizeof(out), "top -n 1"), 0);
+	cr_assert_not_null(strstr(out, "HEAP"));
+	cr_assert_not_null(strstr(out, "NAME"));
+	cr_assert_not_null(strstr(out, "per process:"));
+}
+
+Test(tools, the_demo_verifies_every_frame)
+{
+	char cmd[PATH_MAX + 16];
+	FILE *p;
+	size_t n;
+
+	snprintf(cmd, sizeof(cmd), "%s 2>&1", build_path("tools/dmabuf-demo"));
+	p = popen(cmd, "r");
+	n = fread(out, 1, sizeof(out) - 1, p);
+	out[n] = '\0';
+	cr_assert_eq(pclose(p), 0, "%s", out);
+	cr_assert_not_null(strstr(out, "all 3 frames verified end to end"), "%s", out);
+	cr_assert_not_null(strstr(out, "state: migrating"));
+	cr_assert_not_null(strstr(out, "Resource temporarily unavailable"));
+	cr_assert_not_null(strstr(out, "agree on every frame after the moves: yes"));
+	cr_assert_null(strstr(out, "DOES NOT MATCH"));
+	cr_assert_not_null(strstr(out, "unmounted"));
+}
+
+Test(tools, readme_example_builds_against_the_installed_library)
+{
+	char root[PATH_MAX], cmd[PATH_MAX * 4];
+	const char *san;
+
+	snprintf(root, sizeof(root), "%s", build_path(".."));
+	san = strstr(build_path(""), "/build-san/") ? "SANITIZE=1" : "";
+	cr_assert_lt(snprintf(cmd, sizeof(cmd),
+			      "make -s -C %s install %s DESTDIR=%s/inst PREFIX=/usr >/dev/null",
+			      root, san, M.dir),
+		     (int)sizeof(cmd));
+	cr_assert_eq(system(cmd), 0, "make install");
+	cr_assert_eq(sh("awk '/example:start/{on=1} on&&/^```$/{exit} on&&f{print} "
+			"on&&/^```c$/{f=1}' %s/README.md > %s/example.c && "
+			"test -s %s/example.c",
+			root, M.dir, M.dir),
+		     0, "the README has the example");
+	cr_assert_eq(sh("cd %s && PKG_CONFIG_PATH=%s/inst/usr/lib/pkgconfig "
+			"PKG_CONFIG_SYSROOT_DIR=%s/inst cc -Wall -Werror %s example.c "
+			"$(PKG_CONFIG_PATH=%s/inst/usr/lib/pkgconfig PKG_CONFIG_SYSROOT_DIR=%s/inst "
+			"pkg-config --cflags --libs dmabuf) -o example",
+			M.dir, M.dir, M.dir, *san ? "-fsanitize=address,undefined" : "",
+			M.dir, M.dir),
+		     0, "compiles with pkg-config");
+	cr_assert_eq(sh("cd %s && LD_LIBRARY_PATH=%s/inst/usr/lib DMABUF_MOUNT=$MNT "
+			"./example > out.txt && grep -q 'read back: hello' out.txt && "
+			"grep -q 'camera0 writes 1 segment' out.txt",
+			M.dir, M.dir),
+		     0, "and runs");
+}

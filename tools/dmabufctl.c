@@ -1,0 +1,962 @@
+// SPDX-License-Identifier: MIT
+/*
+ * DOC: dmabufctl, the command-line tool
+ *
+ * dmabufctl [-m MOUNT] [--json] COMMAND [ARGS]
+ *
+ * export, ls, info, heaps, devices, who, top, fill, dump.  Tables for people,
+ * --json for scripts.  Uses libdmabuf only; who scans /proc/PID/fd and
+ * /proc/PID/maps as Android's dmabuf_dump does; fill and dump move file
+ * bytes straight into or out of the zero-copy mapping with io_uring.
+ *
+ * Exit status: 0 on success, 1 on failure, 2 on a usage error.
+ */
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <liburing.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/xattr.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <dmabuf/dmabuf.h>
+
+#define EXIT_USAGE 2
+
+static const char *mount_dir;
+static bool json;
+
+static int fail(const char *what, int err)
+{
+	fprintf(stderr, "dmabufctl: %s: %s\n", what, strerror(err < 0 ? -err : err));
+	return EXIT_FAILURE;
+}
+
+static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+static int usage_error(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("dmabufctl: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputs("\nTry 'dmabufctl --help'.\n", stderr);
+	return EXIT_USAGE;
+}
+
+static void human(uint64_t bytes, char *out, size_t len)
+{
+	static const char units[] = "BKMGTP";
+	double v = (double)bytes;
+	int u = 0;
+
+	while (v >= 1024 && u < 5) {
+		v /= 1024;
+		u++;
+	}
+	if (u == 0)
+		snprintf(out, len, "%" PRIu64, bytes);
+	else
+		snprintf(out, len, "%.1f%c", v, units[u]);
+}
+
+/* Print @s as a JSON string. */
+static void json_str(const char *s)
+{
+	putchar('"');
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		if (c == '"' || c == '\\')
+			printf("\\%c", c);
+		else if (c < 0x20)
+			printf("\\u%04x", c);
+		else
+			putchar(c);
+	}
+	putchar('"');
+}
+
+static int path_in_mount(const char *name, char *out, size_t len)
+{
+	if (snprintf(out, len, "%s/%s", mount_dir, name) >= (int)len)
+		return -ENAMETOOLONG;
+	return 0;
+}
+
+/* ---- who: holders from /proc ---- */
+
+struct holding {
+	pid_t pid;
+	char comm[32];
+	uint64_t ino;
+	unsigned int fds;
+	unsigned int maps;
+};
+
+struct holdings {
+	struct holding *v;
+	size_t n, cap;
+};
+
+static struct holding *holding_of(struct holdings *h, pid_t pid,
+				  const char *comm, uint64_t ino)
+{
+	size_t i;
+
+	for (i = 0; i < h->n; i++)
+		if (h->v[i].pid == pid && h->v[i].ino == ino)
+			return &h->v[i];
+	if (h->n == h->cap) {
+		size_t cap = h->cap ? h->cap * 2 : 32;
+		struct holding *grown = realloc(h->v, cap * sizeof(*grown));
+
+		if (!grown)
+			return NULL;
+		h->v = grown;
+		h->cap = cap;
+	}
+	h->v[h->n] = (struct holding){ .pid = pid, .ino = ino };
+	snprintf(h->v[h->n].comm, sizeof(h->v[h->n].comm), "%s", comm);
+	return &h->v[h->n++];
+}
+
+static void read_comm(pid_t pid, char *out, size_t len)
+{
+	char path[64];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/comm", (int)pid);
+	f = fopen(path, "re");
+	if (!f || !fgets(out, (int)len, f))
+		snprintf(out, len, "?");
+	else
+		out[strcspn(out, "\n")] = '\0';
+	if (f)
+		fclose(f);
+}
+
+static void scan_fds(struct holdings *h, pid_t pid, const char *comm, dev_t dev)
+{
+	char path[64], fdpath[64 + 256];
+	struct dirent *d;
+	struct stat st;
+	DIR *dir;
+
+	snprintf(path, sizeof(path), "/proc/%d/fd", (int)pid);
+	dir = opendir(path);
+	if (!dir)
+		return;
+	while ((d = readdir(dir))) {
+		struct holding *x;
+
+		if (d->d_name[0] == '.')
+			continue;
+		if (snprintf(fdpath, sizeof(fdpath), "%s/%s", path, d->d_name) >=
+			    (int)sizeof(fdpath) ||
+		    stat(fdpath, &st) || st.st_dev != dev || !S_ISREG(st.st_mode))
+			continue;
+		x = holding_of(h, pid, comm, st.st_ino);
+		if (x)
+			x->fds++;
+	}
+	closedir(dir);
+}
+
+/* A maps line of the mount's files, or of a zero-copy memfd. */
+static uint64_t mapped_ino(const char *line, dev_t dev)
+{
+	unsigned int maj, min;
+	unsigned long long ino;
+	const char *memfd = strstr(line, "/memfd:dmabuf:");
+
+	if (memfd)
+		return strtoull(memfd + strlen("/memfd:dmabuf:"), NULL, 10);
+	if (sscanf(line, "%*s %*s %*s %x:%x %llu", &maj, &min, &ino) == 3 &&
+	    makedev(maj, min) == dev && ino)
+		return ino;
+	return 0;
+}
+
+static void scan_maps(struct holdings *h, pid_t pid, const char *comm, dev_t dev)
+{
+	char path[64], line[1024];
+	uint64_t last = 0, ino;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/maps", (int)pid);
+	f = fopen(path, "re");
+	if (!f)
+		return;
+	while (fgets(line, sizeof(line), f)) {
+		struct holding *x;
+
+		ino = mapped_ino(line, dev);
+		if (!ino || ino == last) /* one mapping may span several VMAs */
+			continue;
+		last = ino;
+		x = holding_of(h, pid, comm, ino);
+		if (x)
+			x->maps++;
+	}
+	fclose(f);
+}
+
+static int scan_holders(struct holdings *h)
+{
+	struct dirent *d;
+	struct stat st;
+	DIR *proc;
+
+	if (stat(mount_dir, &st))
+		return -errno;
+	proc = opendir("/proc");
+	if (!proc)
+		return -errno;
+	while ((d = readdir(proc))) {
+		char comm[32];
+		pid_t pid;
+
+		if (!isdigit((unsigned char)d->d_name[0]))
+			continue;
+		pid = (pid_t)atoi(d->d_name);
+		if (pid == getpid())
+			continue; /* our own look at the buffers */
+		read_comm(pid, comm, sizeof(comm));
+		scan_fds(h, pid, comm, st.st_dev);
+		scan_maps(h, pid, comm, st.st_dev);
+	}
+	closedir(proc);
+	return 0;
+}
+
+static unsigned int holders_of(const struct holdings *h, uint64_t ino)
+{
+	unsigned int n = 0;
+	size_t i;
+
+	for (i = 0; i < h->n; i++)
+		n += h->v[i].ino == ino;
+	return n;
+}
+
+/* ---- buffers of the mount ---- */
+
+struct entry {
+	char name[256];
+	struct stat st;
+	struct dmabuf_info info;
+	bool have_info;
+};
+
+static bool info_of(const char *name, struct entry *e)
+{
+	char path[4096];
+	int fd;
+
+	if (path_in_mount(name, path, sizeof(path)) || stat(path, &e->st))
+		return false;
+	snprintf(e->name, sizeof(e->name), "%s", name);
+	fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	e->have_info = fd >= 0 && dmabuf_info(fd, &e->info) == 0;
+	if (fd >= 0)
+		close(fd);
+	return true;
+}
+
+static int list_entries(struct entry **out, size_t *n)
+{
+	struct entry *v = NULL, *grown;
+	struct dirent *d;
+	size_t cap = 0;
+	DIR *dir = opendir(mount_dir);
+
+	*n = 0;
+	if (!dir)
+		return -errno;
+	while ((d = readdir(dir))) {
+		if (d->d_name[0] == '.')
+			continue; /* ., .., .bufinfo, anonymous leftovers */
+		if (*n == cap) {
+			cap = cap ? cap * 2 : 64;
+			grown = realloc(v, cap * sizeof(*v));
+			if (!grown) {
+				closedir(dir);
+				free(v);
+				return -ENOMEM;
+			}
+			v = grown;
+		}
+		if (info_of(d->d_name, &v[*n]))
+			(*n)++;
+	}
+	closedir(dir);
+	*out = v;
+	return 0;
+}
+
+static const char *name_of_ino(const struct entry *v, size_t n, uint64_t ino)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if ((uint64_t)v[i].st.st_ino == ino)
+			return v[i].name;
+	return "(anonymous)";
+}
+
+/* Size of buffer @ino if it has a name; anonymous ones are not listed. */
+static uint64_t size_of_ino(const struct entry *v, size_t n, uint64_t ino)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if ((uint64_t)v[i].st.st_ino == ino)
+			return (uint64_t)v[i].st.st_size;
+	return 0;
+}
+
+static const char *state_name(uint32_t state)
+{
+	static const char *const names[] = { "empty", "exported", "allocated",
+					     "migrating" };
+
+	return state < 4 ? names[state] : "?";
+}
+
+static void print_entry_json(const struct entry *e, unsigned int holders)
+{
+	printf("{\"name\":");
+	json_str(e->name);
+	printf(",\"ino\":%llu,\"size\":%lld", (unsigned long long)e->st.st_ino,
+	       (long long)e->st.st_size);
+	if (e->have_info) {
+		printf(",\"heap\":");
+		json_str(e->info.heap);
+		printf(",\"debug_name\":");
+		json_str(e->info.name);
+		printf(",\"state\":\"%s\",\"attachments\":%u,\"maps\":%u,"
+		       "\"write_fences\":%u,\"read_fences\":%u,\"chunks\":%u",
+		       state_name(e->info.state), e->info.attachments,
+		       e->info.maps, e->info.write_fences, e->info.read_fences,
+		       e->info.nr_chunks);
+	}
+	printf(",\"holders\":%u}", holders);
+}
+
+static int cmd_ls(int argc, char **argv)
+{
+	struct holdings h = { 0 };
+	struct entry *v;
+	char size[16];
+	size_t n, i;
+	int ret;
+
+	(void)argv;
+	if (argc > 1)
+		return usage_error("ls takes no arguments");
+	ret = list_entries(&v, &n);
+	if (ret)
+		return fail(mount_dir, ret);
+	scan_holders(&h);
+	if (json) {
+		putchar('[');
+		for (i = 0; i < n; i++) {
+			if (i)
+				putchar(',');
+			print_entry_json(&v[i], holders_of(&h, v[i].st.st_ino));
+		}
+		puts("]");
+	} else {
+		printf("%-20s %8s %8s %-8s %-10s %4s %4s %7s\n", "NAME", "INO",
+		       "SIZE", "HEAP", "STATE", "ATT", "MAPS", "HOLDERS");
+		for (i = 0; i < n; i++) {
+			struct entry *e = &v[i];
+
+			human((uint64_t)e->st.st_size, size, sizeof(size));
+			printf("%-20s %8llu %8s %-8s %-10s %4u %4u %7u\n",
+			       e->name, (unsigned long long)e->st.st_ino, size,
+			       e->have_info ? e->info.heap : "-",
+			       e->have_info ? state_name(e->info.state) : "-",
+			       e->info.attachments, e->info.maps,
+			       holders_of(&h, e->st.st_ino));
+		}
+	}
+	free(v);
+	free(h.v);
+	return 0;
+}
+
+static int cmd_info(int argc, char **argv)
+{
+	char path[4096], atts[1024] = "";
+	struct holdings h = { 0 };
+	struct entry e = { 0 };
+	ssize_t n;
+
+	if (argc != 2)
+		return usage_error("usage: info NAME");
+	if (!info_of(argv[1], &e))
+		return fail(argv[1], errno);
+	if (!e.have_info)
+		return fail(argv[1], EACCES);
+	path_in_mount(argv[1], path, sizeof(path));
+	n = getxattr(path, "user.dmabuf.attachments", atts, sizeof(atts) - 1);
+	atts[n > 0 ? n : 0] = '\0';
+	scan_holders(&h);
+	if (json) {
+		print_entry_json(&e, holders_of(&h, e.st.st_ino));
+		putchar('\n');
+	} else {
+		printf("name:         %s\ninode:        %llu\nsize:         %lld\n"
+		       "heap:         %s\ndebug name:   %s\nstate:        %s\n"
+		       "attachments:  %u%s%s%s\nmaps:         %u (write fences %u, read fences %u)\n"
+		       "placement:    %u chunk(s), first at %#llx\nholders:      %u process(es)\n",
+		       e.name, (unsigned long long)e.st.st_ino,
+		       (long long)e.st.st_size, e.info.heap,
+		       e.info.name[0] ? e.info.name : "<none>",
+		       state_name(e.info.state), e.info.attachments,
+		       atts[0] ? " (" : "", atts, atts[0] ? ")" : "",
+		       e.info.maps, e.info.write_fences, e.info.read_fences,
+		       e.info.nr_chunks, (unsigned long long)e.info.phys_addr,
+		       holders_of(&h, e.st.st_ino));
+	}
+	free(h.v);
+	return 0;
+}
+
+static int cmd_export(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "heap", required_argument, NULL, 'H' },
+		{ "name", required_argument, NULL, 'n' },
+		{ "alloc-now", no_argument, NULL, 'a' },
+		{ 0 },
+	};
+	const char *heap = NULL, *dbg = NULL;
+	unsigned int flags = 0;
+	struct dmabuf_info info;
+	uint64_t size;
+	int c, fd;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "H:n:a", opts, NULL)) != -1) {
+		if (c == 'H')
+			heap = optarg;
+		else if (c == 'n')
+			dbg = optarg;
+		else if (c == 'a')
+			flags |= DMABUF_EXPORT_ALLOC_NOW;
+		else
+			return usage_error("usage: export [--heap H] [--name DBG] [--alloc-now] NAME SIZE");
+	}
+	if (argc - optind != 2)
+		return usage_error("usage: export [--heap H] [--name DBG] [--alloc-now] NAME SIZE");
+	if (dmabuf_parse_size(argv[optind + 1], &size) || !size)
+		return usage_error("bad size '%s' (e.g. 4096, 64K, 8M, 1G)",
+				   argv[optind + 1]);
+	fd = dmabuf_export(mount_dir, argv[optind], heap, size, dbg, flags);
+	if (fd < 0)
+		return fail(argv[optind], fd);
+	dmabuf_info(fd, &info);
+	close(fd);
+	if (json)
+		printf("{\"name\":\"%s\",\"ino\":%llu,\"size\":%llu,\"heap\":\"%s\"}\n",
+		       argv[optind], (unsigned long long)info.ino,
+		       (unsigned long long)info.size, info.heap);
+	else
+		printf("exported %s: %llu bytes on heap %s (inode %llu)\n",
+		       argv[optind], (unsigned long long)info.size, info.heap,
+		       (unsigned long long)info.ino);
+	return 0;
+}
+
+static int cmd_heaps(int argc, char **argv)
+{
+	struct dmabuf_heap_info hi;
+	char cap[16], used[16], fr[16], largest[16];
+	uint32_t i;
+	int ret;
+
+	(void)argv;
+	if (argc > 1)
+		return usage_error("heaps takes no arguments");
+	if (json)
+		putchar('[');
+	else
+		printf("%-10s %9s %9s %9s %9s %6s\n", "HEAP", "CAPACITY", "USED",
+		       "FREE", "LARGEST", "FRAG");
+	for (i = 0; (ret = dmabuf_heap_info(mount_dir, i, &hi)) == 0; i++) {
+		uint64_t free_b = hi.capacity - hi.used;
+		double frag = free_b ? 100.0 * (1.0 - (double)hi.largest_free /
+							      (double)free_b) :
+				       0.0;
+
+		if (frag < 0)
+			frag = 0;
+		if (json) {
+			printf("%s{\"name\":\"%s\",\"capacity\":%llu,\"used\":%llu,"
+			       "\"largest_free\":%llu,\"fragmentation\":%.1f}",
+			       i ? "," : "", hi.name,
+			       (unsigned long long)hi.capacity,
+			       (unsigned long long)hi.used,
+			       (unsigned long long)hi.largest_free, frag);
+			continue;
+		}
+		human(hi.capacity, cap, sizeof(cap));
+		human(hi.used, used, sizeof(used));
+		human(free_b, fr, sizeof(fr));
+		human(hi.largest_free, largest, sizeof(largest));
+		printf("%-10s %9s %9s %9s %9s %5.1f%%\n", hi.name, cap, used, fr,
+		       largest, frag);
+	}
+	if (json)
+		puts("]");
+	return ret == -ENOENT ? 0 : fail(mount_dir, ret);
+}
+
+static void print_device(const struct dmabuf_device_desc *d, bool first)
+{
+	if (json) {
+		printf("%s{\"name\":\"%s\",\"dma_bits\":%u,\"max_segments\":%u,"
+		       "\"max_segment_size\":%llu,\"segment_boundary\":%llu,"
+		       "\"alignment\":%llu,\"iommu\":%s,\"coherent\":%s}",
+		       first ? "" : ",", d->name, d->dma_bits, d->max_segments,
+		       (unsigned long long)d->max_segment_size,
+		       (unsigned long long)d->segment_boundary,
+		       (unsigned long long)d->alignment,
+		       d->flags & DMABUF_DEVICE_IOMMU ? "true" : "false",
+		       d->flags & DMABUF_DEVICE_COHERENT ? "true" : "false");
+		return;
+	}
+	printf("%-12s %4u %8u %10llu %12llx %9llu  %s%s\n", d->name, d->dma_bits,
+	       d->max_segments, (unsigned long long)d->max_segment_size,
+	       (unsigned long long)d->segment_boundary,
+	       (unsigned long long)d->alignment,
+	       d->flags & DMABUF_DEVICE_IOMMU ? "iommu " : "",
+	       d->flags & DMABUF_DEVICE_COHERENT ? "coherent" : "");
+}
+
+static int devices_add(int argc, char **argv)
+{
+	struct dmabuf_device_desc d;
+	char line[512] = "";
+	size_t used = 0;
+	int i, ret;
+
+	for (i = 1; i < argc; i++) {
+		int n = snprintf(line + used, sizeof(line) - used, "%s ", argv[i]);
+
+		if (n < 0 || (size_t)n >= sizeof(line) - used)
+			return usage_error("device description too long");
+		used += (size_t)n;
+	}
+	if (dmabuf_device_parse(line, &d) != 1)
+		return usage_error("usage: devices add NAME [dma_bits=N] [max_segments=N] "
+				   "[max_segment_size=SIZE] [segment_boundary=MASK] "
+				   "[alignment=SIZE] [iommu] [coherent]");
+	ret = dmabuf_device_add(mount_dir, &d);
+	if (ret)
+		return fail(d.name, ret);
+	if (!json)
+		printf("added device %s\n", d.name);
+	return 0;
+}
+
+static int cmd_devices(int argc, char **argv)
+{
+	struct dmabuf_device_desc *v;
+	uint32_t n, i;
+	int ret;
+
+	if (argc > 1 && !strcmp(argv[1], "add"))
+		return devices_add(argc - 1, argv + 1);
+	if (argc > 1 && !strcmp(argv[1], "remove")) {
+		if (argc != 3)
+			return usage_error("usage: devices remove NAME");
+		ret = dmabuf_device_remove(mount_dir, argv[2]);
+		if (ret)
+			return fail(argv[2], ret);
+		if (!json)
+			printf("removed device %s\n", argv[2]);
+		return 0;
+	}
+	if (argc > 2 || (argc == 2 && strcmp(argv[1], "list")))
+		return usage_error("usage: devices [list | add NAME ... | remove NAME]");
+	ret = dmabuf_device_list(mount_dir, &v, &n);
+	if (ret)
+		return fail(mount_dir, ret);
+	if (json)
+		putchar('[');
+	else
+		printf("%-12s %4s %8s %10s %12s %9s  %s\n", "DEVICE", "BITS",
+		       "MAXSEGS", "MAXSEGSIZE", "BOUNDARY", "ALIGN", "FLAGS");
+	for (i = 0; i < n; i++)
+		print_device(&v[i], i == 0);
+	if (json)
+		puts("]");
+	free(v);
+	return 0;
+}
+
+static int cmd_who(int argc, char **argv)
+{
+	struct holdings h = { 0 };
+	struct entry *v = NULL;
+	size_t n = 0, i, j;
+	char size[16];
+
+	(void)argv;
+	if (argc > 1)
+		return usage_error("who takes no arguments");
+	list_entries(&v, &n);
+	if (scan_holders(&h))
+		return fail(mount_dir, errno);
+	if (json)
+		putchar('[');
+	else
+		printf("%7s %-16s %8s %-20s %9s %4s %4s\n", "PID", "COMMAND", "INO",
+		       "BUFFER", "SIZE", "FDS", "MAPS");
+	for (i = 0; i < h.n; i++) {
+		struct holding *x = &h.v[i];
+		const char *name = name_of_ino(v, n, x->ino);
+		uint64_t bytes = size_of_ino(v, n, x->ino);
+
+		if (json) {
+			printf("%s{\"pid\":%d,\"command\":", i ? "," : "", (int)x->pid);
+			json_str(x->comm);
+			printf(",\"ino\":%llu,\"buffer\":", (unsigned long long)x->ino);
+			json_str(name);
+			printf(",\"size\":%llu,\"fds\":%u,\"maps\":%u}",
+			       (unsigned long long)bytes, x->fds, x->maps);
+			continue;
+		}
+		human(bytes, size, sizeof(size));
+		printf("%7d %-16s %8llu %-20s %9s %4u %4u\n", (int)x->pid, x->comm,
+		       (unsigned long long)x->ino, name, bytes ? size : "?",
+		       x->fds, x->maps);
+	}
+	if (json) {
+		puts("]");
+	} else {
+		/* per-process totals */
+		puts("\nper process:");
+		for (i = 0; i < h.n; i++) {
+			uint64_t total = 0;
+			unsigned int nb = 0;
+
+			for (j = 0; j < i; j++)
+				if (h.v[j].pid == h.v[i].pid)
+					break;
+			if (j < i)
+				continue;
+			for (j = i; j < h.n; j++) {
+				if (h.v[j].pid != h.v[i].pid)
+					continue;
+				nb++;
+				total += size_of_ino(v, n, h.v[j].ino);
+			}
+			human(total, size, sizeof(size));
+			printf("%7d %-16s %u buffer(s), %s\n", (int)h.v[i].pid,
+			       h.v[i].comm, nb, size);
+		}
+	}
+	free(v);
+	free(h.v);
+	return 0;
+}
+
+static volatile sig_atomic_t stop;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	stop = 1;
+}
+
+static int cmd_top(int argc, char **argv)
+{
+	long count = -1, interval_ms = 1000;
+	struct timespec ts;
+	bool tty = isatty(STDOUT_FILENO);
+	char *noargs[] = { argv[0], NULL };
+	int c;
+
+	optind = 1;
+	while ((c = getopt(argc, argv, "n:d:")) != -1) {
+		if (c == 'n')
+			count = atol(optarg);
+		else if (c == 'd')
+			interval_ms = (long)(atof(optarg) * 1000);
+		else
+			return usage_error("usage: top [-n COUNT] [-d SECONDS]");
+	}
+	if (interval_ms < 100)
+		interval_ms = 100;
+	signal(SIGINT, on_signal);
+	signal(SIGTERM, on_signal);
+	json = false;
+	while (!stop && count != 0) {
+		if (tty)
+			fputs("\033[H\033[2J", stdout);
+		printf("dmabuffs at %s — refreshing every %.1f s, Ctrl-C to quit\n\n",
+		       mount_dir, (double)interval_ms / 1000);
+		if (cmd_heaps(1, noargs))
+			return EXIT_FAILURE;
+		putchar('\n');
+		cmd_ls(1, noargs);
+		putchar('\n');
+		cmd_who(1, noargs);
+		fflush(stdout);
+		if (count > 0 && --count == 0)
+			break;
+		ts.tv_sec = interval_ms / 1000;
+		ts.tv_nsec = (interval_ms % 1000) * 1000000L;
+		nanosleep(&ts, NULL); /* a display refresh, not a wait on anyone */
+	}
+	return 0;
+}
+
+/* ---- fill and dump: file I/O with io_uring into the zero-copy mapping ---- */
+
+#define CHUNK (1u << 20)
+#define DEPTH 8
+
+static void progress(uint64_t done, uint64_t total, bool show)
+{
+	int width = 40, filled;
+
+	if (!show)
+		return;
+	filled = total ? (int)(done * (uint64_t)width / total) : width;
+	fprintf(stderr, "\r[%.*s%*s] %3d%%", filled,
+		"########################################", width - filled, "",
+		total ? (int)(done * 100 / total) : 100);
+	if (done == total)
+		fputc('\n', stderr);
+}
+
+/* Move @len bytes between @file and @mem with up to DEPTH requests in flight. */
+static int uring_copy(int file, char *mem, uint64_t len, bool to_mem)
+{
+	bool show = isatty(STDERR_FILENO) && len >= (16u << 20);
+	uint64_t queued = 0, done = 0;
+	struct io_uring ring;
+	struct io_uring_cqe *cqe;
+	unsigned int inflight = 0;
+	int ret = io_uring_queue_init(DEPTH, &ring, 0);
+
+	if (ret)
+		return ret;
+	while (done < len && !ret) {
+		while (inflight < DEPTH && queued < len) {
+			struct io_uring_sqe *sqe = io_uring_get_sqe(&ring);
+			unsigned int n = len - queued < CHUNK ? (unsigned int)(len - queued) : CHUNK;
+
+			if (to_mem)
+				io_uring_prep_read(sqe, file, mem + queued, n, queued);
+			else
+				io_uring_prep_write(sqe, file, mem + queued, n, queued);
+			queued += n;
+			inflight++;
+		}
+		ret = io_uring_submit_and_wait(&ring, 1);
+		if (ret < 0)
+			break;
+		ret = 0;
+		while (!ret && io_uring_peek_cqe(&ring, &cqe) == 0) {
+			if (cqe->res < 0)
+				ret = cqe->res;
+			else if (cqe->res == 0)
+				ret = -EIO; /* the file ended early */
+			else
+				done += (uint64_t)cqe->res;
+			io_uring_cqe_seen(&ring, cqe);
+			inflight--;
+		}
+		progress(done, len, show && !ret);
+	}
+	io_uring_queue_exit(&ring);
+	return ret;
+}
+
+static int open_buffer(const char *name, int flags)
+{
+	char path[4096];
+
+	if (path_in_mount(name, path, sizeof(path)))
+		return -ENAMETOOLONG;
+	return dmabuf_open(path, flags);
+}
+
+static int cmd_fill(int argc, char **argv)
+{
+	struct dmabuf_mapping *m;
+	struct stat st;
+	int buf, file, ret;
+
+	if (argc != 3)
+		return usage_error("usage: fill NAME FILE");
+	file = open(argv[2], O_RDONLY | O_CLOEXEC);
+	if (file < 0 || fstat(file, &st))
+		return fail(argv[2], errno);
+	buf = open_buffer(argv[1], O_RDWR);
+	if (buf < 0)
+		return fail(argv[1], buf);
+	ret = dmabuf_mmap(buf, PROT_READ | PROT_WRITE, &m);
+	if (ret)
+		return fail(argv[1], ret);
+	if ((uint64_t)st.st_size > dmabuf_mapping_size(m)) {
+		fprintf(stderr, "dmabufctl: %s (%lld bytes) does not fit in %s (%llu bytes)\n",
+			argv[2], (long long)st.st_size, argv[1],
+			(unsigned long long)dmabuf_mapping_size(m));
+		return EXIT_FAILURE;
+	}
+	ret = dmabuf_mapping_begin(m, 0, 0, DMABUF_CPU_WRITE);
+	if (!ret && st.st_size)
+		ret = uring_copy(file, dmabuf_mapping_addr(m), (uint64_t)st.st_size, true);
+	dmabuf_mapping_end(m, 0, 0, DMABUF_CPU_WRITE);
+	dmabuf_munmap(m);
+	close(buf);
+	close(file);
+	if (ret)
+		return fail(argv[2], ret);
+	if (!json)
+		printf("filled %s with %lld bytes from %s\n", argv[1],
+		       (long long)st.st_size, argv[2]);
+	return 0;
+}
+
+static int cmd_dump(int argc, char **argv)
+{
+	struct dmabuf_mapping *m;
+	int buf, file, ret;
+	uint64_t size;
+
+	if (argc != 3)
+		return usage_error("usage: dump NAME FILE");
+	buf = open_buffer(argv[1], O_RDONLY);
+	if (buf < 0)
+		return fail(argv[1], buf);
+	ret = dmabuf_mmap(buf, PROT_READ, &m);
+	if (ret)
+		return fail(argv[1], ret);
+	size = dmabuf_mapping_size(m);
+	file = open(argv[2], O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (file < 0)
+		return fail(argv[2], errno);
+	ret = dmabuf_mapping_begin(m, 0, 0, DMABUF_CPU_READ);
+	if (!ret)
+		ret = uring_copy(file, dmabuf_mapping_addr(m), size, false);
+	dmabuf_mapping_end(m, 0, 0, DMABUF_CPU_READ);
+	dmabuf_munmap(m);
+	close(buf);
+	if (close(file) && !ret)
+		ret = -errno;
+	if (ret)
+		return fail(argv[2], ret);
+	if (!json)
+		printf("dumped %llu bytes of %s to %s\n", (unsigned long long)size,
+		       argv[1], argv[2]);
+	return 0;
+}
+
+/* ---- main ---- */
+
+struct command {
+	const char *name;
+	int (*run)(int argc, char **argv);
+	const char *args;
+	const char *help;
+};
+
+static const struct command commands[] = {
+	{ "export", cmd_export, "[--heap H] [--name DBG] [--alloc-now] NAME SIZE",
+	  "create and size a buffer (SIZE takes K/M/G)" },
+	{ "ls", cmd_ls, "", "list buffers: name, inode, size, heap, state, attachments, maps, holders" },
+	{ "info", cmd_info, "NAME", "everything about one buffer" },
+	{ "heaps", cmd_heaps, "", "heap capacity, use and fragmentation" },
+	{ "devices", cmd_devices, "[list | add NAME key=value... | remove NAME]",
+	  "the device registry (see dmabuffs-devices(5))" },
+	{ "who", cmd_who, "", "which processes hold which buffers (fds, mappings), per-process totals" },
+	{ "top", cmd_top, "[-n COUNT] [-d SECONDS]", "a live view of heaps, buffers and holders" },
+	{ "fill", cmd_fill, "NAME FILE", "copy FILE into a buffer through its zero-copy mapping" },
+	{ "dump", cmd_dump, "NAME FILE", "copy a buffer into FILE through its zero-copy mapping" },
+};
+
+#define NR_COMMANDS (sizeof(commands) / sizeof(*commands))
+
+static void help(FILE *out)
+{
+	size_t i;
+
+	fprintf(out, "usage: dmabufctl [-m MOUNT] [--json] COMMAND [ARGS]\n\n"
+		     "Inspect and use a dmabuffs mount (default $DMABUF_MOUNT or %s).\n\n"
+		     "commands:\n",
+		DMABUF_DEFAULT_MOUNT);
+	for (i = 0; i < NR_COMMANDS; i++)
+		fprintf(out, "  %-8s %s\n           %s\n", commands[i].name,
+			commands[i].args, commands[i].help);
+	fprintf(out, "\noptions:\n  -m, --mount DIR  the dmabuffs mount\n"
+		     "  -j, --json       JSON output for scripts\n"
+		     "  -h, --help       this help; COMMAND --help for one command\n"
+		     "\nExit status: 0 success, 1 failure, 2 usage error. See dmabufctl(1).\n");
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "mount", required_argument, NULL, 'm' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 },
+	};
+	int c, i;
+	size_t k;
+
+	mount_dir = dmabuf_mount_path();
+	while ((c = getopt_long(argc, argv, "+m:jh", opts, NULL)) != -1) {
+		if (c == 'm')
+			mount_dir = optarg;
+		else if (c == 'j')
+			json = true;
+		else if (c == 'h')
+			break;
+		else
+			return usage_error("unknown option");
+	}
+	if (c == 'h') {
+		help(stdout);
+		return 0;
+	}
+	if (optind >= argc) {
+		help(stderr);
+		return EXIT_USAGE;
+	}
+	for (k = 0; k < NR_COMMANDS; k++) {
+		if (strcmp(argv[optind], commands[k].name))
+			continue;
+		for (i = optind + 1; i < argc; i++)
+			if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+				printf("usage: dmabufctl %s %s\n  %s\n",
+				       commands[k].name, commands[k].args,
+				       commands[k].help);
+				return 0;
+			}
+		return commands[k].run(argc - optind, argv + optind);
+	}
+	return usage_error("unknown command '%s'", argv[optind]);
+}
