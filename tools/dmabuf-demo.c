@@ -72,11 +72,11 @@ static void die(const char *who, const char *what, int err)
 	exit(1);
 }
 
-#define CHECK(who, call)                                 \
-	do {                                             \
-		int _r = (call);                         \
-		if (_r < 0)                              \
-			die(who, #call, _r);             \
+#define CHECK(who, call)                     \
+	do {                                 \
+		int _r = (call);             \
+		if (_r < 0)                  \
+			die(who, #call, _r); \
 	} while (0)
 
 /* FNV-1a, 64 bits: enough to catch a wrong or torn frame. */
@@ -129,7 +129,8 @@ static void camera(int enc)
 	uint32_t i;
 	int meta, fd;
 
-	say(me, "camera0 needs one contiguous segment below 4 GiB: frames go on the cma heap");
+	say(me,
+	    "camera0 needs one contiguous segment below 4 GiB: frames go on the cma heap");
 	/* A small metadata buffer first, so frames sit 64 KiB-aligned. */
 	meta = dmabuf_export(mnt, "metadata", "cma", 64 << 10, "camera-meta",
 			     DMABUF_EXPORT_ALLOC_NOW);
@@ -147,16 +148,19 @@ static void camera(int enc)
 		msg.checksum = checksum(dmabuf_mapping_addr(m), FRAME_SIZE);
 		CHECK(me, dmabuf_mapping_end(m, 0, 0, DMABUF_CPU_WRITE));
 		CHECK(me, dmabuf_munmap(m));
-		CHECK(me, dmabuf_map_attachment(fd, id, DMABUF_DIR_FROM_DEVICE, &sg));
+		CHECK(me, dmabuf_map_attachment(fd, id, DMABUF_DIR_FROM_DEVICE,
+						&sg));
 		dmabuf_info(fd, &info);
-		say(me, "%s: wrote 2 MiB through the zero-copy mapping (checksum %016llx); "
-			"ISP pass running: camera0 writes at %#llx, 1 segment",
+		say(me,
+		    "%s: wrote 2 MiB through the zero-copy mapping (checksum %016llx); "
+		    "ISP pass running: camera0 writes at %#llx, 1 segment",
 		    name, (unsigned long long)msg.checksum,
 		    (unsigned long long)sg->entries[0].dma_addr);
 		dmabuf_sg_free(sg);
 		msg.index = i;
 		send_msg(enc, &msg, sizeof(msg), fd);
-		recv_exact(enc, &go, 1); /* the encoder is waiting on our fence */
+		recv_exact(enc, &go,
+			   1); /* the encoder is waiting on our fence */
 		CHECK(me, dmabuf_unmap_attachment(fd, id));
 		say(me, "%s: ISP pass done, write fence signalled", name);
 		close(fd);
@@ -186,20 +190,23 @@ static void encoder(int cam, int disp, int conductor)
 		recv_exact(cam, &msg, sizeof(msg));
 		CHECK(me, dmabuf_attach(fds[i], "encoder0", &ids[i]));
 		ret = dmabuf_poll(fds[i], POLLIN, 0);
-		say(me, "frame%u received over SCM_RIGHTS; readable now? %s: waiting on the fence",
+		say(me,
+		    "frame%u received over SCM_RIGHTS; readable now? %s: waiting on the fence",
 		    i, ret & POLLIN ? "yes" : "no, the camera still writes");
 		send_msg(cam, &c, 1, -1);
 		ret = dmabuf_poll(fds[i], POLLIN, 10000);
 		if (!(ret & POLLIN))
 			die(me, "poll for the camera's fence", ETIMEDOUT);
-		CHECK(me, dmabuf_map_attachment(fds[i], ids[i], DMABUF_DIR_TO_DEVICE, &sg));
+		CHECK(me, dmabuf_map_attachment(fds[i], ids[i],
+						DMABUF_DIR_TO_DEVICE, &sg));
 		CHECK(me, dmabuf_mmap(fds[i], PROT_READ, &m));
 		CHECK(me, dmabuf_mapping_begin(m, 0, 0, DMABUF_CPU_READ));
 		sum = checksum(dmabuf_mapping_addr(m), FRAME_SIZE);
 		CHECK(me, dmabuf_mapping_end(m, 0, 0, DMABUF_CPU_READ));
 		CHECK(me, dmabuf_munmap(m));
-		say(me, "frame%u: fence signalled; encoder0 reads it in %u segments of 64 KiB; "
-			"checksum %016llx %s",
+		say(me,
+		    "frame%u: fence signalled; encoder0 reads it in %u segments of 64 KiB; "
+		    "checksum %016llx %s",
 		    i, sg->nents, (unsigned long long)sum,
 		    sum == msg.checksum ? "matches" : "DOES NOT MATCH");
 		dmabuf_sg_free(sg);
@@ -241,10 +248,13 @@ static void display(int enc)
 		CHECK(me, dmabuf_attach(fd, "display0", &id));
 		dmabuf_info(fd, &after);
 		if (i == 0) {
-			say(me, "joins: display0 scans out from 1 MiB-aligned memory; "
-				"frame0 sits at %#llx, so it must move (state: %s)",
+			say(me,
+			    "joins: display0 scans out from 1 MiB-aligned memory; "
+			    "frame0 sits at %#llx, so it must move (state: %s)",
 			    (unsigned long long)before.phys_addr,
-			    after.state == DMABUF_STATE_MIGRATING ? "migrating" : "no move needed");
+			    after.state == DMABUF_STATE_MIGRATING
+				    ? "migrating"
+				    : "no move needed");
 			snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
 			nb = open(path, O_RDWR | O_NONBLOCK | O_CLOEXEC);
 			ret = nb < 0 ? -errno : 0;
@@ -253,20 +263,25 @@ static void display(int enc)
 				struct dmabuf_sg *tmp;
 
 				CHECK(me, dmabuf_attach(nb, "display0", &id2));
-				ret = dmabuf_map_attachment(nb, id2, DMABUF_DIR_TO_DEVICE, &tmp);
-				say(me, "try without waiting: %s (the encoder still maps frame0)",
+				ret = dmabuf_map_attachment(
+					nb, id2, DMABUF_DIR_TO_DEVICE, &tmp);
+				say(me,
+				    "try without waiting: %s (the encoder still maps frame0)",
 				    strerror(-ret));
 				close(nb);
 			}
 			send_msg(enc, &c, 1, -1);
 			say(me, "waiting for the migration...");
 		}
-		CHECK(me, dmabuf_map_attachment(fd, id, DMABUF_DIR_TO_DEVICE, &sg));
+		CHECK(me,
+		      dmabuf_map_attachment(fd, id, DMABUF_DIR_TO_DEVICE, &sg));
 		dmabuf_info(fd, &after);
-		say(me, "frame%u on screen: %#llx -> %#llx (%s), 1 segment; migrations keep the bytes",
+		say(me,
+		    "frame%u on screen: %#llx -> %#llx (%s), 1 segment; migrations keep the bytes",
 		    idx, (unsigned long long)before.phys_addr,
 		    (unsigned long long)sg->entries[0].dma_addr,
-		    sg->entries[0].dma_addr % (1u << 20) ? "NOT aligned" : "1 MiB-aligned");
+		    sg->entries[0].dma_addr % (1u << 20) ? "NOT aligned"
+							 : "1 MiB-aligned");
 		if (sg->entries[0].dma_addr % (1u << 20))
 			exit(1);
 		dmabuf_sg_free(sg);
@@ -298,7 +313,10 @@ static void unmount(void)
 
 	if (!daemon_pid || getpid() != conductor_pid)
 		return; /* children inherit atexit handlers: only we unmount */
-	snprintf(cmd, sizeof(cmd), "fusermount3 -u %s 2>/dev/null || fusermount3 -u -z %s 2>/dev/null", mnt, mnt);
+	snprintf(
+		cmd, sizeof(cmd),
+		"fusermount3 -u %s 2>/dev/null || fusermount3 -u -z %s 2>/dev/null",
+		mnt, mnt);
 	if (system(cmd) != 0)
 		kill(daemon_pid, SIGTERM);
 	waitpid(daemon_pid, &status, 0);
@@ -318,7 +336,7 @@ static void on_signal(int sig)
 static void start_daemon(void)
 {
 	char daemon[PATH_MAX + 16];
-	struct timespec tick = { 0, 1000000 };
+	struct timespec tick = {0, 1000000};
 	int i;
 
 	snprintf(tmpdir, sizeof(tmpdir), "/tmp/dmabuf-demo.XXXXXX");
@@ -330,7 +348,8 @@ static void start_daemon(void)
 	daemon_pid = fork();
 	if (daemon_pid == 0) {
 		prctl(PR_SET_PDEATHSIG, SIGTERM);
-		execl(daemon, "dmabuffs", "-f", "-o", "cma_size=64M", mnt, (char *)NULL);
+		execl(daemon, "dmabuffs", "-f", "-o", "cma_size=64M", mnt,
+		      (char *)NULL);
 		_exit(127);
 	}
 	atexit(unmount);
@@ -405,7 +424,9 @@ int main(int argc, char **argv)
 	snprintf(bindir, sizeof(bindir), "%s", dirname(exe));
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	conductor_pid = getpid();
-	say("demo", "a camera -> encoder -> display pipeline over dmabuffs, %d frames", FRAMES);
+	say("demo",
+	    "a camera -> encoder -> display pipeline over dmabuffs, %d frames",
+	    FRAMES);
 	start_daemon();
 	if (socketpair(AF_UNIX, SOCK_STREAM, 0, cam_enc) ||
 	    socketpair(AF_UNIX, SOCK_STREAM, 0, enc_disp) ||
@@ -434,19 +455,23 @@ int main(int argc, char **argv)
 
 			snprintf(path, sizeof(path), "%s/frame%u", mnt, i);
 			fd = dmabuf_open(path, O_RDONLY);
-			failed |= fd < 0 || !copy || read(fd, copy, FRAME_SIZE) != FRAME_SIZE ||
+			failed |= fd < 0 || !copy ||
+				  read(fd, copy, FRAME_SIZE) != FRAME_SIZE ||
 				  dmabuf_mmap(fd, PROT_READ, &m) ||
 				  checksum(copy, FRAME_SIZE) !=
-					  checksum(dmabuf_mapping_addr(m), FRAME_SIZE);
+					  checksum(dmabuf_mapping_addr(m),
+						   FRAME_SIZE);
 			if (!failed)
 				dmabuf_munmap(m);
 			if (fd >= 0)
 				close(fd);
 		}
 		free(copy);
-		say("demo", "read(2) and the zero-copy mapping agree on every frame after the moves: %s",
+		say("demo",
+		    "read(2) and the zero-copy mapping agree on every frame after the moves: %s",
 		    failed ? "NO" : "yes");
 	}
-	say("demo", failed ? "FAILED" : "all %d frames verified end to end", FRAMES);
+	say("demo", failed ? "FAILED" : "all %d frames verified end to end",
+	    FRAMES);
 	return failed;
 }

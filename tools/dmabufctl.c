@@ -39,11 +39,13 @@ static bool json;
 
 static int fail(const char *what, int err)
 {
-	fprintf(stderr, "dmabufctl: %s: %s\n", what, strerror(err < 0 ? -err : err));
+	fprintf(stderr, "dmabufctl: %s: %s\n", what,
+		strerror(err < 0 ? -err : err));
 	return EXIT_FAILURE;
 }
 
-static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static int usage_error(const char *fmt, ...)
+	__attribute__((format(printf, 1, 2)));
 
 static int usage_error(const char *fmt, ...)
 {
@@ -129,7 +131,7 @@ static struct holding *holding_of(struct holdings *h, pid_t pid,
 		h->v = grown;
 		h->cap = cap;
 	}
-	h->v[h->n] = (struct holding){ .pid = pid, .ino = ino };
+	h->v[h->n] = (struct holding){.pid = pid, .ino = ino};
 	snprintf(h->v[h->n].comm, sizeof(h->v[h->n].comm), "%s", comm);
 	return &h->v[h->n++];
 }
@@ -165,9 +167,10 @@ static void scan_fds(struct holdings *h, pid_t pid, const char *comm, dev_t dev)
 
 		if (d->d_name[0] == '.')
 			continue;
-		if (snprintf(fdpath, sizeof(fdpath), "%s/%s", path, d->d_name) >=
-			    (int)sizeof(fdpath) ||
-		    stat(fdpath, &st) || st.st_dev != dev || !S_ISREG(st.st_mode))
+		if (snprintf(fdpath, sizeof(fdpath), "%s/%s", path,
+			     d->d_name) >= (int)sizeof(fdpath) ||
+		    stat(fdpath, &st) || st.st_dev != dev ||
+		    !S_ISREG(st.st_mode))
 			continue;
 		x = holding_of(h, pid, comm, st.st_ino);
 		if (x)
@@ -191,7 +194,8 @@ static uint64_t mapped_ino(const char *line, dev_t dev)
 	return 0;
 }
 
-static void scan_maps(struct holdings *h, pid_t pid, const char *comm, dev_t dev)
+static void scan_maps(struct holdings *h, pid_t pid, const char *comm,
+		      dev_t dev)
 {
 	char path[64], line[1024];
 	uint64_t last = 0, ino;
@@ -331,8 +335,8 @@ static uint64_t size_of_ino(const struct entry *v, size_t n, uint64_t ino)
 
 static const char *state_name(uint32_t state)
 {
-	static const char *const names[] = { "empty", "exported", "allocated",
-					     "migrating" };
+	static const char *const names[] = {"empty", "exported", "allocated",
+					    "migrating"};
 
 	return state < 4 ? names[state] : "?";
 }
@@ -359,7 +363,7 @@ static void print_entry_json(const struct entry *e, unsigned int holders)
 
 static int cmd_ls(int argc, char **argv)
 {
-	struct holdings h = { 0 };
+	struct holdings h = {0};
 	struct entry *v;
 	char size[16];
 	size_t n, i;
@@ -403,8 +407,8 @@ static int cmd_ls(int argc, char **argv)
 static int cmd_info(int argc, char **argv)
 {
 	char path[4096], atts[1024] = "";
-	struct holdings h = { 0 };
-	struct entry e = { 0 };
+	struct holdings h = {0};
+	struct entry e = {0};
 	ssize_t n;
 
 	if (argc != 2)
@@ -441,10 +445,10 @@ static int cmd_info(int argc, char **argv)
 static int cmd_export(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "heap", required_argument, NULL, 'H' },
-		{ "name", required_argument, NULL, 'n' },
-		{ "alloc-now", no_argument, NULL, 'a' },
-		{ 0 },
+		{"heap", required_argument, NULL, 'H'},
+		{"name", required_argument, NULL, 'n'},
+		{"alloc-now", no_argument, NULL, 'a'},
+		{0},
 	};
 	const char *heap = NULL, *dbg = NULL;
 	unsigned int flags = 0;
@@ -461,10 +465,12 @@ static int cmd_export(int argc, char **argv)
 		else if (c == 'a')
 			flags |= DMABUF_EXPORT_ALLOC_NOW;
 		else
-			return usage_error("usage: export [--heap H] [--name DBG] [--alloc-now] NAME SIZE");
+			return usage_error(
+				"usage: export [--heap H] [--name DBG] [--alloc-now] NAME SIZE");
 	}
 	if (argc - optind != 2)
-		return usage_error("usage: export [--heap H] [--name DBG] [--alloc-now] NAME SIZE");
+		return usage_error(
+			"usage: export [--heap H] [--name DBG] [--alloc-now] NAME SIZE");
 	if (dmabuf_parse_size(argv[optind + 1], &size) || !size)
 		return usage_error("bad size '%s' (e.g. 4096, 64K, 8M, 1G)",
 				   argv[optind + 1]);
@@ -497,13 +503,13 @@ static int cmd_heaps(int argc, char **argv)
 	if (json)
 		putchar('[');
 	else
-		printf("%-10s %9s %9s %9s %9s %6s\n", "HEAP", "CAPACITY", "USED",
-		       "FREE", "LARGEST", "FRAG");
+		printf("%-10s %9s %9s %9s %9s %6s\n", "HEAP", "CAPACITY",
+		       "USED", "FREE", "LARGEST", "FRAG");
 	for (i = 0; (ret = dmabuf_heap_info(mount_dir, i, &hi)) == 0; i++) {
 		uint64_t free_b = hi.capacity - hi.used;
 		double frag = free_b ? 100.0 * (1.0 - (double)hi.largest_free /
-							      (double)free_b) :
-				       0.0;
+							      (double)free_b)
+				     : 0.0;
 
 		if (frag < 0)
 			frag = 0;
@@ -520,8 +526,8 @@ static int cmd_heaps(int argc, char **argv)
 		human(hi.used, used, sizeof(used));
 		human(free_b, fr, sizeof(fr));
 		human(hi.largest_free, largest, sizeof(largest));
-		printf("%-10s %9s %9s %9s %9s %5.1f%%\n", hi.name, cap, used, fr,
-		       largest, frag);
+		printf("%-10s %9s %9s %9s %9s %5.1f%%\n", hi.name, cap, used,
+		       fr, largest, frag);
 	}
 	if (json)
 		puts("]");
@@ -542,8 +548,9 @@ static void print_device(const struct dmabuf_device_desc *d, bool first)
 		       d->flags & DMABUF_DEVICE_COHERENT ? "true" : "false");
 		return;
 	}
-	printf("%-12s %4u %8u %10llu %12llx %9llu  %s%s\n", d->name, d->dma_bits,
-	       d->max_segments, (unsigned long long)d->max_segment_size,
+	printf("%-12s %4u %8u %10llu %12llx %9llu  %s%s\n", d->name,
+	       d->dma_bits, d->max_segments,
+	       (unsigned long long)d->max_segment_size,
 	       (unsigned long long)d->segment_boundary,
 	       (unsigned long long)d->alignment,
 	       d->flags & DMABUF_DEVICE_IOMMU ? "iommu " : "",
@@ -558,16 +565,18 @@ static int devices_add(int argc, char **argv)
 	int i, ret;
 
 	for (i = 1; i < argc; i++) {
-		int n = snprintf(line + used, sizeof(line) - used, "%s ", argv[i]);
+		int n = snprintf(line + used, sizeof(line) - used, "%s ",
+				 argv[i]);
 
 		if (n < 0 || (size_t)n >= sizeof(line) - used)
 			return usage_error("device description too long");
 		used += (size_t)n;
 	}
 	if (dmabuf_device_parse(line, &d) != 1)
-		return usage_error("usage: devices add NAME [dma_bits=N] [max_segments=N] "
-				   "[max_segment_size=SIZE] [segment_boundary=MASK] "
-				   "[alignment=SIZE] [iommu] [coherent]");
+		return usage_error(
+			"usage: devices add NAME [dma_bits=N] [max_segments=N] "
+			"[max_segment_size=SIZE] [segment_boundary=MASK] "
+			"[alignment=SIZE] [iommu] [coherent]");
 	ret = dmabuf_device_add(mount_dir, &d);
 	if (ret)
 		return fail(d.name, ret);
@@ -595,7 +604,8 @@ static int cmd_devices(int argc, char **argv)
 		return 0;
 	}
 	if (argc > 2 || (argc == 2 && strcmp(argv[1], "list")))
-		return usage_error("usage: devices [list | add NAME ... | remove NAME]");
+		return usage_error(
+			"usage: devices [list | add NAME ... | remove NAME]");
 	ret = dmabuf_device_list(mount_dir, &v, &n);
 	if (ret)
 		return fail(mount_dir, ret);
@@ -614,7 +624,7 @@ static int cmd_devices(int argc, char **argv)
 
 static int cmd_who(int argc, char **argv)
 {
-	struct holdings h = { 0 };
+	struct holdings h = {0};
 	struct entry *v = NULL;
 	size_t n = 0, i, j;
 	char size[16];
@@ -628,26 +638,28 @@ static int cmd_who(int argc, char **argv)
 	if (json)
 		putchar('[');
 	else
-		printf("%7s %-16s %8s %-20s %9s %4s %4s\n", "PID", "COMMAND", "INO",
-		       "BUFFER", "SIZE", "FDS", "MAPS");
+		printf("%7s %-16s %8s %-20s %9s %4s %4s\n", "PID", "COMMAND",
+		       "INO", "BUFFER", "SIZE", "FDS", "MAPS");
 	for (i = 0; i < h.n; i++) {
 		struct holding *x = &h.v[i];
 		const char *name = name_of_ino(v, n, x->ino);
 		uint64_t bytes = size_of_ino(v, n, x->ino);
 
 		if (json) {
-			printf("%s{\"pid\":%d,\"command\":", i ? "," : "", (int)x->pid);
+			printf("%s{\"pid\":%d,\"command\":", i ? "," : "",
+			       (int)x->pid);
 			json_str(x->comm);
-			printf(",\"ino\":%llu,\"buffer\":", (unsigned long long)x->ino);
+			printf(",\"ino\":%llu,\"buffer\":",
+			       (unsigned long long)x->ino);
 			json_str(name);
 			printf(",\"size\":%llu,\"fds\":%u,\"maps\":%u}",
 			       (unsigned long long)bytes, x->fds, x->maps);
 			continue;
 		}
 		human(bytes, size, sizeof(size));
-		printf("%7d %-16s %8llu %-20s %9s %4u %4u\n", (int)x->pid, x->comm,
-		       (unsigned long long)x->ino, name, bytes ? size : "?",
-		       x->fds, x->maps);
+		printf("%7d %-16s %8llu %-20s %9s %4u %4u\n", (int)x->pid,
+		       x->comm, (unsigned long long)x->ino, name,
+		       bytes ? size : "?", x->fds, x->maps);
 	}
 	if (json) {
 		puts("]");
@@ -692,7 +704,7 @@ static int cmd_top(int argc, char **argv)
 	long count = -1, interval_ms = 1000;
 	struct timespec ts;
 	bool tty = isatty(STDOUT_FILENO);
-	char *noargs[] = { argv[0], NULL };
+	char *noargs[] = {argv[0], NULL};
 	int c;
 
 	optind = 1;
@@ -702,7 +714,8 @@ static int cmd_top(int argc, char **argv)
 		else if (c == 'd')
 			interval_ms = (long)(atof(optarg) * 1000);
 		else
-			return usage_error("usage: top [-n COUNT] [-d SECONDS]");
+			return usage_error(
+				"usage: top [-n COUNT] [-d SECONDS]");
 	}
 	if (interval_ms < 100)
 		interval_ms = 100;
@@ -725,7 +738,8 @@ static int cmd_top(int argc, char **argv)
 			break;
 		ts.tv_sec = interval_ms / 1000;
 		ts.tv_nsec = (interval_ms % 1000) * 1000000L;
-		nanosleep(&ts, NULL); /* a display refresh, not a wait on anyone */
+		nanosleep(&ts,
+			  NULL); /* a display refresh, not a wait on anyone */
 	}
 	return 0;
 }
@@ -749,7 +763,8 @@ static void progress(uint64_t done, uint64_t total, bool show)
 		fputc('\n', stderr);
 }
 
-/* Move @len bytes between @file and @mem with up to DEPTH requests in flight. */
+/* Move @len bytes between @file and @mem with up to DEPTH requests in flight.
+ */
 static int uring_copy(int file, char *mem, uint64_t len, bool to_mem)
 {
 	bool show = isatty(STDERR_FILENO) && len >= (16u << 20);
@@ -764,12 +779,16 @@ static int uring_copy(int file, char *mem, uint64_t len, bool to_mem)
 	while (done < len && !ret) {
 		while (inflight < DEPTH && queued < len) {
 			struct io_uring_sqe *sqe = io_uring_get_sqe(&ring);
-			unsigned int n = len - queued < CHUNK ? (unsigned int)(len - queued) : CHUNK;
+			unsigned int n = len - queued < CHUNK
+						 ? (unsigned int)(len - queued)
+						 : CHUNK;
 
 			if (to_mem)
-				io_uring_prep_read(sqe, file, mem + queued, n, queued);
+				io_uring_prep_read(sqe, file, mem + queued, n,
+						   queued);
 			else
-				io_uring_prep_write(sqe, file, mem + queued, n, queued);
+				io_uring_prep_write(sqe, file, mem + queued, n,
+						    queued);
 			queued += n;
 			inflight++;
 		}
@@ -820,14 +839,16 @@ static int cmd_fill(int argc, char **argv)
 	if (ret)
 		return fail(argv[1], ret);
 	if ((uint64_t)st.st_size > dmabuf_mapping_size(m)) {
-		fprintf(stderr, "dmabufctl: %s (%lld bytes) does not fit in %s (%llu bytes)\n",
+		fprintf(stderr,
+			"dmabufctl: %s (%lld bytes) does not fit in %s (%llu bytes)\n",
 			argv[2], (long long)st.st_size, argv[1],
 			(unsigned long long)dmabuf_mapping_size(m));
 		return EXIT_FAILURE;
 	}
 	ret = dmabuf_mapping_begin(m, 0, 0, DMABUF_CPU_WRITE);
 	if (!ret && st.st_size)
-		ret = uring_copy(file, dmabuf_mapping_addr(m), (uint64_t)st.st_size, true);
+		ret = uring_copy(file, dmabuf_mapping_addr(m),
+				 (uint64_t)st.st_size, true);
 	dmabuf_mapping_end(m, 0, 0, DMABUF_CPU_WRITE);
 	dmabuf_munmap(m);
 	close(buf);
@@ -869,8 +890,8 @@ static int cmd_dump(int argc, char **argv)
 	if (ret)
 		return fail(argv[2], ret);
 	if (!json)
-		printf("dumped %llu bytes of %s to %s\n", (unsigned long long)size,
-		       argv[1], argv[2]);
+		printf("dumped %llu bytes of %s to %s\n",
+		       (unsigned long long)size, argv[1], argv[2]);
 	return 0;
 }
 
@@ -884,17 +905,23 @@ struct command {
 };
 
 static const struct command commands[] = {
-	{ "export", cmd_export, "[--heap H] [--name DBG] [--alloc-now] NAME SIZE",
-	  "create and size a buffer (SIZE takes K/M/G)" },
-	{ "ls", cmd_ls, "", "list buffers: name, inode, size, heap, state, attachments, maps, holders" },
-	{ "info", cmd_info, "NAME", "everything about one buffer" },
-	{ "heaps", cmd_heaps, "", "heap capacity, use and fragmentation" },
-	{ "devices", cmd_devices, "[list | add NAME key=value... | remove NAME]",
-	  "the device registry (see dmabuffs-devices(5))" },
-	{ "who", cmd_who, "", "which processes hold which buffers (fds, mappings), per-process totals" },
-	{ "top", cmd_top, "[-n COUNT] [-d SECONDS]", "a live view of heaps, buffers and holders" },
-	{ "fill", cmd_fill, "NAME FILE", "copy FILE into a buffer through its zero-copy mapping" },
-	{ "dump", cmd_dump, "NAME FILE", "copy a buffer into FILE through its zero-copy mapping" },
+	{"export", cmd_export,
+	 "[--heap H] [--name DBG] [--alloc-now] NAME SIZE",
+	 "create and size a buffer (SIZE takes K/M/G)"},
+	{"ls", cmd_ls, "",
+	 "list buffers: name, inode, size, heap, state, attachments, maps, holders"},
+	{"info", cmd_info, "NAME", "everything about one buffer"},
+	{"heaps", cmd_heaps, "", "heap capacity, use and fragmentation"},
+	{"devices", cmd_devices, "[list | add NAME key=value... | remove NAME]",
+	 "the device registry (see dmabuffs-devices(5))"},
+	{"who", cmd_who, "",
+	 "which processes hold which buffers (fds, mappings), per-process totals"},
+	{"top", cmd_top, "[-n COUNT] [-d SECONDS]",
+	 "a live view of heaps, buffers and holders"},
+	{"fill", cmd_fill, "NAME FILE",
+	 "copy FILE into a buffer through its zero-copy mapping"},
+	{"dump", cmd_dump, "NAME FILE",
+	 "copy a buffer into FILE through its zero-copy mapping"},
 };
 
 #define NR_COMMANDS (sizeof(commands) / sizeof(*commands))
@@ -903,26 +930,28 @@ static void help(FILE *out)
 {
 	size_t i;
 
-	fprintf(out, "usage: dmabufctl [-m MOUNT] [--json] COMMAND [ARGS]\n\n"
-		     "Inspect and use a dmabuffs mount (default $DMABUF_MOUNT or %s).\n\n"
-		     "commands:\n",
+	fprintf(out,
+		"usage: dmabufctl [-m MOUNT] [--json] COMMAND [ARGS]\n\n"
+		"Inspect and use a dmabuffs mount (default $DMABUF_MOUNT or %s).\n\n"
+		"commands:\n",
 		DMABUF_DEFAULT_MOUNT);
 	for (i = 0; i < NR_COMMANDS; i++)
 		fprintf(out, "  %-8s %s\n           %s\n", commands[i].name,
 			commands[i].args, commands[i].help);
-	fprintf(out, "\noptions:\n  -m, --mount DIR  the dmabuffs mount\n"
-		     "  -j, --json       JSON output for scripts\n"
-		     "  -h, --help       this help; COMMAND --help for one command\n"
-		     "\nExit status: 0 success, 1 failure, 2 usage error. See dmabufctl(1).\n");
+	fprintf(out,
+		"\noptions:\n  -m, --mount DIR  the dmabuffs mount\n"
+		"  -j, --json       JSON output for scripts\n"
+		"  -h, --help       this help; COMMAND --help for one command\n"
+		"\nExit status: 0 success, 1 failure, 2 usage error. See dmabufctl(1).\n");
 }
 
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "mount", required_argument, NULL, 'm' },
-		{ "json", no_argument, NULL, 'j' },
-		{ "help", no_argument, NULL, 'h' },
-		{ 0 },
+		{"mount", required_argument, NULL, 'm'},
+		{"json", no_argument, NULL, 'j'},
+		{"help", no_argument, NULL, 'h'},
+		{0},
 	};
 	int c, i;
 	size_t k;
@@ -950,7 +979,8 @@ int main(int argc, char **argv)
 		if (strcmp(argv[optind], commands[k].name))
 			continue;
 		for (i = optind + 1; i < argc; i++)
-			if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+			if (!strcmp(argv[i], "--help") ||
+			    !strcmp(argv[i], "-h")) {
 				printf("usage: dmabufctl %s %s\n  %s\n",
 				       commands[k].name, commands[k].args,
 				       commands[k].help);

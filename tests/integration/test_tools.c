@@ -33,8 +33,11 @@ static char out[1 << 16];
 
 Test(tools, export_ls_info_json)
 {
-	cr_assert_eq(ctl(out, sizeof(out), "export --heap cma --name cam frame0 4M"), 0);
-	cr_assert_not_null(strstr(out, "exported frame0: 4194304 bytes on heap cma"));
+	cr_assert_eq(
+		ctl(out, sizeof(out), "export --heap cma --name cam frame0 4M"),
+		0);
+	cr_assert_not_null(
+		strstr(out, "exported frame0: 4194304 bytes on heap cma"));
 	cr_assert_eq(ctl(out, sizeof(out), "export frame1 64K"), 0);
 	cr_assert_eq(ctl(out, sizeof(out), "ls"), 0);
 	cr_assert_not_null(strstr(out, "NAME"));
@@ -47,7 +50,8 @@ Test(tools, export_ls_info_json)
 	cr_assert_not_null(strstr(out, "debug name:   cam"));
 	cr_assert_not_null(strstr(out, "state:        exported"));
 	cr_assert_eq(ctl(out, sizeof(out), "info nosuch"), 1);
-	cr_assert_eq(ctl(out, sizeof(out), "export frame0 1M"), 1, "taken name");
+	cr_assert_eq(ctl(out, sizeof(out), "export frame0 1M"), 1,
+		     "taken name");
 	cr_assert_eq(ctl(out, sizeof(out), "export bad 12Q"), 2, "usage error");
 	cr_assert_eq(ctl(out, sizeof(out), "frobnicate"), 2);
 	cr_assert_eq(ctl(out, sizeof(out), "ls --help"), 0);
@@ -60,12 +64,17 @@ Test(tools, heaps_and_devices)
 	cr_assert_not_null(strstr(out, "cma"));
 	cr_assert_not_null(strstr(out, "64.0M"), "the mount's cma_size");
 	cr_assert_eq(ctl(out, sizeof(out), "--json heaps"), 0);
-	cr_assert_not_null(strstr(out, "\"name\":\"cma\",\"capacity\":67108864"));
+	cr_assert_not_null(
+		strstr(out, "\"name\":\"cma\",\"capacity\":67108864"));
 	cr_assert_eq(ctl(out, sizeof(out), "devices"), 0);
 	cr_assert_not_null(strstr(out, "gpu0"));
-	cr_assert_eq(ctl(out, sizeof(out), "devices add isp7 dma_bits=32 max_segments=1 alignment=64K"), 0);
+	cr_assert_eq(
+		ctl(out, sizeof(out),
+		    "devices add isp7 dma_bits=32 max_segments=1 alignment=64K"),
+		0);
 	cr_assert_eq(ctl(out, sizeof(out), "--json devices"), 0);
-	cr_assert_not_null(strstr(out, "\"name\":\"isp7\",\"dma_bits\":32,\"max_segments\":1"));
+	cr_assert_not_null(strstr(
+		out, "\"name\":\"isp7\",\"dma_bits\":32,\"max_segments\":1"));
 	cr_assert_eq(ctl(out, sizeof(out), "devices add isp7"), 1, "exists");
 	cr_assert_eq(ctl(out, sizeof(out), "devices add bad dma_bits=3"), 1,
 		     "the daemon refuses it");
@@ -106,9 +115,15 @@ Test(tools, who_finds_a_holder_in_another_process)
 	cr_assert_eq(ctl(out, sizeof(out), "--json who"), 0);
 	snprintf(pidtext, sizeof(pidtext), "{\"pid\":%d,", (int)pid);
 	cr_assert_not_null(strstr(out, pidtext), "%s", out);
-	cr_assert_not_null(strstr(out, "\"buffer\":\"held\",\"size\":1048576,\"fds\":1,\"maps\":0"), "%s", out);
+	cr_assert_not_null(
+		strstr(out,
+		       "\"buffer\":\"held\",\"size\":1048576,\"fds\":1,\"maps\":0"),
+		"%s", out);
 	/* A zero-copy mapping keeps a duplicate of its fd for CPU brackets. */
-	cr_assert_not_null(strstr(out, "\"buffer\":\"mapped\",\"size\":1048576,\"fds\":1,\"maps\":1"), "%s", out);
+	cr_assert_not_null(
+		strstr(out,
+		       "\"buffer\":\"mapped\",\"size\":1048576,\"fds\":1,\"maps\":1"),
+		"%s", out);
 	cr_assert_eq(ctl(out, sizeof(out), "who"), 0);
 	cr_assert_not_null(strstr(out, "per process:"));
 	cr_assert_not_null(strstr(out, "2 buffer(s), 2.0M"));
@@ -129,7 +144,8 @@ Test(tools, fill_and_dump_round_trip_hundreds_of_mib)
 	snprintf(args, sizeof(args), "fill big %s", src);
 	cr_assert_eq(ctl(out, sizeof(out), args), 0, "%s", out);
 	cr_assert_not_null(strstr(out, "filled big with 314572800 bytes"));
-	cr_assert_eq(sh("cmp %s $MNT/big", src), 0, "read(2) sees what fill wrote");
+	cr_assert_eq(sh("cmp %s $MNT/big", src), 0,
+		     "read(2) sees what fill wrote");
 	snprintf(args, sizeof(args), "dump big %s", dst);
 	cr_assert_eq(ctl(out, sizeof(out), args), 0, "%s", out);
 	cr_assert_eq(sh("cmp %s %s", src, dst), 0, "dump gives the bytes back");
@@ -159,10 +175,12 @@ Test(tools, the_demo_verifies_every_frame)
 	n = fread(out, 1, sizeof(out) - 1, p);
 	out[n] = '\0';
 	cr_assert_eq(pclose(p), 0, "%s", out);
-	cr_assert_not_null(strstr(out, "all 3 frames verified end to end"), "%s", out);
+	cr_assert_not_null(strstr(out, "all 3 frames verified end to end"),
+			   "%s", out);
 	cr_assert_not_null(strstr(out, "state: migrating"));
 	cr_assert_not_null(strstr(out, "Resource temporarily unavailable"));
-	cr_assert_not_null(strstr(out, "agree on every frame after the moves: yes"));
+	cr_assert_not_null(
+		strstr(out, "agree on every frame after the moves: yes"));
 	cr_assert_null(strstr(out, "DOES NOT MATCH"));
 	cr_assert_not_null(strstr(out, "unmounted"));
 }
@@ -174,26 +192,31 @@ Test(tools, readme_example_builds_against_the_installed_library)
 
 	snprintf(root, sizeof(root), "%s", build_path(".."));
 	san = strstr(build_path(""), "/build-san/") ? "SANITIZE=1" : "";
-	cr_assert_lt(snprintf(cmd, sizeof(cmd),
-			      "make -s -C %s install %s DESTDIR=%s/inst PREFIX=/usr >/dev/null",
-			      root, san, M.dir),
-		     (int)sizeof(cmd));
+	cr_assert_lt(
+		snprintf(
+			cmd, sizeof(cmd),
+			"make -s -C %s install %s DESTDIR=%s/inst PREFIX=/usr >/dev/null",
+			root, san, M.dir),
+		(int)sizeof(cmd));
 	cr_assert_eq(system(cmd), 0, "make install");
-	cr_assert_eq(sh("awk '/example:start/{on=1} on&&/^```$/{exit} on&&f{print} "
-			"on&&/^```c$/{f=1}' %s/README.md > %s/example.c && "
-			"test -s %s/example.c",
-			root, M.dir, M.dir),
-		     0, "the README has the example");
-	cr_assert_eq(sh("cd %s && PKG_CONFIG_PATH=%s/inst/usr/lib/pkgconfig "
-			"PKG_CONFIG_SYSROOT_DIR=%s/inst cc -Wall -Werror %s example.c "
-			"$(PKG_CONFIG_PATH=%s/inst/usr/lib/pkgconfig PKG_CONFIG_SYSROOT_DIR=%s/inst "
-			"pkg-config --cflags --libs dmabuf) -o example",
-			M.dir, M.dir, M.dir, *san ? "-fsanitize=address,undefined" : "",
-			M.dir, M.dir),
-		     0, "compiles with pkg-config");
-	cr_assert_eq(sh("cd %s && LD_LIBRARY_PATH=%s/inst/usr/lib DMABUF_MOUNT=$MNT "
-			"./example > out.txt && grep -q 'read back: hello' out.txt && "
-			"grep -q 'camera0 writes 1 segment' out.txt",
-			M.dir, M.dir),
-		     0, "and runs");
+	cr_assert_eq(
+		sh("awk '/example:start/{on=1} on&&/^```$/{exit} on&&f{print} "
+		   "on&&/^```c$/{f=1}' %s/README.md > %s/example.c && "
+		   "test -s %s/example.c",
+		   root, M.dir, M.dir),
+		0, "the README has the example");
+	cr_assert_eq(
+		sh("cd %s && PKG_CONFIG_PATH=%s/inst/usr/lib/pkgconfig "
+		   "PKG_CONFIG_SYSROOT_DIR=%s/inst cc -Wall -Werror %s example.c "
+		   "$(PKG_CONFIG_PATH=%s/inst/usr/lib/pkgconfig PKG_CONFIG_SYSROOT_DIR=%s/inst "
+		   "pkg-config --cflags --libs dmabuf) -o example",
+		   M.dir, M.dir, M.dir,
+		   *san ? "-fsanitize=address,undefined" : "", M.dir, M.dir),
+		0, "compiles with pkg-config");
+	cr_assert_eq(
+		sh("cd %s && LD_LIBRARY_PATH=%s/inst/usr/lib DMABUF_MOUNT=$MNT "
+		   "./example > out.txt && grep -q 'read back: hello' out.txt && "
+		   "grep -q 'camera0 writes 1 segment' out.txt",
+		   M.dir, M.dir),
+		0, "and runs");
 }
