@@ -195,7 +195,7 @@ Test(tools, readme_example_builds_against_the_installed_library)
 	cr_assert_lt(
 		snprintf(
 			cmd, sizeof(cmd),
-			"make -s -C %s install %s DESTDIR=%s/inst PREFIX=/usr >/dev/null",
+			"make -s -C %s install %s DESTDIR=%s/inst PREFIX=/opt/dmabuf >/dev/null",
 			root, san, M.dir),
 		(int)sizeof(cmd));
 	cr_assert_eq(system(cmd), 0, "make install");
@@ -206,15 +206,15 @@ Test(tools, readme_example_builds_against_the_installed_library)
 		   root, M.dir, M.dir),
 		0, "the README has the example");
 	cr_assert_eq(
-		sh("cd %s && PKG_CONFIG_PATH=%s/inst/usr/lib/pkgconfig "
+		sh("cd %s && PKG_CONFIG_PATH=%s/inst/opt/dmabuf/lib/pkgconfig "
 		   "PKG_CONFIG_SYSROOT_DIR=%s/inst cc -Wall -Werror %s example.c "
-		   "$(PKG_CONFIG_PATH=%s/inst/usr/lib/pkgconfig PKG_CONFIG_SYSROOT_DIR=%s/inst "
+		   "$(PKG_CONFIG_PATH=%s/inst/opt/dmabuf/lib/pkgconfig PKG_CONFIG_SYSROOT_DIR=%s/inst "
 		   "pkg-config --cflags --libs dmabuf) -o example",
 		   M.dir, M.dir, M.dir,
 		   *san ? "-fsanitize=address,undefined" : "", M.dir, M.dir),
 		0, "compiles with pkg-config");
 	cr_assert_eq(
-		sh("cd %s && LD_LIBRARY_PATH=%s/inst/usr/lib DMABUF_MOUNT=$MNT "
+		sh("cd %s && LD_LIBRARY_PATH=%s/inst/opt/dmabuf/lib DMABUF_MOUNT=$MNT "
 		   "./example > out.txt && grep -q 'read back: hello' out.txt && "
 		   "grep -q 'camera0 writes 1 segment' out.txt",
 		   M.dir, M.dir),
