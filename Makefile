@@ -64,7 +64,6 @@ LIB_OBJS := $(LIB_SRCS:%.c=$(B)/%.o)
 LIB_A := $(B)/lib/libdmabuf.a
 SONAME := libdmabuf.so.0
 LIB_SO := $(B)/lib/libdmabuf.so.$(VERSION)
-LIB_PC := $(B)/lib/dmabuf.pc
 
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(UNIT_SRCS:%.c=$(B)/%)
@@ -81,7 +80,7 @@ FS_OBJS := $(FS_SRCS:%.c=$(B)/%.o)
 FS_BIN := $(B)/fs/dmabuffs
 
 .PHONY: all check unit-tests demo bench install uninstall clean deps format format-check build-tests
-all: $(CORE_LIB) $(LIB_A) $(LIB_SO) $(LIB_PC) $(FS_BIN) $(CTL_BIN) $(DEMO_BIN)
+all: $(CORE_LIB) $(LIB_A) $(LIB_SO) $(FS_BIN) $(CTL_BIN) $(DEMO_BIN)
 
 build-tests: all $(UNIT_BINS) $(INTEG_BINS) $(TEST_PLUGINS)
 
@@ -145,12 +144,6 @@ $(LIB_SO): $(LIB_OBJS)
 	$(Q)ln -sf $(notdir $@) $(@D)/$(SONAME)
 	$(Q)ln -sf $(SONAME) $(@D)/libdmabuf.so
 
-$(LIB_PC): lib/libdmabuf/dmabuf.pc.in Makefile
-	@mkdir -p $(@D)
-	$(call say,GEN,$@)
-	$(Q)sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' \
-		-e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' -e 's|@VERSION@|$(VERSION)|' $< > $@
-
 $(FS_BIN): $(FS_OBJS) $(CORE_LIB) $(LIB_A)
 	$(call say,LD,$@)
 	$(Q)$(CC) -o $@ $(FS_OBJS) $(CORE_LIB) $(LIB_A) $(ALL_LDFLAGS) $(FUSE_LIBS) -ldl
@@ -182,7 +175,10 @@ install: all
 	install -m 755 $(LIB_SO) $(DESTDIR)$(LIBDIR)/
 	ln -sf $(notdir $(LIB_SO)) $(DESTDIR)$(LIBDIR)/$(SONAME)
 	ln -sf $(SONAME) $(DESTDIR)$(LIBDIR)/libdmabuf.so
-	install -m 644 $(LIB_PC) $(DESTDIR)$(LIBDIR)/pkgconfig/dmabuf.pc
+	# Generated here so that it names the PREFIX installed to.
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' \
+		-e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' -e 's|@VERSION@|$(VERSION)|' \
+		lib/libdmabuf/dmabuf.pc.in > $(DESTDIR)$(LIBDIR)/pkgconfig/dmabuf.pc
 	install -m 644 include/dmabuf/*.h $(DESTDIR)$(INCLUDEDIR)/dmabuf/
 	sed 's|@SBINDIR@|$(SBINDIR)|' fs/dmabuffs.service.in > $(DESTDIR)$(UNITDIR)/dmabuffs.service
 	install -m 644 man/*.1 $(DESTDIR)$(MANDIR)/man1/
