@@ -326,11 +326,19 @@ static void unmount(void)
 	say("demo", "unmounted %s", mnt);
 }
 
+/*
+ * Ctrl-C: only async-signal-safe calls here.  The daemon unmounts itself
+ * cleanly on SIGTERM; the pipeline's processes die with us (PDEATHSIG).
+ */
 static void on_signal(int sig)
 {
-	signal(sig, SIG_DFL);
-	unmount();
-	raise(sig);
+	if (daemon_pid && getpid() == conductor_pid) {
+		kill(daemon_pid, SIGTERM);
+		waitpid(daemon_pid, NULL, 0);
+		rmdir(mnt);
+		rmdir(tmpdir);
+	}
+	_exit(128 + sig);
 }
 
 static void start_daemon(void)

@@ -453,13 +453,17 @@ static int connect_to(const char *addr)
 	return sock;
 }
 
-static int recv_reply(int sock, struct dmabuf_redeem_reply *r, int *memfd)
+/*
+ * Receive one message of up to @len bytes and the fd it may carry
+ * (O_CLOEXEC; -1 if none).  Returns the bytes received or a negative errno.
+ */
+static ssize_t recv_with_fd(int sock, void *data, size_t len, int *fd)
 {
 	union {
 		struct cmsghdr h;
 		char buf[CMSG_SPACE(sizeof(int))];
 	} u;
-	struct iovec iov = {r, sizeof(*r)};
+	struct iovec iov = {data, len};
 	struct msghdr msg = {.msg_iov = &iov,
 			     .msg_iovlen = 1,
 			     .msg_control = u.buf,
@@ -467,12 +471,21 @@ static int recv_reply(int sock, struct dmabuf_redeem_reply *r, int *memfd)
 	struct cmsghdr *c;
 	ssize_t n = recvmsg(sock, &msg, MSG_CMSG_CLOEXEC);
 
-	*memfd = -1;
+	*fd = -1;
 	if (n < 0)
 		return -errno;
 	c = CMSG_FIRSTHDR(&msg);
-	if (c && c->cmsg_type == SCM_RIGHTS)
-		memcpy(memfd, CMSG_DATA(c), sizeof(int));
+	if (c && c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS)
+		memcpy(fd, CMSG_DATA(c), sizeof(int));
+	return n;
+}
+
+static int recv_reply(int sock, struct dmabuf_redeem_reply *r, int *memfd)
+{
+	ssize_t n = recv_with_fd(sock, r, sizeof(*r), memfd);
+
+	if (n < 0)
+		return (int)n;
 	if (n != sizeof(*r) || (r->status == 0 && *memfd < 0)) {
 		if (*memfd >= 0)
 			close(*memfd);
@@ -695,28 +708,16 @@ int dmabuf_send_fd(int sock, int fd)
  */
 int dmabuf_recv_fd(int sock)
 {
-	union {
-		struct cmsghdr h;
-		char buf[CMSG_SPACE(sizeof(int))];
-	} u;
 	char byte;
-	struct iovec iov = {&byte, 1};
-	struct msghdr msg = {.msg_iov = &iov,
-			     .msg_iovlen = 1,
-			     .msg_control = u.buf,
-			     .msg_controllen = sizeof(u.buf)};
-	struct cmsghdr *c;
-	ssize_t n = recvmsg(sock, &msg, MSG_CMSG_CLOEXEC);
 	int fd;
+	ssize_t n = recv_with_fd(sock, &byte, 1, &fd);
 
 	if (n < 0)
-		return -errno;
+		return (int)n;
 	if (n == 0)
 		return -ECONNRESET;
-	c = CMSG_FIRSTHDR(&msg);
-	if (!c || c->cmsg_type != SCM_RIGHTS)
+	if (fd < 0)
 		return -EBADMSG;
-	memcpy(&fd, CMSG_DATA(c), sizeof(int));
 	return fd;
 }
 
