@@ -29,8 +29,8 @@
 #include "dmabuf-core.h"
 
 #define FS_ROOT_INO FUSE_ROOT_ID
-#define FS_BUFINFO_INO (1ULL << 63)
-#define FS_BUFINFO_NAME ".bufinfo"
+/* Virtual files (.bufinfo, .stats) take inode numbers from here up. */
+#define FS_VIRTUAL_INO_BASE (1ULL << 63)
 #define FS_TIMEOUT 1.0
 
 struct fs_file;
@@ -70,9 +70,9 @@ struct fs_inode {
  * @h: the object model's handle; NULL for .bufinfo
  * @flags: open(2) flags
  * @ph: poll handle to notify when readiness may have changed
- * @text: .bufinfo snapshot
+ * @text: a virtual file's snapshot
  * @text_len: its length
- * @text_refs: .bufinfo: the open plus replies in flight; a reply's memory
+ * @text_refs: virtual files: the open plus replies in flight; a reply's memory
  *             must outlive the write(2) that sends it, and release may run
  *             on another thread as soon as the client has its bytes
  * @link: entry in fs_inode.files
@@ -194,6 +194,58 @@ struct fs {
 };
 
 extern const struct fuse_lowlevel_ops fs_ops;
+
+/**
+ * struct fs_virtual - a read-only file of the root that is not a buffer
+ * @name: its name
+ * @ino: its inode number
+ * @render: write its text (malloc'ed) for one open
+ */
+struct fs_virtual {
+	const char *name;
+	uint64_t ino;
+	int (*render)(struct fs *fs, char **text, size_t *len);
+};
+
+/* What the daemon counts (.stats); requests first. */
+enum fs_counter {
+	FS_OP_LOOKUP,
+	FS_OP_FORGET,
+	FS_OP_GETATTR,
+	FS_OP_SETATTR,
+	FS_OP_CREATE,
+	FS_OP_MKNOD,
+	FS_OP_UNLINK,
+	FS_OP_RENAME,
+	FS_OP_OPEN,
+	FS_OP_READ,
+	FS_OP_WRITE,
+	FS_OP_FLUSH,
+	FS_OP_FSYNC,
+	FS_OP_RELEASE,
+	FS_OP_OPENDIR,
+	FS_OP_READDIR,
+	FS_OP_RELEASEDIR,
+	FS_OP_STATFS,
+	FS_OP_IOCTL,
+	FS_OP_POLL,
+	FS_OP_XATTR,
+	FS_OP_REFUSED,
+	FS_NR_REQUEST_COUNTERS,
+	FS_EV_INVAL_SENT = FS_NR_REQUEST_COUNTERS,
+	FS_EV_POLL_SENT,
+	FS_PARKED,
+	FS_TOKENS_ISSUED,
+	FS_TOKENS_REDEEMED,
+	FS_TOKENS_REFUSED,
+	FS_NR_COUNTERS,
+};
+
+/* stats.c */
+void fs_count(enum fs_counter c);
+const struct fs_virtual *fs_virtual_by_ino(uint64_t ino);
+const struct fs_virtual *fs_virtual_by_name(const char *name);
+const struct fs_virtual *fs_virtual_first(void);
 
 /* ops.c */
 struct fs *fs_of(fuse_req_t req);

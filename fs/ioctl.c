@@ -199,6 +199,7 @@ static void wait_or_eagain(fuse_req_t req, struct fs_file *file,
 	w->req = req;
 	w->file = file;
 	w->buf = file->inode->buf;
+	fs_count(FS_PARKED);
 	park(fs_of(req), w);
 }
 
@@ -533,7 +534,8 @@ void fs_ioctl(fuse_req_t req, fuse_ino_t ino, unsigned int cmd, void *arg,
 	size_t size;
 
 	(void)arg;
-	if (!known_size(cmd, &size) || ino == FS_BUFINFO_INO) {
+	fs_count(FS_OP_IOCTL);
+	if (!known_size(cmd, &size) || fs_virtual_by_ino(ino)) {
 		fuse_reply_err(req, ENOTTY);
 		return;
 	}
@@ -568,7 +570,8 @@ void fs_poll(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi,
 	struct fuse_pollhandle *old = NULL;
 	struct fs *fs = fs_of(req);
 
-	if (ino == FS_BUFINFO_INO) {
+	fs_count(FS_OP_POLL);
+	if (fs_virtual_by_ino(ino)) {
 		if (ph)
 			fuse_pollhandle_destroy(ph);
 		fuse_reply_poll(req, POLLIN | POLLRDNORM);

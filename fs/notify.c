@@ -99,6 +99,7 @@ static void wake_pollers(struct fs *fs, uint64_t ino)
 	pthread_mutex_unlock(&fs->lock);
 	/* The kernel polls again and gets the new mask. */
 	for (i = 0; i < n; i++) {
+		fs_count(FS_EV_POLL_SENT);
 		fuse_lowlevel_notify_poll(phs[i]);
 		fuse_pollhandle_destroy(phs[i]);
 	}
@@ -123,6 +124,7 @@ static void handle(struct fs *fs, struct fs_event *ev)
 		dmabuf_buffer_put(ev->buf);
 		break;
 	case FS_EV_INVAL:
+		fs_count(FS_EV_INVAL_SENT);
 		ret = fuse_lowlevel_notify_inval_inode(
 			fs->se, ev->ino, ev->attrs_only ? -1 : 0, 0);
 		if (ret && ret != -ENOENT)

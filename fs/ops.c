@@ -114,10 +114,11 @@ static void fill_attr(struct fs *fs, const struct fs_inode *inode,
 	st->st_ctim = inode->ctime;
 }
 
-static void fill_bufinfo_attr(struct fs *fs, struct stat *st)
+static void fill_virtual_attr(struct fs *fs, const struct fs_virtual *v,
+			      struct stat *st)
 {
 	memset(st, 0, sizeof(*st));
-	st->st_ino = FS_BUFINFO_INO;
+	st->st_ino = v->ino;
 	st->st_mode = S_IFREG | 0444;
 	st->st_nlink = 1;
 	st->st_uid = fs->owner;
@@ -156,16 +157,17 @@ static void fs_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 	struct fs *fs = fs_of(req);
 	struct fuse_entry_param e;
 	struct fs_inode *inode;
+	fs_count(FS_OP_LOOKUP);
 
 	if (parent != FS_ROOT_INO) {
 		fuse_reply_err(req, ENOTDIR);
 		return;
 	}
-	if (!strcmp(name, FS_BUFINFO_NAME)) {
+	if (fs_virtual_by_name(name)) {
 		memset(&e, 0, sizeof(e));
-		e.ino = FS_BUFINFO_INO;
+		e.ino = fs_virtual_by_name(name)->ino;
 		e.attr_timeout = e.entry_timeout = FS_TIMEOUT;
-		fill_bufinfo_attr(fs, &e.attr);
+		fill_virtual_attr(fs, fs_virtual_by_name(name), &e.attr);
 		fuse_reply_entry(req, &e);
 		return;
 	}
@@ -186,7 +188,7 @@ static void forget_one(struct fs *fs, fuse_ino_t ino, uint64_t nlookup)
 {
 	struct fs_inode *inode;
 
-	if (ino == FS_ROOT_INO || ino == FS_BUFINFO_INO)
+	if (ino == FS_ROOT_INO || fs_virtual_by_ino(ino))
 		return;
 	pthread_mutex_lock(&fs->lock);
 	inode = fs_inode_get_locked(fs, ino);
@@ -200,6 +202,7 @@ static void forget_one(struct fs *fs, fuse_ino_t ino, uint64_t nlookup)
 
 static void fs_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup)
 {
+	fs_count(FS_OP_FORGET);
 	forget_one(fs_of(req), ino, nlookup);
 	fuse_reply_none(req);
 }
@@ -209,6 +212,7 @@ static void fs_forget_multi(fuse_req_t req, size_t count,
 {
 	size_t i;
 
+	fs_count(FS_OP_FORGET);
 	for (i = 0; i < count; i++)
 		forget_one(fs_of(req), forgets[i].ino, forgets[i].nlookup);
 	fuse_reply_none(req);
@@ -222,8 +226,9 @@ static void fs_getattr(fuse_req_t req, fuse_ino_t ino,
 	struct stat st;
 
 	(void)fi;
-	if (ino == FS_BUFINFO_INO) {
-		fill_bufinfo_attr(fs, &st);
+	fs_count(FS_OP_GETATTR);
+	if (fs_virtual_by_ino(ino)) {
+		fill_virtual_attr(fs, fs_virtual_by_ino(ino), &st);
 		fuse_reply_attr(req, &st, FS_TIMEOUT);
 		return;
 	}
@@ -276,7 +281,8 @@ static void fs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 	int ret = 0;
 
 	(void)fi;
-	if (ino == FS_ROOT_INO || ino == FS_BUFINFO_INO) {
+	fs_count(FS_OP_SETATTR);
+	if (ino == FS_ROOT_INO || fs_virtual_by_ino(ino)) {
 		fuse_reply_err(req, EPERM);
 		return;
 	}
@@ -300,7 +306,7 @@ static void fs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 
 static bool name_ok(const char *name)
 {
-	return strcmp(name, FS_BUFINFO_NAME) && strlen(name) <= 255;
+	return !fs_virtual_by_name(name) && strlen(name) <= 255;
 }
 
 /* A new, empty buffer named @name. */
@@ -425,6 +431,7 @@ static void fs_create(fuse_req_t req, fuse_ino_t parent, const char *name,
 {
 	struct fuse_entry_param e;
 	int ret = make_file(req, parent, name, mode, &e, fi);
+	fs_count(FS_OP_CREATE);
 
 	if (ret)
 		fuse_reply_err(req, -ret);
@@ -437,6 +444,7 @@ static void fs_mknod(fuse_req_t req, fuse_ino_t parent, const char *name,
 {
 	struct fuse_entry_param e;
 	int ret = -EPERM;
+	fs_count(FS_OP_MKNOD);
 
 	(void)rdev;
 	if (S_ISREG(mode))
@@ -449,6 +457,7 @@ static void fs_mknod(fuse_req_t req, fuse_ino_t parent, const char *name,
 
 static void fs_not_permitted(fuse_req_t req)
 {
+	fs_count(FS_OP_REFUSED);
 	fuse_reply_err(req, EPERM);
 }
 
@@ -479,7 +488,8 @@ static void fs_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
 	struct fs_inode *inode;
 	int ret = 0;
 
-	if (parent != FS_ROOT_INO || !strcmp(name, FS_BUFINFO_NAME)) {
+	fs_count(FS_OP_UNLINK);
+	if (parent != FS_ROOT_INO || fs_virtual_by_name(name)) {
 		fuse_reply_err(req, EPERM);
 		return;
 	}
@@ -537,6 +547,7 @@ static void fs_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 {
 	struct fs *fs = fs_of(req);
 	int ret;
+	fs_count(FS_OP_RENAME);
 
 	if (parent != FS_ROOT_INO || newparent != FS_ROOT_INO ||
 	    !name_ok(name) || !name_ok(newname)) {
@@ -553,7 +564,7 @@ static void fs_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 	fuse_reply_err(req, ret);
 }
 
-static void bufinfo_put(struct fs_file *file)
+static void snapshot_put(struct fs_file *file)
 {
 	if (__atomic_sub_fetch(&file->text_refs, 1, __ATOMIC_ACQ_REL))
 		return;
@@ -561,14 +572,15 @@ static void bufinfo_put(struct fs_file *file)
 	free(file);
 }
 
-static int open_bufinfo(struct fs *fs, struct fuse_file_info *fi)
+static int open_virtual(struct fs *fs, const struct fs_virtual *v,
+			struct fuse_file_info *fi)
 {
 	struct fs_file *file = calloc(1, sizeof(*file));
 	int ret;
 
 	if (!file)
 		return -ENOMEM;
-	ret = dmabuf_core_bufinfo(fs->core, &file->text, &file->text_len);
+	ret = v->render(fs, &file->text, &file->text_len);
 	if (ret) {
 		free(file);
 		return ret;
@@ -586,9 +598,11 @@ static void fs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	struct fs_file *file = NULL;
 	int ret;
 
-	if (ino == FS_BUFINFO_INO) {
-		ret = (fi->flags & O_ACCMODE) == O_RDONLY ? open_bufinfo(fs, fi)
-							  : -EACCES;
+	fs_count(FS_OP_OPEN);
+	if (fs_virtual_by_ino(ino)) {
+		ret = (fi->flags & O_ACCMODE) == O_RDONLY
+			      ? open_virtual(fs, fs_virtual_by_ino(ino), fi)
+			      : -EACCES;
 		if (ret)
 			fuse_reply_err(req, -ret);
 		else
@@ -616,8 +630,9 @@ static void fs_release(fuse_req_t req, fuse_ino_t ino,
 	struct fs *fs = fs_of(req);
 	struct fuse_pollhandle *ph;
 
-	if (ino == FS_BUFINFO_INO) {
-		bufinfo_put(file);
+	fs_count(FS_OP_RELEASE);
+	if (fs_virtual_by_ino(ino)) {
+		snapshot_put(file);
 		fuse_reply_err(req, 0);
 		return;
 	}
@@ -639,19 +654,21 @@ static void fs_release(fuse_req_t req, fuse_ino_t ino,
 static void fs_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	(void)ino, (void)fi;
-	fuse_reply_err(req,
-		       0); /* the memfd holds the bytes: nothing to flush */
+	fs_count(FS_OP_FLUSH);
+	/* The memfd holds the bytes: nothing to flush. */
+	fuse_reply_err(req, 0);
 }
 
 static void fs_fsync(fuse_req_t req, fuse_ino_t ino, int datasync,
 		     struct fuse_file_info *fi)
 {
 	(void)ino, (void)datasync, (void)fi;
+	fs_count(FS_OP_FSYNC);
 	fuse_reply_err(req, 0);
 }
 
-static void read_bufinfo(fuse_req_t req, struct fs_file *file, size_t size,
-			 off_t off)
+static void read_snapshot(fuse_req_t req, struct fs_file *file, size_t size,
+			  off_t off)
 {
 	if ((size_t)off >= file->text_len)
 		size = 0;
@@ -659,7 +676,7 @@ static void read_bufinfo(fuse_req_t req, struct fs_file *file, size_t size,
 		size = file->text_len - (size_t)off;
 	__atomic_add_fetch(&file->text_refs, 1, __ATOMIC_RELAXED);
 	fuse_reply_buf(req, file->text + (size ? off : 0), size);
-	bufinfo_put(file);
+	snapshot_put(file);
 }
 
 static void fs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
@@ -671,8 +688,9 @@ static void fs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	uint64_t len;
 	int fd;
 
-	if (ino == FS_BUFINFO_INO) {
-		read_bufinfo(req, file, size, off);
+	fs_count(FS_OP_READ);
+	if (fs_virtual_by_ino(ino)) {
+		read_snapshot(req, file, size, off);
 		return;
 	}
 	buf = file->inode->buf;
@@ -707,6 +725,7 @@ static void fs_write_buf(fuse_req_t req, fuse_ino_t ino, struct fuse_bufvec *in,
 	uint64_t len = dmabuf_buffer_size(inode->buf);
 	ssize_t n;
 	int fd;
+	fs_count(FS_OP_WRITE);
 
 	(void)ino;
 	if ((uint64_t)off >= len) {
@@ -804,8 +823,10 @@ static void fs_opendir(fuse_req_t req, fuse_ino_t ino,
 		       struct fuse_file_info *fi)
 {
 	struct fs *fs = fs_of(req);
+	const struct fs_virtual *v;
 	struct dir_snapshot *snap;
 
+	fs_count(FS_OP_OPENDIR);
 	if (ino != FS_ROOT_INO) {
 		fuse_reply_err(req, ENOTDIR);
 		return;
@@ -817,7 +838,8 @@ static void fs_opendir(fuse_req_t req, fuse_ino_t ino,
 	}
 	snapshot_add(snap, ".", FS_ROOT_INO, S_IFDIR);
 	snapshot_add(snap, "..", FS_ROOT_INO, S_IFDIR);
-	snapshot_add(snap, FS_BUFINFO_NAME, FS_BUFINFO_INO, S_IFREG);
+	for (v = fs_virtual_first(); v->name; v++)
+		snapshot_add(snap, v->name, v->ino, S_IFREG);
 	pthread_mutex_lock(&fs->lock);
 	twalk_r(fs->names, snapshot_visit, snap);
 	pthread_mutex_unlock(&fs->lock);
@@ -836,6 +858,7 @@ static void fs_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	struct dir_snapshot *snap = (struct dir_snapshot *)(uintptr_t)fi->fh;
 	char *out = malloc(size);
 	size_t used = 0, i;
+	fs_count(FS_OP_READDIR);
 
 	(void)ino;
 	if (!out) {
@@ -861,6 +884,7 @@ static void fs_releasedir(fuse_req_t req, fuse_ino_t ino,
 			  struct fuse_file_info *fi)
 {
 	(void)ino;
+	fs_count(FS_OP_RELEASEDIR);
 	snapshot_free((struct dir_snapshot *)(uintptr_t)fi->fh);
 	fuse_reply_err(req, 0);
 }
@@ -874,6 +898,7 @@ static void fs_statfs(fuse_req_t req, fuse_ino_t ino)
 	uint64_t cap = 0, used = 0, buffers, bytes;
 	struct statvfs sv = {0};
 	unsigned int i;
+	fs_count(FS_OP_STATFS);
 
 	(void)ino;
 	for (i = 0; dmabuf_heap_stats(fs->core, i, name, &st) == 0; i++) {

@@ -75,6 +75,7 @@ void fs_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size)
 	struct dmabuf_buffer *buf = buffer_of(fs_of(req), ino);
 	char value[1024];
 	int len = -ENODATA;
+	fs_count(FS_OP_XATTR);
 
 	if (buf && !strncmp(name, XATTR_PREFIX, strlen(XATTR_PREFIX)))
 		len = xattr_value(buf, name + strlen(XATTR_PREFIX), value,
@@ -98,6 +99,7 @@ void fs_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
 	struct dmabuf_buffer *buf = buffer_of(fs_of(req), ino);
 	char list[512];
 	size_t len = 0, i;
+	fs_count(FS_OP_XATTR);
 
 	if (buf) {
 		for (i = 0; i < NR_XATTRS; i++)
@@ -136,6 +138,7 @@ void fs_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
 {
 	struct dmabuf_buffer *buf = buffer_of(fs_of(req), ino);
 	int ret = -ENOTSUP;
+	fs_count(FS_OP_XATTR);
 
 	(void)flags;
 	if (!buf)
@@ -151,6 +154,7 @@ void fs_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
 {
 	struct dmabuf_buffer *buf = buffer_of(fs_of(req), ino);
 	int ret = -ENODATA;
+	fs_count(FS_OP_XATTR);
 
 	if (buf && !strcmp(name, XATTR_PREFIX "name"))
 		ret = dmabuf_buffer_set_name(buf, "");

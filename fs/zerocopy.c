@@ -202,6 +202,7 @@ int fs_zc_issue(struct fs *fs, fuse_req_t req, struct fs_file *file,
 		token_free(t);
 		return ret;
 	}
+	fs_count(FS_TOKENS_ISSUED);
 	memcpy(tok->token, t->bytes, sizeof(t->bytes));
 	tok->ttl_ms = zc->ttl_ms;
 	memcpy(tok->socket, zc->addr, sizeof(tok->socket));
@@ -323,6 +324,7 @@ static int redeem(struct zc *zc, struct zc_conn *conn)
 		.map_size = (info.size + DMABUF_PAGE_SIZE - 1) &
 			    ~(DMABUF_PAGE_SIZE - 1),
 		.ino = info.ino};
+	fs_count(FS_TOKENS_REDEEMED);
 	dmabuf_buffer_cpu_map_get(t->buf);
 	conn->buf = t->buf;
 	token_free(t);
@@ -331,6 +333,7 @@ static int redeem(struct zc *zc, struct zc_conn *conn)
 	return ret;
 
 refuse:
+	fs_count(FS_TOKENS_REFUSED);
 	dmabuf_log(LOG_WARNING,
 		   "zero-copy token from uid %u pid %d refused (%s): %s",
 		   (unsigned int)conn->cred.uid, (int)conn->cred.pid,

@@ -320,3 +320,29 @@ Test(files, mount_helper_and_help)
 	run_quiet("fusermount3 -u '%s'", m2);
 	cr_assert(WAIT_FOR(!is_mounted(m2), 10));
 }
+
+static unsigned long long stat_of(const char *key)
+{
+	char *text = slurp(at(".stats")), needle[64], *p;
+
+	snprintf(needle, sizeof(needle), "\n%s ", key);
+	p = strstr(text, needle);
+	cr_assert_not_null(p, "no %s in .stats", key);
+	return strtoull(p + strlen(needle), NULL, 10);
+}
+
+Test(files, stats_count_requests)
+{
+	int fd = new_buffer("s", NULL, 4096, 0);
+	unsigned long long before = stat_of("ioctl");
+	int i;
+
+	for (i = 0; i < 10; i++)
+		info_of(fd);
+	cr_assert_eq(stat_of("ioctl"), before + 10, "one request per ioctl");
+	cr_assert_eq(stat_of("buffers"), 1);
+	cr_assert_eq(sh("ls -a $MNT | grep -qx .stats"), 0);
+	cr_assert_eq(open(at(".stats"), O_WRONLY), -1);
+	cr_assert_eq(errno, EACCES, "read-only");
+	close(fd);
+}
