@@ -69,6 +69,7 @@ UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(UNIT_SRCS:%.c=$(B)/%)
 INTEG_SRCS := $(wildcard tests/integration/test_*.c)
 INTEG_BINS := $(INTEG_SRCS:%.c=$(B)/%)
+BENCH_BINS := $(B)/tests/bench/bench $(B)/tests/bench/floor
 TEST_PLUGINS := $(B)/tests/plugins/flaky_heap.so $(B)/tests/plugins/broken_heap.so
 
 DEMO_BIN := $(B)/tools/dmabuf-demo
@@ -82,7 +83,7 @@ FS_BIN := $(B)/fs/dmabuffs
 .PHONY: all check unit-tests demo bench install uninstall clean deps format format-check build-tests
 all: $(CORE_LIB) $(LIB_A) $(LIB_SO) $(FS_BIN) $(CTL_BIN) $(DEMO_BIN)
 
-build-tests: all $(UNIT_BINS) $(INTEG_BINS) $(TEST_PLUGINS)
+build-tests: all $(UNIT_BINS) $(INTEG_BINS) $(TEST_PLUGINS) $(BENCH_BINS)
 
 deps:
 	@tools/install-deps
@@ -99,8 +100,8 @@ demo: deps
 	@$(DEMO_BIN)
 
 bench: deps
-	@$(MAKE) --no-print-directory all
-	@echo "benchmarks arrive with the file system; nothing to measure yet"
+	@$(MAKE) --no-print-directory all $(BENCH_BINS)
+	@$(B)/tests/bench/bench $(B) $(B)/bench.json
 
 # lib/ knows nothing of FUSE: only fs/ objects see its headers.
 $(B)/lib/%.o: lib/%.c
@@ -127,6 +128,16 @@ $(B)/tests/integration/%: tests/integration/%.c $(LIB_A)
 	@mkdir -p $(@D)
 	$(call say,LD,$@)
 	$(Q)$(CC) $(ALL_CFLAGS) -o $@ $< $(LIB_A) $(ALL_LDFLAGS) $(CRITERION_LIBS)
+
+$(B)/tests/bench/bench: tests/bench/bench.c tools/mountd.h $(LIB_A)
+	@mkdir -p $(@D)
+	$(call say,LD,$@)
+	$(Q)$(CC) $(ALL_CFLAGS) -o $@ $< $(LIB_A) $(ALL_LDFLAGS)
+
+$(B)/tests/bench/floor: tests/bench/floor.c
+	@mkdir -p $(@D)
+	$(call say,LD,$@)
+	$(Q)$(CC) $(ALL_CFLAGS) $(FUSE_CFLAGS) -o $@ $< $(ALL_LDFLAGS) $(FUSE_LIBS)
 
 $(B)/tests/plugins/%.so: tests/plugins/%.c
 	@mkdir -p $(@D)

@@ -40,11 +40,13 @@
 
 #include <dmabuf/dmabuf.h>
 
+#include "mountd.h"
+
 #define FRAMES 3
 #define FRAME_SIZE (2u << 20)
 
 static char tmpdir[64], mnt[128], bindir[PATH_MAX];
-static pid_t daemon_pid, conductor_pid;
+static struct mountd fsd;
 
 struct frame_msg {
 	uint32_t index;
@@ -293,34 +295,11 @@ static void display(int enc)
 
 /* ---- the conductor ---- */
 
-static bool mounted(void)
-{
-	char line[512];
-	bool found = false;
-	FILE *f = fopen("/proc/self/mounts", "re");
-
-	while (f && !found && fgets(line, sizeof(line), f))
-		found = strstr(line, mnt) != NULL;
-	if (f)
-		fclose(f);
-	return found;
-}
-
 static void unmount(void)
 {
-	char cmd[512];
-	int status;
-
-	if (!daemon_pid || getpid() != conductor_pid)
+	if (!fsd.pid || getpid() != fsd.owner)
 		return; /* children inherit atexit handlers: only we unmount */
-	snprintf(
-		cmd, sizeof(cmd),
-		"fusermount3 -u %s 2>/dev/null || fusermount3 -u -z %s 2>/dev/null",
-		mnt, mnt);
-	if (system(cmd) != 0)
-		kill(daemon_pid, SIGTERM);
-	waitpid(daemon_pid, &status, 0);
-	daemon_pid = 0;
+	mountd_stop(&fsd);
 	rmdir(mnt);
 	rmdir(tmpdir);
 	say("demo", "unmounted %s", mnt);
@@ -332,9 +311,9 @@ static void unmount(void)
  */
 static void on_signal(int sig)
 {
-	if (daemon_pid && getpid() == conductor_pid) {
-		kill(daemon_pid, SIGTERM);
-		waitpid(daemon_pid, NULL, 0);
+	if (fsd.pid && getpid() == fsd.owner) {
+		kill(fsd.pid, SIGTERM);
+		waitpid(fsd.pid, NULL, 0);
 		rmdir(mnt);
 		rmdir(tmpdir);
 	}
@@ -343,30 +322,21 @@ static void on_signal(int sig)
 
 static void start_daemon(void)
 {
-	char daemon[PATH_MAX + 16];
-	struct timespec tick = {0, 1000000};
-	int i;
+	char prog[PATH_MAX + 16];
+	int ret;
 
 	snprintf(tmpdir, sizeof(tmpdir), "/tmp/dmabuf-demo.XXXXXX");
 	if (!mkdtemp(tmpdir))
 		die("demo", "mkdtemp", errno);
 	snprintf(mnt, sizeof(mnt), "%s/mnt", tmpdir);
 	mkdir(mnt, 0755);
-	snprintf(daemon, sizeof(daemon), "%s/../fs/dmabuffs", bindir);
-	daemon_pid = fork();
-	if (daemon_pid == 0) {
-		prctl(PR_SET_PDEATHSIG, SIGTERM);
-		execl(daemon, "dmabuffs", "-f", "-o", "cma_size=64M", mnt,
-		      (char *)NULL);
-		_exit(127);
-	}
+	snprintf(prog, sizeof(prog), "%s/../fs/dmabuffs", bindir);
 	atexit(unmount);
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
-	for (i = 0; i < 10000 && !mounted(); i++)
-		nanosleep(&tick, NULL); /* poll the mount table, bounded */
-	if (!mounted())
-		die("demo", "dmabuffs did not mount", ETIMEDOUT);
+	ret = mountd_start(&fsd, prog, "cma_size=64M", mnt, NULL);
+	if (ret)
+		die("demo", "dmabuffs did not mount", ret);
 	setenv("DMABUF_MOUNT", mnt, 1);
 	say("demo", "dmabuffs mounted at %s (cma heap: 64 MiB)", mnt);
 }
@@ -431,7 +401,6 @@ int main(int argc, char **argv)
 	exe[n] = '\0';
 	snprintf(bindir, sizeof(bindir), "%s", dirname(exe));
 	setvbuf(stdout, NULL, _IOLBF, 0);
-	conductor_pid = getpid();
 	say("demo",
 	    "a camera -> encoder -> display pipeline over dmabuffs, %d frames",
 	    FRAMES);

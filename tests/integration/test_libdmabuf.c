@@ -33,8 +33,8 @@ Test(lib, export_named_and_anonymous)
 	cr_assert_str_eq(i.name, "dbg");
 	cr_assert_eq(access(at("named"), F_OK), 0);
 	cr_assert_geq(anon, 0);
-	cr_assert_eq(sh("test $(ls -A $MNT | wc -l) -eq 2"), 0,
-		     "the anonymous buffer has no name (.bufinfo + named)");
+	cr_assert_eq(sh("test \"$(ls $MNT)\" = named"), 0,
+		     "the anonymous buffer has no name");
 	cr_assert_not_null(strstr(slurp(at(".bufinfo")), "Total 2 objects"));
 	cr_assert_eq(dmabuf_export(M.mp, "named", NULL, 1, NULL, 0), -EEXIST);
 	cr_assert_eq(dmabuf_export(M.mp, "x", "nosuch", 1, NULL, 0), -ENODEV);

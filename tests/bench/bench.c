@@ -1,0 +1,679 @@
+// SPDX-License-Identifier: MIT
+/*
+ * DOC: make bench
+ *
+ * Measures each dmabuffs path side by side with its baseline in the same
+ * run (machines here are shared and noisy: only ratios mean anything),
+ * prints a table (metric, dmabuffs, baseline, ratio, target) and writes the
+ * same as JSON.  Round trips per path come from the daemon's .stats
+ * counters.  It reports; it never fails on a timing.
+ *
+ * Usage: bench BUILD_DIR [JSON_FILE]
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/utsname.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <dmabuf/dmabuf.h>
+
+#include "../../tools/mountd.h"
+
+#define GiB (1ULL << 30)
+#define MiB (1ULL << 20)
+
+struct result {
+	char metric[64];
+	double ours;
+	double base;
+	char unit[16];
+	char target[48];
+	double ratio;
+	int met; /* 1 met, 0 not, -1 no target */
+	char note[96];
+};
+
+static struct result results[32];
+static int nr_results;
+static char mnt[256], floor_mnt[256], tmpdir[64];
+static struct mountd fsd, flrd;
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void die(const char *what, int err)
+{
+	fprintf(stderr, "bench: %s: %s\n", what,
+		strerror(err < 0 ? -err : err));
+	mountd_stop(&fsd);
+	mountd_stop(&flrd);
+	exit(1);
+}
+
+/*
+ * Record a result.  @ratio is expressed so that the target reads as
+ * "ratio >= @min" (or "<= @max" when @max > 0).
+ */
+static struct result *record(const char *metric, double ours, double base,
+			     const char *unit, double ratio, double min,
+			     double max, const char *target)
+{
+	struct result *r = &results[nr_results++];
+
+	snprintf(r->metric, sizeof(r->metric), "%s", metric);
+	snprintf(r->unit, sizeof(r->unit), "%s", unit);
+	snprintf(r->target, sizeof(r->target), "%s", target);
+	r->ours = ours;
+	r->base = base;
+	r->ratio = ratio;
+	r->met = min > 0 ? ratio >= min : max > 0 ? ratio <= max : -1;
+	return r;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static double percentile(double *v, size_t n, double p)
+{
+	qsort(v, n, sizeof(*v), cmp_double);
+	return v[(size_t)(p * (double)(n - 1))];
+}
+
+static unsigned long long stat_of(const char *key)
+{
+	char path[300], line[128], name[64];
+	unsigned long long v = 0, x;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/.stats", mnt);
+	f = fopen(path, "re");
+	while (f && fgets(line, sizeof(line), f))
+		if (sscanf(line, "%63s %llu", name, &x) == 2 &&
+		    !strcmp(name, key))
+			v = x;
+	if (f)
+		fclose(f);
+	return v;
+}
+
+static long rss_kib(pid_t pid)
+{
+	char path[64], line[128];
+	long kib = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	f = fopen(path, "re");
+	while (f && fgets(line, sizeof(line), f))
+		if (sscanf(line, "VmRSS: %ld", &kib) == 1)
+			break;
+	if (f)
+		fclose(f);
+	return kib;
+}
+
+/* ---- 1. the zero-copy mapping against a raw memfd mapping ---- */
+
+static double write_gbs(uint64_t *p, size_t words)
+{
+	double t = now_s();
+	size_t i;
+
+	for (i = 0; i < words; i++)
+		p[i] = i;
+	return (double)words * 8 / (now_s() - t) / 1e9;
+}
+
+static double read_gbs(const uint64_t *p, size_t words)
+{
+	volatile uint64_t sink;
+	uint64_t sum = 0;
+	double t = now_s();
+	size_t i;
+
+	for (i = 0; i < words; i++)
+		sum += p[i];
+	sink = sum;
+	(void)sink;
+	return (double)words * 8 / (now_s() - t) / 1e9;
+}
+
+static void best_of(uint64_t *p, size_t words, double *w, double *r)
+{
+	int i;
+
+	memset(p, 1, words * 8); /* fault everything in first */
+	*w = *r = 0;
+	for (i = 0; i < 3; i++) {
+		double x = write_gbs(p, words), y = read_gbs(p, words);
+
+		*w = x > *w ? x : *w;
+		*r = y > *r ? y : *r;
+	}
+}
+
+static void bench_zero_copy(void)
+{
+	size_t words = GiB / 8;
+	struct dmabuf_mapping *m;
+	double zw, zr, bw, br;
+	void *raw;
+	int fd, memfd, ret;
+
+	fd = dmabuf_export(mnt, "big", "system", GiB, "bench", 0);
+	if (fd < 0)
+		die("export 1 GiB", fd);
+	ret = dmabuf_mmap(fd, PROT_READ | PROT_WRITE, &m);
+	if (ret)
+		die("dmabuf_mmap", ret);
+	dmabuf_mapping_begin(m, 0, 0, DMABUF_CPU_RW);
+	best_of(dmabuf_mapping_addr(m), words, &zw, &zr);
+	dmabuf_mapping_end(m, 0, 0, DMABUF_CPU_RW);
+	memfd = memfd_create("baseline", MFD_CLOEXEC);
+	if (memfd < 0 || ftruncate(memfd, (off_t)GiB))
+		die("memfd", errno);
+	raw = mmap(NULL, GiB, PROT_READ | PROT_WRITE, MAP_SHARED, memfd, 0);
+	if (raw == MAP_FAILED)
+		die("mmap", errno);
+	best_of(raw, words, &bw, &br);
+	munmap(raw, GiB);
+	close(memfd);
+	record("zero-copy seq write 1 GiB", zw, bw, "GB/s", zw / bw, 0.95, 0,
+	       ">= 0.95x raw memfd");
+	record("zero-copy seq read 1 GiB", zr, br, "GB/s", zr / br, 0.95, 0,
+	       ">= 0.95x raw memfd");
+	dmabuf_munmap(m);
+	close(fd);
+}
+
+/* ---- 2. dd through the mount against dd on tmpfs ---- */
+
+static double dd_gbs(const char *args)
+{
+	char cmd[1024];
+	double best = 0;
+	int i;
+
+	snprintf(cmd, sizeof(cmd), "dd %s bs=1M count=1024 status=none", args);
+	for (i = 0; i < 3; i++) {
+		double t = now_s(), gbs;
+
+		if (system(cmd) != 0)
+			die(cmd, EIO);
+		gbs = (double)GiB / (now_s() - t) / 1e9;
+		best = gbs > best ? gbs : best;
+	}
+	return best;
+}
+
+static void bench_dd(void)
+{
+	char ours[600], base[600], shm[128];
+	double r, w, br, bw;
+
+	snprintf(shm, sizeof(shm), "/dev/shm/dmabuf-bench-%d", (int)getpid());
+	snprintf(base, sizeof(base), "if=/dev/zero of=%s conv=notrunc", shm);
+	bw = dd_gbs(base);
+	snprintf(ours, sizeof(ours), "if=/dev/zero of=%s/big conv=notrunc",
+		 mnt);
+	w = dd_gbs(ours);
+	snprintf(base, sizeof(base), "if=%s of=/dev/null", shm);
+	br = dd_gbs(base);
+	snprintf(ours, sizeof(ours), "if=%s/big of=/dev/null", mnt);
+	r = dd_gbs(ours);
+	unlink(shm);
+	record("dd bs=1M read 1 GiB", r, br, "GB/s", r / br, 0.6, 0,
+	       ">= 0.6x tmpfs");
+	record("dd bs=1M write 1 GiB", w, bw, "GB/s", w / bw, 0.5, 0,
+	       ">= 0.5x tmpfs");
+}
+
+/* ---- 3. ioctl round trips against the FUSE floor ---- */
+
+#define RT_ITERS 20000
+
+static double floor_us; /* median of a bare FUSE ioctl round trip */
+static double floor_mean_us;
+
+static void bench_floor(void)
+{
+	static double lat[RT_ITERS];
+	struct dma_buf_sync s = {.flags = DMA_BUF_SYNC_START | DMA_BUF_SYNC_RW};
+	char path[300];
+	double total = 0;
+	int fd, i;
+
+	snprintf(path, sizeof(path), "%s/f", floor_mnt);
+	fd = open(path, O_RDWR);
+	if (fd < 0)
+		die("open floor file", errno);
+	for (i = 0; i < 1000; i++)
+		ioctl(fd, DMA_BUF_IOCTL_SYNC, &s);
+	for (i = 0; i < RT_ITERS; i++) {
+		double t = now_s();
+
+		ioctl(fd, DMA_BUF_IOCTL_SYNC, &s);
+		lat[i] = (now_s() - t) * 1e6;
+		total += lat[i];
+	}
+	close(fd);
+	floor_mean_us = total / RT_ITERS;
+	floor_us = percentile(lat, RT_ITERS, 0.5);
+	record("FUSE floor ioctl round trip, median", floor_us, floor_us, "us",
+	       1, 0, 0, "(the baseline)");
+}
+
+static void bench_sync(void)
+{
+	static double lat[RT_ITERS];
+	double med, p99;
+	int fd = dmabuf_export(mnt, "sync", "system", 4096, NULL, 0), i;
+	unsigned long long before;
+
+	if (fd < 0)
+		die("export", fd);
+	for (i = 0; i < 1000; i++) {
+		dmabuf_sync(fd, DMA_BUF_SYNC_START | DMA_BUF_SYNC_RW);
+		dmabuf_sync(fd, DMA_BUF_SYNC_END | DMA_BUF_SYNC_RW);
+	}
+	before = stat_of("ioctl");
+	for (i = 0; i < RT_ITERS; i++) {
+		double t = now_s();
+
+		dmabuf_sync(fd, DMA_BUF_SYNC_START | DMA_BUF_SYNC_RW);
+		dmabuf_sync(fd, DMA_BUF_SYNC_END | DMA_BUF_SYNC_RW);
+		lat[i] = (now_s() - t) * 1e6;
+	}
+	med = percentile(lat, RT_ITERS, 0.5);
+	p99 = percentile(lat, RT_ITERS, 0.99);
+	snprintf(record("SYNC START+END pair, median", med, 2 * floor_us, "us",
+			med / 2 / floor_us, 0, 1.3,
+			"<= 1.3x floor per round trip")
+			 ->note,
+		 sizeof(results[0].note), "%.2f round trips per pair",
+		 (double)(stat_of("ioctl") - before) / RT_ITERS);
+	record("SYNC START+END pair, p99", p99, 2 * floor_us, "us",
+	       p99 / 2 / floor_us, 0, 1.3, "<= 1.3x floor per round trip");
+	close(fd);
+}
+
+static int ioctl_ok(int fd, unsigned long cmd, void *arg)
+{
+	if (ioctl(fd, cmd, arg))
+		die("ioctl", errno);
+	return 0;
+}
+
+static void bench_cycle(void)
+{
+	int fd = dmabuf_export(mnt, "cyc", "system", 4 * MiB, NULL, 0), i,
+	    n = 5000;
+	unsigned long long before = stat_of("ioctl");
+	double t, per_cycle, rts;
+
+	if (fd < 0)
+		die("export", fd);
+	t = now_s();
+	for (i = 0; i < n; i++) {
+		struct dmabuf_attach a = {.device = "gpu0"};
+		struct dmabuf_map m = {.dir = DMABUF_DIR_TO_DEVICE};
+		struct dmabuf_get_sg g = {.count = DMABUF_SG_PAGE};
+		struct dmabuf_attach_ref r;
+
+		ioctl_ok(fd, DMABUF_IOCTL_ATTACH, &a);
+		m.attach_id = g.attach_id = r.attach_id = a.attach_id;
+		ioctl_ok(fd, DMABUF_IOCTL_MAP, &m);
+		ioctl_ok(fd, DMABUF_IOCTL_GET_SG, &g);
+		ioctl_ok(fd, DMABUF_IOCTL_UNMAP, &r);
+		ioctl_ok(fd, DMABUF_IOCTL_DETACH, &r);
+	}
+	per_cycle = (now_s() - t) * 1e6 / n;
+	rts = (double)(stat_of("ioctl") - before) / n;
+	snprintf(record("attach-map-sg-unmap-detach cycle", per_cycle,
+			rts * floor_mean_us, "us",
+			per_cycle / rts / floor_mean_us, 0, 1.3,
+			"<= 1.3x floor per round trip")
+			 ->note,
+		 sizeof(results[0].note), "%.2f round trips per cycle", rts);
+	close(fd);
+}
+
+static void bench_export(void)
+{
+	unsigned long long before = stat_of("requests");
+	double t, ours, base, reqs;
+	char path[400];
+	int i, n = 2000, fd;
+
+	t = now_s();
+	for (i = 0; i < n; i++) {
+		snprintf(path, sizeof(path), "%s/e%d", mnt, i);
+		fd = open(path, O_RDWR | O_CREAT | O_EXCL, 0644);
+		if (fd < 0 || ftruncate(fd, 65536))
+			die("export cycle", errno);
+		close(fd);
+		unlink(path);
+	}
+	ours = (now_s() - t) * 1e6 / n;
+	reqs = (double)(stat_of("requests") - before) / n;
+	t = now_s();
+	for (i = 0; i < n; i++) {
+		fd = memfd_create("e", MFD_CLOEXEC);
+		if (fd < 0 || ftruncate(fd, 65536))
+			die("memfd", errno);
+		close(fd);
+	}
+	base = (now_s() - t) * 1e6 / n;
+	snprintf(record("export cycle (create, size, close, unlink)", ours,
+			base, "us", ours / base, 0, 0, "report vs memfd")
+			 ->note,
+		 sizeof(results[0].note),
+		 "%.1f FUSE requests per cycle; %.1fx the floor round trip",
+		 reqs, ours / floor_mean_us);
+}
+
+static void bench_fd_to_mapping(void)
+{
+	int fd = dmabuf_export(mnt, "zc", "system", MiB, NULL, 0), i, n = 1000;
+	struct dmabuf_mapping *m;
+	double total = 0;
+
+	if (fd < 0)
+		die("export", fd);
+	for (i = 0; i < n; i++) {
+		double t = now_s();
+
+		if (dmabuf_mmap(fd, PROT_READ | PROT_WRITE, &m))
+			die("dmabuf_mmap", EIO);
+		total += now_s() - t;
+		dmabuf_munmap(m);
+	}
+	total = total * 1e6 / n;
+	snprintf(record("received fd -> zero-copy mapped", total, floor_mean_us,
+			"us", total / floor_mean_us, 0, 4,
+			"<= 4 floor round trips")
+			 ->note,
+		 sizeof(results[0].note),
+		 "1 ioctl + connect/send/recv on the side channel + mmap");
+	close(fd);
+}
+
+/* ---- 4. 100,000 live buffers ---- */
+
+static void create_named(int from, int to)
+{
+	char path[400];
+	int i, fd;
+
+	for (i = from; i < to; i++) {
+		snprintf(path, sizeof(path), "%s/n%06d", mnt, i);
+		fd = open(path, O_RDWR | O_CREAT | O_EXCL, 0644);
+		if (fd < 0 || ftruncate(fd, 4096))
+			die("create", errno);
+		close(fd);
+	}
+}
+
+struct scale {
+	double ls_s, bufinfo_s, export_us;
+};
+
+static void measure_scale(struct scale *s)
+{
+	char cmd[400], path[400];
+	static double lat[200];
+	double t;
+	int i, fd;
+
+	snprintf(cmd, sizeof(cmd), "ls -l %s > /dev/null", mnt);
+	t = now_s();
+	if (system(cmd) != 0)
+		die("ls -l", EIO);
+	s->ls_s = now_s() - t;
+	snprintf(path, sizeof(path), "%s/.bufinfo", mnt);
+	t = now_s();
+	fd = open(path, O_RDONLY);
+	{
+		static char chunk[1 << 20];
+
+		while (read(fd, chunk, sizeof(chunk)) > 0)
+			;
+	}
+	close(fd);
+	s->bufinfo_s = now_s() - t;
+	for (i = 0; i < 200; i++) {
+		snprintf(path, sizeof(path), "%s/x%d", mnt, i);
+		t = now_s();
+		fd = open(path, O_RDWR | O_CREAT | O_EXCL, 0644);
+		if (fd < 0 || ftruncate(fd, 4096))
+			die("export", errno);
+		close(fd);
+		lat[i] = (now_s() - t) * 1e6;
+		unlink(path);
+	}
+	s->export_us = percentile(lat, 200, 0.5);
+}
+
+static void bench_scale(void)
+{
+	struct scale small, big;
+	long rss0, rss1;
+	double t;
+
+	create_named(0, 100);
+	measure_scale(&small);
+	rss0 = rss_kib(fsd.pid);
+	t = now_s();
+	create_named(100, 100000);
+	fprintf(stderr, "bench: created 100,000 buffers in %.1f s\n",
+		now_s() - t);
+	measure_scale(&big);
+	rss1 = rss_kib(fsd.pid);
+	record("ls -l of 100,000 buffers", big.ls_s, small.ls_s, "s", big.ls_s,
+	       0, 2.0, "<= 2 s (baseline: 100 buffers)");
+	record("read .bufinfo of 100,000 buffers", big.bufinfo_s,
+	       small.bufinfo_s, "s", big.bufinfo_s, 0, 2.0,
+	       "<= 2 s (baseline: 100 buffers)");
+	record("one export at 100,000 buffers, median", big.export_us,
+	       small.export_us, "us", big.export_us / small.export_us, 0, 1.5,
+	       "<= 1.5x at 100 buffers");
+	record("daemon memory per live buffer",
+	       (double)(rss1 - rss0) * 1024 / 99900, 0, "bytes",
+	       (double)(rss1 - rss0) * 1024 / 99900, 0, 1024,
+	       "<= 1 KiB (backing excluded)");
+}
+
+/* ---- 5. concurrent clients ---- */
+
+static double sync_pairs_per_s(int clients, double seconds)
+{
+	int pipes[2], go[2], i;
+	pid_t pids[16];
+	double total = 0;
+	char c = 'g';
+
+	if (pipe(pipes) || pipe(go))
+		die("pipe", errno);
+	for (i = 0; i < clients; i++) {
+		pids[i] = fork();
+		if (pids[i] == 0) {
+			char name[32];
+			int fd;
+			double end, count = 0;
+
+			snprintf(name, sizeof(name), "c%d", i);
+			fd = dmabuf_export(mnt, name, "system", 4096, NULL, 0);
+			if (fd < 0 || read(go[0], &c, 1) != 1)
+				_exit(1);
+			end = now_s() + seconds;
+			while (now_s() < end) {
+				dmabuf_sync(fd, DMA_BUF_SYNC_START |
+							DMA_BUF_SYNC_RW);
+				dmabuf_sync(fd,
+					    DMA_BUF_SYNC_END | DMA_BUF_SYNC_RW);
+				count++;
+			}
+			if (write(pipes[1], &count, sizeof(count)) !=
+			    sizeof(count))
+				_exit(2);
+			close(fd);
+			_exit(0);
+		}
+	}
+	for (i = 0; i < clients; i++)
+		if (write(go[1], &c, 1) != 1)
+			die("start", errno);
+	for (i = 0; i < clients; i++) {
+		double n;
+
+		if (read(pipes[0], &n, sizeof(n)) != sizeof(n))
+			die("client", EIO);
+		total += n;
+	}
+	for (i = 0; i < clients; i++)
+		waitpid(pids[i], NULL,
+			0); /* not wait(): the daemons are ours too */
+	close(pipes[0]);
+	close(pipes[1]);
+	close(go[0]);
+	close(go[1]);
+	for (i = 0; i < clients; i++) {
+		char path[300];
+
+		snprintf(path, sizeof(path), "%s/c%d", mnt, i);
+		unlink(path);
+	}
+	return total / seconds;
+}
+
+static void bench_clients(void)
+{
+	double one = sync_pairs_per_s(1, 2.0), eight = sync_pairs_per_s(8, 2.0);
+
+	record("8 clients SYNC pairs, aggregate", eight, one, "pairs/s",
+	       eight / one, 1.5, 0, ">= 1.5x one client");
+}
+
+/* ---- output ---- */
+
+static void print_table(void)
+{
+	int i;
+
+	printf("\n%-44s %12s %12s %8s  %-30s %s\n", "metric", "dmabuffs",
+	       "baseline", "ratio", "target", "");
+	for (i = 0; i < nr_results; i++) {
+		struct result *r = &results[i];
+
+		printf("%-44s %12.3f %12.3f %8.3f  %-30s %s %s\n", r->metric,
+		       r->ours, r->base, r->ratio, r->target,
+		       r->met < 0 ? ""
+		       : r->met	  ? "met"
+				  : "NOT MET",
+		       r->note);
+	}
+}
+
+static void write_json(const char *path, const char *commit)
+{
+	struct utsname u;
+	FILE *f = fopen(path, "w");
+	int i;
+
+	if (!f) {
+		fprintf(stderr, "bench: %s: %s\n", path, strerror(errno));
+		return;
+	}
+	uname(&u);
+	fprintf(f,
+		"{\"commit\":\"%s\",\"machine\":\"%s %s, %ld cpus\",\"results\":[",
+		commit, u.machine, u.release, sysconf(_SC_NPROCESSORS_ONLN));
+	for (i = 0; i < nr_results; i++) {
+		struct result *r = &results[i];
+
+		fprintf(f,
+			"%s{\"metric\":\"%s\",\"dmabuffs\":%.6g,\"baseline\":%.6g,"
+			"\"unit\":\"%s\",\"ratio\":%.6g,\"target\":\"%s\","
+			"\"met\":%s,\"note\":\"%s\"}",
+			i ? "," : "", r->metric, r->ours, r->base, r->unit,
+			r->ratio, r->target,
+			r->met < 0 ? "null"
+			: r->met   ? "true"
+				   : "false",
+			r->note);
+	}
+	fprintf(f, "]}\n");
+	fclose(f);
+	printf("\nwritten: %s\n", path);
+}
+
+int main(int argc, char **argv)
+{
+	char prog[PATH_MAX], json[PATH_MAX], commit[64] = "unknown";
+	FILE *git;
+	int ret;
+
+	if (argc < 2) {
+		fprintf(stderr, "usage: bench BUILD_DIR [JSON_FILE]\n");
+		return 2;
+	}
+	snprintf(json, sizeof(json), "%s", argc > 2 ? argv[2] : "bench.json");
+	git = popen("git rev-parse --short HEAD 2>/dev/null", "r");
+	if (git && fgets(commit, sizeof(commit), git))
+		commit[strcspn(commit, "\n")] = '\0';
+	if (git)
+		pclose(git);
+	snprintf(tmpdir, sizeof(tmpdir), "/tmp/dmabuf-bench.XXXXXX");
+	if (!mkdtemp(tmpdir))
+		die("mkdtemp", errno);
+	snprintf(mnt, sizeof(mnt), "%s/mnt", tmpdir);
+	snprintf(floor_mnt, sizeof(floor_mnt), "%s/floor", tmpdir);
+	mkdir(mnt, 0755);
+	mkdir(floor_mnt, 0755);
+	snprintf(prog, sizeof(prog), "%s/fs/dmabuffs", argv[1]);
+	ret = mountd_start(&fsd, prog, "cma_size=64M", mnt, "/dev/null");
+	if (ret)
+		die("mount dmabuffs", ret);
+	snprintf(prog, sizeof(prog), "%s/tests/bench/floor", argv[1]);
+	ret = mountd_start(&flrd, prog, "fsname=floor", floor_mnt, "/dev/null");
+	if (ret)
+		die("mount the FUSE floor", ret);
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	printf("dmabuffs benchmarks, commit %s; each figure beside its baseline from this run\n",
+	       commit);
+	bench_floor();
+	bench_sync();
+	bench_cycle();
+	bench_export();
+	bench_fd_to_mapping();
+	bench_clients();
+	bench_zero_copy();
+	bench_dd();
+	bench_scale();
+	print_table();
+	write_json(json, commit);
+	mountd_stop(&fsd);
+	mountd_stop(&flrd);
+	rmdir(mnt);
+	rmdir(floor_mnt);
+	rmdir(tmpdir);
+	return 0;
+}
