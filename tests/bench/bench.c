@@ -251,6 +251,7 @@ static void bench_dd(void)
 #define RT_ITERS 20000
 
 static double floor_us; /* median of a bare FUSE ioctl round trip */
+static double floor_p99_us;
 static double floor_mean_us;
 
 static void bench_floor(void)
@@ -277,8 +278,11 @@ static void bench_floor(void)
 	close(fd);
 	floor_mean_us = total / RT_ITERS;
 	floor_us = percentile(lat, RT_ITERS, 0.5);
+	floor_p99_us = percentile(lat, RT_ITERS, 0.99);
 	record("FUSE floor ioctl round trip, median", floor_us, floor_us, "us",
 	       1, 0, 0, "(the baseline)");
+	record("FUSE floor ioctl round trip, p99", floor_p99_us, floor_p99_us,
+	       "us", 1, 0, 0, "(the baseline)");
 }
 
 static void bench_sync(void)
@@ -310,8 +314,9 @@ static void bench_sync(void)
 			 ->note,
 		 sizeof(results[0].note), "%.2f round trips per pair",
 		 (double)(stat_of("ioctl") - before) / RT_ITERS);
-	record("SYNC START+END pair, p99", p99, 2 * floor_us, "us",
-	       p99 / 2 / floor_us, 0, 1.3, "<= 1.3x floor per round trip");
+	record("SYNC START+END pair, p99", p99, 2 * floor_p99_us, "us",
+	       p99 / 2 / floor_p99_us, 0, 1.3,
+	       "<= 1.3x floor p99 per round trip");
 	close(fd);
 }
 
