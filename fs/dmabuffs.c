@@ -164,9 +164,10 @@ err:
 
 /*
  * The kernel offers FUSE at most 128 KiB of readahead, so sequential reads
- * arrive as 128 KiB requests: 8 round trips per MiB.  Root may widen the
- * mount's BDI window; the device number comes from mountinfo, because the
- * daemon must not stat(2) its own mount.
+ * arrive as 128 KiB requests.  Root may widen the mount's BDI window; 512
+ * KiB is the largest request libfuse can still splice (see fs_read).  The
+ * device number comes from mountinfo: the daemon must not stat(2) its own
+ * mount.
  */
 static void widen_readahead(const char *mountpoint)
 {
@@ -191,7 +192,7 @@ static void widen_readahead(const char *mountpoint)
 			   strerror(errno));
 		return;
 	}
-	fprintf(f, "1024\n");
+	fprintf(f, "512\n");
 	if (fclose(f))
 		dmabuf_log(LOG_DEBUG, "readahead stays at 128 KiB: %s",
 			   strerror(errno));

@@ -30,6 +30,11 @@
 static const char zero_page[1 << 20];
 
 #define READ_CHUNK (1u << 20)
+/*
+ * libfuse splices a reply only if it fits its pipe, which it grows to
+ * pipe-max-size (1 MiB): 512 KiB plus the header fits, 1 MiB does not.
+ */
+#define SPLICE_MAX (512u << 10)
 
 static pthread_key_t read_buf_key;
 static pthread_once_t read_buf_once = PTHREAD_ONCE_INIT;
@@ -40,10 +45,9 @@ static void read_buf_key_init(void)
 }
 
 /*
- * A reply buffer per worker thread, kept for its life: a fresh 1 MiB
- * allocation per READ costs an mmap/munmap and 256 page faults, which is
- * what makes libfuse's own copy path slow; splicing 1 MiB replies falls
- * back to that path.
+ * For reads too large to splice: a reply buffer per worker thread, kept
+ * for its life.  libfuse's own fallback allocates a fresh buffer per READ,
+ * an mmap/munmap and 256 page faults per MiB.
  */
 static char *thread_read_buf(void)
 {
@@ -745,6 +749,17 @@ static void fs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		fuse_reply_buf(req, zero_page,
 			       size < sizeof(zero_page) ? size
 							: sizeof(zero_page));
+		return;
+	}
+	if (size <= SPLICE_MAX) {
+		/* memfd -> pipe -> page cache; no SPLICE_MOVE: the pages are
+		 * the buffer's own and must not be stolen. */
+		struct fuse_bufvec bv = FUSE_BUFVEC_INIT(size);
+
+		bv.buf[0].flags = FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK;
+		bv.buf[0].fd = fd;
+		bv.buf[0].pos = off;
+		fuse_reply_data(req, &bv, 0);
 		return;
 	}
 	out = size <= READ_CHUNK ? thread_read_buf() : NULL;
