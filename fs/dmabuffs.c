@@ -262,6 +262,8 @@ static void fs_init_struct(struct fs *fs, struct dmabuf_core *core)
 	pthread_cond_init(&fs->ev_cond, NULL);
 	TAILQ_INIT(&fs->waiters);
 	TAILQ_INIT(&fs->events);
+	LIST_INIT(&fs->virtual_files);
+	LIST_INIT(&fs->dirs);
 	fs->owner = getuid();
 	clock_gettime(CLOCK_REALTIME, &fs->mount_time);
 }

@@ -35,6 +35,7 @@
 
 struct fs_file;
 struct zc;
+struct dir_snapshot;
 
 /**
  * struct fs_inode - one buffer as the kernel sees it
@@ -75,7 +76,7 @@ struct fs_inode {
  * @text_refs: virtual files: the open plus replies in flight; a reply's memory
  *             must outlive the write(2) that sends it, and release may run
  *             on another thread as soon as the client has its bytes
- * @link: entry in fs_inode.files
+ * @link: entry in fs_inode.files, or in fs.virtual_files for a virtual file
  */
 struct fs_file {
 	struct fs_inode *inode;
@@ -171,6 +172,8 @@ struct fs_options {
  * @events: the notifier's queue
  * @stop: the notifier must exit
  * @notifier: the notifier thread
+ * @virtual_files: open .bufinfo/.stats snapshots
+ * @dirs: open directory snapshots (struct dir_snapshot, ops.c)
  * @zc: the zero-copy side channel
  * @owner: uid that mounted the file system (may edit the device registry)
  * @mount_time: times of the root
@@ -188,6 +191,8 @@ struct fs {
 	TAILQ_HEAD(, fs_event) events;
 	bool stop;
 	pthread_t notifier;
+	LIST_HEAD(, fs_file) virtual_files;
+	LIST_HEAD(, dir_snapshot) dirs;
 	struct zc *zc;
 	uid_t owner;
 	struct timespec mount_time;

@@ -627,6 +627,9 @@ static int open_virtual(struct fs *fs, const struct fs_virtual *v,
 		return ret;
 	}
 	file->text_refs = 1;
+	pthread_mutex_lock(&fs->lock);
+	LIST_INSERT_HEAD(&fs->virtual_files, file, link);
+	pthread_mutex_unlock(&fs->lock);
 	fi->fh = (uintptr_t)file;
 	fi->direct_io = 1; /* a snapshot whose size stat(2) cannot know */
 	return 0;
@@ -673,6 +676,9 @@ static void fs_release(fuse_req_t req, fuse_ino_t ino,
 
 	fs_count(FS_OP_RELEASE);
 	if (fs_virtual_by_ino(ino)) {
+		pthread_mutex_lock(&fs->lock);
+		LIST_REMOVE(file, link);
+		pthread_mutex_unlock(&fs->lock);
 		snapshot_put(file);
 		fuse_reply_err(req, 0);
 		return;
@@ -831,6 +837,7 @@ struct dir_snapshot {
 	size_t nr;
 	size_t cap;
 	bool failed;
+	LIST_ENTRY(dir_snapshot) link; /* in fs.dirs while open */
 };
 
 static void snapshot_add(struct dir_snapshot *snap, const char *name,
@@ -906,6 +913,9 @@ static void fs_opendir(fuse_req_t req, fuse_ino_t ino,
 		fuse_reply_err(req, ENOMEM);
 		return;
 	}
+	pthread_mutex_lock(&fs->lock);
+	LIST_INSERT_HEAD(&fs->dirs, snap, link);
+	pthread_mutex_unlock(&fs->lock);
 	fi->fh = (uintptr_t)snap;
 	fuse_reply_open(req, fi);
 }
@@ -991,9 +1001,15 @@ static void fs_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size,
 static void fs_releasedir(fuse_req_t req, fuse_ino_t ino,
 			  struct fuse_file_info *fi)
 {
+	struct dir_snapshot *snap = (struct dir_snapshot *)(uintptr_t)fi->fh;
+	struct fs *fs = fs_of(req);
+
 	(void)ino;
 	fs_count(FS_OP_RELEASEDIR);
-	snapshot_free((struct dir_snapshot *)(uintptr_t)fi->fh);
+	pthread_mutex_lock(&fs->lock);
+	LIST_REMOVE(snap, link);
+	pthread_mutex_unlock(&fs->lock);
+	snapshot_free(snap);
 	fuse_reply_err(req, 0);
 }
 
@@ -1048,11 +1064,24 @@ static void free_inode(void *node)
  * fs_release_all() - forget every inode and open file after the session ends
  * @fs: the file system
  *
- * An unmount with files open delivers no releases; the core frees the
- * buffers and handles afterwards.
+ * An unmount with files open delivers no releases: open directories and
+ * virtual files are freed here, and the core frees the buffers and handles
+ * afterwards.
  */
 void fs_release_all(struct fs *fs)
 {
+	struct dir_snapshot *snap;
+	struct fs_file *file;
+
+	while ((snap = LIST_FIRST(&fs->dirs))) {
+		LIST_REMOVE(snap, link);
+		snapshot_free(snap);
+	}
+	while ((file = LIST_FIRST(&fs->virtual_files))) {
+		LIST_REMOVE(file, link);
+		free(file->text);
+		free(file);
+	}
 	tdestroy(fs->names, free_nothing);
 	fs->names = NULL;
 	tdestroy(fs->inodes, free_inode);

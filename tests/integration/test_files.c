@@ -278,18 +278,30 @@ Test(files, other_user_refused_by_mode_bits)
 Test(files, sigterm_unmounts_with_files_open)
 {
 	int fd = new_buffer("held", NULL, 4096, 0), status;
+	int dir = open(M.mp, O_RDONLY | O_DIRECTORY);
+	int info = open(at(".bufinfo"), O_RDONLY);
+	int stats = open(at(".stats"), O_RDONLY);
+	uint64_t id = do_attach(fd, "gpu0");
+	struct dmabuf_token t = {0};
 	char c;
 
+	do_map(fd, id, DMABUF_DIR_FROM_DEVICE);
+	cr_assert_eq(ioctl(fd, DMABUF_IOCTL_GET_TOKEN, &t), 0, "a token left");
+	cr_assert(dir >= 0 && info >= 0 && stats >= 0);
 	kill(M.pid, SIGTERM);
 	cr_assert(WAIT_FOR(waitpid(M.pid, &status, WNOHANG) == M.pid, 10));
 	M.pid = 0;
 	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0,
-		  "SIGTERM is a clean exit");
+		  "SIGTERM is a clean exit, with nothing leaked (status %#x)",
+		  status);
 	run_quiet("rm -rf '%s'", M.dir);
 	cr_assert_not(is_mounted(M.mp));
 	cr_assert_eq(read(fd, &c, 1), -1);
 	cr_assert(errno == ENOTCONN || errno == EIO);
 	close(fd);
+	close(dir);
+	close(info);
+	close(stats);
 	mount_default();
 }
 
