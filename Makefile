@@ -80,7 +80,31 @@ FS_SRCS := fs/dmabuffs.c fs/ops.c fs/ioctl.c fs/notify.c fs/xattr.c \
 FS_OBJS := $(FS_SRCS:%.c=$(B)/%.o)
 FS_BIN := $(B)/fs/dmabuffs
 
-.PHONY: all check unit-tests demo bench install uninstall clean deps format format-check build-tests
+# The daemon under valgrind (memcheck; any error or definite leak fails).
+VALGRIND_SUITES := test_files test_ioctls test_libdmabuf
+
+valgrind-check: deps
+	@$(MAKE) --no-print-directory build-tests
+	@for t in $(VALGRIND_SUITES); do echo "== $$t (daemon under valgrind)"; \
+		DMABUF_VALGRIND=1 $(B)/tests/integration/$$t --jobs 1 || exit 1; done
+
+# make fuzz: libFuzzer (clang) over the object model, FUZZ_SECONDS long.
+FUZZ_SECONDS ?= 600
+FUZZ_BIN := build-fuzz/fuzz_model
+
+fuzz: $(FUZZ_BIN)
+	@mkdir -p build-fuzz/corpus
+	$(FUZZ_BIN) -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=2048 \
+		-print_final_stats=1 build-fuzz/corpus
+
+$(FUZZ_BIN): tests/fuzz/fuzz_model.c $(CORE_SRCS) $(LIB_SRCS)
+	@mkdir -p $(@D)
+	$(call say,CLANG,$@)
+	$(Q)clang -std=gnu11 -g -O1 $(WARN) -D_GNU_SOURCE -Iinclude -Ilib/core \
+		-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
+		-o $@ $< $(CORE_SRCS) $(LIB_SRCS) -pthread -ldl
+
+.PHONY: all check unit-tests demo bench fuzz valgrind-check install uninstall clean deps format format-check build-tests
 all: $(CORE_LIB) $(LIB_A) $(LIB_SO) $(FS_BIN) $(CTL_BIN) $(DEMO_BIN)
 
 build-tests: all $(UNIT_BINS) $(INTEG_BINS) $(TEST_PLUGINS) $(BENCH_BINS)
@@ -218,6 +242,8 @@ format-check:
 	clang-format --dry-run -Werror $$(git ls-files -co --exclude-standard '*.c' '*.h')
 
 clean:
-	rm -rf build build-san
+	rm -rf build build-san build-fuzz
 
--include $(CORE_OBJS:.o=.d) $(FS_OBJS:.o=.d) $(LIB_OBJS:.o=.d) $(B)/tools/dmabufctl.d $(B)/tools/dmabuf-demo.d
+-include $(CORE_OBJS:.o=.d) $(FS_OBJS:.o=.d) $(LIB_OBJS:.o=.d) \
+	$(B)/tools/dmabufctl.d $(B)/tools/dmabuf-demo.d \
+	$(UNIT_BINS:=.d) $(INTEG_BINS:=.d) $(BENCH_BINS:=.d)

@@ -63,12 +63,17 @@ void dmabuf_log(int prio, const char *fmt, ...)
 	(log_handler ? log_handler : log_stderr)(prio, msg);
 }
 
+/*
+ * Names travel whole (32 bytes) into ioctl replies: zero the tail, or stale
+ * bytes of whatever held @dst before would reach clients.
+ */
 int name_copy(char dst[DMABUF_NAME_LEN], const char *src)
 {
 	size_t len = strnlen(src, DMABUF_NAME_LEN);
 
 	if (len == DMABUF_NAME_LEN)
 		return -EINVAL;
-	memcpy(dst, src, len + 1);
+	memset(dst, 0, DMABUF_NAME_LEN);
+	memcpy(dst, src, len);
 	return 0;
 }

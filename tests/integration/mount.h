@@ -120,14 +120,22 @@ static inline void mount_with(const char *opts)
 
 		prctl(PR_SET_PDEATHSIG, SIGTERM);
 		dup2(fd, 2);
-		execl(build_path("fs/dmabuffs"), "dmabuffs", "-f", "-o",
-		      opts && *opts ? opts : "cma_size=64M", M.mp,
-		      (char *)NULL);
+		opts = opts && *opts ? opts : "cma_size=64M";
+		/* DMABUF_VALGRIND=1: the daemon under memcheck; errors fail. */
+		if (getenv("DMABUF_VALGRIND"))
+			execlp("valgrind", "valgrind", "--quiet",
+			       "--error-exitcode=99", "--leak-check=full",
+			       "--errors-for-leak-kinds=definite",
+			       build_path("fs/dmabuffs"), "-f", "-o", opts,
+			       M.mp, (char *)NULL);
+		else
+			execl(build_path("fs/dmabuffs"), "dmabuffs", "-f", "-o",
+			      opts, M.mp, (char *)NULL);
 		_exit(127);
 	}
 	if (!WAIT_FOR(is_mounted(M.mp) ||
 			      waitpid(M.pid, &status, WNOHANG) == M.pid,
-		      10) ||
+		      60) ||
 	    !is_mounted(M.mp)) {
 		show_log();
 		cr_assert_fail("dmabuffs did not mount %s", M.mp);

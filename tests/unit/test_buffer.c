@@ -197,3 +197,18 @@ Test(buffer, bufinfo_kernel_format)
 	dmabuf_handle_release(h);
 	dmabuf_buffer_put(buf);
 }
+
+Test(buffer, names_are_zero_padded)
+{
+	struct dmabuf_buffer *buf = export_buf(NULL, 4096);
+	struct dmabuf_info info;
+	size_t i;
+
+	cr_assert_eq(dmabuf_buffer_set_name(buf, "a-long-name-to-dirty-memory"),
+		     0);
+	cr_assert_eq(dmabuf_buffer_set_name(buf, "ab"), 0);
+	dmabuf_buffer_info(buf, &info);
+	for (i = 2; i < sizeof(info.name); i++)
+		cr_assert_eq(info.name[i], 0, "byte %zu leaks old contents", i);
+	dmabuf_buffer_put(buf);
+}
