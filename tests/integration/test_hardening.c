@@ -256,3 +256,22 @@ Test(hardening, killed_daemon_frees_its_clients)
 	cr_assert_eq(sh("truncate -s 4096 $MNT/again && test -e $MNT/again"), 0,
 		     "a fresh mount works");
 }
+
+Test(hardening, full_token_pool_fails_only_the_request)
+{
+	int fd = new_buffer("t", NULL, 8192, 0), i, ret = 0;
+	struct dmabuf_mapping *m;
+	struct dmabuf_token t;
+
+	for (i = 0; i < 5000 && ret == 0; i++) {
+		memset(&t, 0, sizeof(t));
+		ret = ioctl(fd, DMABUF_IOCTL_GET_TOKEN, &t) ? errno : 0;
+	}
+	cr_assert_eq(ret, ENOSPC, "a clear errno once the pool is full");
+	cr_assert_eq(i, 4097, "after 4096 outstanding tokens");
+	cr_assert_eq(dmabuf_mmap(fd, PROT_READ, &m), -ENOSPC,
+		     "no token, no mapping");
+	cr_assert_eq(pwrite(fd, "still", 5, 0), 5, "everything else works");
+	cr_assert_eq(sh("grep -q 'token refused (ENOSPC)' %s", M.log), 0);
+	close(fd);
+}
