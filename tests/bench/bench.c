@@ -114,22 +114,6 @@ static unsigned long long stat_of(const char *key)
 	return v;
 }
 
-static long rss_kib(pid_t pid)
-{
-	char path[64], line[128];
-	long kib = -1;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
-	f = fopen(path, "re");
-	while (f && fgets(line, sizeof(line), f))
-		if (sscanf(line, "VmRSS: %ld", &kib) == 1)
-			break;
-	if (f)
-		fclose(f);
-	return kib;
-}
-
 /* ---- 1. the zero-copy mapping against a raw memfd mapping ---- */
 
 static double write_gbs(uint64_t *p, size_t words)
@@ -485,13 +469,13 @@ static void bench_scale(void)
 
 	create_named(0, 100);
 	measure_scale(&small);
-	rss0 = rss_kib(fsd.pid);
+	rss0 = mountd_rss_kib(fsd.pid);
 	t = now_s();
 	create_named(100, 100000);
 	fprintf(stderr, "bench: created 100,000 buffers in %.1f s\n",
 		now_s() - t);
 	measure_scale(&big);
-	rss1 = rss_kib(fsd.pid);
+	rss1 = mountd_rss_kib(fsd.pid);
 	record("ls -l of 100,000 buffers", big.ls_s, small.ls_s, "s", big.ls_s,
 	       0, 2.0, "<= 2 s (baseline: 100 buffers)");
 	record("read .bufinfo of 100,000 buffers", big.bufinfo_s,

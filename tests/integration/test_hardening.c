@@ -10,6 +10,7 @@
 
 #include <dmabuf/dmabuf.h>
 
+#include "../../tools/mountd.h"
 #include "mount.h"
 
 TestSuite(hardening, .init = mount_default, .fini = unmount_all,
@@ -27,18 +28,7 @@ TestSuite(hardening, .init = mount_default, .fini = unmount_all,
 
 static long daemon_rss_kib(void)
 {
-	char path[64], line[128];
-	long kib = -1;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/proc/%d/status", (int)M.pid);
-	f = fopen(path, "re");
-	while (f && fgets(line, sizeof(line), f))
-		if (sscanf(line, "VmRSS: %ld", &kib) == 1)
-			break;
-	if (f)
-		fclose(f);
-	return kib;
+	return mountd_rss_kib(M.pid);
 }
 
 /* xorshift: reproducible from the printed seed */
