@@ -41,8 +41,11 @@
  * @segment_boundary: segments never cross a multiple of mask + 1 (0: none)
  * @alignment: power of two the first address honours (>= a page)
  *
- * The constraints of several devices combine by intersection: the smallest
- * limits and the largest alignment.
+ * For several devices the framework passes one combined request: the
+ * smallest address limit and the largest alignment of all, and the segment
+ * limits of the devices that limit their segment count (segment size and
+ * boundary only split the view of a device that does not).  The framework
+ * then checks the placement against every device on its own.
  */
 struct dmabuf_constraints {
 	uint32_t dma_bits;

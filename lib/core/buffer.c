@@ -13,8 +13,10 @@
  * dies leaks nothing.
  *
  * Negotiation follows the dma-buf model of deferred allocation.  The backing
- * is placed at the first device map or CPU access, meeting the intersection
- * of the constraints of every device attached at that moment.  A later attach
+ * is placed at the first device map or CPU access, suiting every device
+ * attached at that moment: the heap gets one combined request (see
+ * constraints_intersect()) and the result is checked against each device on
+ * its own terms.  A later attach
  * the placement already meets is free; one it does not meet reserves a new
  * placement at once (so the move cannot fail later) and the next map stalls
  * with -EAGAIN until every current mapping is gone, then the backing moves.
@@ -455,7 +457,7 @@ static int memfd_make(struct dmabuf_buffer *buf)
 	return 0;
 }
 
-/* Intersection of the constraints of the attached physical-address devices. */
+/* The combined placement request of the attached physical-address devices. */
 static void union_constraints_locked(const struct dmabuf_buffer *buf,
 				     struct dmabuf_constraints *c)
 {
