@@ -44,7 +44,7 @@ struct zc_token {
 	bool write;
 	uid_t uid;
 	gid_t gid;
-	pid_t tgid;
+	pid_t tid; /* the thread that asked, as FUSE reports it */
 	struct timespec expires;
 	TAILQ_ENTRY(zc_token) link;
 };
@@ -112,22 +112,19 @@ static void purge_expired_locked(struct zc *zc)
 	}
 }
 
-/* The thread group of thread @tid, from /proc; @tid itself if unknown. */
-static pid_t tgid_of(pid_t tid)
+/*
+ * Is thread @tid part of process @pid?  FUSE names the calling thread, the
+ * socket's SO_PEERCRED its process; they are equal for a main thread, so
+ * /proc is read only for tokens asked by other threads.
+ */
+static bool thread_of(pid_t tid, pid_t pid)
 {
-	char path[64], line[128];
-	pid_t tgid = tid;
-	FILE *f;
+	char path[64];
 
-	snprintf(path, sizeof(path), "/proc/%d/status", (int)tid);
-	f = fopen(path, "re");
-	if (!f)
-		return tid;
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "Tgid: %d", &tgid) == 1)
-			break;
-	fclose(f);
-	return tgid;
+	if (tid == pid)
+		return true;
+	snprintf(path, sizeof(path), "/proc/%d/task/%d", (int)pid, (int)tid);
+	return access(path, F_OK) == 0;
 }
 
 /**
@@ -152,16 +149,17 @@ int fs_zc_issue(struct fs *fs, fuse_req_t req, struct fs_file *file,
 
 	if (tok->flags & ~DMABUF_TOKEN_VALID_FLAGS)
 		return -EINVAL;
-	if (write && (file->flags & O_ACCMODE) != O_RDWR) {
+	/* A mapping is always readable; a writable one needs O_RDWR. */
+	if ((file->flags & O_ACCMODE) == O_WRONLY ||
+	    (write && (file->flags & O_ACCMODE) != O_RDWR)) {
 		dmabuf_log(
 			LOG_WARNING,
-			"token refused (EACCES): writable mapping asked on a handle opened %s",
+			"token refused (EACCES): %s mapping asked on a handle opened %s",
+			write ? "writable" : "readable",
 			(file->flags & O_ACCMODE) == O_RDONLY ? "read-only"
 							      : "write-only");
 		return -EACCES;
 	}
-	if ((file->flags & O_ACCMODE) == O_WRONLY)
-		return -EACCES; /* a mapping is always readable */
 	ret = dmabuf_buffer_memfd(file->inode->buf, true);
 	if (ret < 0)
 		return ret;
@@ -176,7 +174,7 @@ int fs_zc_issue(struct fs *fs, fuse_req_t req, struct fs_file *file,
 	t->write = write;
 	t->uid = ctx->uid;
 	t->gid = ctx->gid;
-	t->tgid = tgid_of(ctx->pid);
+	t->tid = ctx->pid;
 	clock_gettime(CLOCK_MONOTONIC, &t->expires);
 	t->expires.tv_sec += zc->ttl_ms / 1000;
 	t->expires.tv_nsec += (long)(zc->ttl_ms % 1000) * 1000000L;
@@ -248,7 +246,7 @@ static int check_token(const struct zc_token *t, const struct ucred *cred,
 		*why = "expired", ret = -ETIMEDOUT;
 	else if (t->uid != cred->uid || t->gid != cred->gid)
 		*why = "presented by another user";
-	else if (t->tgid != cred->pid)
+	else if (!thread_of(t->tid, cred->pid))
 		*why = "presented by another process";
 	else
 		ret = 0;

@@ -4,6 +4,7 @@
  * zero-copy mapping's coherency with read(2)/write(2) and with the file's
  * own mmap, its lifetime, and every refusal of the token protocol.
  */
+#include <pthread.h>
 #include <stddef.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
@@ -307,5 +308,28 @@ Test(lib, fd_passing_between_processes)
 	waitpid(pid, &status, 0);
 	cr_assert_eq(WEXITSTATUS(status), 0,
 		     "a process that only received the fd maps it zero-copy");
+	close(fd);
+}
+
+static void *map_from_thread(void *arg)
+{
+	struct dmabuf_mapping *m;
+	intptr_t ret = dmabuf_mmap(*(int *)arg, PROT_READ, &m);
+
+	if (!ret)
+		dmabuf_munmap(m);
+	return (void *)ret;
+}
+
+Test(lib, token_asked_by_a_thread_is_redeemed_by_its_process)
+{
+	int fd = dmabuf_export(M.mp, "thr", NULL, 4096, NULL, 0);
+	pthread_t t;
+	void *ret;
+
+	cr_assert_eq(pthread_create(&t, NULL, map_from_thread, &fd), 0);
+	pthread_join(t, &ret);
+	cr_assert_eq((intptr_t)ret, 0, "a worker thread maps zero-copy: %s",
+		     strerror((int)-(intptr_t)ret));
 	close(fd);
 }
