@@ -39,6 +39,16 @@ static int refuse(unsigned int cmd, int err, const char *why)
 	return -err;
 }
 
+/*
+ * ENOTTY: not an ioctl of this file.  Logged at debug level only: programs
+ * probe for ioctls, and a flood of warnings would drown the real ones.
+ */
+static void not_tty(fuse_req_t req, unsigned int cmd, const char *file)
+{
+	dmabuf_log(LOG_DEBUG, "ioctl %#x is not one of %s (ENOTTY)", cmd, file);
+	fuse_reply_err(req, ENOTTY);
+}
+
 /* Reply now, or after invalidating the file's cached pages if it has any. */
 static void reply_synced(fuse_req_t req, struct fs_file *file, int ret,
 			 const void *out, size_t len)
@@ -413,7 +423,7 @@ static void buffer_ioctl(fuse_req_t req, struct fs_file *file, unsigned int cmd,
 				      a->cpu.length, a->cpu.flags);
 		break;
 	default:
-		fuse_reply_err(req, ENOTTY);
+		not_tty(req, cmd, "a buffer");
 	}
 }
 
@@ -485,7 +495,7 @@ static void root_ioctl(fuse_req_t req, unsigned int cmd, union ioctl_arg *a)
 				     NULL, 0);
 		break;
 	default:
-		fuse_reply_err(req, ENOTTY);
+		not_tty(req, cmd, "the mount root");
 	}
 }
 
@@ -536,7 +546,7 @@ void fs_ioctl(fuse_req_t req, fuse_ino_t ino, unsigned int cmd, void *arg,
 	(void)arg;
 	fs_count(FS_OP_IOCTL);
 	if (!known_size(cmd, &size) || fs_virtual_by_ino(ino)) {
-		fuse_reply_err(req, ENOTTY);
+		not_tty(req, cmd, "dmabuffs");
 		return;
 	}
 	if (((_IOC_DIR(cmd) & _IOC_WRITE) && in_bufsz != size) ||
@@ -551,7 +561,7 @@ void fs_ioctl(fuse_req_t req, fuse_ino_t ino, unsigned int cmd, void *arg,
 	if (ino == FS_ROOT_INO)
 		root_ioctl(req, cmd, &a);
 	else if (flags & FUSE_IOCTL_DIR)
-		fuse_reply_err(req, ENOTTY);
+		not_tty(req, cmd, "a directory");
 	else
 		buffer_ioctl(req, (struct fs_file *)(uintptr_t)fi->fh, cmd, &a);
 }
