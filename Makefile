@@ -8,6 +8,9 @@
 #   make install [PREFIX=/usr/local] [DESTDIR=]
 #   make clean
 
+# Plain `make` builds; the test and fuzz targets below come before `all`.
+.DEFAULT_GOAL := all
+
 PREFIX ?= /usr/local
 BINDIR ?= $(PREFIX)/bin
 SBINDIR ?= $(PREFIX)/sbin
@@ -76,12 +79,12 @@ DEMO_BIN := $(B)/tools/dmabuf-demo
 CTL_BIN := $(B)/tools/dmabufctl
 
 FS_SRCS := fs/dmabuffs.c fs/ops.c fs/ioctl.c fs/notify.c fs/xattr.c \
-	fs/zerocopy.c fs/stats.c
+	fs/zerocopy.c fs/stats.c fs/limits.c
 FS_OBJS := $(FS_SRCS:%.c=$(B)/%.o)
 FS_BIN := $(B)/fs/dmabuffs
 
 # The daemon under valgrind (memcheck; any error or definite leak fails).
-VALGRIND_SUITES := test_files test_ioctls test_libdmabuf
+VALGRIND_SUITES := test_files test_ioctls test_libdmabuf test_limits
 
 valgrind-check: deps
 	@$(MAKE) --no-print-directory build-tests

@@ -11,11 +11,13 @@
  * argument order of mount.fuse3 (`mount -t fuse.dmabuffs dmabuffs DIR`).
  */
 #include <errno.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <syslog.h>
 #include <unistd.h>
@@ -37,6 +39,11 @@ static const struct fuse_opt fs_opt_spec[] = {
 	FS_OPT("system_size=%s", system_size, 0),
 	FS_OPT("no_builtin_devices", no_builtin_devices, 1),
 	FS_OPT("token_ttl_ms=%u", token_ttl_ms, 0),
+	FS_OPT("root_mode=%o", root_mode, 0),
+	FS_OPT("max_buffers=%u", max[FS_LIMIT_BUFFERS], 0),
+	FS_OPT("max_handles=%u", max[FS_LIMIT_HANDLES], 0),
+	FS_OPT("max_waiters=%u", max[FS_LIMIT_WAITERS], 0),
+	FS_OPT("max_tokens=%u", max[FS_LIMIT_TOKENS], 0),
 	FUSE_OPT_END,
 };
 
@@ -58,6 +65,14 @@ static void usage(const char *prog)
 	       "    -o heap_dir=DIR        load heap plugins (*.so) from DIR\n"
 	       "                           (default " DMABUFFS_HEAPDIR ")\n"
 	       "    -o token_ttl_ms=N      lifetime of zero-copy tokens (default 5000)\n"
+	       "    -o root_mode=MODE      permissions of the mount's root (default 0755;\n"
+	       "                           1777 lets every user create buffers)\n"
+	       "    -o max_buffers=N       buffers one uid may create (default 131072)\n"
+	       "    -o max_handles=N       open files and zero-copy mappings per uid\n"
+	       "                           (default 65536)\n"
+	       "    -o max_waiters=N       requests one uid may have waiting (default 1024)\n"
+	       "    -o max_tokens=N        unredeemed zero-copy tokens per uid (default 256)\n"
+	       "                           (0 lifts a limit; root is limited too)\n"
 	       "    -o allow_other         let other users reach the mount (mode bits apply)\n"
 	       "\n",
 	       prog);
@@ -114,6 +129,16 @@ static int build_args(int argc, char **argv, struct fuse_args *args,
 	}
 	return fuse_opt_add_arg(args, "-odefault_permissions,fsname=dmabuffs,"
 				      "subtype=dmabuffs");
+}
+
+static bool options_ok(const struct fs_options *o)
+{
+	if (o->root_mode & ~07777U) {
+		fprintf(stderr, "dmabuffs: bad root_mode %o (use e.g. 1777)\n",
+			o->root_mode);
+		return false;
+	}
+	return true;
 }
 
 static int size_opt(const char *text, const char *what, uint64_t *out)
@@ -198,6 +223,23 @@ static void widen_readahead(const char *mountpoint)
 			   strerror(errno));
 }
 
+/*
+ * Each placed buffer and each zero-copy mapping holds a descriptor in the
+ * daemon; the per-uid limits bound them, the soft limit (often 1024) should
+ * not.  Raise it as far as allowed.
+ */
+static void raise_fd_limit(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) || rl.rlim_cur == rl.rlim_max)
+		return;
+	rl.rlim_cur = rl.rlim_max;
+	if (setrlimit(RLIMIT_NOFILE, &rl))
+		dmabuf_log(LOG_WARNING, "descriptor limit stays low: %s",
+			   strerror(errno));
+}
+
 static int serve(struct fs *fs, const struct fuse_cmdline_opts *cmd,
 		 const struct fs_options *opts)
 {
@@ -253,7 +295,8 @@ out_signals:
 	return ret;
 }
 
-static void fs_init_struct(struct fs *fs, struct dmabuf_core *core)
+static void fs_init_struct(struct fs *fs, struct dmabuf_core *core,
+			   const struct fs_options *opts)
 {
 	memset(fs, 0, sizeof(*fs));
 	fs->core = core;
@@ -265,7 +308,9 @@ static void fs_init_struct(struct fs *fs, struct dmabuf_core *core)
 	LIST_INIT(&fs->virtual_files);
 	LIST_INIT(&fs->dirs);
 	fs->owner = getuid();
+	fs->root_mode = opts->root_mode;
 	clock_gettime(CLOCK_REALTIME, &fs->mount_time);
+	fs_limits_init(&fs->limits, opts->max);
 }
 
 int main(int argc, char **argv)
@@ -276,11 +321,14 @@ int main(int argc, char **argv)
 	struct dmabuf_core *core;
 	struct fs fs;
 	bool defaulted;
-	int ret = 1;
+	int ret = 1, i;
 
+	opts.root_mode = 0755;
+	for (i = 0; i < FS_NR_LIMITS; i++)
+		opts.max[i] = UINT_MAX; /* the default, unless an option says */
 	if (build_args(argc, argv, &args, &defaulted) ||
 	    fuse_opt_parse(&args, &opts, fs_opt_spec, NULL) ||
-	    fuse_parse_cmdline(&args, &cmd))
+	    !options_ok(&opts) || fuse_parse_cmdline(&args, &cmd))
 		goto out_args;
 	if (cmd.show_help) {
 		usage(argv[0]);
@@ -298,15 +346,17 @@ int main(int argc, char **argv)
 	else if (!cmd.foreground)
 		dmabuf_log_set_level(
 			LOG_WARNING); /* quiet on mount's terminal */
+	raise_fd_limit();
 	if (build_core(&opts, &core))
 		goto out_args;
-	fs_init_struct(&fs, core);
+	fs_init_struct(&fs, core, &opts);
 	fs.se = fuse_session_new(&args, &fs_ops, sizeof(fs_ops), &fs);
 	if (fs.se) {
 		ret = serve(&fs, &cmd, &opts);
 		fuse_session_destroy(fs.se);
 	}
 	fs_release_all(&fs);
+	fs_limits_destroy(&fs.limits);
 	dmabuf_core_free(core);
 out_args:
 	free(cmd.mountpoint);

@@ -46,6 +46,7 @@ struct dir_snapshot;
  * @mode: type and permission bits
  * @uid: owner
  * @gid: group
+ * @creator: the uid charged for the buffer (FS_LIMIT_BUFFERS)
  * @atime: access time
  * @mtime: modification time
  * @ctime: change time
@@ -60,6 +61,7 @@ struct fs_inode {
 	mode_t mode;
 	uid_t uid;
 	gid_t gid;
+	uid_t creator;
 	struct timespec atime, mtime, ctime;
 	bool cached;
 	LIST_HEAD(, fs_file) files;
@@ -70,6 +72,7 @@ struct fs_inode {
  * @inode: its inode
  * @h: the object model's handle; NULL for .bufinfo
  * @flags: open(2) flags
+ * @uid: the uid charged for it (FS_LIMIT_HANDLES)
  * @ph: poll handle to notify when readiness may have changed
  * @text: a virtual file's snapshot
  * @text_len: its length
@@ -82,6 +85,7 @@ struct fs_file {
 	struct fs_inode *inode;
 	struct dmabuf_handle *h;
 	int flags;
+	uid_t uid;
 	struct fuse_pollhandle *ph;
 	char *text;
 	size_t text_len;
@@ -101,6 +105,7 @@ enum fs_wait_kind {
  * @file: the handle it came through
  * @buf: its buffer
  * @kind: what to retry
+ * @uid: the uid charged for it (FS_LIMIT_WAITERS)
  * @cmd: the ioctl
  * @attach_id: MAP: the attachment
  * @dir: MAP: DMA direction; BEGIN: CPU direction
@@ -118,6 +123,7 @@ struct fs_waiter {
 	struct fs_file *file;
 	struct dmabuf_buffer *buf;
 	enum fs_wait_kind kind;
+	uid_t uid;
 	unsigned int cmd;
 	uint64_t attach_id;
 	uint32_t dir;
@@ -148,6 +154,27 @@ struct fs_event {
 	TAILQ_ENTRY(fs_event) link;
 };
 
+/* What each uid is limited in (limits.c). */
+enum fs_limit {
+	FS_LIMIT_BUFFERS,
+	FS_LIMIT_HANDLES,
+	FS_LIMIT_WAITERS,
+	FS_LIMIT_TOKENS,
+	FS_NR_LIMITS,
+};
+
+/**
+ * struct fs_limits - what each uid holds, and may hold
+ * @lock: guards @uids; taken after any other lock
+ * @uids: tsearch tree of struct uid_usage (limits.c)
+ * @max: per-uid maximum of each kind, 0 for no limit
+ */
+struct fs_limits {
+	pthread_mutex_t lock;
+	void *uids;
+	unsigned int max[FS_NR_LIMITS];
+};
+
 struct fs_options {
 	char *devices;
 	char *heap_dir;
@@ -156,6 +183,8 @@ struct fs_options {
 	char *system_size;
 	int no_builtin_devices;
 	unsigned int token_ttl_ms;
+	unsigned int root_mode;
+	unsigned int max[FS_NR_LIMITS];
 };
 
 /**
@@ -176,7 +205,9 @@ struct fs_options {
  * @dirs: open directory snapshots (struct dir_snapshot, ops.c)
  * @zc: the zero-copy side channel
  * @owner: uid that mounted the file system (may edit the device registry)
+ * @root_mode: permission bits of the root (who may create buffers)
  * @mount_time: times of the root
+ * @limits: what each uid holds, and may hold
  */
 struct fs {
 	struct dmabuf_core *core;
@@ -195,7 +226,9 @@ struct fs {
 	LIST_HEAD(, dir_snapshot) dirs;
 	struct zc *zc;
 	uid_t owner;
+	mode_t root_mode;
 	struct timespec mount_time;
+	struct fs_limits limits;
 };
 
 extern const struct fuse_lowlevel_ops fs_ops;
@@ -243,8 +276,17 @@ enum fs_counter {
 	FS_TOKENS_ISSUED,
 	FS_TOKENS_REDEEMED,
 	FS_TOKENS_REFUSED,
+	FS_LIMIT_REFUSED,
 	FS_NR_COUNTERS,
 };
+
+/* limits.c */
+void fs_limits_init(struct fs_limits *lim,
+		    const unsigned int max[FS_NR_LIMITS]);
+void fs_limits_destroy(struct fs_limits *lim);
+int fs_charge(struct fs *fs, uid_t uid, enum fs_limit what);
+void fs_uncharge(struct fs *fs, uid_t uid, enum fs_limit what);
+const char *fs_limit_name(enum fs_limit what);
 
 /* stats.c */
 void fs_count(enum fs_counter c);

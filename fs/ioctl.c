@@ -67,6 +67,12 @@ static void reply_synced(fuse_req_t req, struct fs_file *file, int ret,
 		fuse_reply_ioctl(req, 0, out, len);
 }
 
+static void waiter_free(struct fs *fs, struct fs_waiter *w)
+{
+	fs_uncharge(fs, w->uid, FS_LIMIT_WAITERS);
+	free(w);
+}
+
 /* Is @w (for @req) still parked?  Compares pointers, never follows one. */
 static bool unpark_locked(struct fs *fs, struct fs_waiter *w, fuse_req_t req)
 {
@@ -96,7 +102,7 @@ static void waiter_interrupted(fuse_req_t req, void *data)
 		return;
 	dmabuf_log(LOG_DEBUG, "waiting request interrupted (EINTR)");
 	fuse_reply_err(req, EINTR);
-	free(data);
+	waiter_free(fs, data);
 }
 
 /* Park @w until its buffer changes. */
@@ -169,7 +175,7 @@ void fs_retry_waiters(struct fs *fs, struct dmabuf_buffer *buf)
 	while ((w = TAILQ_FIRST(&done))) {
 		TAILQ_REMOVE(&done, w, link);
 		answer(w);
-		free(w);
+		waiter_free(fs, w);
 	}
 }
 
@@ -185,7 +191,7 @@ void fs_fail_waiters(struct fs *fs)
 	while ((w = TAILQ_FIRST(&fs->waiters))) {
 		TAILQ_REMOVE(&fs->waiters, w, link);
 		fuse_reply_err(w->req, ENOTCONN);
-		free(w);
+		waiter_free(fs, w);
 	}
 	pthread_mutex_unlock(&fs->lock);
 }
@@ -194,18 +200,27 @@ void fs_fail_waiters(struct fs *fs)
 static void wait_or_eagain(fuse_req_t req, struct fs_file *file,
 			   const struct fs_waiter *tmpl)
 {
+	uid_t uid = fuse_req_ctx(req)->uid;
 	struct fs_waiter *w;
+	int ret;
 
 	if (file->flags & O_NONBLOCK) {
 		fuse_reply_err(req, EAGAIN);
 		return;
 	}
+	ret = fs_charge(fs_of(req), uid, FS_LIMIT_WAITERS);
+	if (ret) {
+		fuse_reply_err(req, -ret);
+		return;
+	}
 	w = malloc(sizeof(*w));
 	if (!w) {
+		fs_uncharge(fs_of(req), uid, FS_LIMIT_WAITERS);
 		fuse_reply_err(req, ENOMEM);
 		return;
 	}
 	*w = *tmpl;
+	w->uid = uid;
 	w->req = req;
 	w->file = file;
 	w->buf = file->inode->buf;

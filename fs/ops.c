@@ -114,6 +114,7 @@ static void inode_maybe_free_locked(struct fs *fs, struct fs_inode *inode)
 		return;
 	tdelete(inode, &fs->inodes, by_ino);
 	dmabuf_buffer_put(inode->buf);
+	fs_uncharge(fs, inode->creator, FS_LIMIT_BUFFERS);
 	free(inode);
 }
 
@@ -128,7 +129,7 @@ static void fill_attr(struct fs *fs, const struct fs_inode *inode,
 	memset(st, 0, sizeof(*st));
 	if (inode == NULL) { /* the root */
 		st->st_ino = FS_ROOT_INO;
-		st->st_mode = S_IFDIR | 0755;
+		st->st_mode = S_IFDIR | fs->root_mode;
 		st->st_nlink = 2;
 		st->st_uid = fs->owner;
 		st->st_gid = getgid();
@@ -356,29 +357,39 @@ static int new_inode(fuse_req_t req, const char *name, mode_t mode,
 {
 	const struct fuse_ctx *ctx = fuse_req_ctx(req);
 	struct fs *fs = fs_of(req);
-	struct fs_inode *inode = calloc(1, sizeof(*inode));
-	int ret;
+	struct fs_inode *inode;
+	int ret = fs_charge(fs, ctx->uid, FS_LIMIT_BUFFERS);
 
-	if (!inode)
-		return -ENOMEM;
+	if (ret)
+		return ret;
+	inode = calloc(1, sizeof(*inode));
+	if (!inode) {
+		ret = -ENOMEM;
+		goto err_charged;
+	}
 	inode->name = strdup(name);
 	ret = inode->name ? dmabuf_buffer_create(fs->core, &inode->buf)
 			  : -ENOMEM;
-	if (ret) {
-		free(inode->name);
-		free(inode);
-		return ret;
-	}
+	if (ret)
+		goto err_inode;
 	inode->ino = dmabuf_buffer_ino(inode->buf);
 	inode->mode = S_IFREG | (mode & 07777);
 	inode->uid = ctx->uid;
 	inode->gid = ctx->gid;
+	inode->creator = ctx->uid;
 	now(&inode->atime);
 	inode->mtime = inode->ctime = inode->atime;
 	LIST_INIT(&inode->files);
 	dmabuf_buffer_link(inode->buf);
 	*out = inode;
 	return 0;
+
+err_inode:
+	free(inode->name);
+	free(inode);
+err_charged:
+	fs_uncharge(fs, ctx->uid, FS_LIMIT_BUFFERS);
+	return ret;
 }
 
 /* Insert a new inode under its name; -EEXIST if taken meanwhile. */
@@ -397,30 +408,50 @@ static int publish_locked(struct fs *fs, struct fs_inode *inode)
 	return 0;
 }
 
-static void discard_inode(struct fs_inode *inode)
+static void discard_inode(struct fs *fs, struct fs_inode *inode)
 {
 	dmabuf_buffer_unlink(inode->buf);
 	dmabuf_buffer_put(inode->buf);
+	fs_uncharge(fs, inode->creator, FS_LIMIT_BUFFERS);
 	free(inode->name);
 	free(inode);
 }
 
-static int open_file(struct fs_inode *inode, int flags, struct fs_file **out)
+/* A handle of @inode for @uid, charged to it. */
+static int open_file(struct fs *fs, struct fs_inode *inode, uid_t uid,
+		     int flags, struct fs_file **out)
 {
-	struct fs_file *file = calloc(1, sizeof(*file));
-	int ret;
+	struct fs_file *file;
+	int ret = fs_charge(fs, uid, FS_LIMIT_HANDLES);
 
-	if (!file)
-		return -ENOMEM;
-	ret = dmabuf_handle_open(inode->buf, flags, &file->h);
-	if (ret) {
-		free(file);
+	if (ret)
 		return ret;
+	file = calloc(1, sizeof(*file));
+	if (!file) {
+		ret = -ENOMEM;
+		goto err_charged;
 	}
+	ret = dmabuf_handle_open(inode->buf, flags, &file->h);
+	if (ret)
+		goto err_file;
 	file->inode = inode;
 	file->flags = flags;
+	file->uid = uid;
 	*out = file;
 	return 0;
+
+err_file:
+	free(file);
+err_charged:
+	fs_uncharge(fs, uid, FS_LIMIT_HANDLES);
+	return ret;
+}
+
+static void close_file(struct fs *fs, struct fs_file *file)
+{
+	dmabuf_handle_release(file->h);
+	fs_uncharge(fs, file->uid, FS_LIMIT_HANDLES);
+	free(file);
 }
 
 static int make_file(fuse_req_t req, fuse_ino_t parent, const char *name,
@@ -440,7 +471,8 @@ static int make_file(fuse_req_t req, fuse_ino_t parent, const char *name,
 	if (ret)
 		return ret;
 	if (fi) {
-		ret = open_file(inode, fi->flags, &file);
+		ret = open_file(fs, inode, fuse_req_ctx(req)->uid, fi->flags,
+				&file);
 		if (ret)
 			goto err_inode;
 	}
@@ -458,12 +490,10 @@ static int make_file(fuse_req_t req, fuse_ino_t parent, const char *name,
 	return 0;
 
 err_file:
-	if (file) {
-		dmabuf_handle_release(file->h);
-		free(file);
-	}
+	if (file)
+		close_file(fs, file);
 err_inode:
-	discard_inode(inode);
+	discard_inode(fs, inode);
 	return ret;
 }
 
@@ -613,19 +643,22 @@ static void snapshot_put(struct fs_file *file)
 	free(file);
 }
 
-static int open_virtual(struct fs *fs, const struct fs_virtual *v,
+static int open_virtual(struct fs *fs, const struct fs_virtual *v, uid_t uid,
 			struct fuse_file_info *fi)
 {
-	struct fs_file *file = calloc(1, sizeof(*file));
-	int ret;
+	struct fs_file *file;
+	int ret = fs_charge(fs, uid, FS_LIMIT_HANDLES);
 
-	if (!file)
-		return -ENOMEM;
-	ret = v->render(fs, &file->text, &file->text_len);
+	if (ret)
+		return ret;
+	file = calloc(1, sizeof(*file));
+	ret = file ? v->render(fs, &file->text, &file->text_len) : -ENOMEM;
 	if (ret) {
 		free(file);
+		fs_uncharge(fs, uid, FS_LIMIT_HANDLES);
 		return ret;
 	}
+	file->uid = uid;
 	file->text_refs = 1;
 	pthread_mutex_lock(&fs->lock);
 	LIST_INSERT_HEAD(&fs->virtual_files, file, link);
@@ -645,7 +678,8 @@ static void fs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	fs_count(FS_OP_OPEN);
 	if (fs_virtual_by_ino(ino)) {
 		ret = (fi->flags & O_ACCMODE) == O_RDONLY
-			      ? open_virtual(fs, fs_virtual_by_ino(ino), fi)
+			      ? open_virtual(fs, fs_virtual_by_ino(ino),
+					     fuse_req_ctx(req)->uid, fi)
 			      : -EACCES;
 		if (ret)
 			fuse_reply_err(req, -ret);
@@ -655,7 +689,9 @@ static void fs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	}
 	pthread_mutex_lock(&fs->lock);
 	inode = fs_inode_get_locked(fs, ino);
-	ret = inode ? open_file(inode, fi->flags, &file) : -ENOENT;
+	ret = inode ? open_file(fs, inode, fuse_req_ctx(req)->uid, fi->flags,
+				&file)
+		    : -ENOENT;
 	if (!ret) {
 		LIST_INSERT_HEAD(&inode->files, file, link);
 		fi->fh = (uintptr_t)file;
@@ -679,6 +715,7 @@ static void fs_release(fuse_req_t req, fuse_ino_t ino,
 		pthread_mutex_lock(&fs->lock);
 		LIST_REMOVE(file, link);
 		pthread_mutex_unlock(&fs->lock);
+		fs_uncharge(fs, file->uid, FS_LIMIT_HANDLES);
 		snapshot_put(file);
 		fuse_reply_err(req, 0);
 		return;
@@ -691,6 +728,7 @@ static void fs_release(fuse_req_t req, fuse_ino_t ino,
 		fuse_pollhandle_destroy(ph);
 	/* Unmaps and detaches what the handle left, waking waiters. */
 	dmabuf_handle_release(file->h);
+	fs_uncharge(fs, file->uid, FS_LIMIT_HANDLES);
 	pthread_mutex_lock(&fs->lock);
 	inode_maybe_free_locked(fs, file->inode);
 	pthread_mutex_unlock(&fs->lock);
@@ -837,6 +875,7 @@ struct dir_snapshot {
 	size_t nr;
 	size_t cap;
 	bool failed;
+	uid_t uid; /* charged for it (FS_LIMIT_HANDLES) */
 	LIST_ENTRY(dir_snapshot) link; /* in fs.dirs while open */
 };
 
@@ -890,17 +929,25 @@ static void fs_opendir(fuse_req_t req, fuse_ino_t ino,
 	struct fs *fs = fs_of(req);
 	const struct fs_virtual *v;
 	struct dir_snapshot *snap;
+	int ret;
 
 	fs_count(FS_OP_OPENDIR);
 	if (ino != FS_ROOT_INO) {
 		fuse_reply_err(req, ENOTDIR);
 		return;
 	}
+	ret = fs_charge(fs, fuse_req_ctx(req)->uid, FS_LIMIT_HANDLES);
+	if (ret) {
+		fuse_reply_err(req, -ret);
+		return;
+	}
 	snap = calloc(1, sizeof(*snap));
 	if (!snap) {
+		fs_uncharge(fs, fuse_req_ctx(req)->uid, FS_LIMIT_HANDLES);
 		fuse_reply_err(req, ENOMEM);
 		return;
 	}
+	snap->uid = fuse_req_ctx(req)->uid;
 	snapshot_add(snap, ".", FS_ROOT_INO, S_IFDIR);
 	snapshot_add(snap, "..", FS_ROOT_INO, S_IFDIR);
 	for (v = fs_virtual_first(); v->name; v++)
@@ -909,6 +956,7 @@ static void fs_opendir(fuse_req_t req, fuse_ino_t ino,
 	twalk_r(fs->names, snapshot_visit, snap);
 	pthread_mutex_unlock(&fs->lock);
 	if (snap->failed) {
+		fs_uncharge(fs, snap->uid, FS_LIMIT_HANDLES);
 		snapshot_free(snap);
 		fuse_reply_err(req, ENOMEM);
 		return;
@@ -1009,6 +1057,7 @@ static void fs_releasedir(fuse_req_t req, fuse_ino_t ino,
 	pthread_mutex_lock(&fs->lock);
 	LIST_REMOVE(snap, link);
 	pthread_mutex_unlock(&fs->lock);
+	fs_uncharge(fs, snap->uid, FS_LIMIT_HANDLES);
 	snapshot_free(snap);
 	fuse_reply_err(req, 0);
 }

@@ -5,8 +5,9 @@
  * The mount root holds two read-only files that are not buffers:
  * .bufinfo, the kernel's debugfs report, and .stats, the daemon's own
  * counters: FUSE requests by type, notifications sent, requests parked,
- * tokens issued, redeemed and refused.  Each open takes a snapshot, so a
- * reader sees one consistent text whatever its read sizes.
+ * tokens issued, redeemed and refused, requests refused by a per-uid limit.
+ * Each open takes a snapshot, so a reader sees one consistent text whatever its
+ * read sizes.
  *
  * Counting is one relaxed atomic add per request: cheap next to a FUSE
  * round trip, and what the benchmarks use to report round trips per path.
@@ -46,6 +47,7 @@ static const char *const counter_names[FS_NR_COUNTERS] = {
 	[FS_TOKENS_ISSUED] = "tokens_issued",
 	[FS_TOKENS_REDEEMED] = "tokens_redeemed",
 	[FS_TOKENS_REFUSED] = "tokens_refused",
+	[FS_LIMIT_REFUSED] = "refused_over_limit",
 };
 
 static uint64_t counters[FS_NR_COUNTERS];

@@ -17,6 +17,11 @@
  *
  * One thread serves the socket with epoll; it never blocks on a client (all
  * sockets are non-blocking and each message is one datagram).
+ *
+ * Limits: tokens are charged to the asking uid until redeemed or expired,
+ * connections to the connecting uid as handles (each holds a descriptor in
+ * the daemon).  A connection that presents no token within the token
+ * lifetime is closed, so silent clients cannot pile up.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -53,11 +58,15 @@ struct zc_conn {
 	int fd;
 	struct ucred cred;
 	struct dmabuf_buffer *buf; /* a CPU-map reference once redeemed */
+	struct timespec deadline; /* to present a token by */
+	bool pending; /* on zc.pending: no token presented yet */
 	LIST_ENTRY(zc_conn) link;
+	TAILQ_ENTRY(zc_conn) pending_link;
 };
 
 /**
  * struct zc - the side channel
+ * @fs: the file system (for its per-uid limits)
  * @listen_fd: the listening socket
  * @epoll_fd: what the thread waits on
  * @stop_fd: eventfd that tells the thread to exit
@@ -68,9 +77,11 @@ struct zc_conn {
  * @tokens: outstanding tokens
  * @nr_tokens: their number
  * @conns: connections, touched by the thread only
- * @ttl_ms: how long a token stays valid
+ * @pending: connections that have presented no token yet, oldest first
+ * @ttl_ms: how long a token stays valid, and a connection may stay silent
  */
 struct zc {
+	struct fs *fs;
 	int listen_fd;
 	int epoll_fd;
 	int stop_fd;
@@ -80,8 +91,21 @@ struct zc {
 	TAILQ_HEAD(, zc_token) tokens;
 	unsigned int nr_tokens;
 	LIST_HEAD(, zc_conn) conns;
+	TAILQ_HEAD(, zc_conn) pending;
 	unsigned int ttl_ms;
 };
+
+/* Milliseconds from now until @t; 0 once it passed. */
+static long ms_until(const struct timespec *t)
+{
+	struct timespec now;
+	long ms;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	ms = (long)(t->tv_sec - now.tv_sec) * 1000 +
+	     (t->tv_nsec - now.tv_nsec) / 1000000;
+	return ms > 0 ? ms : 0;
+}
 
 static bool expired(const struct timespec *t)
 {
@@ -92,9 +116,22 @@ static bool expired(const struct timespec *t)
 	       (now.tv_sec == t->tv_sec && now.tv_nsec >= t->tv_nsec);
 }
 
-static void token_free(struct zc_token *t)
+/* @ms from now. */
+static void deadline_in(struct timespec *t, unsigned int ms)
+{
+	clock_gettime(CLOCK_MONOTONIC, t);
+	t->tv_sec += ms / 1000;
+	t->tv_nsec += (long)(ms % 1000) * 1000000L;
+	if (t->tv_nsec >= 1000000000L) {
+		t->tv_sec++;
+		t->tv_nsec -= 1000000000L;
+	}
+}
+
+static void token_free(struct zc *zc, struct zc_token *t)
 {
 	dmabuf_buffer_put(t->buf);
+	fs_uncharge(zc->fs, t->uid, FS_LIMIT_TOKENS);
 	explicit_bzero(t->bytes, sizeof(t->bytes));
 	free(t);
 }
@@ -108,7 +145,7 @@ static void purge_expired_locked(struct zc *zc)
 			continue;
 		TAILQ_REMOVE(&zc->tokens, t, link);
 		zc->nr_tokens--;
-		token_free(t);
+		token_free(zc, t);
 	}
 }
 
@@ -135,8 +172,9 @@ static bool thread_of(pid_t tid, pid_t pid)
  * @tok: in: flags; out: the token and where to redeem it
  *
  * Return: 0; -EINVAL for unknown flags or an unsized buffer; -EACCES for a
- * writable token on a read-only handle; -ENOSPC when too many tokens are
- * outstanding; -ENOMEM or a placement error.
+ * writable token on a read-only handle; -EAGAIN when the caller's uid holds
+ * its limit of tokens; -ENOSPC when too many tokens are outstanding in all;
+ * -ENOMEM or a placement error.
  */
 int fs_zc_issue(struct fs *fs, fuse_req_t req, struct fs_file *file,
 		struct dmabuf_token *tok)
@@ -163,29 +201,30 @@ int fs_zc_issue(struct fs *fs, fuse_req_t req, struct fs_file *file,
 	ret = dmabuf_buffer_memfd(file->inode->buf, true);
 	if (ret < 0)
 		return ret;
-	ret = 0;
+	/* Expired tokens first: they no longer count against anyone. */
+	pthread_mutex_lock(&zc->lock);
+	purge_expired_locked(zc);
+	pthread_mutex_unlock(&zc->lock);
+	ret = fs_charge(fs, ctx->uid, FS_LIMIT_TOKENS);
+	if (ret)
+		return ret;
 	t = calloc(1, sizeof(*t));
-	if (!t)
+	if (!t) {
+		fs_uncharge(fs, ctx->uid, FS_LIMIT_TOKENS);
 		return -ENOMEM;
+	}
+	t->uid = ctx->uid;
+	t->buf = file->inode->buf;
+	dmabuf_buffer_get(t->buf);
 	if (getrandom(t->bytes, sizeof(t->bytes), 0) != sizeof(t->bytes)) {
-		free(t);
+		token_free(zc, t);
 		return -EAGAIN;
 	}
 	t->write = write;
-	t->uid = ctx->uid;
 	t->gid = ctx->gid;
 	t->tid = ctx->pid;
-	clock_gettime(CLOCK_MONOTONIC, &t->expires);
-	t->expires.tv_sec += zc->ttl_ms / 1000;
-	t->expires.tv_nsec += (long)(zc->ttl_ms % 1000) * 1000000L;
-	if (t->expires.tv_nsec >= 1000000000L) {
-		t->expires.tv_sec++;
-		t->expires.tv_nsec -= 1000000000L;
-	}
-	t->buf = file->inode->buf;
-	dmabuf_buffer_get(t->buf);
+	deadline_in(&t->expires, zc->ttl_ms);
 	pthread_mutex_lock(&zc->lock);
-	purge_expired_locked(zc);
 	if (zc->nr_tokens >= MAX_TOKENS) {
 		ret = -ENOSPC;
 	} else {
@@ -197,7 +236,7 @@ int fs_zc_issue(struct fs *fs, fuse_req_t req, struct fs_file *file,
 		dmabuf_log(LOG_WARNING,
 			   "token refused (ENOSPC): %u outstanding",
 			   MAX_TOKENS);
-		token_free(t);
+		token_free(zc, t);
 		return ret;
 	}
 	fs_count(FS_TOKENS_ISSUED);
@@ -312,7 +351,7 @@ static int redeem(struct zc *zc, struct zc_conn *conn)
 	}
 	if (ret) {
 		if (t)
-			token_free(t);
+			token_free(zc, t);
 		goto refuse;
 	}
 	dmabuf_buffer_info(t->buf, &info);
@@ -325,7 +364,9 @@ static int redeem(struct zc *zc, struct zc_conn *conn)
 	fs_count(FS_TOKENS_REDEEMED);
 	dmabuf_buffer_cpu_map_get(t->buf);
 	conn->buf = t->buf;
-	token_free(t);
+	conn->pending = false;
+	TAILQ_REMOVE(&zc->pending, conn, pending_link);
+	token_free(zc, t);
 	ret = send_reply(conn->fd, &reply, memfd);
 	close(memfd);
 	return ret;
@@ -341,41 +382,107 @@ refuse:
 	return ret;
 }
 
-static void conn_close(struct zc_conn *conn)
+static void conn_close(struct zc *zc, struct zc_conn *conn)
 {
 	LIST_REMOVE(conn, link);
+	if (conn->pending)
+		TAILQ_REMOVE(&zc->pending, conn, pending_link);
 	if (conn->buf)
 		dmabuf_buffer_cpu_map_put(conn->buf);
+	fs_uncharge(zc->fs, conn->cred.uid, FS_LIMIT_HANDLES);
 	close(conn->fd);
 	free(conn);
+}
+
+/*
+ * Answer a connection refused before its request, and close it.  Shut down
+ * first, so no request can arrive any more, and drop any that did: a Unix
+ * socket closed with unread data resets its peer, which would then never
+ * read the answer.  The client's send fails (EPIPE) or was dropped; its
+ * receive queue holds the answer.
+ */
+static void refuse_conn(int fd, int status)
+{
+	struct dmabuf_redeem_reply reply = {.status = status};
+	char drop[sizeof(struct dmabuf_redeem)];
+
+	send_reply(fd, &reply, -1);
+	shutdown(fd, SHUT_RDWR);
+	while (recv(fd, drop, sizeof(drop), MSG_DONTWAIT) > 0)
+		;
+	close(fd);
+}
+
+/* A connection is charged to its peer's uid, as a handle is. */
+static struct zc_conn *conn_new(struct zc *zc, int fd)
+{
+	socklen_t len = sizeof(struct ucred);
+	struct zc_conn *conn = calloc(1, sizeof(*conn));
+	int ret = -ENOMEM;
+
+	if (!conn)
+		goto refuse;
+	ret = -EPROTO;
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &conn->cred, &len))
+		goto refuse;
+	ret = fs_charge(zc->fs, conn->cred.uid, FS_LIMIT_HANDLES);
+	if (ret)
+		goto refuse;
+	conn->fd = fd;
+	conn->pending = true;
+	deadline_in(&conn->deadline, zc->ttl_ms);
+	LIST_INSERT_HEAD(&zc->conns, conn, link);
+	TAILQ_INSERT_TAIL(&zc->pending, conn, pending_link);
+	return conn;
+
+refuse:
+	fs_count(FS_TOKENS_REFUSED);
+	refuse_conn(fd, ret);
+	free(conn);
+	return NULL;
+}
+
+/* Close connections that stayed silent past their deadline. */
+static void expire_pending(struct zc *zc)
+{
+	struct zc_conn *conn;
+
+	while ((conn = TAILQ_FIRST(&zc->pending)) && expired(&conn->deadline)) {
+		dmabuf_log(LOG_WARNING,
+			   "zero-copy connection from uid %u pid %d closed: "
+			   "no token within %u ms",
+			   (unsigned int)conn->cred.uid, (int)conn->cred.pid,
+			   zc->ttl_ms);
+		conn_close(zc, conn);
+	}
+}
+
+/* How long epoll may sleep: until the oldest silent connection's deadline. */
+static int next_timeout(struct zc *zc)
+{
+	struct zc_conn *conn = TAILQ_FIRST(&zc->pending);
+
+	return conn ? (int)ms_until(&conn->deadline) + 1 : -1;
 }
 
 static void accept_all(struct zc *zc)
 {
 	struct epoll_event ev = {.events = EPOLLIN | EPOLLRDHUP};
-	socklen_t len = sizeof(struct ucred);
 	struct zc_conn *conn;
 	int fd;
 
 	while ((fd = accept4(zc->listen_fd, NULL, NULL,
 			     SOCK_NONBLOCK | SOCK_CLOEXEC)) >= 0) {
-		conn = calloc(1, sizeof(*conn));
-		if (!conn) {
-			close(fd);
-			continue;
-		}
-		if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &conn->cred,
-			       &len)) {
-			free(conn);
-			close(fd);
-			continue;
-		}
-		conn->fd = fd;
+		conn = conn_new(zc, fd);
+		if (!conn)
+			continue; /* answered and closed */
 		ev.data.ptr = conn;
-		LIST_INSERT_HEAD(&zc->conns, conn, link);
 		if (epoll_ctl(zc->epoll_fd, EPOLL_CTL_ADD, fd, &ev))
-			conn_close(conn);
+			conn_close(zc, conn);
 	}
+	if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED)
+		dmabuf_log(LOG_WARNING, "zero-copy channel: accept: %s",
+			   strerror(errno));
 }
 
 /* A redeemed connection only ever closes; anything else is a protocol error. */
@@ -385,12 +492,12 @@ static void serve_conn(struct zc *zc, struct zc_conn *conn, uint32_t events)
 
 	if (!conn->buf && (events & EPOLLIN)) {
 		if (redeem(zc, conn))
-			conn_close(conn);
+			conn_close(zc, conn);
 		return;
 	}
 	if ((events & (EPOLLHUP | EPOLLRDHUP | EPOLLERR)) ||
 	    recv(conn->fd, &byte, 1, MSG_DONTWAIT) >= 0)
-		conn_close(conn);
+		conn_close(zc, conn);
 }
 
 static void *zc_main(void *arg)
@@ -400,11 +507,12 @@ static void *zc_main(void *arg)
 	int n, i;
 
 	for (;;) {
-		n = epoll_wait(zc->epoll_fd, evs, 32, -1);
+		n = epoll_wait(zc->epoll_fd, evs, 32, next_timeout(zc));
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0)
 			break;
+		expire_pending(zc);
 		for (i = 0; i < n; i++) {
 			if (evs[i].data.ptr == &zc->stop_fd)
 				return NULL;
@@ -473,10 +581,12 @@ int fs_zc_start(struct fs *fs, unsigned int token_ttl_ms)
 
 	if (!zc)
 		return -ENOMEM;
+	zc->fs = fs;
 	zc->ttl_ms = token_ttl_ms ? token_ttl_ms : DEFAULT_TOKEN_TTL_MS;
 	pthread_mutex_init(&zc->lock, NULL);
 	TAILQ_INIT(&zc->tokens);
 	LIST_INIT(&zc->conns);
+	TAILQ_INIT(&zc->pending);
 	zc->epoll_fd = epoll_create1(EPOLL_CLOEXEC);
 	zc->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	zc->listen_fd = -1;
@@ -514,10 +624,10 @@ void fs_zc_stop(struct fs *fs)
 		dmabuf_log(LOG_ERR, "cannot stop the zero-copy thread");
 	pthread_join(zc->thread, NULL);
 	while (!LIST_EMPTY(&zc->conns))
-		conn_close(LIST_FIRST(&zc->conns));
+		conn_close(zc, LIST_FIRST(&zc->conns));
 	while ((t = TAILQ_FIRST(&zc->tokens))) {
 		TAILQ_REMOVE(&zc->tokens, t, link);
-		token_free(t);
+		token_free(zc, t);
 	}
 	zc_close_fds(zc);
 	pthread_mutex_destroy(&zc->lock);

@@ -948,6 +948,20 @@ static int map_locked(struct dmabuf_attachment *att, uint32_t dir)
 	return 0;
 }
 
+/*
+ * The file's mode holds for devices too: a device that writes the buffer
+ * needs a handle open for writing, one that reads it a handle open for
+ * reading.  Otherwise a reader could change bytes through a device.
+ */
+static bool dir_allowed(const struct dmabuf_handle *h, uint32_t dir)
+{
+	int acc = h->flags & O_ACCMODE;
+
+	if (dir != DMABUF_DIR_TO_DEVICE && acc == O_RDONLY)
+		return false;
+	return dir == DMABUF_DIR_FROM_DEVICE || acc != O_WRONLY;
+}
+
 /**
  * dmabuf_handle_map() - map an attachment (dma_buf_map_attachment)
  * @h: the owning handle
@@ -960,9 +974,9 @@ static int map_locked(struct dmabuf_attachment *att, uint32_t dir)
  * mapping is live the map cannot proceed: -EAGAIN, retry once the buffer
  * changed (dmabuf_buffer_wait() or the notify hook).
  *
- * Return: 0; -EINVAL for a bad id, direction or an unsized buffer; -EBUSY
- * when already mapped or the placement cannot meet the device; -EAGAIN;
- * -ENOMEM.
+ * Return: 0; -EINVAL for a bad id, direction or an unsized buffer; -EACCES
+ * when @h's access mode forbids @dir (see dir_allowed()); -EBUSY when
+ * already mapped or the placement cannot meet the device; -EAGAIN; -ENOMEM.
  */
 int dmabuf_handle_map(struct dmabuf_handle *h, uint64_t attach_id, uint32_t dir,
 		      uint32_t *nents, uint64_t *total_len)
@@ -977,6 +991,8 @@ int dmabuf_handle_map(struct dmabuf_handle *h, uint64_t attach_id, uint32_t dir,
 	att = find_attachment(h, attach_id);
 	if (!att || dir > DMABUF_DIR_FROM_DEVICE)
 		ret = -EINVAL;
+	else if (!dir_allowed(h, dir))
+		ret = -EACCES;
 	else if (att->mapped)
 		ret = -EBUSY;
 	else

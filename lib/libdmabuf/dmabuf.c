@@ -510,10 +510,15 @@ static int redeem(int fd, bool write, int *sock,
 	*sock = connect_to(tok.socket);
 	if (*sock < 0)
 		return *sock;
-	if (send(*sock, &req, sizeof(req), MSG_NOSIGNAL) != sizeof(req))
-		ret = -errno;
-	else
+	/*
+	 * EPIPE: the daemon refused the connection itself (a per-uid limit);
+	 * its answer says why, queued before it closed.
+	 */
+	if (send(*sock, &req, sizeof(req), MSG_NOSIGNAL) == sizeof(req) ||
+	    errno == EPIPE)
 		ret = recv_reply(*sock, reply, memfd);
+	else
+		ret = -errno;
 	explicit_bzero(&tok, sizeof(tok));
 	if (ret) {
 		close(*sock);

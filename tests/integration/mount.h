@@ -228,6 +228,17 @@ static inline char *slurp(const char *path)
 	return text;
 }
 
+/* A counter of the mount's .stats. */
+static inline unsigned long long stat_of(const char *key)
+{
+	char *text = slurp(at(".stats")), needle[64], *p;
+
+	snprintf(needle, sizeof(needle), "\n%s ", key);
+	p = strstr(text, needle);
+	cr_assert_not_null(p, "no %s in .stats", key);
+	return strtoull(p + strlen(needle), NULL, 10);
+}
+
 static inline int new_buffer(const char *name, const char *heap, uint64_t size,
 			     int flags)
 {

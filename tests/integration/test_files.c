@@ -333,16 +333,6 @@ Test(files, mount_helper_and_help)
 	cr_assert(WAIT_FOR(!is_mounted(m2), 10));
 }
 
-static unsigned long long stat_of(const char *key)
-{
-	char *text = slurp(at(".stats")), needle[64], *p;
-
-	snprintf(needle, sizeof(needle), "\n%s ", key);
-	p = strstr(text, needle);
-	cr_assert_not_null(p, "no %s in .stats", key);
-	return strtoull(p + strlen(needle), NULL, 10);
-}
-
 Test(files, stats_count_requests)
 {
 	int fd = new_buffer("s", NULL, 4096, 0);

@@ -249,9 +249,14 @@ Test(hardening, killed_daemon_frees_its_clients)
 
 Test(hardening, full_token_pool_fails_only_the_request)
 {
-	int fd = new_buffer("t", NULL, 8192, 0), i, ret = 0;
 	struct dmabuf_mapping *m;
 	struct dmabuf_token t;
+	int fd, i, ret = 0;
+
+	/* The whole pool, not one uid's share of it. */
+	unmount_all();
+	mount_with("max_tokens=0");
+	fd = new_buffer("t", NULL, 8192, 0);
 
 	for (i = 0; i < 5000 && ret == 0; i++) {
 		memset(&t, 0, sizeof(t));

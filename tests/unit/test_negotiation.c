@@ -8,6 +8,8 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include <fcntl.h>
+
 #include "helpers.h"
 
 TestSuite(negotiation, .init = core_setup, .fini = core_teardown);
@@ -333,5 +335,33 @@ Test(negotiation, attachments_are_per_handle)
 	cr_assert_eq(dmabuf_handle_detach(h1, id), -EINVAL);
 	dmabuf_handle_release(h1);
 	dmabuf_handle_release(h2);
+	dmabuf_buffer_put(buf);
+}
+
+Test(negotiation, device_access_follows_the_handles_mode)
+{
+	struct dmabuf_buffer *buf = export_buf("system", MiB);
+	struct dmabuf_handle *ro, *wo;
+	uint64_t len, rid, wid;
+	uint32_t nents;
+
+	cr_assert_eq(dmabuf_handle_open(buf, O_RDONLY, &ro), 0);
+	cr_assert_eq(dmabuf_handle_open(buf, O_WRONLY, &wo), 0);
+	rid = attach(ro, "gpu0");
+	wid = attach(wo, "gpu0");
+	cr_assert_eq(dmabuf_handle_map(ro, rid, DMABUF_DIR_FROM_DEVICE, &nents,
+				       &len),
+		     -EACCES, "a reader cannot let a device write");
+	cr_assert_eq(dmabuf_handle_map(ro, rid, DMABUF_DIR_BIDIRECTIONAL,
+				       &nents, &len),
+		     -EACCES);
+	cr_assert_eq(
+		dmabuf_handle_map(wo, wid, DMABUF_DIR_TO_DEVICE, &nents, &len),
+		-EACCES, "a writer cannot let a device read");
+	map(ro, rid, DMABUF_DIR_TO_DEVICE);
+	cr_assert_eq(dmabuf_handle_unmap(ro, rid), 0);
+	map(wo, wid, DMABUF_DIR_FROM_DEVICE);
+	dmabuf_handle_release(ro);
+	dmabuf_handle_release(wo);
 	dmabuf_buffer_put(buf);
 }

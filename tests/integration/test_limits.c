@@ -1,0 +1,396 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Users who do not belong: per-uid limits on buffers, handles, waiting
+ * requests and zero-copy tokens, silent side-channel connections, and a
+ * second uid on an allow_other mount.  Limits are set low with mount
+ * options; each refusal must be the kind's errno, logged, and must leave
+ * every other buffer as it was.
+ */
+#include <poll.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+
+#include <dmabuf/dmabuf.h>
+
+#include "mount.h"
+
+TestSuite(limits, .fini = unmount_all, .timeout = 120);
+
+#define NOBODY 65534
+
+static void need_root(void)
+{
+	if (geteuid() != 0)
+		cr_skip("needs root to become another user");
+}
+
+static int get_token(int fd, struct dmabuf_token *t)
+{
+	memset(t, 0, sizeof(*t));
+	return ioctl(fd, DMABUF_IOCTL_GET_TOKEN, t) ? -errno : 0;
+}
+
+static bool logged(const char *text)
+{
+	return sh("grep -qF '%s' %s", text, M.log) == 0;
+}
+
+/* Create @name (0644) with @len bytes of its name repeated; 0 or -errno. */
+static int make_filled(const char *name, size_t len)
+{
+	char data[4096];
+	int fd = open(at(name), O_RDWR | O_CREAT | O_EXCL, 0644);
+	size_t i;
+
+	if (fd < 0)
+		return -errno;
+	for (i = 0; i < len; i++)
+		data[i] = name[i % strlen(name)];
+	if (ftruncate(fd, (off_t)len) ||
+	    pwrite(fd, data, len, 0) != (ssize_t)len) {
+		close(fd);
+		return -EIO;
+	}
+	close(fd);
+	return 0;
+}
+
+static bool holds_its_name(const char *name, size_t len)
+{
+	char data[4096];
+	int fd = open(at(name), O_RDONLY);
+	bool ok = fd >= 0 && pread(fd, data, len, 0) == (ssize_t)len;
+	size_t i;
+
+	for (i = 0; ok && i < len; i++)
+		ok = data[i] == name[i % strlen(name)];
+	if (fd >= 0)
+		close(fd);
+	return ok;
+}
+
+Test(limits, buffers_per_uid_edquot)
+{
+	char name[16];
+	int i;
+
+	mount_with("max_buffers=4");
+	for (i = 0; i < 4; i++) {
+		snprintf(name, sizeof(name), "b%d", i);
+		cr_assert_eq(make_filled(name, 1000), 0, "buffer %d", i);
+	}
+	cr_assert_eq(make_filled("b4", 1000), -EDQUOT, "the fifth is refused");
+	cr_assert_eq(sh("truncate -s 1 $MNT/b5 2>/dev/null"), 1);
+	cr_assert(
+		logged("reached its limit of 4 buffers (Disk quota exceeded)"));
+	for (i = 0; i < 4; i++) {
+		snprintf(name, sizeof(name), "b%d", i);
+		cr_assert(holds_its_name(name, 1000), "%s intact", name);
+	}
+	cr_assert_eq(unlink(at("b0")), 0);
+	/* The kernel forgets the unlinked inode asynchronously. */
+	cr_assert(WAIT_FOR(make_filled("b4", 1000) == 0, 10),
+		  "a freed buffer frees its share");
+	cr_assert_geq(stat_of("refused_over_limit"), 2);
+}
+
+Test(limits, handles_per_uid_emfile)
+{
+	int fds[4], extra, dir, i;
+	struct dmabuf_mapping *m, *m2;
+
+	mount_with("max_handles=4");
+	fds[0] = new_buffer("h", NULL, 8192, 0);
+	fds[1] = open(at("h"), O_RDWR);
+	fds[2] = open(at("h"), O_RDONLY);
+	cr_assert(fds[1] >= 0 && fds[2] >= 0);
+	dir = open(M.mp, O_RDONLY | O_DIRECTORY);
+	cr_assert_geq(dir, 0, "a directory listing is a handle too");
+	cr_assert_eq(open(at("h"), O_RDONLY), -1);
+	cr_assert_eq(errno, EMFILE);
+	cr_assert_eq(open(at(".stats"), O_RDONLY), -1, "snapshots count");
+	cr_assert_eq(errno, EMFILE);
+	cr_assert_eq(open(M.mp, O_RDONLY | O_DIRECTORY), -1);
+	cr_assert_eq(errno, EMFILE);
+	cr_assert(logged("reached its limit of 4 handles"));
+	cr_assert_eq(pwrite(fds[0], "kept", 4, 0), 4, "open handles work");
+
+	/* Releases reach the daemon asynchronously. */
+	close(dir);
+	cr_assert(WAIT_FOR((extra = open(at("h"), O_RDONLY)) >= 0, 10));
+	close(extra);
+	close(fds[2]);
+	close(fds[1]);
+
+	/* A zero-copy mapping holds a connection: one handle each. */
+	cr_assert(WAIT_FOR(dmabuf_mmap(fds[0], PROT_READ, &m) == 0, 10));
+	fds[1] = open(at("h"), O_RDONLY);
+	fds[2] = open(at("h"), O_RDONLY);
+	cr_assert(fds[1] >= 0 && fds[2] >= 0, "fd, mapping and two opens");
+	i = dmabuf_mmap(fds[0], PROT_READ, &m2);
+	cr_assert_eq(i, -EMFILE,
+		     "the fifth handle would be the mapping's connection: %s",
+		     strerror(-i));
+	cr_assert_eq(memcmp(dmabuf_mapping_addr(m), "kept", 4), 0,
+		     "the first mapping lives");
+	dmabuf_munmap(m);
+	cr_assert(WAIT_FOR(dmabuf_mmap(fds[0], PROT_READ, &m2) == 0, 10));
+	dmabuf_munmap(m2);
+	close(fds[2]);
+	close(fds[1]);
+	close(fds[0]);
+}
+
+/* A child that blocks in SYNC(START|READ) on @name; exits 0 if it got 0. */
+static pid_t blocked_reader(const char *name)
+{
+	pid_t pid = fork();
+
+	cr_assert_geq(pid, 0);
+	if (pid == 0) {
+		int fd = open(at(name), O_RDWR);
+
+		_exit(fd >= 0 && sync_buf(fd, DMA_BUF_SYNC_START |
+						      DMA_BUF_SYNC_READ) == 0
+			      ? 0
+			      : 1);
+	}
+	return pid;
+}
+
+Test(limits, waiters_per_uid_eagain)
+{
+	int fd, fd2, status, i;
+	unsigned long long parked;
+	pid_t kids[2];
+	uint64_t id;
+
+	mount_with("max_waiters=2");
+	fd = new_buffer("w", NULL, 4096, 0);
+	id = do_attach(fd, "gpu0");
+	do_map(fd, id, DMABUF_DIR_FROM_DEVICE); /* a device writes: a fence */
+	parked = stat_of("parked_requests");
+	for (i = 0; i < 2; i++)
+		kids[i] = blocked_reader("w");
+	cr_assert(WAIT_FOR(stat_of("parked_requests") == parked + 2, 10));
+	fd2 = open(at("w"), O_RDWR); /* blocking: only the limit says EAGAIN */
+	cr_assert_eq(sync_buf(fd2, DMA_BUF_SYNC_START | DMA_BUF_SYNC_READ),
+		     -EAGAIN);
+	cr_assert(logged("reached its limit of 2 waiting requests"));
+	do_unmap(fd, id);
+	for (i = 0; i < 2; i++) {
+		cr_assert_eq(waitpid(kids[i], &status, 0), kids[i]);
+		cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+			  "parked reader %d woken with success", i);
+	}
+	cr_assert_eq(sync_buf(fd2, DMA_BUF_SYNC_START | DMA_BUF_SYNC_READ), 0);
+	cr_assert_eq(sync_buf(fd2, DMA_BUF_SYNC_END | DMA_BUF_SYNC_READ), 0);
+	close(fd2);
+	close(fd);
+}
+
+Test(limits, tokens_per_uid_eagain_until_redeemed_or_expired)
+{
+	struct dmabuf_mapping *m;
+	struct dmabuf_token t;
+	int fd, i;
+
+	mount_with("max_tokens=3,token_ttl_ms=1000");
+	fd = new_buffer("t", NULL, 4096, 0);
+	for (i = 0; i < 3; i++)
+		cr_assert_eq(get_token(fd, &t), 0);
+	cr_assert_eq(get_token(fd, &t), -EAGAIN);
+	cr_assert_eq(dmabuf_mmap(fd, PROT_READ, &m), -EAGAIN);
+	cr_assert(logged("reached its limit of 3 zero-copy tokens"));
+	cr_assert_eq(pwrite(fd, "fine", 4, 0), 4);
+	/* Expired tokens stop counting. */
+	cr_assert(WAIT_FOR(get_token(fd, &t) == 0, 10));
+	cr_assert(WAIT_FOR(dmabuf_mmap(fd, PROT_READ, &m) == 0, 10),
+		  "a redeemed token stops counting");
+	cr_assert_eq(memcmp(dmabuf_mapping_addr(m), "fine", 4), 0);
+	dmabuf_munmap(m);
+	close(fd);
+}
+
+/* Connect to the side channel named in @t; the socket, or -errno. */
+static int connect_channel(const struct dmabuf_token *t)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	size_t len = strlen(t->socket);
+	int sock = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+
+	memcpy(sa.sun_path, t->socket, len);
+	sa.sun_path[0] = '\0';
+	if (connect(sock, (struct sockaddr *)&sa,
+		    (socklen_t)(offsetof(struct sockaddr_un, sun_path) +
+				len))) {
+		close(sock);
+		return -errno;
+	}
+	return sock;
+}
+
+/* Redeem a token of @fd by hand; the memfd the daemon sends, or -errno. */
+static int redeem_memfd(int fd)
+{
+	struct dmabuf_redeem r = {.version = DMABUF_REDEEM_VERSION};
+	struct dmabuf_redeem_reply rep;
+	union {
+		struct cmsghdr h;
+		char buf[CMSG_SPACE(sizeof(int))];
+	} u;
+	struct iovec iov = {&rep, sizeof(rep)};
+	struct msghdr msg = {.msg_iov = &iov,
+			     .msg_iovlen = 1,
+			     .msg_control = u.buf,
+			     .msg_controllen = sizeof(u.buf)};
+	struct dmabuf_token t;
+	int sock, memfd = -1, ret = get_token(fd, &t);
+
+	if (ret)
+		return ret;
+	sock = connect_channel(&t);
+	if (sock < 0)
+		return sock;
+	memcpy(r.token, t.token, sizeof(r.token));
+	if (send(sock, &r, sizeof(r), 0) != (ssize_t)sizeof(r) ||
+	    recvmsg(sock, &msg, 0) != (ssize_t)sizeof(rep))
+		ret = -EPROTO;
+	else if (rep.status)
+		ret = rep.status;
+	else if (CMSG_FIRSTHDR(&msg))
+		memcpy(&memfd, CMSG_DATA(CMSG_FIRSTHDR(&msg)), sizeof(int));
+	close(sock);
+	return ret ? ret : memfd;
+}
+
+static bool closed_by_peer(int sock)
+{
+	char c;
+
+	return recv(sock, &c, 1, MSG_DONTWAIT) == 0;
+}
+
+Test(limits, silent_connections_are_closed)
+{
+	struct dmabuf_token t;
+	int fd, socks[8], i;
+
+	mount_with("token_ttl_ms=300");
+	fd = new_buffer("s", NULL, 4096, 0);
+	cr_assert_eq(get_token(fd, &t), 0);
+	for (i = 0; i < 8; i++)
+		cr_assert_geq(socks[i] = connect_channel(&t), 0);
+	for (i = 0; i < 8; i++)
+		cr_assert(WAIT_FOR(closed_by_peer(socks[i]), 10),
+			  "connection %d closed by the daemon", i);
+	cr_assert(logged("no token within 300 ms"));
+	for (i = 0; i < 8; i++)
+		close(socks[i]);
+	close(fd);
+}
+
+/* In a child that is uid 65534: exit with the failing line, or 0. */
+#define CHECK(cond)                             \
+	do {                                    \
+		if (!(cond))                    \
+			_exit(__LINE__ & 0xff); \
+	} while (0)
+
+static void nobody_checks(void)
+{
+	struct dmabuf_attach a = {.device = "gpu0"};
+	struct dmabuf_map mp = {.dir = DMABUF_DIR_FROM_DEVICE};
+	struct dmabuf_name gpu = {.name = "gpu0"};
+	struct dmabuf_mapping *m;
+	int fd, memfd;
+
+	/* Its own share of buffers, then EDQUOT. */
+	CHECK(make_filled("n0", 10) == 0);
+	CHECK(make_filled("n1", 10) == 0);
+	CHECK(make_filled("n2", 10) == 0);
+	CHECK(make_filled("n3", 10) == -EDQUOT);
+	/* Mode bits: no open, so no attach, map or token. */
+	CHECK(open(at("root-private"), O_RDONLY) < 0 && errno == EACCES);
+	CHECK(open(at("root-shared"), O_RDWR) < 0 && errno == EACCES);
+	CHECK(rename(at("root-shared"), at("mine")) < 0);
+	CHECK(unlink(at("root-shared")) < 0);
+	/* Read-only: a device may read, never write. */
+	fd = open(at("root-shared"), O_RDONLY);
+	CHECK(fd >= 0);
+	CHECK(ioctl(fd, DMABUF_IOCTL_ATTACH, &a) == 0);
+	mp.attach_id = a.attach_id;
+	CHECK(ioctl(fd, DMABUF_IOCTL_MAP, &mp) < 0 && errno == EACCES);
+	mp.dir = DMABUF_DIR_TO_DEVICE;
+	CHECK(ioctl(fd, DMABUF_IOCTL_MAP, &mp) == 0);
+	/* A read-only mapping; the memfd behind it cannot change size. */
+	CHECK(dmabuf_mmap(fd, PROT_READ | PROT_WRITE, &m) == -EACCES);
+	CHECK(dmabuf_mmap(fd, PROT_READ, &m) == 0);
+	CHECK(mprotect(dmabuf_mapping_addr(m), 4096, PROT_READ | PROT_WRITE) <
+	      0);
+	dmabuf_munmap(m);
+	memfd = redeem_memfd(fd);
+	CHECK(memfd >= 0);
+	CHECK(ftruncate(memfd, 1 << 20) < 0);
+	CHECK(ftruncate(memfd, 0) < 0);
+	CHECK(fcntl(memfd, F_GET_SEALS) & F_SEAL_SEAL);
+	close(memfd);
+	close(fd);
+	/* The device registry: the mount's owner only. */
+	fd = open(M.mp, O_RDONLY | O_DIRECTORY);
+	CHECK(fd >= 0);
+	CHECK(ioctl(fd, DMABUF_IOCTL_DEVICE_REMOVE, &gpu) < 0 &&
+	      errno == EPERM);
+	close(fd);
+}
+
+Test(limits, another_uid_cannot_exhaust_or_reach_what_is_not_its)
+{
+	int status;
+	pid_t pid;
+
+	need_root();
+	mount_with("allow_other,root_mode=1777,max_buffers=3,max_handles=6");
+	cr_assert_eq(make_filled("root-private", 100), 0);
+	cr_assert_eq(chmod(at("root-private"), 0600), 0);
+	cr_assert_eq(make_filled("root-shared", 100), 0);
+	pid = fork();
+	cr_assert_geq(pid, 0);
+	if (pid == 0) {
+		if (setgid(NOBODY) || setuid(NOBODY))
+			_exit(1);
+		nobody_checks();
+		_exit(0);
+	}
+	cr_assert_eq(waitpid(pid, &status, 0), pid);
+	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+		  "check at line %d failed as uid %d", WEXITSTATUS(status),
+		  NOBODY);
+	cr_assert(logged("uid 65534 reached its limit of 3 buffers"));
+	/* The other uid's limit is its own: root still creates. */
+	cr_assert_eq(make_filled("r1", 100), 0);
+	cr_assert_eq(make_filled("r2", 100), -EDQUOT, "root has its own limit");
+	cr_assert(holds_its_name("root-private", 100));
+	cr_assert(holds_its_name("root-shared", 100));
+	cr_assert(holds_its_name("n0", 10), "its buffers are intact too");
+}
+
+Test(limits, zero_lifts_a_limit_and_bad_options_are_refused)
+{
+	int i, fd;
+	char name[16];
+
+	mount_with("max_buffers=0,max_handles=0");
+	for (i = 0; i < 200; i++) {
+		snprintf(name, sizeof(name), "z%d", i);
+		fd = open(at(name), O_RDWR | O_CREAT, 0644);
+		cr_assert_geq(fd, 0, "%s: %s", name, strerror(errno));
+		close(fd);
+	}
+	unmount_all();
+	cr_assert_eq(sh("%s -f -o root_mode=17777 /nonexistent 2>&1 | "
+			"grep -q 'bad root_mode'",
+			build_path("fs/dmabuffs")),
+		     0, "an impossible mode is refused");
+}
