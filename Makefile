@@ -5,6 +5,7 @@
 #   make demo       build, then run the end-to-end demonstration
 #   make bench      build, then run the benchmarks
 #   make SANITIZE=1 check    the same under ASan+UBSan, in build-san/
+#   make valgrind-check / fio-check / fuzz   CI's extra jobs (install-deps extra)
 #   make install [PREFIX=/usr/local] [DESTDIR=]
 #   make clean
 
@@ -91,6 +92,11 @@ valgrind-check: deps
 	@for t in $(VALGRIND_SUITES); do echo "== $$t (daemon under valgrind)"; \
 		DMABUF_VALGRIND=1 $(B)/tests/integration/$$t --jobs 1 || exit 1; done
 
+# fio verify jobs (psync, mmap; crc32c) against a fresh mount; needs fio.
+fio-check: deps
+	@$(MAKE) --no-print-directory all
+	@tests/fio/run $(B)
+
 # make fuzz: libFuzzer (clang) over the object model, FUZZ_SECONDS long.
 FUZZ_SECONDS ?= 600
 FUZZ_BIN := build-fuzz/fuzz_model
@@ -107,7 +113,7 @@ $(FUZZ_BIN): tests/fuzz/fuzz_model.c $(CORE_SRCS) $(LIB_SRCS)
 		-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
 		-o $@ $< $(CORE_SRCS) $(LIB_SRCS) -pthread -ldl
 
-.PHONY: all check unit-tests demo bench fuzz valgrind-check install uninstall clean deps format format-check build-tests
+.PHONY: all check unit-tests demo bench fuzz fio-check valgrind-check install uninstall clean deps format format-check build-tests
 all: $(CORE_LIB) $(LIB_A) $(LIB_SO) $(FS_BIN) $(CTL_BIN) $(DEMO_BIN)
 
 build-tests: all $(UNIT_BINS) $(INTEG_BINS) $(TEST_PLUGINS) $(BENCH_BINS)
