@@ -80,7 +80,7 @@ DEMO_BIN := $(B)/tools/dmabuf-demo
 CTL_BIN := $(B)/tools/dmabufctl
 
 FS_SRCS := fs/dmabuffs.c fs/ops.c fs/ioctl.c fs/notify.c fs/xattr.c \
-	fs/zerocopy.c fs/stats.c fs/limits.c
+	fs/zerocopy.c fs/stats.c fs/limits.c fs/decode.c
 FS_OBJS := $(FS_SRCS:%.c=$(B)/%.o)
 FS_BIN := $(B)/fs/dmabuffs
 
@@ -97,21 +97,29 @@ fio-check: deps
 	@$(MAKE) --no-print-directory all
 	@tests/fio/run $(B)
 
-# make fuzz: libFuzzer (clang) over the object model, FUZZ_SECONDS long.
+# make fuzz: libFuzzer (clang) over the object model, then over ioctl
+# decoding, each FUZZ_SECONDS long; a corpus per harness in build-fuzz/.
 FUZZ_SECONDS ?= 600
-FUZZ_BIN := build-fuzz/fuzz_model
+FUZZ_BINS := build-fuzz/fuzz_model build-fuzz/fuzz_ioctl
+FUZZ_FLAGS := -std=gnu11 -g -O1 $(WARN) -D_GNU_SOURCE -Iinclude -Ilib/core \
+	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
 
-fuzz: $(FUZZ_BIN)
-	@mkdir -p build-fuzz/corpus
-	$(FUZZ_BIN) -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=2048 \
-		-print_final_stats=1 build-fuzz/corpus
+fuzz: $(FUZZ_BINS)
+	@for f in $(FUZZ_BINS); do mkdir -p $$f.corpus && \
+		$$f -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=2048 \
+		-print_final_stats=1 $$f.corpus || exit 1; done
 
-$(FUZZ_BIN): tests/fuzz/fuzz_model.c $(CORE_SRCS) $(LIB_SRCS)
+build-fuzz/fuzz_model: tests/fuzz/fuzz_model.c $(CORE_SRCS) $(LIB_SRCS)
 	@mkdir -p $(@D)
 	$(call say,CLANG,$@)
-	$(Q)clang -std=gnu11 -g -O1 $(WARN) -D_GNU_SOURCE -Iinclude -Ilib/core \
-		-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
-		-o $@ $< $(CORE_SRCS) $(LIB_SRCS) -pthread -ldl
+	$(Q)clang $(FUZZ_FLAGS) -o $@ $< $(CORE_SRCS) $(LIB_SRCS) -pthread -ldl
+
+build-fuzz/fuzz_ioctl: tests/fuzz/fuzz_ioctl.c fs/decode.c fs/decode.h \
+		$(CORE_SRCS) $(LIB_SRCS)
+	@mkdir -p $(@D)
+	$(call say,CLANG,$@)
+	$(Q)clang $(FUZZ_FLAGS) -o $@ $< fs/decode.c $(CORE_SRCS) $(LIB_SRCS) \
+		-pthread -ldl
 
 .PHONY: all check unit-tests demo bench fuzz fio-check valgrind-check install uninstall clean deps format format-check build-tests
 all: $(CORE_LIB) $(LIB_A) $(LIB_SO) $(FS_BIN) $(CTL_BIN) $(DEMO_BIN)
@@ -152,10 +160,11 @@ $(CORE_LIB): $(CORE_OBJS)
 	$(call say,AR,$@)
 	$(Q)$(AR) rcs $@ $^
 
-$(B)/tests/unit/%: tests/unit/%.c $(CORE_LIB) $(LIB_A)
+# Unit tests also get the daemon's FUSE-free ioctl decoder.
+$(B)/tests/unit/%: tests/unit/%.c $(CORE_LIB) $(LIB_A) $(B)/fs/decode.o
 	@mkdir -p $(@D)
 	$(call say,LD,$@)
-	$(Q)$(CC) $(ALL_CFLAGS) -o $@ $< $(CORE_LIB) $(LIB_A) $(ALL_LDFLAGS) $(CRITERION_LIBS) -ldl
+	$(Q)$(CC) $(ALL_CFLAGS) -o $@ $< $(B)/fs/decode.o $(CORE_LIB) $(LIB_A) $(ALL_LDFLAGS) $(CRITERION_LIBS) -ldl
 
 $(B)/tests/integration/%: tests/integration/%.c $(LIB_A)
 	@mkdir -p $(@D)

@@ -3,8 +3,9 @@
  * DOC: ioctls, waiting and poll
  *
  * Ioctls arrive restricted: exactly _IOC_SIZE(cmd) bytes in and out, never a
- * pointer.  Each handler checks the size, every field and all padding, calls
- * the object model, and replies once.  Unknown commands get ENOTTY.
+ * pointer.  ioctl_decode() (decode.c) checks the size, every field and all
+ * padding, or refuses with ENOTTY or EINVAL; each handler then calls the
+ * object model and replies once.
  *
  * Some calls must wait for another client: a map stalled behind a migration,
  * CPU access behind a device that still owns the bytes.  A worker thread
@@ -25,12 +26,8 @@
 #include <string.h>
 #include <syslog.h>
 
+#include "decode.h"
 #include "fs.h"
-
-static bool str_ok(const char *s, size_t len)
-{
-	return memchr(s, '\0', len) != NULL;
-}
 
 static int refuse(unsigned int cmd, int err, const char *why)
 {
@@ -43,9 +40,9 @@ static int refuse(unsigned int cmd, int err, const char *why)
  * ENOTTY: not an ioctl of this file.  Logged at debug level only: programs
  * probe for ioctls, and a flood of warnings would drown the real ones.
  */
-static void not_tty(fuse_req_t req, unsigned int cmd, const char *file)
+static void not_tty(fuse_req_t req, unsigned int cmd, const char *why)
 {
-	dmabuf_log(LOG_DEBUG, "ioctl %#x is not one of %s (ENOTTY)", cmd, file);
+	dmabuf_log(LOG_DEBUG, "ioctl %#x refused (ENOTTY): %s", cmd, why);
 	fuse_reply_err(req, ENOTTY);
 }
 
@@ -237,11 +234,7 @@ static void do_export(fuse_req_t req, struct fs_file *file,
 	struct dmabuf_export out = *in;
 	int ret = 0;
 
-	if (!str_ok(in->heap, sizeof(in->heap)) ||
-	    !str_ok(in->name, sizeof(in->name)) || !in->size ||
-	    (in->flags & ~DMABUF_EXPORT_VALID_FLAGS))
-		ret = refuse(DMABUF_IOCTL_EXPORT, EINVAL, "malformed export");
-	else if (dmabuf_buffer_size(buf))
+	if (dmabuf_buffer_size(buf))
 		ret = refuse(DMABUF_IOCTL_EXPORT, EPERM,
 			     "buffer already sized");
 	if (!ret && in->heap[0])
@@ -268,11 +261,8 @@ static void do_export(fuse_req_t req, struct fs_file *file,
 static int do_attach(struct fs_file *file, struct dmabuf_attach *a)
 {
 	uint64_t id;
-	int ret;
+	int ret = dmabuf_handle_attach(file->h, a->device, &id);
 
-	if (!str_ok(a->device, sizeof(a->device)) || a->flags)
-		return refuse(DMABUF_IOCTL_ATTACH, EINVAL, "malformed attach");
-	ret = dmabuf_handle_attach(file->h, a->device, &id);
 	a->attach_id = id;
 	return ret;
 }
@@ -288,11 +278,6 @@ static void do_map(fuse_req_t req, struct fs_file *file,
 				 .dir = in->dir};
 	int ret;
 
-	if (in->nents || in->total_len) {
-		fuse_reply_err(req, -refuse(DMABUF_IOCTL_MAP, EINVAL,
-					    "output fields must be zero"));
-		return;
-	}
 	ret = dmabuf_handle_map(file->h, in->attach_id, in->dir, &out.nents,
 				&total);
 	out.total_len = total;
@@ -306,13 +291,8 @@ static void do_map(fuse_req_t req, struct fs_file *file,
 
 static int do_get_sg(struct fs_file *file, struct dmabuf_get_sg *g)
 {
-	int n;
-
-	if (g->pad || g->count == 0 || g->count > DMABUF_SG_PAGE)
-		return refuse(DMABUF_IOCTL_GET_SG, EINVAL,
-			      "count must be 1..64, pad 0");
-	n = dmabuf_handle_get_sg(file->h, g->attach_id, g->first, g->count,
-				 g->entries, &g->nents);
+	int n = dmabuf_handle_get_sg(file->h, g->attach_id, g->first, g->count,
+				     g->entries, &g->nents);
 	if (n < 0)
 		return n;
 	g->count = (uint32_t)n;
@@ -343,12 +323,6 @@ static void do_sync(fuse_req_t req, struct fs_file *file,
 {
 	uint32_t dir = (uint32_t)(s->flags & DMA_BUF_SYNC_RW);
 
-	/* The kernel's checks, in the kernel's order. */
-	if ((s->flags & ~(uint64_t)DMA_BUF_SYNC_VALID_FLAGS_MASK) || !dir) {
-		fuse_reply_err(req, -refuse(DMA_BUF_IOCTL_SYNC, EINVAL,
-					    "bad dma_buf_sync flags"));
-		return;
-	}
 	do_cpu_access(req, file,
 		      (s->flags & DMA_BUF_SYNC_END)
 			      ? DMABUF_IOCTL_END_CPU_ACCESS
@@ -363,23 +337,6 @@ static void reply_result(fuse_req_t req, int ret, const void *out, size_t len)
 	else
 		fuse_reply_ioctl(req, 0, out, len);
 }
-
-/* The payload of a buffer ioctl; the size was checked by the caller. */
-union ioctl_arg {
-	struct dma_buf_sync sync;
-	struct dmabuf_export exp;
-	struct dmabuf_info info;
-	struct dmabuf_name name;
-	struct dmabuf_attach attach;
-	struct dmabuf_attach_ref ref;
-	struct dmabuf_map map;
-	struct dmabuf_get_sg sg;
-	struct dmabuf_cpu_access cpu;
-	struct dmabuf_device_desc dev;
-	struct dmabuf_device_list list;
-	struct dmabuf_token token;
-	struct dmabuf_heap_info heap;
-};
 
 static void buffer_ioctl(fuse_req_t req, struct fs_file *file, unsigned int cmd,
 			 union ioctl_arg *a)
@@ -398,10 +355,7 @@ static void buffer_ioctl(fuse_req_t req, struct fs_file *file, unsigned int cmd,
 	case DMABUF_IOCTL_SET_NAME:
 		reply_result(
 			req,
-			str_ok(a->name.name, sizeof(a->name.name))
-				? dmabuf_buffer_set_name(file->inode->buf,
-							 a->name.name)
-				: refuse(cmd, EINVAL, "name not terminated"),
+			dmabuf_buffer_set_name(file->inode->buf, a->name.name),
 			NULL, 0);
 		break;
 	case DMABUF_IOCTL_ATTACH:
@@ -429,16 +383,9 @@ static void buffer_ioctl(fuse_req_t req, struct fs_file *file, unsigned int cmd,
 		reply_result(req, fs_zc_issue(fs_of(req), req, file, &a->token),
 			     &a->token, sizeof(a->token));
 		break;
-	case DMABUF_IOCTL_BEGIN_CPU_ACCESS:
-	case DMABUF_IOCTL_END_CPU_ACCESS:
-		if (a->cpu.pad)
-			fuse_reply_err(req, -refuse(cmd, EINVAL, "pad not 0"));
-		else
-			do_cpu_access(req, file, cmd, a->cpu.offset,
-				      a->cpu.length, a->cpu.flags);
-		break;
-	default:
-		not_tty(req, cmd, "a buffer");
+	default: /* BEGIN_CPU_ACCESS, END_CPU_ACCESS */
+		do_cpu_access(req, file, cmd, a->cpu.offset, a->cpu.length,
+			      a->cpu.flags);
 	}
 }
 
@@ -446,13 +393,8 @@ static void buffer_ioctl(fuse_req_t req, struct fs_file *file, unsigned int cmd,
 
 static int device_list(struct fs *fs, struct dmabuf_device_list *l)
 {
-	int n;
-
-	if (l->pad || l->count == 0 || l->count > DMABUF_DEVICE_PAGE)
-		return refuse(DMABUF_IOCTL_DEVICE_LIST, EINVAL,
-			      "count must be 1..16, pad 0");
-	n = dmabuf_core_device_list(fs->core, l->first, l->count, l->devices,
-				    &l->total);
+	int n = dmabuf_core_device_list(fs->core, l->first, l->count,
+					l->devices, &l->total);
 	l->count = (uint32_t)n;
 	return 0;
 }
@@ -460,11 +402,7 @@ static int device_list(struct fs *fs, struct dmabuf_device_list *l)
 static int heap_info(struct fs *fs, struct dmabuf_heap_info *h)
 {
 	struct dmabuf_heap_stats st;
-	int ret;
-
-	if (h->pad)
-		return refuse(DMABUF_IOCTL_HEAP_INFO, EINVAL, "pad not 0");
-	ret = dmabuf_heap_stats(fs->core, h->index, h->name, &st);
+	int ret = dmabuf_heap_stats(fs->core, h->index, h->name, &st);
 	h->capacity = st.capacity;
 	h->used = st.used;
 	h->largest_free = st.largest_free;
@@ -493,50 +431,14 @@ static void root_ioctl(fuse_req_t req, unsigned int cmd, union ioctl_arg *a)
 				 : refuse(cmd, EPERM, "not the mount's owner"),
 			NULL, 0);
 		break;
-	case DMABUF_IOCTL_DEVICE_REMOVE:
-		if (!may_edit)
-			reply_result(
-				req,
-				refuse(cmd, EPERM, "not the mount's owner"),
-				NULL, 0);
-		else if (!str_ok(a->name.name, sizeof(a->name.name)))
-			reply_result(req,
-				     refuse(cmd, EINVAL, "name not terminated"),
-				     NULL, 0);
-		else
-			reply_result(req,
-				     dmabuf_core_device_remove(fs->core,
-							       a->name.name),
-				     NULL, 0);
-		break;
-	default:
-		not_tty(req, cmd, "the mount root");
+	default: /* DEVICE_REMOVE */
+		reply_result(
+			req,
+			may_edit ? dmabuf_core_device_remove(fs->core,
+							     a->name.name)
+				 : refuse(cmd, EPERM, "not the mount's owner"),
+			NULL, 0);
 	}
-}
-
-static bool known_size(unsigned int cmd, size_t *size)
-{
-	switch (cmd) {
-	case DMA_BUF_IOCTL_SYNC:
-	case DMABUF_IOCTL_EXPORT:
-	case DMABUF_IOCTL_INFO:
-	case DMABUF_IOCTL_SET_NAME:
-	case DMABUF_IOCTL_ATTACH:
-	case DMABUF_IOCTL_DETACH:
-	case DMABUF_IOCTL_MAP:
-	case DMABUF_IOCTL_GET_SG:
-	case DMABUF_IOCTL_UNMAP:
-	case DMABUF_IOCTL_BEGIN_CPU_ACCESS:
-	case DMABUF_IOCTL_END_CPU_ACCESS:
-	case DMABUF_IOCTL_DEVICE_ADD:
-	case DMABUF_IOCTL_DEVICE_REMOVE:
-	case DMABUF_IOCTL_DEVICE_LIST:
-	case DMABUF_IOCTL_GET_TOKEN:
-	case DMABUF_IOCTL_HEAP_INFO:
-		*size = _IOC_SIZE(cmd);
-		return true;
-	}
-	return false;
 }
 
 /**
@@ -555,28 +457,25 @@ void fs_ioctl(fuse_req_t req, fuse_ino_t ino, unsigned int cmd, void *arg,
 	      struct fuse_file_info *fi, unsigned int flags, const void *in_buf,
 	      size_t in_bufsz, size_t out_bufsz)
 {
+	enum ioctl_target target = IOCTL_TARGET_BUFFER;
 	union ioctl_arg a;
-	size_t size;
+	const char *why;
+	int ret;
 
 	(void)arg;
 	fs_count(FS_OP_IOCTL);
-	if (!known_size(cmd, &size) || fs_virtual_by_ino(ino)) {
-		not_tty(req, cmd, "dmabuffs");
-		return;
-	}
-	if (((_IOC_DIR(cmd) & _IOC_WRITE) && in_bufsz != size) ||
-	    ((_IOC_DIR(cmd) & _IOC_READ) && out_bufsz < size) ||
-	    (flags & FUSE_IOCTL_UNRESTRICTED)) {
-		fuse_reply_err(req, -refuse(cmd, EINVAL, "size mismatch"));
-		return;
-	}
-	memset(&a, 0, sizeof(a));
-	if (_IOC_DIR(cmd) & _IOC_WRITE)
-		memcpy(&a, in_buf, size);
 	if (ino == FS_ROOT_INO)
+		target = IOCTL_TARGET_ROOT;
+	else if (fs_virtual_by_ino(ino) || (flags & FUSE_IOCTL_DIR))
+		target = IOCTL_TARGET_OTHER;
+	ret = ioctl_decode(cmd, target, flags & FUSE_IOCTL_UNRESTRICTED, in_buf,
+			   in_bufsz, out_bufsz, &a, &why);
+	if (ret == -ENOTTY)
+		not_tty(req, cmd, why);
+	else if (ret)
+		fuse_reply_err(req, -refuse(cmd, -ret, why));
+	else if (target == IOCTL_TARGET_ROOT)
 		root_ioctl(req, cmd, &a);
-	else if (flags & FUSE_IOCTL_DIR)
-		not_tty(req, cmd, "a directory");
 	else
 		buffer_ioctl(req, (struct fs_file *)(uintptr_t)fi->fh, cmd, &a);
 }

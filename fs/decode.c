@@ -1,0 +1,170 @@
+// SPDX-License-Identifier: MIT
+/*
+ * DOC: ioctl decoding rules
+ *
+ * One table row per command: the file it belongs to and the check of its
+ * fields.  The order of refusals is the kernel's: a command this file does
+ * not know is ENOTTY whatever its size; then a payload of the wrong size,
+ * then bad fields, are EINVAL.  FUSE hands over exactly the bytes the
+ * command's _IOC_SIZE names for a restricted ioctl; anything else (an
+ * unrestricted ioctl, a short buffer) is refused, never followed.
+ */
+#include <errno.h>
+#include <string.h>
+
+#include "decode.h"
+
+static bool terminated(const char *s, size_t len)
+{
+	return memchr(s, '\0', len) != NULL;
+}
+
+static const char *check_sync(const union ioctl_arg *a)
+{
+	if ((a->sync.flags & ~(__u64)DMA_BUF_SYNC_VALID_FLAGS_MASK) ||
+	    !(a->sync.flags & DMA_BUF_SYNC_RW))
+		return "bad dma_buf_sync flags";
+	return NULL;
+}
+
+static const char *check_export(const union ioctl_arg *a)
+{
+	if (!terminated(a->exp.heap, sizeof(a->exp.heap)) ||
+	    !terminated(a->exp.name, sizeof(a->exp.name)))
+		return "heap or name not terminated";
+	if (!a->exp.size)
+		return "size 0";
+	if (a->exp.flags & ~(__u64)DMABUF_EXPORT_VALID_FLAGS)
+		return "unknown export flags";
+	return NULL;
+}
+
+static const char *check_name(const union ioctl_arg *a)
+{
+	return terminated(a->name.name, sizeof(a->name.name))
+		       ? NULL
+		       : "name not terminated";
+}
+
+static const char *check_attach(const union ioctl_arg *a)
+{
+	if (!terminated(a->attach.device, sizeof(a->attach.device)))
+		return "device name not terminated";
+	return a->attach.flags ? "attach flags must be 0" : NULL;
+}
+
+static const char *check_map(const union ioctl_arg *a)
+{
+	return a->map.nents || a->map.total_len ? "output fields must be zero"
+						: NULL;
+}
+
+static const char *check_get_sg(const union ioctl_arg *a)
+{
+	if (a->sg.pad || a->sg.count == 0 || a->sg.count > DMABUF_SG_PAGE)
+		return "count must be 1..64, pad 0";
+	return NULL;
+}
+
+static const char *check_cpu(const union ioctl_arg *a)
+{
+	return a->cpu.pad ? "pad not 0" : NULL;
+}
+
+static const char *check_token(const union ioctl_arg *a)
+{
+	return a->token.flags & ~(__u32)DMABUF_TOKEN_VALID_FLAGS
+		       ? "unknown token flags"
+		       : NULL;
+}
+
+static const char *check_device_list(const union ioctl_arg *a)
+{
+	if (a->list.pad || a->list.count == 0 ||
+	    a->list.count > DMABUF_DEVICE_PAGE)
+		return "count must be 1..16, pad 0";
+	return NULL;
+}
+
+static const char *check_heap_info(const union ioctl_arg *a)
+{
+	return a->heap.pad ? "pad not 0" : NULL;
+}
+
+/* DEVICE_ADD's description is checked by the core, with its reasons. */
+static const struct ioctl_rule {
+	unsigned int cmd;
+	enum ioctl_target target;
+	const char *(*check)(const union ioctl_arg *a);
+} rules[] = {
+	{DMA_BUF_IOCTL_SYNC, IOCTL_TARGET_BUFFER, check_sync},
+	{DMABUF_IOCTL_EXPORT, IOCTL_TARGET_BUFFER, check_export},
+	{DMABUF_IOCTL_INFO, IOCTL_TARGET_BUFFER, NULL},
+	{DMABUF_IOCTL_SET_NAME, IOCTL_TARGET_BUFFER, check_name},
+	{DMABUF_IOCTL_ATTACH, IOCTL_TARGET_BUFFER, check_attach},
+	{DMABUF_IOCTL_DETACH, IOCTL_TARGET_BUFFER, NULL},
+	{DMABUF_IOCTL_MAP, IOCTL_TARGET_BUFFER, check_map},
+	{DMABUF_IOCTL_GET_SG, IOCTL_TARGET_BUFFER, check_get_sg},
+	{DMABUF_IOCTL_UNMAP, IOCTL_TARGET_BUFFER, NULL},
+	{DMABUF_IOCTL_BEGIN_CPU_ACCESS, IOCTL_TARGET_BUFFER, check_cpu},
+	{DMABUF_IOCTL_END_CPU_ACCESS, IOCTL_TARGET_BUFFER, check_cpu},
+	{DMABUF_IOCTL_GET_TOKEN, IOCTL_TARGET_BUFFER, check_token},
+	{DMABUF_IOCTL_DEVICE_ADD, IOCTL_TARGET_ROOT, NULL},
+	{DMABUF_IOCTL_DEVICE_REMOVE, IOCTL_TARGET_ROOT, check_name},
+	{DMABUF_IOCTL_DEVICE_LIST, IOCTL_TARGET_ROOT, check_device_list},
+	{DMABUF_IOCTL_HEAP_INFO, IOCTL_TARGET_ROOT, check_heap_info},
+};
+
+static const char *const not_ours[] = {
+	[IOCTL_TARGET_ROOT] = "not an ioctl of the mount root",
+	[IOCTL_TARGET_BUFFER] = "not an ioctl of a buffer",
+	[IOCTL_TARGET_OTHER] = "not an ioctl of this file",
+};
+
+static const struct ioctl_rule *rule_of(unsigned int cmd)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(rules) / sizeof(rules[0]); i++)
+		if (rules[i].cmd == cmd)
+			return &rules[i];
+	return NULL;
+}
+
+/**
+ * ioctl_decode() - check one ioctl request before anything acts on it
+ * @cmd: the command
+ * @target: what it was sent to
+ * @unrestricted: FUSE_IOCTL_UNRESTRICTED was asked (never honoured)
+ * @in: the bytes that came with it (_IOC_WRITE commands)
+ * @in_size: their number
+ * @out_size: room for the answer (_IOC_READ commands)
+ * @arg: out: the payload, zero-filled past what came in
+ * @why: out: the reason, on refusal
+ *
+ * Return: 0; -ENOTTY for a command @target does not have; -EINVAL for a
+ * payload of the wrong size or with a bad field.
+ */
+int ioctl_decode(unsigned int cmd, enum ioctl_target target, bool unrestricted,
+		 const void *in, size_t in_size, size_t out_size,
+		 union ioctl_arg *arg, const char **why)
+{
+	const struct ioctl_rule *rule = rule_of(cmd);
+	size_t size = _IOC_SIZE(cmd);
+
+	if (!rule || rule->target != target) {
+		*why = not_ours[target];
+		return -ENOTTY;
+	}
+	if (unrestricted || size > sizeof(*arg) ||
+	    ((_IOC_DIR(cmd) & _IOC_WRITE) && in_size != size) ||
+	    ((_IOC_DIR(cmd) & _IOC_READ) && out_size < size)) {
+		*why = "payload size does not match the command";
+		return -EINVAL;
+	}
+	memset(arg, 0, sizeof(*arg));
+	if (_IOC_DIR(cmd) & _IOC_WRITE)
+		memcpy(arg, in, size);
+	*why = rule->check ? rule->check(arg) : NULL;
+	return *why ? -EINVAL : 0;
+}

@@ -1,0 +1,50 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * DOC: ioctl decoding
+ *
+ * The checks every ioctl passes before anything acts on it, kept apart
+ * from FUSE so a fuzzer can drive them directly (tests/fuzz/fuzz_ioctl.c).
+ * Given the command, what it was sent to and the bytes that came with it,
+ * ioctl_decode() either refuses it with the errno and the reason the
+ * kernel's own dma-buf code would give, or returns a copy whose sizes,
+ * flags, padding, output fields and strings are all known good.  What
+ * depends on state (a buffer already sized, a handle's access mode, an
+ * unknown device) is for the object model to say.
+ */
+#ifndef DMABUFFS_DECODE_H
+#define DMABUFFS_DECODE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <dmabuf/uapi.h>
+
+/* What an ioctl was sent to. */
+enum ioctl_target {
+	IOCTL_TARGET_ROOT, /* the mount's root: the device registry */
+	IOCTL_TARGET_BUFFER, /* a buffer's handle */
+	IOCTL_TARGET_OTHER, /* anything else: .bufinfo, .stats */
+};
+
+/* The payload of any of our ioctls. */
+union ioctl_arg {
+	struct dma_buf_sync sync;
+	struct dmabuf_export exp;
+	struct dmabuf_info info;
+	struct dmabuf_name name;
+	struct dmabuf_attach attach;
+	struct dmabuf_attach_ref ref;
+	struct dmabuf_map map;
+	struct dmabuf_get_sg sg;
+	struct dmabuf_cpu_access cpu;
+	struct dmabuf_device_desc dev;
+	struct dmabuf_device_list list;
+	struct dmabuf_token token;
+	struct dmabuf_heap_info heap;
+};
+
+int ioctl_decode(unsigned int cmd, enum ioctl_target target, bool unrestricted,
+		 const void *in, size_t in_size, size_t out_size,
+		 union ioctl_arg *arg, const char **why);
+
+#endif /* DMABUFFS_DECODE_H */
