@@ -44,6 +44,7 @@ static const struct fuse_opt fs_opt_spec[] = {
 	FS_OPT("max_handles=%u", max[FS_LIMIT_HANDLES], 0),
 	FS_OPT("max_waiters=%u", max[FS_LIMIT_WAITERS], 0),
 	FS_OPT("max_tokens=%u", max[FS_LIMIT_TOKENS], 0),
+	FS_OPT("max_snapshots=%u", max[FS_LIMIT_SNAPSHOTS], 0),
 	FUSE_OPT_END,
 };
 
@@ -72,6 +73,7 @@ static void usage(const char *prog)
 	       "                           (default 65536)\n"
 	       "    -o max_waiters=N       requests one uid may have waiting (default 1024)\n"
 	       "    -o max_tokens=N        unredeemed zero-copy tokens per uid (default 256)\n"
+	       "    -o max_snapshots=N     open listings, .bufinfo, .stats per uid (default 64)\n"
 	       "                           (0 lifts a limit; root is limited too)\n"
 	       "    -o allow_other         let other users reach the mount (mode bits apply)\n"
 	       "\n",

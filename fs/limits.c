@@ -14,7 +14,9 @@
  *  - requests parked waiting on a buffer: EAGAIN, as fork(2) says when
  *    RLIMIT_NPROC is reached;
  *  - zero-copy tokens issued and not yet redeemed: EAGAIN; they expire
- *    after token_ttl_ms.
+ *    after token_ttl_ms;
+ *  - snapshots: open directory listings and .bufinfo/.stats texts, which
+ *    hold a copy as large as the namespace, counted as handles too: EMFILE.
  *
  * Root is counted too: the limits are mount options, 0 lifts one.  A
  * refusal is logged once per uid and kind until that uid frees something,
@@ -47,13 +49,13 @@ static const struct {
 	[FS_LIMIT_HANDLES] = {"handles", EMFILE},
 	[FS_LIMIT_WAITERS] = {"waiting requests", EAGAIN},
 	[FS_LIMIT_TOKENS] = {"zero-copy tokens", EAGAIN},
+	[FS_LIMIT_SNAPSHOTS] = {"snapshots", EMFILE},
 };
 
 static const unsigned int default_max[FS_NR_LIMITS] = {
-	[FS_LIMIT_BUFFERS] = 131072,
-	[FS_LIMIT_HANDLES] = 65536,
-	[FS_LIMIT_WAITERS] = 1024,
-	[FS_LIMIT_TOKENS] = 256,
+	[FS_LIMIT_BUFFERS] = 131072, [FS_LIMIT_HANDLES] = 65536,
+	[FS_LIMIT_WAITERS] = 1024,   [FS_LIMIT_TOKENS] = 256,
+	[FS_LIMIT_SNAPSHOTS] = 64,
 };
 
 static int by_uid(const void *a, const void *b)
@@ -191,6 +193,7 @@ const char *fs_limit_name(enum fs_limit what)
 		[FS_LIMIT_HANDLES] = "max_handles",
 		[FS_LIMIT_WAITERS] = "max_waiters",
 		[FS_LIMIT_TOKENS] = "max_tokens",
+		[FS_LIMIT_SNAPSHOTS] = "max_snapshots",
 	};
 
 	return names[what];

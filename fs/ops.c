@@ -635,6 +635,29 @@ static void fs_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 	fuse_reply_err(req, ret);
 }
 
+/*
+ * A directory listing or a .bufinfo/.stats text is a handle that also holds
+ * a copy the size of the namespace: counted twice, so that opening many
+ * cannot take the daemon's memory.
+ */
+static int charge_snapshot(struct fs *fs, uid_t uid)
+{
+	int ret = fs_charge(fs, uid, FS_LIMIT_HANDLES);
+
+	if (ret)
+		return ret;
+	ret = fs_charge(fs, uid, FS_LIMIT_SNAPSHOTS);
+	if (ret)
+		fs_uncharge(fs, uid, FS_LIMIT_HANDLES);
+	return ret;
+}
+
+static void uncharge_snapshot(struct fs *fs, uid_t uid)
+{
+	fs_uncharge(fs, uid, FS_LIMIT_SNAPSHOTS);
+	fs_uncharge(fs, uid, FS_LIMIT_HANDLES);
+}
+
 static void snapshot_put(struct fs_file *file)
 {
 	if (__atomic_sub_fetch(&file->text_refs, 1, __ATOMIC_ACQ_REL))
@@ -647,7 +670,7 @@ static int open_virtual(struct fs *fs, const struct fs_virtual *v, uid_t uid,
 			struct fuse_file_info *fi)
 {
 	struct fs_file *file;
-	int ret = fs_charge(fs, uid, FS_LIMIT_HANDLES);
+	int ret = charge_snapshot(fs, uid);
 
 	if (ret)
 		return ret;
@@ -655,7 +678,7 @@ static int open_virtual(struct fs *fs, const struct fs_virtual *v, uid_t uid,
 	ret = file ? v->render(fs, &file->text, &file->text_len) : -ENOMEM;
 	if (ret) {
 		free(file);
-		fs_uncharge(fs, uid, FS_LIMIT_HANDLES);
+		uncharge_snapshot(fs, uid);
 		return ret;
 	}
 	file->uid = uid;
@@ -715,7 +738,7 @@ static void fs_release(fuse_req_t req, fuse_ino_t ino,
 		pthread_mutex_lock(&fs->lock);
 		LIST_REMOVE(file, link);
 		pthread_mutex_unlock(&fs->lock);
-		fs_uncharge(fs, file->uid, FS_LIMIT_HANDLES);
+		uncharge_snapshot(fs, file->uid);
 		snapshot_put(file);
 		fuse_reply_err(req, 0);
 		return;
@@ -875,7 +898,7 @@ struct dir_snapshot {
 	size_t nr;
 	size_t cap;
 	bool failed;
-	uid_t uid; /* charged for it (FS_LIMIT_HANDLES) */
+	uid_t uid; /* charged for it (charge_snapshot()) */
 	LIST_ENTRY(dir_snapshot) link; /* in fs.dirs while open */
 };
 
@@ -936,14 +959,14 @@ static void fs_opendir(fuse_req_t req, fuse_ino_t ino,
 		fuse_reply_err(req, ENOTDIR);
 		return;
 	}
-	ret = fs_charge(fs, fuse_req_ctx(req)->uid, FS_LIMIT_HANDLES);
+	ret = charge_snapshot(fs, fuse_req_ctx(req)->uid);
 	if (ret) {
 		fuse_reply_err(req, -ret);
 		return;
 	}
 	snap = calloc(1, sizeof(*snap));
 	if (!snap) {
-		fs_uncharge(fs, fuse_req_ctx(req)->uid, FS_LIMIT_HANDLES);
+		uncharge_snapshot(fs, fuse_req_ctx(req)->uid);
 		fuse_reply_err(req, ENOMEM);
 		return;
 	}
@@ -956,7 +979,7 @@ static void fs_opendir(fuse_req_t req, fuse_ino_t ino,
 	twalk_r(fs->names, snapshot_visit, snap);
 	pthread_mutex_unlock(&fs->lock);
 	if (snap->failed) {
-		fs_uncharge(fs, snap->uid, FS_LIMIT_HANDLES);
+		uncharge_snapshot(fs, snap->uid);
 		snapshot_free(snap);
 		fuse_reply_err(req, ENOMEM);
 		return;
@@ -1057,7 +1080,7 @@ static void fs_releasedir(fuse_req_t req, fuse_ino_t ino,
 	pthread_mutex_lock(&fs->lock);
 	LIST_REMOVE(snap, link);
 	pthread_mutex_unlock(&fs->lock);
-	fs_uncharge(fs, snap->uid, FS_LIMIT_HANDLES);
+	uncharge_snapshot(fs, snap->uid);
 	snapshot_free(snap);
 	fuse_reply_err(req, 0);
 }

@@ -75,6 +75,9 @@ static int render_stats(struct fs *fs, char **text, size_t *len)
 							    __ATOMIC_RELAXED));
 	fprintf(f, "buffers %llu\nbytes %llu\n", (unsigned long long)buffers,
 		(unsigned long long)bytes);
+	for (i = 0; i < FS_NR_LIMITS; i++)
+		fprintf(f, "%s %u\n", fs_limit_name((enum fs_limit)i),
+			fs->limits.max[i]);
 	return fclose(f) ? -ENOMEM : 0;
 }
 

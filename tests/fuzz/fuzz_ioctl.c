@@ -82,6 +82,16 @@ static const struct {
 
 #define NR_KNOWN (sizeof(known) / sizeof(known[0]))
 
+/* How many requests the run decoded and accepted, printed at exit. */
+static unsigned long long nr_decoded, nr_accepted;
+
+static void report(void)
+{
+	fprintf(stderr,
+		"fuzz_ioctl: %llu ioctl requests decoded, %llu accepted\n",
+		nr_decoded, nr_accepted);
+}
+
 struct state {
 	struct dmabuf_core *core;
 	struct dmabuf_buffer *bufs[2];
@@ -302,8 +312,10 @@ static void one_request(struct state *s, struct input *in)
 	check_verdict(cmd, target, flags & 0x40, payload, in_size, out_size, &a,
 		      ret, why);
 	free(payload);
+	nr_decoded++;
 	if (ret)
 		return;
+	nr_accepted++;
 	if (target == IOCTL_TARGET_ROOT)
 		apply_root(s, cmd, &a);
 	else if (cmd != DMABUF_IOCTL_GET_TOKEN) /* the side channel's */
@@ -351,9 +363,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
+	static bool registered;
 	struct input in = {data, size};
 	struct state s = {0};
 
+	if (!registered)
+		registered = atexit(report) == 0;
 	dmabuf_log_set_handler(quiet);
 	setup(&s);
 	while (in.left)

@@ -142,6 +142,38 @@ Test(limits, handles_per_uid_emfile)
 	close(fds[0]);
 }
 
+Test(limits, snapshots_per_uid_emfile)
+{
+	int info, dir, stats, fd;
+	char text[4096];
+	ssize_t n;
+
+	mount_with("max_snapshots=2");
+	fd = new_buffer("s", NULL, 4096, 0);
+	info = open(at(".bufinfo"), O_RDONLY);
+	dir = open(M.mp, O_RDONLY | O_DIRECTORY);
+	cr_assert(info >= 0 && dir >= 0);
+	cr_assert_eq(open(at(".stats"), O_RDONLY), -1,
+		     "a third copy of the namespace");
+	cr_assert_eq(errno, EMFILE);
+	cr_assert_eq(open(M.mp, O_RDONLY | O_DIRECTORY), -1);
+	cr_assert_eq(errno, EMFILE);
+	cr_assert(logged("reached its limit of 2 snapshots"));
+	close(fd);
+	fd = open(at("s"), O_RDWR);
+	cr_assert_geq(fd, 0, "buffers still open: %s", strerror(errno));
+	close(dir);
+	cr_assert(WAIT_FOR((stats = open(at(".stats"), O_RDONLY)) >= 0, 10));
+	n = read(stats, text, sizeof(text) - 1);
+	cr_assert_gt(n, 0);
+	text[n] = '\0';
+	cr_assert_not_null(strstr(text, "\nmax_snapshots 2\n"),
+			   ".stats shows the limits");
+	close(stats);
+	close(info);
+	close(fd);
+}
+
 /* A child that blocks in SYNC(START|READ) on @name; exits 0 if it got 0. */
 static pid_t blocked_reader(const char *name)
 {
