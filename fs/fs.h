@@ -201,6 +201,8 @@ struct fs_options {
  * @ev_cond: signalled when @events grows or @stop is set
  * @events: the notifier's queue
  * @stop: the notifier must exit
+ * @inval_inflight: invalidations queued and not yet done, plus brackets
+ *                  deciding whether to wait for one (see reply_synced())
  * @notifier: the notifier thread
  * @virtual_files: open .bufinfo/.stats snapshots
  * @dirs: open directory snapshots (struct dir_snapshot, ops.c)
@@ -222,6 +224,7 @@ struct fs {
 	pthread_cond_t ev_cond;
 	TAILQ_HEAD(, fs_event) events;
 	bool stop;
+	unsigned int inval_inflight;
 	pthread_t notifier;
 	LIST_HEAD(, fs_file) virtual_files;
 	LIST_HEAD(, dir_snapshot) dirs;

@@ -46,17 +46,35 @@ static void not_tty(fuse_req_t req, unsigned int cmd, const char *why)
 	fuse_reply_err(req, ENOTTY);
 }
 
-/* Reply now, or after invalidating the file's cached pages if it has any. */
+/*
+ * Reply now, or after invalidating the file's cached pages if it has any.
+ *
+ * Also after any invalidation already under way: another bracket may have
+ * taken the cached flag a moment ago, and until its invalidation is done
+ * the kernel may still hold stale pages of this file, or dirty mmap pages
+ * not yet written back.  The notifier answers in order, so queueing behind
+ * it waits for that.  The hold on inval_inflight, taken before the flag,
+ * makes sure a bracket that finds the flag clear also sees who cleared it.
+ */
 static void reply_synced(fuse_req_t req, struct fs_file *file, int ret,
 			 const void *out, size_t len)
 {
 	struct fs_inode *inode = file->inode;
+	struct fs *fs = fs_of(req);
+	bool cached, others;
 
-	if (!ret &&
-	    __atomic_exchange_n(&inode->cached, false, __ATOMIC_RELAXED)) {
-		fs_reply_after_inval(fs_of(req), req, inode->ino, false, 0, out,
-				     len);
-		return;
+	if (!ret) {
+		__atomic_add_fetch(&fs->inval_inflight, 1, __ATOMIC_SEQ_CST);
+		cached = __atomic_exchange_n(&inode->cached, false,
+					     __ATOMIC_SEQ_CST);
+		others = __atomic_load_n(&fs->inval_inflight,
+					 __ATOMIC_SEQ_CST) > 1;
+		if (cached || others)
+			fs_reply_after_inval(fs, req, inode->ino, false, 0, out,
+					     len);
+		__atomic_sub_fetch(&fs->inval_inflight, 1, __ATOMIC_SEQ_CST);
+		if (cached || others)
+			return;
 	}
 	if (ret)
 		fuse_reply_err(req, -ret);

@@ -69,6 +69,7 @@ void fs_reply_after_inval(struct fs *fs, fuse_req_t req, uint64_t ino,
 		fuse_reply_err(req, ENOMEM);
 		return;
 	}
+	__atomic_add_fetch(&fs->inval_inflight, 1, __ATOMIC_SEQ_CST);
 	ev->kind = FS_EV_INVAL;
 	ev->ino = ino;
 	ev->attrs_only = attrs_only;
@@ -131,6 +132,7 @@ static void handle(struct fs *fs, struct fs_event *ev)
 			dmabuf_log(LOG_WARNING, "invalidating inode %llu: %s",
 				   (unsigned long long)ev->ino, strerror(-ret));
 		answer(ev);
+		__atomic_sub_fetch(&fs->inval_inflight, 1, __ATOMIC_SEQ_CST);
 		break;
 	}
 	free(ev);
