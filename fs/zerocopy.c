@@ -171,10 +171,10 @@ static bool thread_of(pid_t tid, pid_t pid)
  * @file: the handle asking
  * @tok: in: flags; out: the token and where to redeem it
  *
- * Return: 0; -EINVAL for an unsized buffer; -EACCES for a
- * writable token on a read-only handle; -EAGAIN when the caller's uid holds
- * its limit of tokens; -ENOSPC when too many tokens are outstanding in all;
- * -ENOMEM or a placement error.
+ * Return: 0; -EINVAL for an unsized buffer; -EACCES for a writable token on
+ * a read-only handle; -EAGAIN when the caller's uid holds its limit of
+ * tokens; -ENOSPC when too many tokens are outstanding in all; -ENOMEM or a
+ * placement error.
  */
 int fs_zc_issue(struct fs *fs, fuse_req_t req, struct fs_file *file,
 		struct dmabuf_token *tok)
@@ -185,8 +185,10 @@ int fs_zc_issue(struct fs *fs, fuse_req_t req, struct fs_file *file,
 	bool write = tok->flags & DMABUF_TOKEN_WRITE;
 	int ret;
 
-	/* ioctl_decode() refused unknown flags. */
-	/* A mapping is always readable; a writable one needs O_RDWR. */
+	/*
+	 * ioctl_decode() refused unknown flags.  A mapping is always
+	 * readable; a writable one needs O_RDWR.
+	 */
 	if ((file->flags & O_ACCMODE) == O_WRONLY ||
 	    (write && (file->flags & O_ACCMODE) != O_RDWR)) {
 		dmabuf_log(
