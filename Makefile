@@ -109,12 +109,13 @@ fuzz: $(FUZZ_BINS)
 		$$f -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=2048 \
 		-print_final_stats=1 $$f.corpus || exit 1; done
 
-build-fuzz/fuzz_model: tests/fuzz/fuzz_model.c $(CORE_SRCS) $(LIB_SRCS)
+build-fuzz/fuzz_model: tests/fuzz/fuzz_model.c tests/fuzz/input.h $(CORE_SRCS) \
+		$(LIB_SRCS)
 	@mkdir -p $(@D)
 	$(call say,CLANG,$@)
 	$(Q)clang $(FUZZ_FLAGS) -o $@ $< $(CORE_SRCS) $(LIB_SRCS) -pthread -ldl
 
-build-fuzz/fuzz_ioctl: tests/fuzz/fuzz_ioctl.c fs/decode.c fs/decode.h \
+build-fuzz/fuzz_ioctl: tests/fuzz/fuzz_ioctl.c tests/fuzz/input.h fs/decode.c fs/decode.h \
 		$(CORE_SRCS) $(LIB_SRCS)
 	@mkdir -p $(@D)
 	$(call say,CLANG,$@)

@@ -27,29 +27,9 @@
 
 #include "../../fs/decode.h"
 #include "dmabuf-core.h"
+#include "input.h"
 
 #define NR_HANDLES 4
-
-struct input {
-	const uint8_t *p;
-	size_t left;
-};
-
-static uint64_t take(struct input *in, unsigned int bytes)
-{
-	uint64_t v = 0;
-
-	while (bytes-- && in->left) {
-		v = v << 8 | *in->p++;
-		in->left--;
-	}
-	return v;
-}
-
-static void quiet(int prio, const char *msg)
-{
-	(void)prio, (void)msg;
-}
 
 #define FAIL(...)                                            \
 	do {                                                 \

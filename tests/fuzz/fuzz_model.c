@@ -18,29 +18,9 @@
 #include <string.h>
 
 #include "dmabuf-core.h"
+#include "input.h"
 
 #define SLOTS 8
-
-struct input {
-	const uint8_t *p;
-	size_t left;
-};
-
-static uint64_t take(struct input *in, unsigned int bytes)
-{
-	uint64_t v = 0;
-
-	while (bytes-- && in->left) {
-		v = v << 8 | *in->p++;
-		in->left--;
-	}
-	return v;
-}
-
-static void quiet(int prio, const char *msg)
-{
-	(void)prio, (void)msg;
-}
 
 static const char *const devices[] = {"cpu",  "camera0", "encoder0", "display0",
 				      "gpu0", "nosuch",	 "fz0"};

@@ -12,7 +12,7 @@
 
 #include <dmabuf/dmabuf.h>
 
-#include "mount.h"
+#include "channel.h"
 
 static void mount_short_tokens(void)
 {
@@ -173,51 +173,6 @@ Test(lib, read_only_handles_map_read_only)
 }
 
 /* ---- the raw protocol, to attack it ---- */
-
-static int get_token(int fd, uint32_t flags, struct dmabuf_token *t)
-{
-	memset(t, 0, sizeof(*t));
-	t->flags = flags;
-	return ioctl(fd, DMABUF_IOCTL_GET_TOKEN, t) ? -errno : 0;
-}
-
-/* Present @t; returns the status, and the memfd in *memfd on success. */
-static int present(const struct dmabuf_token *t, int *memfd, int *sock_out)
-{
-	struct sockaddr_un sa = {.sun_family = AF_UNIX};
-	struct dmabuf_redeem r = {.version = DMABUF_REDEEM_VERSION};
-	struct dmabuf_redeem_reply rep;
-	union {
-		struct cmsghdr h;
-		char buf[CMSG_SPACE(sizeof(int))];
-	} u;
-	struct iovec iov = {&rep, sizeof(rep)};
-	struct msghdr msg = {.msg_iov = &iov,
-			     .msg_iovlen = 1,
-			     .msg_control = u.buf,
-			     .msg_controllen = sizeof(u.buf)};
-	size_t len = strlen(t->socket);
-	int sock = socket(AF_UNIX, SOCK_SEQPACKET, 0);
-
-	memcpy(sa.sun_path, t->socket, len);
-	sa.sun_path[0] = '\0';
-	cr_assert_eq(
-		connect(sock, (struct sockaddr *)&sa,
-			(socklen_t)(offsetof(struct sockaddr_un, sun_path) +
-				    len)),
-		0);
-	memcpy(r.token, t->token, sizeof(r.token));
-	cr_assert_eq(send(sock, &r, sizeof(r), 0), (ssize_t)sizeof(r));
-	cr_assert_eq(recvmsg(sock, &msg, 0), (ssize_t)sizeof(rep));
-	*memfd = -1;
-	if (rep.status == 0 && CMSG_FIRSTHDR(&msg))
-		memcpy(memfd, CMSG_DATA(CMSG_FIRSTHDR(&msg)), sizeof(int));
-	if (sock_out)
-		*sock_out = sock;
-	else
-		close(sock);
-	return rep.status;
-}
 
 Test(lib, token_is_single_use_and_sealed)
 {

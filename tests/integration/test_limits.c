@@ -8,12 +8,10 @@
  */
 #include <poll.h>
 #include <sys/mman.h>
-#include <sys/socket.h>
-#include <sys/un.h>
 
 #include <dmabuf/dmabuf.h>
 
-#include "mount.h"
+#include "channel.h"
 
 TestSuite(limits, .fini = unmount_all, .timeout = 120);
 
@@ -23,12 +21,6 @@ static void need_root(void)
 {
 	if (geteuid() != 0)
 		cr_skip("needs root to become another user");
-}
-
-static int get_token(int fd, struct dmabuf_token *t)
-{
-	memset(t, 0, sizeof(*t));
-	return ioctl(fd, DMABUF_IOCTL_GET_TOKEN, t) ? -errno : 0;
 }
 
 static bool logged(const char *text)
@@ -231,70 +223,18 @@ Test(limits, tokens_per_uid_eagain_until_redeemed_or_expired)
 	mount_with("max_tokens=3,token_ttl_ms=1000");
 	fd = new_buffer("t", NULL, 4096, 0);
 	for (i = 0; i < 3; i++)
-		cr_assert_eq(get_token(fd, &t), 0);
-	cr_assert_eq(get_token(fd, &t), -EAGAIN);
+		cr_assert_eq(get_token(fd, 0, &t), 0);
+	cr_assert_eq(get_token(fd, 0, &t), -EAGAIN);
 	cr_assert_eq(dmabuf_mmap(fd, PROT_READ, &m), -EAGAIN);
 	cr_assert(logged("reached its limit of 3 zero-copy tokens"));
 	cr_assert_eq(pwrite(fd, "fine", 4, 0), 4);
 	/* Expired tokens stop counting. */
-	cr_assert(WAIT_FOR(get_token(fd, &t) == 0, 10));
+	cr_assert(WAIT_FOR(get_token(fd, 0, &t) == 0, 10));
 	cr_assert(WAIT_FOR(dmabuf_mmap(fd, PROT_READ, &m) == 0, 10),
 		  "a redeemed token stops counting");
 	cr_assert_eq(memcmp(dmabuf_mapping_addr(m), "fine", 4), 0);
 	dmabuf_munmap(m);
 	close(fd);
-}
-
-/* Connect to the side channel named in @t; the socket, or -errno. */
-static int connect_channel(const struct dmabuf_token *t)
-{
-	struct sockaddr_un sa = {.sun_family = AF_UNIX};
-	size_t len = strlen(t->socket);
-	int sock = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
-
-	memcpy(sa.sun_path, t->socket, len);
-	sa.sun_path[0] = '\0';
-	if (connect(sock, (struct sockaddr *)&sa,
-		    (socklen_t)(offsetof(struct sockaddr_un, sun_path) +
-				len))) {
-		close(sock);
-		return -errno;
-	}
-	return sock;
-}
-
-/* Redeem a token of @fd by hand; the memfd the daemon sends, or -errno. */
-static int redeem_memfd(int fd)
-{
-	struct dmabuf_redeem r = {.version = DMABUF_REDEEM_VERSION};
-	struct dmabuf_redeem_reply rep;
-	union {
-		struct cmsghdr h;
-		char buf[CMSG_SPACE(sizeof(int))];
-	} u;
-	struct iovec iov = {&rep, sizeof(rep)};
-	struct msghdr msg = {.msg_iov = &iov,
-			     .msg_iovlen = 1,
-			     .msg_control = u.buf,
-			     .msg_controllen = sizeof(u.buf)};
-	struct dmabuf_token t;
-	int sock, memfd = -1, ret = get_token(fd, &t);
-
-	if (ret)
-		return ret;
-	sock = connect_channel(&t);
-	if (sock < 0)
-		return sock;
-	memcpy(r.token, t.token, sizeof(r.token));
-	if (send(sock, &r, sizeof(r), 0) != (ssize_t)sizeof(r) ||
-	    recvmsg(sock, &msg, 0) != (ssize_t)sizeof(rep))
-		ret = -EPROTO;
-	else if (rep.status)
-		ret = rep.status;
-	else if (CMSG_FIRSTHDR(&msg))
-		memcpy(&memfd, CMSG_DATA(CMSG_FIRSTHDR(&msg)), sizeof(int));
-	close(sock);
-	return ret ? ret : memfd;
 }
 
 static bool closed_by_peer(int sock)
@@ -311,7 +251,7 @@ Test(limits, silent_connections_are_closed)
 
 	mount_with("token_ttl_ms=300");
 	fd = new_buffer("s", NULL, 4096, 0);
-	cr_assert_eq(get_token(fd, &t), 0);
+	cr_assert_eq(get_token(fd, 0, &t), 0);
 	for (i = 0; i < 8; i++)
 		cr_assert_geq(socks[i] = connect_channel(&t), 0);
 	for (i = 0; i < 8; i++)
@@ -336,6 +276,7 @@ static void nobody_checks(void)
 	struct dmabuf_map mp = {.dir = DMABUF_DIR_FROM_DEVICE};
 	struct dmabuf_name gpu = {.name = "gpu0"};
 	struct dmabuf_mapping *m;
+	struct dmabuf_token tok;
 	int fd, memfd;
 
 	/* Its own share of buffers, then EDQUOT. */
@@ -362,8 +303,8 @@ static void nobody_checks(void)
 	CHECK(mprotect(dmabuf_mapping_addr(m), 4096, PROT_READ | PROT_WRITE) <
 	      0);
 	dmabuf_munmap(m);
-	memfd = redeem_memfd(fd);
-	CHECK(memfd >= 0);
+	CHECK(get_token(fd, 0, &tok) == 0);
+	CHECK(present(&tok, &memfd, NULL) == 0 && memfd >= 0);
 	CHECK(ftruncate(memfd, 1 << 20) < 0);
 	CHECK(ftruncate(memfd, 0) < 0);
 	CHECK(fcntl(memfd, F_GET_SEALS) & F_SEAL_SEAL);
