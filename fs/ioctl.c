@@ -61,19 +61,19 @@ static void reply_synced(fuse_req_t req, struct fs_file *file, int ret,
 {
 	struct fs_inode *inode = file->inode;
 	struct fs *fs = fs_of(req);
-	bool cached, others;
+	bool wait;
 
 	if (!ret) {
 		__atomic_add_fetch(&fs->inval_inflight, 1, __ATOMIC_SEQ_CST);
-		cached = __atomic_exchange_n(&inode->cached, false,
-					     __ATOMIC_SEQ_CST);
-		others = __atomic_load_n(&fs->inval_inflight,
-					 __ATOMIC_SEQ_CST) > 1;
-		if (cached || others)
+		wait = __atomic_exchange_n(&inode->cached, false,
+					   __ATOMIC_SEQ_CST) ||
+		       __atomic_load_n(&fs->inval_inflight, __ATOMIC_SEQ_CST) >
+			       1;
+		if (wait)
 			fs_reply_after_inval(fs, req, inode->ino, false, 0, out,
 					     len);
 		__atomic_sub_fetch(&fs->inval_inflight, 1, __ATOMIC_SEQ_CST);
-		if (cached || others)
+		if (wait)
 			return;
 	}
 	if (ret)

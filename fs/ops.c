@@ -732,6 +732,7 @@ static void fs_release(fuse_req_t req, fuse_ino_t ino,
 	struct fs_file *file = (struct fs_file *)(uintptr_t)fi->fh;
 	struct fs *fs = fs_of(req);
 	struct fuse_pollhandle *ph;
+	struct fs_inode *inode;
 
 	fs_count(FS_OP_RELEASE);
 	if (fs_virtual_by_ino(ino)) {
@@ -750,12 +751,11 @@ static void fs_release(fuse_req_t req, fuse_ino_t ino,
 	if (ph)
 		fuse_pollhandle_destroy(ph);
 	/* Unmaps and detaches what the handle left, waking waiters. */
-	dmabuf_handle_release(file->h);
-	fs_uncharge(fs, file->uid, FS_LIMIT_HANDLES);
+	inode = file->inode;
+	close_file(fs, file);
 	pthread_mutex_lock(&fs->lock);
-	inode_maybe_free_locked(fs, file->inode);
+	inode_maybe_free_locked(fs, inode);
 	pthread_mutex_unlock(&fs->lock);
-	free(file);
 	fuse_reply_err(req, 0);
 }
 
