@@ -33,6 +33,7 @@
 
 static const struct fuse_opt fs_opt_spec[] = {
 	FS_OPT("devices=%s", devices, 0),
+	FS_OPT("passthrough=%s", passthrough, 0),
 	FS_OPT("heap_dir=%s", heap_dir, 0),
 	FS_OPT("default_heap=%s", default_heap, 0),
 	FS_OPT("cma_size=%s", cma_size, 0),
@@ -75,6 +76,10 @@ static void usage(const char *prog)
 	       "    -o max_tokens=N        unredeemed zero-copy tokens per uid (default 256)\n"
 	       "    -o max_snapshots=N     open listings, .bufinfo, .stats per uid (default 64)\n"
 	       "                           (0 lifts a limit; root is limited too)\n"
+	       "    -o passthrough=MODE    auto (default): the kernel serves buffer bytes\n"
+	       "                           from their memory when it can (needs Linux >= 6.9\n"
+	       "                           and CAP_SYS_ADMIN); on: refuse to run without it;\n"
+	       "                           off: every read and write goes through the daemon\n"
 	       "    -o allow_other         let other users reach the mount (mode bits apply)\n"
 	       "\n",
 	       prog);
@@ -133,8 +138,17 @@ static int build_args(int argc, char **argv, struct fuse_args *args,
 				      "subtype=dmabuffs");
 }
 
-static bool options_ok(const struct fs_options *o)
+static bool options_ok(const struct fs_options *o,
+		       enum fs_passthrough_mode *pt_mode)
 {
+	*pt_mode = FS_PASSTHROUGH_AUTO;
+	if (o->passthrough &&
+	    fs_passthrough_parse_mode(o->passthrough, pt_mode)) {
+		fprintf(stderr,
+			"dmabuffs: option passthrough: \"%s\" is not auto, on or off\n",
+			o->passthrough);
+		return false;
+	}
 	if (o->root_mode & ~07777U) {
 		fprintf(stderr, "dmabuffs: bad root_mode %o (use e.g. 1777)\n",
 			o->root_mode);
@@ -243,7 +257,8 @@ static void raise_fd_limit(void)
 }
 
 static int serve(struct fs *fs, const struct fuse_cmdline_opts *cmd,
-		 const struct fs_options *opts)
+		 const struct fs_options *opts,
+		 enum fs_passthrough_mode pt_mode)
 {
 	struct fuse_loop_config loop = {.clone_fd = cmd->clone_fd,
 					.max_idle_threads = 16};
@@ -256,6 +271,10 @@ static int serve(struct fs *fs, const struct fuse_cmdline_opts *cmd,
 		goto out_signals;
 	}
 	widen_readahead(cmd->mountpoint);
+	if (fs_passthrough_setup(fs, pt_mode)) {
+		ret = 1;
+		goto out_unmount;
+	}
 	if (fuse_daemonize(cmd->foreground)) {
 		ret = 1;
 		goto out_unmount;
@@ -285,6 +304,8 @@ static int serve(struct fs *fs, const struct fuse_cmdline_opts *cmd,
 	ret = cmd->singlethread ? fuse_session_loop(fs->se)
 				: fuse_session_loop_mt(fs->se, &loop);
 	ret = ret < 0;
+	if (pt_mode == FS_PASSTHROUGH_ON && !fs_passthrough_enabled(fs))
+		ret = 1; /* INIT did not give it: the loop was stopped */
 	dmabuf_core_set_notify(fs->core, NULL, NULL);
 	fs_zc_stop(fs);
 	fs_notifier_stop(fs);
@@ -320,6 +341,7 @@ int main(int argc, char **argv)
 	struct fuse_args args = FUSE_ARGS_INIT(0, NULL);
 	struct fuse_cmdline_opts cmd = {0};
 	struct fs_options opts = {0};
+	enum fs_passthrough_mode pt_mode;
 	struct dmabuf_core *core;
 	struct fs fs;
 	bool defaulted;
@@ -330,7 +352,7 @@ int main(int argc, char **argv)
 		opts.max[i] = UINT_MAX; /* the default, unless an option says */
 	if (build_args(argc, argv, &args, &defaulted) ||
 	    fuse_opt_parse(&args, &opts, fs_opt_spec, NULL) ||
-	    !options_ok(&opts) || fuse_parse_cmdline(&args, &cmd))
+	    !options_ok(&opts, &pt_mode) || fuse_parse_cmdline(&args, &cmd))
 		goto out_args;
 	if (cmd.show_help) {
 		usage(argv[0]);
@@ -354,7 +376,7 @@ int main(int argc, char **argv)
 	fs_init_struct(&fs, core, &opts);
 	fs.se = fuse_session_new(&args, &fs_ops, sizeof(fs_ops), &fs);
 	if (fs.se) {
-		ret = serve(&fs, &cmd, &opts);
+		ret = serve(&fs, &cmd, &opts, pt_mode);
 		fuse_session_destroy(fs.se);
 	}
 	fs_release_all(&fs);
@@ -363,6 +385,7 @@ int main(int argc, char **argv)
 out_args:
 	free(cmd.mountpoint);
 	free(opts.devices);
+	free(opts.passthrough);
 	free(opts.heap_dir);
 	free(opts.default_heap);
 	free(opts.cma_size);

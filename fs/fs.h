@@ -51,6 +51,9 @@ struct dir_snapshot;
  * @mtime: modification time
  * @ctime: change time
  * @cached: the kernel's page cache may hold pages of this file
+ * @backing_id: passthrough: 0 until the first open after sizing decides,
+ *              then the backing id (> 0) every open of it is bound to, or
+ *              -1 when it takes the plain path for the rest of its life
  * @files: open files
  */
 struct fs_inode {
@@ -64,6 +67,7 @@ struct fs_inode {
 	uid_t creator;
 	struct timespec atime, mtime, ctime;
 	bool cached;
+	int backing_id;
 	LIST_HEAD(, fs_file) files;
 };
 
@@ -73,6 +77,7 @@ struct fs_inode {
  * @h: the object model's handle; NULL for .bufinfo
  * @flags: open(2) flags
  * @uid: the uid charged for it (FS_LIMIT_HANDLES)
+ * @direct: opened with FOPEN_DIRECT_IO: no page cache behind it
  * @ph: poll handle to notify when readiness may have changed
  * @text: a virtual file's snapshot
  * @text_len: its length
@@ -86,6 +91,7 @@ struct fs_file {
 	struct dmabuf_handle *h;
 	int flags;
 	uid_t uid;
+	bool direct;
 	struct fuse_pollhandle *ph;
 	char *text;
 	size_t text_len;
@@ -176,8 +182,32 @@ struct fs_limits {
 	unsigned int max[FS_NR_LIMITS];
 };
 
+/* -o passthrough= */
+enum fs_passthrough_mode {
+	FS_PASSTHROUGH_AUTO,
+	FS_PASSTHROUGH_ON,
+	FS_PASSTHROUGH_OFF,
+};
+
+/**
+ * struct fs_passthrough - what INIT settled about passthrough (passthrough.c)
+ * @mode: what was asked for
+ * @init_unique: the INIT request's id; 0 before it, UINT64_MAX after
+ * @offered: the kernel offered FUSE_PASSTHROUGH
+ * @enabled: the daemon accepted it; set once, read without a lock
+ * @why_not: why it is not enabled
+ */
+struct fs_passthrough {
+	enum fs_passthrough_mode mode;
+	uint64_t init_unique;
+	bool offered;
+	bool enabled;
+	const char *why_not;
+};
+
 struct fs_options {
 	char *devices;
+	char *passthrough;
 	char *heap_dir;
 	char *default_heap;
 	char *cma_size;
@@ -211,6 +241,7 @@ struct fs_options {
  * @root_mode: permission bits of the root (who may create buffers)
  * @mount_time: times of the root
  * @limits: what each uid holds, and may hold
+ * @pt: passthrough (passthrough.c)
  */
 struct fs {
 	struct dmabuf_core *core;
@@ -233,6 +264,7 @@ struct fs {
 	mode_t root_mode;
 	struct timespec mount_time;
 	struct fs_limits limits;
+	struct fs_passthrough pt;
 };
 
 extern const struct fuse_lowlevel_ops fs_ops;
@@ -281,6 +313,9 @@ enum fs_counter {
 	FS_TOKENS_REDEEMED,
 	FS_TOKENS_REFUSED,
 	FS_LIMIT_REFUSED,
+	FS_PT_BACKING_OPENED,
+	FS_PT_BACKING_CLOSED,
+	FS_PT_BACKING_REFUSED,
 	FS_NR_COUNTERS,
 };
 
@@ -325,6 +360,16 @@ int fs_zc_start(struct fs *fs, unsigned int token_ttl_ms);
 void fs_zc_stop(struct fs *fs);
 int fs_zc_issue(struct fs *fs, fuse_req_t req, struct fs_file *file,
 		struct dmabuf_token *tok);
+
+/* passthrough.c */
+int fs_passthrough_parse_mode(const char *text, enum fs_passthrough_mode *mode);
+int fs_passthrough_setup(struct fs *fs, enum fs_passthrough_mode mode);
+bool fs_passthrough_enabled(struct fs *fs);
+const char *fs_passthrough_why_not(struct fs *fs);
+int fs_passthrough_open(struct fs *fs, int fd, uint64_t ino);
+void fs_passthrough_close(struct fs *fs, int id);
+int fs_passthrough_reply_open(fuse_req_t req, const struct fuse_file_info *fi,
+			      int backing_id);
 
 /* xattr.c */
 void fs_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size);

@@ -113,6 +113,8 @@ static void inode_maybe_free_locked(struct fs *fs, struct fs_inode *inode)
 	if (inode->name || inode->nlookup || !LIST_EMPTY(&inode->files))
 		return;
 	tdelete(inode, &fs->inodes, by_ino);
+	if (inode->backing_id > 0)
+		fs_passthrough_close(fs, inode->backing_id);
 	dmabuf_buffer_put(inode->buf);
 	fs_uncharge(fs, inode->creator, FS_LIMIT_BUFFERS);
 	free(inode);
@@ -475,6 +477,9 @@ static int make_file(fuse_req_t req, fuse_ino_t parent, const char *name,
 				&file);
 		if (ret)
 			goto err_inode;
+		/* EMPTY: nothing to bind yet (see choose_path_locked()) */
+		file->direct = fs_passthrough_enabled(fs);
+		fi->direct_io = file->direct;
 	}
 	pthread_mutex_lock(&fs->lock);
 	ret = publish_locked(fs, inode);
@@ -691,12 +696,75 @@ static int open_virtual(struct fs *fs, const struct fs_virtual *v, uid_t uid,
 	return 0;
 }
 
+/* How an open of a buffer is served. */
+enum open_path {
+	OPEN_CACHED, /* the daemon, through the kernel's page cache */
+	OPEN_DIRECT, /* the daemon, uncached (FOPEN_DIRECT_IO) */
+	OPEN_PASSTHROUGH, /* the kernel, from the memfd (FOPEN_PASSTHROUGH) */
+};
+
+/*
+ * With passthrough on, an open of a sized buffer is bound to its memfd.
+ * The kernel refuses (EIO) to mix passthrough and page-cache opens of one
+ * inode, so the choice is made once per buffer, at its first open after
+ * sizing, and kept: a buffer whose memfd the kernel will not take
+ * (BACKING_OPEN fails) takes the cached path for the rest of its life.
+ *
+ * An EMPTY buffer has no size and so no backing to bind: its opens (the
+ * creating one, above all) are served by the daemon uncached, which never
+ * conflicts with passthrough opens made after the export.
+ *
+ * Binding does not place the backing: placement stays deferred to the first
+ * device map or CPU bracket (SYNC START, BEGIN_CPU_ACCESS), which a correct
+ * program takes before it touches the bytes.  The memfd exists from the
+ * first open on and is the same file after placement and migration, so
+ * bytes written before either stay where they are.
+ */
+static int choose_path_locked(struct fs *fs, struct fs_inode *inode,
+			      enum open_path *path)
+{
+	struct dmabuf_buffer *buf = inode->buf;
+	int fd;
+
+	*path = OPEN_CACHED;
+	if (!fs_passthrough_enabled(fs) || inode->backing_id < 0)
+		return 0;
+	if (!dmabuf_buffer_size(buf)) {
+		*path = OPEN_DIRECT;
+		return 0;
+	}
+	if (!inode->backing_id) {
+		fd = dmabuf_buffer_backing(buf);
+		if (fd < 0)
+			return fd;
+		inode->backing_id = fs_passthrough_open(fs, fd, inode->ino);
+		if (inode->backing_id < 0) {
+			inode->backing_id = -1;
+			return 0;
+		}
+	}
+	*path = OPEN_PASSTHROUGH;
+	return 0;
+}
+
+static void reply_open(fuse_req_t req, struct fuse_file_info *fi,
+		       enum open_path path, int backing_id)
+{
+	if (path == OPEN_PASSTHROUGH) {
+		fs_passthrough_reply_open(req, fi, backing_id);
+		return;
+	}
+	fi->direct_io = path == OPEN_DIRECT;
+	fuse_reply_open(req, fi); /* O_TRUNC ignored, as on a device */
+}
+
 static void fs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct fs *fs = fs_of(req);
+	enum open_path path = OPEN_CACHED;
 	struct fs_inode *inode;
 	struct fs_file *file = NULL;
-	int ret;
+	int ret, backing_id = 0;
 
 	fs_count(FS_OP_OPEN);
 	if (fs_virtual_by_ino(ino)) {
@@ -712,10 +780,13 @@ static void fs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	}
 	pthread_mutex_lock(&fs->lock);
 	inode = fs_inode_get_locked(fs, ino);
-	ret = inode ? open_file(fs, inode, fuse_req_ctx(req)->uid, fi->flags,
-				&file)
-		    : -ENOENT;
+	ret = inode ? choose_path_locked(fs, inode, &path) : -ENOENT;
+	if (!ret)
+		ret = open_file(fs, inode, fuse_req_ctx(req)->uid, fi->flags,
+				&file);
 	if (!ret) {
+		file->direct = path == OPEN_DIRECT;
+		backing_id = inode->backing_id;
 		LIST_INSERT_HEAD(&inode->files, file, link);
 		fi->fh = (uintptr_t)file;
 	}
@@ -723,7 +794,7 @@ static void fs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	if (ret)
 		fuse_reply_err(req, -ret);
 	else
-		fuse_reply_open(req, fi); /* O_TRUNC ignored, as on a device */
+		reply_open(req, fi, path, backing_id);
 }
 
 static void fs_release(fuse_req_t req, fuse_ino_t ino,
@@ -810,7 +881,10 @@ static void fs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	}
 	if (size > len - (uint64_t)off)
 		size = (size_t)(len - (uint64_t)off);
-	__atomic_store_n(&file->inode->cached, true, __ATOMIC_RELAXED);
+	if (size > READ_CHUNK)
+		size = READ_CHUNK; /* a short read, as the kernel allows */
+	if (!file->direct)
+		__atomic_store_n(&file->inode->cached, true, __ATOMIC_RELAXED);
 	fd = dmabuf_buffer_memfd(buf, false);
 	if (fd < 0) { /* not placed yet: zeros, without placing it */
 		fuse_reply_buf(req, zero_page,
@@ -829,7 +903,7 @@ static void fs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		fuse_reply_data(req, &bv, 0);
 		return;
 	}
-	out = size <= READ_CHUNK ? thread_read_buf() : NULL;
+	out = thread_read_buf();
 	if (!out) {
 		fuse_reply_err(req, ENOMEM);
 		return;
@@ -869,7 +943,8 @@ static void fs_write_buf(fuse_req_t req, fuse_ino_t ino, struct fuse_bufvec *in,
 		fuse_reply_err(req, -fd);
 		return;
 	}
-	__atomic_store_n(&inode->cached, true, __ATOMIC_RELAXED);
+	if (!file->direct)
+		__atomic_store_n(&inode->cached, true, __ATOMIC_RELAXED);
 	dst.buf[0].flags = FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK;
 	dst.buf[0].fd = fd;
 	dst.buf[0].pos = off;

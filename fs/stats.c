@@ -48,6 +48,9 @@ static const char *const counter_names[FS_NR_COUNTERS] = {
 	[FS_TOKENS_REDEEMED] = "tokens_redeemed",
 	[FS_TOKENS_REFUSED] = "tokens_refused",
 	[FS_LIMIT_REFUSED] = "refused_over_limit",
+	[FS_PT_BACKING_OPENED] = "backing_opened",
+	[FS_PT_BACKING_CLOSED] = "backing_closed",
+	[FS_PT_BACKING_REFUSED] = "backing_refused",
 };
 
 static uint64_t counters[FS_NR_COUNTERS];
@@ -55,6 +58,11 @@ static uint64_t counters[FS_NR_COUNTERS];
 void fs_count(enum fs_counter c)
 {
 	__atomic_add_fetch(&counters[c], 1, __ATOMIC_RELAXED);
+}
+
+static uint64_t counter(enum fs_counter c)
+{
+	return __atomic_load_n(&counters[c], __ATOMIC_RELAXED);
 }
 
 static int render_stats(struct fs *fs, char **text, size_t *len)
@@ -67,14 +75,21 @@ static int render_stats(struct fs *fs, char **text, size_t *len)
 		return -ENOMEM;
 	dmabuf_core_totals(fs->core, &buffers, &bytes);
 	for (i = 0; i < FS_NR_REQUEST_COUNTERS; i++)
-		total += __atomic_load_n(&counters[i], __ATOMIC_RELAXED);
+		total += counter((enum fs_counter)i);
 	fprintf(f, "requests %llu\n", (unsigned long long)total);
 	for (i = 0; i < FS_NR_COUNTERS; i++)
 		fprintf(f, "%s %llu\n", counter_names[i],
-			(unsigned long long)__atomic_load_n(&counters[i],
-							    __ATOMIC_RELAXED));
+			(unsigned long long)counter((enum fs_counter)i));
 	fprintf(f, "buffers %llu\nbytes %llu\n", (unsigned long long)buffers,
 		(unsigned long long)bytes);
+	fprintf(f, "backing_ids %llu\n",
+		(unsigned long long)(counter(FS_PT_BACKING_OPENED) -
+				     counter(FS_PT_BACKING_CLOSED)));
+	fprintf(f, "passthrough %s\n",
+		fs_passthrough_enabled(fs) ? "on" : "off");
+	if (!fs_passthrough_enabled(fs))
+		fprintf(f, "passthrough_off_because %s\n",
+			fs_passthrough_why_not(fs));
 	for (i = 0; i < FS_NR_LIMITS; i++)
 		fprintf(f, "%s %u\n", fs_limit_name((enum fs_limit)i),
 			fs->limits.max[i]);

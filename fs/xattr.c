@@ -4,7 +4,9 @@
  *
  * Each buffer describes itself in user.dmabuf.* attributes, so
  * `getfattr -d` shows its heap, debug name, state, attached devices,
- * mappings, fences, open handles and placement.  Two are writable:
+ * mappings, fences, open handles, placement and whether the kernel serves
+ * its bytes itself (passthrough: on, off, or pending until the first open
+ * after export decides).  Two are writable:
  * user.dmabuf.heap (only before the backing is placed and no device is
  * attached) and user.dmabuf.name (the debug name, as DMA_BUF_SET_NAME).
  */
@@ -18,12 +20,14 @@
 
 static const char *const xattr_names[] = {
 	"heap",	  "name",    "state",	 "attachments", "maps",
-	"fences", "handles", "cpu_maps", "placement",
+	"fences", "handles", "cpu_maps", "placement",	"passthrough",
 };
 
 #define NR_XATTRS (sizeof(xattr_names) / sizeof(*xattr_names))
 
-static struct dmabuf_buffer *buffer_of(struct fs *fs, fuse_ino_t ino)
+/* @ino's buffer, referenced; its passthrough state in @pt if not NULL. */
+static struct dmabuf_buffer *buffer_of(struct fs *fs, fuse_ino_t ino,
+				       const char **pt)
 {
 	struct dmabuf_buffer *buf = NULL;
 	struct fs_inode *inode;
@@ -33,14 +37,19 @@ static struct dmabuf_buffer *buffer_of(struct fs *fs, fuse_ino_t ino)
 	if (inode) {
 		buf = inode->buf;
 		dmabuf_buffer_get(buf);
+		if (pt)
+			*pt = !fs_passthrough_enabled(fs) ? "off"
+			      : inode->backing_id > 0	  ? "on"
+			      : inode->backing_id < 0	  ? "off"
+							  : "pending";
 	}
 	pthread_mutex_unlock(&fs->lock);
 	return buf;
 }
 
 /* The value of attribute @key of @buf; -ENODATA for an unknown key. */
-static int xattr_value(struct dmabuf_buffer *buf, const char *key, char *out,
-		       size_t len)
+static int xattr_value(struct dmabuf_buffer *buf, const char *pt,
+		       const char *key, char *out, size_t len)
 {
 	struct dmabuf_info i;
 
@@ -67,18 +76,21 @@ static int xattr_value(struct dmabuf_buffer *buf, const char *key, char *out,
 					      i.nr_chunks,
 					      (unsigned long long)i.phys_addr)
 				   : snprintf(out, len, "none");
+	if (!strcmp(key, "passthrough"))
+		return snprintf(out, len, "%s", pt);
 	return -ENODATA;
 }
 
 void fs_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size)
 {
-	struct dmabuf_buffer *buf = buffer_of(fs_of(req), ino);
+	const char *pt = "off";
+	struct dmabuf_buffer *buf = buffer_of(fs_of(req), ino, &pt);
 	char value[1024];
 	int len = -ENODATA;
 	fs_count(FS_OP_XATTR);
 
 	if (buf && !strncmp(name, XATTR_PREFIX, strlen(XATTR_PREFIX)))
-		len = xattr_value(buf, name + strlen(XATTR_PREFIX), value,
+		len = xattr_value(buf, pt, name + strlen(XATTR_PREFIX), value,
 				  sizeof(value));
 	if (buf)
 		dmabuf_buffer_put(buf);
@@ -96,7 +108,7 @@ void fs_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size)
 
 void fs_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
 {
-	struct dmabuf_buffer *buf = buffer_of(fs_of(req), ino);
+	struct dmabuf_buffer *buf = buffer_of(fs_of(req), ino, NULL);
 	char list[512];
 	size_t len = 0, i;
 	fs_count(FS_OP_XATTR);
@@ -136,7 +148,7 @@ static int set_key(struct dmabuf_buffer *buf, const char *key,
 void fs_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
 		 const char *value, size_t size, int flags)
 {
-	struct dmabuf_buffer *buf = buffer_of(fs_of(req), ino);
+	struct dmabuf_buffer *buf = buffer_of(fs_of(req), ino, NULL);
 	int ret = -ENOTSUP;
 	fs_count(FS_OP_XATTR);
 
@@ -152,7 +164,7 @@ void fs_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
 
 void fs_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
 {
-	struct dmabuf_buffer *buf = buffer_of(fs_of(req), ino);
+	struct dmabuf_buffer *buf = buffer_of(fs_of(req), ino, NULL);
 	int ret = -ENODATA;
 	fs_count(FS_OP_XATTR);
 

@@ -406,7 +406,7 @@ static int cmd_ls(int argc, char **argv)
 
 static int cmd_info(int argc, char **argv)
 {
-	char path[4096], atts[1024] = "";
+	char path[4096], atts[1024] = "", pt[16] = "";
 	struct holdings h = {0};
 	struct entry e = {0};
 	ssize_t n;
@@ -420,6 +420,8 @@ static int cmd_info(int argc, char **argv)
 	path_in_mount(argv[1], path, sizeof(path));
 	n = getxattr(path, "user.dmabuf.attachments", atts, sizeof(atts) - 1);
 	atts[n > 0 ? n : 0] = '\0';
+	n = getxattr(path, "user.dmabuf.passthrough", pt, sizeof(pt) - 1);
+	pt[n > 0 ? n : 0] = '\0';
 	scan_holders(&h);
 	if (json) {
 		print_entry_json(&e, holders_of(&h, e.st.st_ino));
@@ -428,7 +430,8 @@ static int cmd_info(int argc, char **argv)
 		printf("name:         %s\ninode:        %llu\nsize:         %lld\n"
 		       "heap:         %s\ndebug name:   %s\nstate:        %s\n"
 		       "attachments:  %u%s%s%s\nmaps:         %u (write fences %u, read fences %u)\n"
-		       "placement:    %u chunk(s), first at %#llx\nholders:      %u process(es)\n",
+		       "placement:    %u chunk(s), first at %#llx\npassthrough:  %s\n"
+		       "holders:      %u process(es)\n",
 		       e.name, (unsigned long long)e.st.st_ino,
 		       (long long)e.st.st_size, e.info.heap,
 		       e.info.name[0] ? e.info.name : "<none>",
@@ -436,7 +439,7 @@ static int cmd_info(int argc, char **argv)
 		       atts[0] ? " (" : "", atts, atts[0] ? ")" : "",
 		       e.info.maps, e.info.write_fences, e.info.read_fences,
 		       e.info.nr_chunks, (unsigned long long)e.info.phys_addr,
-		       holders_of(&h, e.st.st_ino));
+		       pt[0] ? pt : "-", holders_of(&h, e.st.st_ino));
 	}
 	free(h.v);
 	return 0;

@@ -442,11 +442,13 @@ static int memfd_make(struct dmabuf_buffer *buf)
 	if (fd < 0)
 		return -errno;
 	/*
-	 * Sealed so that nobody who receives it can grow or shrink it; mode
-	 * 0600 so that a read-only copy handed to another user cannot be
-	 * reopened writable through /proc/PID/fd.
+	 * Exactly the buffer's size: a passthrough file reads to the memfd's
+	 * end, so `cat` must stop where the buffer does.  Sealed so that
+	 * nobody who receives it (or writes through the file) can grow or
+	 * shrink it; mode 0600 so that a read-only copy handed to another user
+	 * cannot be reopened writable through /proc/PID/fd.
 	 */
-	if (fchmod(fd, 0600) || ftruncate(fd, (off_t)placed_size(buf)) ||
+	if (fchmod(fd, 0600) || ftruncate(fd, (off_t)buf->size) ||
 	    fcntl(fd, F_ADD_SEALS, F_SEAL_GROW | F_SEAL_SHRINK | F_SEAL_SEAL)) {
 		int ret = -errno;
 
@@ -542,6 +544,34 @@ static int place_locked(struct dmabuf_buffer *buf)
 	}
 	buf->placed = true;
 	return 0;
+}
+
+/**
+ * dmabuf_buffer_backing() - the memfd that will hold @buf's bytes, unplaced
+ * @buf: a sized buffer
+ *
+ * For a view of the bytes that the daemon does not mediate (FUSE
+ * passthrough): the memfd exists from here on, placement stays deferred to
+ * the first device map or CPU bracket.  Its pages are sparse until written;
+ * pages written through such a view are charged by the kernel to the
+ * writer's memory cgroup, and to the heap once the buffer is placed.  The fd
+ * stays owned by the buffer.
+ *
+ * Return: the fd; -EINVAL while the buffer is EMPTY; or -errno from
+ * memfd_create().
+ */
+int dmabuf_buffer_backing(struct dmabuf_buffer *buf)
+{
+	int ret;
+
+	pthread_mutex_lock(&buf->core->lock);
+	ret = buf->size ? 0 : -EINVAL;
+	if (!ret && buf->memfd < 0)
+		ret = memfd_make(buf);
+	if (!ret)
+		ret = buf->memfd;
+	pthread_mutex_unlock(&buf->core->lock);
+	return ret;
 }
 
 /**

@@ -159,15 +159,23 @@ static int create_file(const char *mount, const char *name, int *fd)
 }
 
 /* Reopen @fd read-only through /proc, then close @fd. */
-static int reopen_readonly(int fd)
+/*
+ * A fresh handle of the buffer behind @fd, which it closes.  The handle that
+ * created a buffer was opened while the buffer was EMPTY, so a mount with
+ * passthrough serves it through the daemon and cannot mmap(2) it; one opened
+ * after the export is bound to the buffer's memory (see dmabuffs(8)).
+ */
+static int reopen(int fd, int flags)
 {
 	char path[64];
-	int ro;
+	int fresh;
 
 	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
-	ro = open(path, O_RDONLY | O_CLOEXEC);
+	fresh = open(path, flags | O_CLOEXEC);
+	if (fresh < 0)
+		fresh = -errno;
 	close(fd);
-	return ro < 0 ? -errno : ro;
+	return fresh;
 }
 
 /**
@@ -202,7 +210,7 @@ int dmabuf_export(const char *mount, const char *name, const char *heap,
 		close(fd);
 		return ret;
 	}
-	return (flags & DMABUF_EXPORT_READONLY) ? reopen_readonly(fd) : fd;
+	return reopen(fd, (flags & DMABUF_EXPORT_READONLY) ? O_RDONLY : O_RDWR);
 }
 
 /**

@@ -101,6 +101,23 @@ static inline void show_log(void)
 		return;
 }
 
+/*
+ * Mount options for one test, plus $DMABUF_TEST_OPTS (make check runs some
+ * suites again with passthrough=off that way).
+ */
+static inline const char *with_test_opts(const char *opts)
+{
+	static char all[1024];
+	const char *extra = getenv("DMABUF_TEST_OPTS");
+
+	opts = opts && *opts ? opts : "cma_size=64M";
+	if (!extra || !*extra)
+		return opts;
+	cr_assert_lt(snprintf(all, sizeof(all), "%s,%s", opts, extra),
+		     (int)sizeof(all));
+	return all;
+}
+
 static inline void mount_with(const char *opts)
 {
 	int status;
@@ -120,7 +137,7 @@ static inline void mount_with(const char *opts)
 
 		prctl(PR_SET_PDEATHSIG, SIGTERM);
 		dup2(fd, 2);
-		opts = opts && *opts ? opts : "cma_size=64M";
+		opts = with_test_opts(opts);
 		/* DMABUF_VALGRIND=1: the daemon under memcheck; errors fail. */
 		if (getenv("DMABUF_VALGRIND"))
 			execlp("valgrind", "valgrind", "--quiet",
@@ -285,6 +302,12 @@ static inline int sync_buf(int fd, uint64_t flags)
 	struct dma_buf_sync s = {.flags = flags};
 
 	return ioctl(fd, DMA_BUF_IOCTL_SYNC, &s) ? -errno : 0;
+}
+
+/* Does the mount serve buffer bytes through FUSE passthrough? */
+static inline bool passthrough_on(void)
+{
+	return strstr(slurp(at(".stats")), "\npassthrough on\n") != NULL;
 }
 
 static inline struct dmabuf_info info_of(int fd)
