@@ -192,15 +192,19 @@ enum fs_passthrough_mode {
 /**
  * struct fs_passthrough - what INIT settled about passthrough (passthrough.c)
  * @mode: what was asked for
+ * @want: the mode and the daemon's privileges allow it
  * @init_unique: the INIT request's id; 0 before it, UINT64_MAX after
  * @offered: the kernel offered FUSE_PASSTHROUGH
+ * @killpriv_v2: the kernel offered FUSE_HANDLE_KILLPRIV_V2
  * @enabled: the daemon accepted it; set once, read without a lock
  * @why_not: why it is not enabled
  */
 struct fs_passthrough {
 	enum fs_passthrough_mode mode;
+	bool want;
 	uint64_t init_unique;
 	bool offered;
+	bool killpriv_v2;
 	bool enabled;
 	const char *why_not;
 };

@@ -297,12 +297,20 @@ static void set_time(struct timespec *dst, const struct timespec *src,
 		*dst = *src;
 }
 
+/*
+ * A buffer is data, never a program: it keeps no set-user/group-ID bits,
+ * so there is never one to clear on write (the kernel leaves that to us:
+ * FUSE_HANDLE_KILLPRIV_V2, see passthrough.c).
+ */
+#define BUFFER_MODE_BITS 01777
+
 /* chmod, chown, utimes: the kernel checked permission (default_permissions). */
 static void apply_meta_locked(struct fs_inode *inode, const struct stat *attr,
 			      int to_set)
 {
 	if (to_set & FUSE_SET_ATTR_MODE)
-		inode->mode = (inode->mode & S_IFMT) | (attr->st_mode & 07777);
+		inode->mode = (inode->mode & S_IFMT) |
+			      (attr->st_mode & BUFFER_MODE_BITS);
 	if (to_set & FUSE_SET_ATTR_UID)
 		inode->uid = attr->st_uid;
 	if (to_set & FUSE_SET_ATTR_GID)
@@ -375,7 +383,7 @@ static int new_inode(fuse_req_t req, const char *name, mode_t mode,
 	if (ret)
 		goto err_inode;
 	inode->ino = dmabuf_buffer_ino(inode->buf);
-	inode->mode = S_IFREG | (mode & 07777);
+	inode->mode = S_IFREG | (mode & BUFFER_MODE_BITS);
 	inode->uid = ctx->uid;
 	inode->gid = ctx->gid;
 	inode->creator = ctx->uid;
@@ -724,7 +732,7 @@ static int choose_path_locked(struct fs *fs, struct fs_inode *inode,
 			      enum open_path *path)
 {
 	struct dmabuf_buffer *buf = inode->buf;
-	int fd;
+	int fd, id;
 
 	*path = OPEN_CACHED;
 	if (!fs_passthrough_enabled(fs) || inode->backing_id < 0)
@@ -737,11 +745,12 @@ static int choose_path_locked(struct fs *fs, struct fs_inode *inode,
 		fd = dmabuf_buffer_backing(buf);
 		if (fd < 0)
 			return fd;
-		inode->backing_id = fs_passthrough_open(fs, fd, inode->ino);
-		if (inode->backing_id < 0) {
-			inode->backing_id = -1;
+		id = fs_passthrough_open(fs, fd, inode->ino);
+		/* Read without fs.lock by reply_synced() (ioctl.c). */
+		__atomic_store_n(&inode->backing_id, id < 0 ? -1 : id,
+				 __ATOMIC_RELEASE);
+		if (id < 0)
 			return 0;
-		}
 	}
 	*path = OPEN_PASSTHROUGH;
 	return 0;

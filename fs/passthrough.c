@@ -20,6 +20,13 @@
  *    depth-0 file system).  The splice hooks are plain splice(2), so
  *    libfuse keeps splicing; nothing ever uses SPLICE_F_MOVE on a buffer's
  *    pages.
+ *  - The same reply also takes FUSE_HANDLE_KILLPRIV_V2, which libfuse 3.14
+ *    cannot ask for: without it every write(2) to a file asks the daemon
+ *    for its security.capability xattr first (file_remove_privs()), one
+ *    round trip per write that passthrough would otherwise not pay.  With
+ *    it the server clears set-id bits itself; buffers never have any (see
+ *    ops.c), so there is nothing to clear.  This is negotiated in every
+ *    mode: the plain path's writes gain from it too.
  *  - fs_passthrough_open() registers a memfd with FUSE_DEV_IOC_BACKING_OPEN
  *    and returns its backing id; fs_passthrough_reply_open() answers OPEN
  *    with FOPEN_PASSTHROUGH and that id in a hand-built fuse_open_out, sent
@@ -52,6 +59,7 @@
 #define PT_FLAGS2_PASSTHROUGH (1U << 5) /* FUSE_PASSTHROUGH, bit 37 */
 #define PT_FOPEN_PASSTHROUGH (1U << 7)
 #define PT_WRITEBACK_CACHE (1U << 16)
+#define PT_HANDLE_KILLPRIV_V2 (1U << 28)
 #define PT_MAX_STACK_DEPTH 1
 
 struct pt_backing_map {
@@ -150,6 +158,7 @@ static void note_init_request(struct fs_passthrough *pt, const void *buf,
 	memcpy(&in, (const char *)buf + sizeof(*h), sizeof(in));
 	pt->offered =
 		(in.flags & PT_INIT_EXT) && (in.flags2 & PT_FLAGS2_PASSTHROUGH);
+	pt->killpriv_v2 = in.flags & PT_HANDLE_KILLPRIV_V2;
 	__atomic_store_n(&pt->init_unique, h->unique, __ATOMIC_RELEASE);
 }
 
@@ -175,6 +184,10 @@ static void patch_init_reply(struct fs_passthrough *pt, struct iovec *iov,
 	    iov[1].iov_len < sizeof(*out))
 		return;
 	out = iov[1].iov_base;
+	if (pt->killpriv_v2)
+		out->flags |= PT_HANDLE_KILLPRIV_V2;
+	if (!pt->want)
+		return; /* why_not says why since setup */
 	if (!pt->offered) {
 		__atomic_store_n(&pt->why_not, "the kernel does not offer it",
 				 __ATOMIC_RELEASE);
@@ -250,6 +263,10 @@ static const struct fuse_custom_io pt_io = {
  * @fs: the file system, after fuse_session_mount(), before the loop
  * @mode: what -o passthrough= asked for
  *
+ * The hooks go in whatever @mode says (see FUSE_HANDLE_KILLPRIV_V2 above);
+ * passthrough itself is only asked for when @mode and the daemon's
+ * privileges allow.
+ *
  * Return: 0 (passthrough may or may not follow at INIT), or -EPERM when
  * @mode is "on" and the daemon lacks CAP_SYS_ADMIN, or what
  * fuse_session_custom_io() returns.
@@ -260,25 +277,23 @@ int fs_passthrough_setup(struct fs *fs, enum fs_passthrough_mode mode)
 	int ret;
 
 	pt->mode = mode;
+	pt->want = false;
 	if (mode == FS_PASSTHROUGH_OFF) {
 		pt->why_not = "passthrough=off";
-		return 0;
-	}
-	if (!have_sys_admin()) {
+	} else if (!have_sys_admin()) {
 		pt->why_not = "the daemon lacks CAP_SYS_ADMIN";
 		if (mode == FS_PASSTHROUGH_ON) {
 			dmabuf_log(LOG_ERR, "passthrough=on, but %s",
 				   pt->why_not);
 			return -EPERM;
 		}
-		dmabuf_log(LOG_INFO, "passthrough off: %s", pt->why_not);
-		return 0;
+	} else {
+		pt->why_not = "the kernel has not answered INIT";
+		pt->want = true;
 	}
-	pt->why_not = "the kernel has not answered INIT";
 	ret = fuse_session_custom_io(fs->se, &pt_io, fuse_session_fd(fs->se));
 	if (ret)
-		dmabuf_log(LOG_ERR,
-			   "cannot hook the session for passthrough: %s",
+		dmabuf_log(LOG_ERR, "cannot hook the session's INIT: %s",
 			   strerror(-ret));
 	return ret;
 }

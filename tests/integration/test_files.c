@@ -194,6 +194,10 @@ Test(files, namespace_operations)
 	cr_assert_eq(chown(at("b"), 1234, 5678), 0);
 	cr_assert_eq(stat(at("b"), &st), 0);
 	cr_assert_eq(st.st_mode & 07777, 0600);
+	cr_assert_eq(chmod(at("b"), 06755), 0);
+	cr_assert_eq(stat(at("b"), &st), 0);
+	cr_assert_eq(st.st_mode & 07777, 0755, "a buffer keeps no set-id bits");
+	cr_assert_eq(chmod(at("b"), 0600), 0);
 	cr_assert_eq(st.st_uid, 1234);
 	cr_assert_eq(st.st_gid, 5678);
 	cr_assert_eq(mkdir(at("dir"), 0755), -1);
