@@ -49,6 +49,9 @@ static void not_tty(fuse_req_t req, unsigned int cmd, const char *why)
 /*
  * Reply now, or after invalidating the file's cached pages if it has any.
  *
+ * A buffer bound for passthrough has no page cache (its opens are all
+ * passthrough; see choose_path_locked()), so it is answered at once.
+ *
  * Also after any invalidation already under way: another bracket may have
  * taken the cached flag a moment ago, and until its invalidation is done
  * the kernel may still hold stale pages of this file, or dirty mmap pages
@@ -63,7 +66,9 @@ static void reply_synced(fuse_req_t req, struct fs_file *file, int ret,
 	struct fs *fs = fs_of(req);
 	bool wait;
 
-	if (!ret) {
+	/* Passthrough: no page cache behind any handle, nothing to drop. */
+	if (!ret &&
+	    __atomic_load_n(&inode->backing_id, __ATOMIC_ACQUIRE) <= 0) {
 		__atomic_add_fetch(&fs->inval_inflight, 1, __ATOMIC_SEQ_CST);
 		wait = __atomic_exchange_n(&inode->cached, false,
 					   __ATOMIC_SEQ_CST) ||

@@ -131,8 +131,9 @@ static void handle(struct fs *fs, struct fs_event *ev)
 		if (ret && ret != -ENOENT)
 			dmabuf_log(LOG_WARNING, "invalidating inode %llu: %s",
 				   (unsigned long long)ev->ino, strerror(-ret));
-		answer(ev);
+		/* Done: a bracket that comes after the answer must not wait. */
 		__atomic_sub_fetch(&fs->inval_inflight, 1, __ATOMIC_SEQ_CST);
+		answer(ev);
 		break;
 	}
 	free(ev);
