@@ -323,10 +323,14 @@ static int memfd_for(struct dmabuf_buffer *buf, bool write)
 	char path[64];
 	int fd = dmabuf_buffer_memfd(buf, true);
 
-	if (fd < 0 || write)
-		return fd < 0 ? fd : fcntl(fd, F_DUPFD_CLOEXEC, 0);
-	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return fd;
+	if (write) {
+		fd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+	} else {
+		snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+	}
 	return fd < 0 ? -errno : fd;
 }
 
@@ -513,7 +517,6 @@ static void *zc_main(void *arg)
 			continue;
 		if (n < 0)
 			break;
-		expire_pending(zc);
 		for (i = 0; i < n; i++) {
 			if (evs[i].data.ptr == &zc->stop_fd)
 				return NULL;
@@ -522,6 +525,11 @@ static void *zc_main(void *arg)
 			else
 				serve_conn(zc, evs[i].data.ptr, evs[i].events);
 		}
+		/*
+		 * Only after the batch: evs[] may still name a connection
+		 * that this would free.
+		 */
+		expire_pending(zc);
 	}
 	dmabuf_log(LOG_ERR, "zero-copy channel stopped: %s", strerror(errno));
 	return NULL;

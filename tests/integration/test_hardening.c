@@ -11,7 +11,7 @@
 #include <dmabuf/dmabuf.h>
 
 #include "../../tools/mountd.h"
-#include "mount.h"
+#include "channel.h"
 
 TestSuite(hardening, .init = mount_default, .fini = unmount_all,
 	  .timeout = 300);
@@ -268,5 +268,43 @@ Test(hardening, full_token_pool_fails_only_the_request)
 		     "no token, no mapping");
 	cr_assert_eq(pwrite(fd, "still", 5, 0), 5, "everything else works");
 	cr_assert_eq(sh("grep -q 'token refused (ENOSPC)' %s", M.log), 0);
+	close(fd);
+}
+
+/*
+ * Connections that stay silent past the token lifetime are closed; ones
+ * that speak in the same epoll batch as their expiry must not be touched
+ * after that (a use-after-free under ASan before it was fixed).  Any local
+ * user can do this: no token is needed.
+ */
+Test(hardening, silent_connections_expire_while_they_speak)
+{
+	struct dmabuf_token t;
+	int socks[40], fd, round, i;
+	char junk[64] = {0}, byte;
+
+	unmount_all();
+	mount_with("token_ttl_ms=20");
+	fd = new_buffer("t", NULL, 8192, 0);
+	cr_assert_eq(get_token(fd, 0, &t), 0, "only for the socket's name");
+	for (round = 0; round < 20; round++) {
+		double expiry = now_s() + 0.02;
+
+		for (i = 0; i < 40; i++) {
+			socks[i] = connect_channel(&t);
+			cr_assert_geq(socks[i], 0);
+		}
+		/* Speak right as the deadline passes: both land together. */
+		WAIT_FOR(now_s() >= expiry, 1);
+		for (i = 0; i < 40; i++)
+			send(socks[i], junk, sizeof(junk), MSG_NOSIGNAL);
+		for (i = 0; i < 40; i++) {
+			cr_assert(recv(socks[i], &byte, 1, 0) >= 0 ||
+					  errno == ECONNRESET,
+				  "every connection answered or closed");
+			close(socks[i]);
+		}
+	}
+	cr_assert_eq(pwrite(fd, "alive", 5, 0), 5, "the daemon lives on");
 	close(fd);
 }
