@@ -152,10 +152,15 @@ Test(buffer, memfd_is_sealed_and_zeroed)
 
 	cr_assert_eq(dmabuf_buffer_memfd(buf, false), -ENODATA,
 		     "no backing before first use");
-	fd = dmabuf_buffer_memfd(buf, true);
+	fd = dmabuf_buffer_backing(buf);
+	cr_assert_geq(fd, 0, "the memory exists before placement");
+	cr_assert_eq(dmabuf_buffer_memfd(buf, false), -ENODATA,
+		     "and placement stays deferred");
+	cr_assert_eq(dmabuf_buffer_memfd(buf, true), fd, "the same memory");
 	cr_assert_geq(fd, 0);
 	cr_assert_eq(fstat(fd, &st), 0);
-	cr_assert_eq(st.st_size, 12288, "page-rounded");
+	cr_assert_eq(st.st_size, 10000, "exactly the size: a passthrough "
+					"file reads to its backing's end");
 	cr_assert_eq(pread(fd, &byte, 1, 9999), 1);
 	cr_assert_eq(byte, 0, "zero-filled");
 	cr_assert_eq(ftruncate(fd, 1 << 20), -1);
