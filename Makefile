@@ -69,6 +69,14 @@ LIB_A := $(B)/lib/libdmabuf.a
 SONAME := libdmabuf.so.0
 LIB_SO := $(B)/lib/libdmabuf.so.$(VERSION)
 
+# The compat layer for unmodified programs: an LD_PRELOAD library.
+COMPAT_SO := $(B)/lib/libdmabuf-compat.so
+
+# Programs written against the kernel's uapi only (system headers, no
+# project header, no libdmabuf), run under dmabufctl run by the tests.
+COMPAT_PROG_SRCS := $(wildcard tests/compat/*.c)
+COMPAT_PROGS := $(COMPAT_PROG_SRCS:tests/compat/%.c=$(B)/tests/compat/%)
+
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(UNIT_SRCS:%.c=$(B)/%)
 INTEG_SRCS := $(wildcard tests/integration/test_*.c)
@@ -81,7 +89,7 @@ CTL_BIN := $(B)/tools/dmabufctl
 
 FS_SRCS := fs/dmabuffs.c fs/ops.c fs/ioctl.c fs/notify.c fs/xattr.c \
 	fs/zerocopy.c fs/stats.c fs/limits.c fs/decode.c \
-	fs/passthrough.c
+	fs/passthrough.c fs/devnodes.c
 FS_OBJS := $(FS_SRCS:%.c=$(B)/%.o)
 FS_BIN := $(B)/fs/dmabuffs
 
@@ -124,9 +132,11 @@ build-fuzz/fuzz_ioctl: tests/fuzz/fuzz_ioctl.c tests/fuzz/input.h fs/decode.c fs
 		-pthread -ldl
 
 .PHONY: all check unit-tests demo bench fuzz fio-check valgrind-check install uninstall clean deps format format-check build-tests
-all: $(CORE_LIB) $(LIB_A) $(LIB_SO) $(FS_BIN) $(CTL_BIN) $(DEMO_BIN)
+all: $(CORE_LIB) $(LIB_A) $(LIB_SO) $(FS_BIN) $(CTL_BIN) $(DEMO_BIN) \
+	$(COMPAT_SO)
 
-build-tests: all $(UNIT_BINS) $(INTEG_BINS) $(TEST_PLUGINS) $(BENCH_BINS)
+build-tests: all $(UNIT_BINS) $(INTEG_BINS) $(TEST_PLUGINS) $(BENCH_BINS) \
+	$(COMPAT_PROGS)
 
 deps:
 	@tools/install-deps
@@ -188,6 +198,17 @@ $(B)/tests/plugins/%.so: tests/plugins/%.c
 	$(call say,LD,$@)
 	$(Q)$(CC) $(ALL_CFLAGS) -shared -o $@ $< $(ALL_LDFLAGS)
 
+$(COMPAT_SO): $(B)/lib/compat/compat.o $(LIB_OBJS)
+	$(call say,LD,$@)
+	$(Q)$(CC) -shared -o $@ $^ $(ALL_LDFLAGS) -ldl
+
+# Only the system's headers: what a program from elsewhere would have.
+$(B)/tests/compat/%: tests/compat/%.c
+	@mkdir -p $(@D)
+	$(call say,CC,$@)
+	$(Q)$(CC) -std=gnu11 $(WARN) $(CFLAGS) $(SAN) -D_GNU_SOURCE -o $@ $< \
+		$(ALL_LDFLAGS)
+
 $(LIB_A): $(LIB_OBJS)
 	@mkdir -p $(@D)
 	$(call say,AR,$@)
@@ -228,6 +249,7 @@ install: all
 	install -m 755 $(CTL_BIN) $(DESTDIR)$(BINDIR)/dmabufctl
 	install -m 644 $(LIB_A) $(DESTDIR)$(LIBDIR)/
 	install -m 755 $(LIB_SO) $(DESTDIR)$(LIBDIR)/
+	install -m 755 $(COMPAT_SO) $(DESTDIR)$(LIBDIR)/
 	ln -sf $(notdir $(LIB_SO)) $(DESTDIR)$(LIBDIR)/$(SONAME)
 	ln -sf $(SONAME) $(DESTDIR)$(LIBDIR)/libdmabuf.so
 	# Generated here so that it names the PREFIX installed to.
@@ -245,7 +267,8 @@ install: all
 
 uninstall:
 	rm -f $(DESTDIR)$(SBINDIR)/dmabuffs $(DESTDIR)$(UNITDIR)/dmabuffs.service
-	rm -f $(DESTDIR)$(LIBDIR)/libdmabuf.* $(DESTDIR)$(LIBDIR)/pkgconfig/dmabuf.pc
+	rm -f $(DESTDIR)$(LIBDIR)/libdmabuf.* $(DESTDIR)$(LIBDIR)/pkgconfig/dmabuf.pc \
+		$(DESTDIR)$(LIBDIR)/libdmabuf-compat.so
 	rm -rf $(DESTDIR)$(INCLUDEDIR)/dmabuf
 	rm -f $(DESTDIR)$(BINDIR)/dmabufctl
 	rm -f $(addprefix $(DESTDIR)$(MANDIR)/man1/,$(notdir $(wildcard man/*.1))) \
@@ -265,5 +288,6 @@ clean:
 	rm -rf build build-san build-fuzz
 
 -include $(CORE_OBJS:.o=.d) $(FS_OBJS:.o=.d) $(LIB_OBJS:.o=.d) \
+	$(B)/lib/compat/compat.d \
 	$(B)/tools/dmabufctl.d $(B)/tools/dmabuf-demo.d \
 	$(UNIT_BINS:=.d) $(INTEG_BINS:=.d) $(BENCH_BINS:=.d)

@@ -32,6 +32,11 @@
 /* Virtual files (.bufinfo, .stats) take inode numbers from here up. */
 #define FS_VIRTUAL_INO_BASE (1ULL << 63)
 #define FS_TIMEOUT 1.0
+/* The compat layer's device nodes (devnodes.c): .heaps/, its heaps, .udmabuf */
+#define FS_HEAPS_DIR_INO (FS_VIRTUAL_INO_BASE + 0x100)
+#define FS_UDMABUF_INO (FS_VIRTUAL_INO_BASE + 0x101)
+#define FS_HEAP_INO_BASE (FS_VIRTUAL_INO_BASE + 0x200)
+#define FS_MAX_HEAP_NODES 64
 
 struct fs_file;
 struct zc;
@@ -374,6 +379,17 @@ int fs_passthrough_open(struct fs *fs, int fd, uint64_t ino);
 void fs_passthrough_close(struct fs *fs, int id);
 int fs_passthrough_reply_open(fuse_req_t req, const struct fuse_file_info *fi,
 			      int backing_id);
+
+/* devnodes.c */
+bool fs_devnode_ino(uint64_t ino);
+bool fs_devnode_name(const char *name);
+int fs_devnode_attr(struct fs *fs, uint64_t ino, struct stat *st);
+int fs_devnode_lookup(struct fs *fs, uint64_t parent, const char *name,
+		      struct stat *st);
+void fs_devnode_list(struct fs *fs, uint64_t dir,
+		     void (*add)(void *arg, const char *name, uint64_t ino,
+				 mode_t mode),
+		     void *arg);
 
 /* xattr.c */
 void fs_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size);

@@ -47,6 +47,23 @@ static void not_tty(fuse_req_t req, unsigned int cmd, const char *why)
 }
 
 /*
+ * A heap's or udmabuf's ioctl creates an fd in the caller, which only the
+ * compat layer can do: say so, once, for whoever runs a program without it.
+ */
+static void devnode_not_tty(fuse_req_t req, unsigned int cmd)
+{
+	static bool told;
+
+	if (!__atomic_exchange_n(&told, true, __ATOMIC_RELAXED))
+		dmabuf_log(LOG_WARNING,
+			   "ioctl %#x on a device node reached the daemon "
+			   "(ENOTTY): run the program under `dmabufctl run` "
+			   "(dmabuf-compat(7))",
+			   cmd);
+	fuse_reply_err(req, ENOTTY);
+}
+
+/*
  * Reply now, or after invalidating the file's cached pages if it has any.
  *
  * A buffer bound for passthrough has no page cache (its opens are all
@@ -489,11 +506,14 @@ void fs_ioctl(fuse_req_t req, fuse_ino_t ino, unsigned int cmd, void *arg,
 	fs_count(FS_OP_IOCTL);
 	if (ino == FS_ROOT_INO)
 		target = IOCTL_TARGET_ROOT;
-	else if (fs_virtual_by_ino(ino) || (flags & FUSE_IOCTL_DIR))
+	else if (fs_virtual_by_ino(ino) || fs_devnode_ino(ino) ||
+		 (flags & FUSE_IOCTL_DIR))
 		target = IOCTL_TARGET_OTHER;
 	ret = ioctl_decode(cmd, target, flags & FUSE_IOCTL_UNRESTRICTED, in_buf,
 			   in_bufsz, out_bufsz, &a, &why);
-	if (ret == -ENOTTY)
+	if (ret == -ENOTTY && fs_devnode_ino(ino))
+		devnode_not_tty(req, cmd);
+	else if (ret == -ENOTTY)
 		not_tty(req, cmd, why);
 	else if (ret)
 		fuse_reply_err(req, -refuse(cmd, -ret, why));
@@ -518,7 +538,7 @@ void fs_poll(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi,
 	struct fs *fs = fs_of(req);
 
 	fs_count(FS_OP_POLL);
-	if (fs_virtual_by_ino(ino)) {
+	if (fs_virtual_by_ino(ino) || fs_devnode_ino(ino)) {
 		if (ph)
 			fuse_pollhandle_destroy(ph);
 		fuse_reply_poll(req, POLLIN | POLLRDNORM);

@@ -132,7 +132,7 @@ static void fill_attr(struct fs *fs, const struct fs_inode *inode,
 	if (inode == NULL) { /* the root */
 		st->st_ino = FS_ROOT_INO;
 		st->st_mode = S_IFDIR | fs->root_mode;
-		st->st_nlink = 2;
+		st->st_nlink = 3; /* ., .., and .heaps's .. */
 		st->st_uid = fs->owner;
 		st->st_gid = getgid();
 		st->st_atim = st->st_mtim = st->st_ctim = fs->mount_time;
@@ -196,6 +196,20 @@ static void fs_init(void *userdata, struct fuse_conn_info *conn)
 	conn->max_readahead = 1 << 20;
 }
 
+static void lookup_devnode(fuse_req_t req, fuse_ino_t parent,
+			   const char *name)
+{
+	struct fuse_entry_param e = {.attr_timeout = FS_TIMEOUT,
+				     .entry_timeout = FS_TIMEOUT};
+	int ret = fs_devnode_lookup(fs_of(req), parent, name, &e.attr);
+
+	e.ino = e.attr.st_ino;
+	if (ret)
+		fuse_reply_err(req, ret < 0 ? -ret : ENOENT);
+	else
+		fuse_reply_entry(req, &e);
+}
+
 static void fs_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
 	struct fs *fs = fs_of(req);
@@ -203,6 +217,11 @@ static void fs_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 	struct fs_inode *inode;
 
 	fs_count(FS_OP_LOOKUP);
+	if (parent == FS_HEAPS_DIR_INO ||
+	    (parent == FS_ROOT_INO && fs_devnode_name(name))) {
+		lookup_devnode(req, parent, name);
+		return;
+	}
 	if (parent != FS_ROOT_INO) {
 		fuse_reply_err(req, ENOTDIR);
 		return;
@@ -232,7 +251,7 @@ static void forget_one(struct fs *fs, fuse_ino_t ino, uint64_t nlookup)
 {
 	struct fs_inode *inode;
 
-	if (ino == FS_ROOT_INO || fs_virtual_by_ino(ino))
+	if (ino == FS_ROOT_INO || fs_virtual_by_ino(ino) || fs_devnode_ino(ino))
 		return;
 	pthread_mutex_lock(&fs->lock);
 	inode = fs_inode_get_locked(fs, ino);
@@ -274,6 +293,15 @@ static void fs_getattr(fuse_req_t req, fuse_ino_t ino,
 	if (fs_virtual_by_ino(ino)) {
 		fill_virtual_attr(fs, fs_virtual_by_ino(ino), &st);
 		fuse_reply_attr(req, &st, FS_TIMEOUT);
+		return;
+	}
+	if (fs_devnode_ino(ino)) {
+		int ret = fs_devnode_attr(fs, ino, &st);
+
+		if (ret)
+			fuse_reply_err(req, -ret);
+		else
+			fuse_reply_attr(req, &st, FS_TIMEOUT);
 		return;
 	}
 	pthread_mutex_lock(&fs->lock);
@@ -334,7 +362,8 @@ static void fs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 
 	(void)fi;
 	fs_count(FS_OP_SETATTR);
-	if (ino == FS_ROOT_INO || fs_virtual_by_ino(ino)) {
+	if (ino == FS_ROOT_INO || fs_virtual_by_ino(ino) ||
+	    fs_devnode_ino(ino)) {
 		fuse_reply_err(req, EPERM);
 		return;
 	}
@@ -358,7 +387,8 @@ static void fs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 
 static bool name_ok(const char *name)
 {
-	return !fs_virtual_by_name(name) && strlen(name) <= 255;
+	return !fs_virtual_by_name(name) && !fs_devnode_name(name) &&
+	       strlen(name) <= 255;
 }
 
 /* A new, empty buffer named @name. */
@@ -474,7 +504,7 @@ static int make_file(fuse_req_t req, fuse_ino_t parent, const char *name,
 	int ret;
 
 	if (parent != FS_ROOT_INO)
-		return -ENOTDIR;
+		return parent == FS_HEAPS_DIR_INO ? -EPERM : -ENOTDIR;
 	if (!name_ok(name))
 		return -EEXIST;
 	ret = new_inode(req, name, mode, &inode);
@@ -573,7 +603,8 @@ static void fs_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
 	int ret = 0;
 
 	fs_count(FS_OP_UNLINK);
-	if (parent != FS_ROOT_INO || fs_virtual_by_name(name)) {
+	if (parent != FS_ROOT_INO || fs_virtual_by_name(name) ||
+	    fs_devnode_name(name)) {
 		fuse_reply_err(req, EPERM);
 		return;
 	}
@@ -787,6 +818,12 @@ static void fs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 			fuse_reply_open(req, fi);
 		return;
 	}
+	if (fs_devnode_ino(ino)) {
+		fi->fh = 0; /* nothing to keep: the inode says which node */
+		fi->direct_io = 1;
+		fuse_reply_open(req, fi);
+		return;
+	}
 	pthread_mutex_lock(&fs->lock);
 	inode = fs_inode_get_locked(fs, ino);
 	ret = inode ? choose_path_locked(fs, inode, &path) : -ENOENT;
@@ -815,6 +852,10 @@ static void fs_release(fuse_req_t req, fuse_ino_t ino,
 	struct fs_inode *inode;
 
 	fs_count(FS_OP_RELEASE);
+	if (fs_devnode_ino(ino)) {
+		fuse_reply_err(req, 0);
+		return;
+	}
 	if (fs_virtual_by_ino(ino)) {
 		pthread_mutex_lock(&fs->lock);
 		LIST_REMOVE(file, link);
@@ -882,6 +923,10 @@ static void fs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		read_snapshot(req, file, size, off);
 		return;
 	}
+	if (fs_devnode_ino(ino)) {
+		fuse_reply_buf(req, NULL, 0);
+		return;
+	}
 	buf = file->inode->buf;
 	len = dmabuf_buffer_size(buf);
 	if ((uint64_t)off >= len) {
@@ -929,13 +974,18 @@ static void fs_write_buf(fuse_req_t req, fuse_ino_t ino, struct fuse_bufvec *in,
 {
 	struct fs_file *file = (struct fs_file *)(uintptr_t)fi->fh;
 	struct fuse_bufvec dst = FUSE_BUFVEC_INIT(fuse_buf_size(in));
-	struct fs_inode *inode = file->inode;
-	uint64_t len = dmabuf_buffer_size(inode->buf);
+	struct fs_inode *inode;
+	uint64_t len;
 	ssize_t n;
 	int fd;
 
 	fs_count(FS_OP_WRITE);
-	(void)ino;
+	if (fs_devnode_ino(ino)) {
+		fuse_reply_err(req, EINVAL); /* as /dev/dma_heap's nodes */
+		return;
+	}
+	inode = file->inode;
+	len = dmabuf_buffer_size(inode->buf);
 	if ((uint64_t)off >= len) {
 		dmabuf_log(
 			LOG_DEBUG,
@@ -1012,6 +1062,12 @@ static void snapshot_add(struct dir_snapshot *snap, const char *name,
 		snap->nr++;
 }
 
+static void snapshot_add_cb(void *arg, const char *name, uint64_t ino,
+			    mode_t mode)
+{
+	snapshot_add(arg, name, ino, mode);
+}
+
 static void snapshot_visit(const void *node, VISIT which, void *arg)
 {
 	const struct fs_inode *inode = *(const struct fs_inode *const *)node;
@@ -1039,7 +1095,7 @@ static void fs_opendir(fuse_req_t req, fuse_ino_t ino,
 	int ret;
 
 	fs_count(FS_OP_OPENDIR);
-	if (ino != FS_ROOT_INO) {
+	if (ino != FS_ROOT_INO && ino != FS_HEAPS_DIR_INO) {
 		fuse_reply_err(req, ENOTDIR);
 		return;
 	}
@@ -1055,13 +1111,18 @@ static void fs_opendir(fuse_req_t req, fuse_ino_t ino,
 		return;
 	}
 	snap->uid = fuse_req_ctx(req)->uid;
-	snapshot_add(snap, ".", FS_ROOT_INO, S_IFDIR);
-	snapshot_add(snap, "..", FS_ROOT_INO, S_IFDIR);
-	for (v = fs_virtual_first(); v->name; v++)
-		snapshot_add(snap, v->name, v->ino, S_IFREG);
-	pthread_mutex_lock(&fs->lock);
-	twalk_r(fs->names, snapshot_visit, snap);
-	pthread_mutex_unlock(&fs->lock);
+	if (ino == FS_ROOT_INO) {
+		snapshot_add(snap, ".", FS_ROOT_INO, S_IFDIR);
+		snapshot_add(snap, "..", FS_ROOT_INO, S_IFDIR);
+		for (v = fs_virtual_first(); v->name; v++)
+			snapshot_add(snap, v->name, v->ino, S_IFREG);
+	}
+	fs_devnode_list(fs, ino, snapshot_add_cb, snap);
+	if (ino == FS_ROOT_INO) {
+		pthread_mutex_lock(&fs->lock);
+		twalk_r(fs->names, snapshot_visit, snap);
+		pthread_mutex_unlock(&fs->lock);
+	}
 	if (snap->failed) {
 		uncharge_snapshot(fs, snap->uid);
 		snapshot_free(snap);
@@ -1094,6 +1155,12 @@ static size_t add_entry_plus(fuse_req_t req, char *out, size_t room,
 	}
 	if (v) {
 		fill_virtual_attr(fs, v, &e.attr);
+		return fuse_add_direntry_plus(req, out, room, d->name, &e,
+					      next);
+	}
+	if (fs_devnode_ino(d->ino)) {
+		if (fs_devnode_attr(fs, d->ino, &e.attr))
+			e.ino = 0;
 		return fuse_add_direntry_plus(req, out, room, d->name, &e,
 					      next);
 	}

@@ -1,0 +1,545 @@
+// SPDX-License-Identifier: MIT
+/*
+ * DOC: libdmabuf-compat, the kernel's dma-buf uapi for unmodified programs
+ *
+ * Loaded with LD_PRELOAD (dmabufctl run does that), this library gives a
+ * dynamically linked program the kernel's /dev/dma_heap and /dev/udmabuf,
+ * served by a dmabuffs mount ($DMABUF_MOUNT, else /run/dmabuf).  It does
+ * two things and no more:
+ *
+ *  - Paths.  "/dev/dma_heap", "/dev/dma_heap/..." and "/dev/udmabuf",
+ *    given to the open, stat, access, readlink and realpath families and to
+ *    opendir and fopen, are redirected to the mount's device nodes
+ *    (<mount>/.heaps/..., <mount>/.udmabuf; see dmabuffs(8)).  Every other
+ *    path passes through untouched.
+ *  - Ioctls that a FUSE daemon cannot answer: DMA_HEAP_IOCTL_ALLOC, which
+ *    must create an fd in the caller, and DMA_BUF_SET_NAME_A/B, which pass
+ *    a pointer.  They are carried out here with libdmabuf, on fds that are
+ *    open files of the mount; on any other fd (a real kernel device, stdin,
+ *    -1) the call goes to the kernel as it was made.
+ *
+ * An fd is known by the open file itself (fstat(2): the mount's device;
+ * /proc/self/fd: which node), never by its number, so dup(2), close(2) of
+ * one copy, fork(2) and fds received over SCM_RIGHTS all keep working.
+ * Everything else a program does with a buffer fd (mmap, DMA_BUF_IOCTL_SYNC,
+ * poll, lseek, close) goes straight to the file system: with passthrough,
+ * mmap is the buffer's memory itself.
+ */
+/* This file defines open() and friends: no fortified inline versions. */
+#undef _FORTIFY_SOURCE
+#include <dirent.h>
+#include <dlfcn.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <linux/dma-buf.h>
+#include <linux/dma-heap.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include <dmabuf/dmabuf.h>
+
+#include "compat.h"
+
+#define HEAP_DIR "/dev/dma_heap"
+#define UDMABUF_DEV "/dev/udmabuf"
+
+static struct {
+	pthread_once_t once;
+	char mount[PATH_MAX];
+	size_t mount_len;
+	dev_t dev; /* the mount's st_dev; 0 when there is no mount */
+} compat = {.once = PTHREAD_ONCE_INIT};
+
+/* The next definition of @name: libc's, or another preload's. */
+#define REAL(name)                                                     \
+	({                                                             \
+		static __typeof__(name) *real_##name;                  \
+		if (!real_##name)                                      \
+			real_##name = (__typeof__(name) *)dlsym(       \
+				RTLD_NEXT, #name);                     \
+		real_##name;                                           \
+	})
+
+static void compat_init(void)
+{
+	const char *mnt = dmabuf_mount_path();
+	struct stat st;
+
+	if (!REAL(realpath)(mnt, compat.mount) ||
+	    REAL(stat)(compat.mount, &st) || !S_ISDIR(st.st_mode))
+		return;
+	compat.mount_len = strlen(compat.mount);
+	compat.dev = st.st_dev;
+}
+
+static bool armed(void)
+{
+	pthread_once(&compat.once, compat_init);
+	return compat.dev != 0;
+}
+
+/**
+ * compat_redirect() - where a path of the kernel's uapi lives in the mount
+ * @path: what the program asked for
+ * @buf: room for the answer
+ * @len: its size
+ *
+ * Return: @path itself, or @buf holding the path in the mount.
+ */
+const char *compat_redirect(const char *path, char *buf, size_t len)
+{
+	const char *rest;
+	int n;
+
+	if (!path || path[0] != '/' || strncmp(path, "/dev/", 5))
+		return path;
+	if (!strncmp(path, HEAP_DIR, strlen(HEAP_DIR)) &&
+	    (path[strlen(HEAP_DIR)] == '\0' || path[strlen(HEAP_DIR)] == '/'))
+		rest = path + strlen(HEAP_DIR);
+	else if (!strcmp(path, UDMABUF_DEV))
+		rest = NULL;
+	else
+		return path;
+	if (!armed())
+		return path;
+	n = rest ? snprintf(buf, len, "%s/.heaps%s", compat.mount, rest)
+		 : snprintf(buf, len, "%s/.udmabuf", compat.mount);
+	return n > 0 && (size_t)n < len ? buf : path;
+}
+
+/* ---- the path family ---- */
+
+#define REDIRECT(path)                                                   \
+	char redirect_buf_[PATH_MAX];                                    \
+	const char *redirected_ =                                        \
+		compat_redirect(path, redirect_buf_, sizeof(redirect_buf_))
+
+/* open(2) and friends take a mode only with O_CREAT or O_TMPFILE. */
+#define MODE_ARG(flags)                                                  \
+	mode_t mode = 0;                                                 \
+	if (__OPEN_NEEDS_MODE(flags)) {                                  \
+		va_list ap;                                              \
+		va_start(ap, flags);                                     \
+		mode = (mode_t)va_arg(ap, int);                          \
+		va_end(ap);                                              \
+	}
+
+int open(const char *path, int flags, ...)
+{
+	MODE_ARG(flags);
+	REDIRECT(path);
+	return REAL(open)(redirected_, flags, mode);
+}
+
+int open64(const char *path, int flags, ...)
+{
+	MODE_ARG(flags);
+	REDIRECT(path);
+	return REAL(open64)(redirected_, flags, mode);
+}
+
+int openat(int dirfd, const char *path, int flags, ...)
+{
+	MODE_ARG(flags);
+	REDIRECT(path);
+	return REAL(openat)(dirfd, redirected_, flags, mode);
+}
+
+int openat64(int dirfd, const char *path, int flags, ...)
+{
+	MODE_ARG(flags);
+	REDIRECT(path);
+	return REAL(openat64)(dirfd, redirected_, flags, mode);
+}
+
+/* _FORTIFY_SOURCE's checked entry points. */
+int __open_2(const char *path, int flags);
+int __open64_2(const char *path, int flags);
+int __openat_2(int dirfd, const char *path, int flags);
+int __openat64_2(int dirfd, const char *path, int flags);
+
+int __open_2(const char *path, int flags)
+{
+	REDIRECT(path);
+	return REAL(__open_2)(redirected_, flags);
+}
+
+int __open64_2(const char *path, int flags)
+{
+	REDIRECT(path);
+	return REAL(__open64_2)(redirected_, flags);
+}
+
+int __openat_2(int dirfd, const char *path, int flags)
+{
+	REDIRECT(path);
+	return REAL(__openat_2)(dirfd, redirected_, flags);
+}
+
+int __openat64_2(int dirfd, const char *path, int flags)
+{
+	REDIRECT(path);
+	return REAL(__openat64_2)(dirfd, redirected_, flags);
+}
+
+FILE *fopen(const char *path, const char *mode)
+{
+	REDIRECT(path);
+	return REAL(fopen)(redirected_, mode);
+}
+
+FILE *fopen64(const char *path, const char *mode)
+{
+	REDIRECT(path);
+	return REAL(fopen64)(redirected_, mode);
+}
+
+/* glibc's opendir() opens its directory internally, past open(). */
+DIR *opendir(const char *path)
+{
+	REDIRECT(path);
+	return REAL(opendir)(redirected_);
+}
+
+int stat(const char *restrict path, struct stat *restrict st)
+{
+	REDIRECT(path);
+	return REAL(stat)(redirected_, st);
+}
+
+int stat64(const char *restrict path, struct stat64 *restrict st)
+{
+	REDIRECT(path);
+	return REAL(stat64)(redirected_, st);
+}
+
+int lstat(const char *restrict path, struct stat *restrict st)
+{
+	REDIRECT(path);
+	return REAL(lstat)(redirected_, st);
+}
+
+int lstat64(const char *restrict path, struct stat64 *restrict st)
+{
+	REDIRECT(path);
+	return REAL(lstat64)(redirected_, st);
+}
+
+int fstatat(int dirfd, const char *restrict path, struct stat *restrict st,
+	    int flags)
+{
+	REDIRECT(path);
+	return REAL(fstatat)(dirfd, redirected_, st, flags);
+}
+
+int fstatat64(int dirfd, const char *restrict path, struct stat64 *restrict st,
+	      int flags)
+{
+	REDIRECT(path);
+	return REAL(fstatat64)(dirfd, redirected_, st, flags);
+}
+
+int statx(int dirfd, const char *restrict path, int flags, unsigned int mask,
+	  struct statx *restrict stx)
+{
+	REDIRECT(path);
+	return REAL(statx)(dirfd, redirected_, flags, mask, stx);
+}
+
+/* Binaries built against glibc before 2.33 call these. */
+int __xstat(int ver, const char *path, struct stat *st);
+int __xstat64(int ver, const char *path, struct stat64 *st);
+int __lxstat(int ver, const char *path, struct stat *st);
+int __lxstat64(int ver, const char *path, struct stat64 *st);
+int __fxstatat(int ver, int dirfd, const char *path, struct stat *st,
+	       int flags);
+int __fxstatat64(int ver, int dirfd, const char *path, struct stat64 *st,
+		 int flags);
+
+int __xstat(int ver, const char *path, struct stat *st)
+{
+	REDIRECT(path);
+	return REAL(__xstat)(ver, redirected_, st);
+}
+
+int __xstat64(int ver, const char *path, struct stat64 *st)
+{
+	REDIRECT(path);
+	return REAL(__xstat64)(ver, redirected_, st);
+}
+
+int __lxstat(int ver, const char *path, struct stat *st)
+{
+	REDIRECT(path);
+	return REAL(__lxstat)(ver, redirected_, st);
+}
+
+int __lxstat64(int ver, const char *path, struct stat64 *st)
+{
+	REDIRECT(path);
+	return REAL(__lxstat64)(ver, redirected_, st);
+}
+
+int __fxstatat(int ver, int dirfd, const char *path, struct stat *st,
+	       int flags)
+{
+	REDIRECT(path);
+	return REAL(__fxstatat)(ver, dirfd, redirected_, st, flags);
+}
+
+int __fxstatat64(int ver, int dirfd, const char *path, struct stat64 *st,
+		 int flags)
+{
+	REDIRECT(path);
+	return REAL(__fxstatat64)(ver, dirfd, redirected_, st, flags);
+}
+
+int access(const char *path, int how)
+{
+	REDIRECT(path);
+	return REAL(access)(redirected_, how);
+}
+
+int faccessat(int dirfd, const char *path, int how, int flags)
+{
+	REDIRECT(path);
+	return REAL(faccessat)(dirfd, redirected_, how, flags);
+}
+
+int euidaccess(const char *path, int how)
+{
+	REDIRECT(path);
+	return REAL(euidaccess)(redirected_, how);
+}
+
+int eaccess(const char *path, int how)
+{
+	REDIRECT(path);
+	return REAL(eaccess)(redirected_, how);
+}
+
+ssize_t readlink(const char *restrict path, char *restrict buf, size_t len)
+{
+	REDIRECT(path);
+	return REAL(readlink)(redirected_, buf, len);
+}
+
+ssize_t readlinkat(int dirfd, const char *restrict path, char *restrict buf,
+		   size_t len)
+{
+	REDIRECT(path);
+	return REAL(readlinkat)(dirfd, redirected_, buf, len);
+}
+
+/*
+ * On the kernel these are real paths: they resolve to themselves, not to
+ * where the layer keeps them.
+ */
+char *realpath(const char *restrict path, char *restrict resolved)
+{
+	REDIRECT(path);
+	char *out;
+
+	if (redirected_ == path)
+		return REAL(realpath)(path, resolved);
+	out = REAL(realpath)(redirected_, NULL);
+	if (!out)
+		return NULL;
+	free(out);
+	if (!resolved)
+		return strdup(path);
+	return strcpy(resolved, path);
+}
+
+char *canonicalize_file_name(const char *path)
+{
+	return realpath(path, NULL);
+}
+
+/* ---- the ioctls ---- */
+
+/* Is @fd an open file of the mount?  Which node, in @node (may be NULL). */
+static bool ours(int fd, char *node, size_t len)
+{
+	char link[64], target[PATH_MAX];
+	struct stat st;
+	ssize_t n;
+
+	if (!armed() || fstat(fd, &st) || st.st_dev != compat.dev)
+		return false;
+	if (!node)
+		return true;
+	snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+	n = REAL(readlink)(link, target, sizeof(target) - 1);
+	if (n <= (ssize_t)compat.mount_len ||
+	    strncmp(target, compat.mount, compat.mount_len))
+		return false;
+	target[n] = '\0';
+	snprintf(node, len, "%s", target + compat.mount_len);
+	return true;
+}
+
+static int fail(int err)
+{
+	errno = err;
+	return -1;
+}
+
+/* The handle of @buf with exactly @accmode, closing @buf. */
+static int reopen_as(int buf, int accmode)
+{
+	char path[64];
+	int fd;
+
+	if (accmode == O_RDWR)
+		return buf;
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", buf);
+	fd = REAL(open)(path, accmode | O_CLOEXEC);
+	if (fd < 0)
+		fd = -errno;
+	close(buf);
+	return fd;
+}
+
+/**
+ * compat_heap_alloc() - DMA_HEAP_IOCTL_ALLOC, as drivers/dma-buf/dma-heap.c
+ * @heap: the heap's name
+ * @req: the ioctl number the program used (its size may differ from ours)
+ * @arg: the program's struct dma_heap_allocation_data
+ *
+ * The common prefix of the program's struct and ours is used, the rest of
+ * ours is zero; only @fd is written back.  The buffer is anonymous: it
+ * lives exactly as long as its fds and mappings, as the kernel's do, and
+ * shows in .bufinfo and dmabufctl who.
+ *
+ * Return: 0, or -errno as the kernel's: EINVAL for a zero length, fd not 0,
+ * unknown fd_flags or any heap_flags; ENOMEM when the heap has no room.
+ */
+int compat_heap_alloc(const char *heap, unsigned long req, void *arg)
+{
+	struct dma_heap_allocation_data d = {0};
+	size_t size = _IOC_SIZE(req) < sizeof(d) ? _IOC_SIZE(req) : sizeof(d);
+	unsigned long long len;
+	int fd;
+
+	memcpy(&d, arg, size);
+	if (d.fd || (d.fd_flags & ~(unsigned int)(O_ACCMODE | O_CLOEXEC)) ||
+	    d.heap_flags)
+		return -EINVAL;
+	len = (d.len + 4095) & ~4095ULL;
+	if (!len)
+		return -EINVAL; /* 0, or so large that rounding wrapped */
+	fd = dmabuf_export(compat.mount, NULL, heap, len, NULL,
+			   (d.fd_flags & O_ACCMODE) == O_RDONLY
+				   ? DMABUF_EXPORT_READONLY
+				   : 0);
+	if (fd == -EFBIG || fd == -ENOSPC)
+		fd = -ENOMEM; /* what a kernel heap says */
+	if (fd >= 0 && (d.fd_flags & O_ACCMODE) == O_WRONLY)
+		fd = reopen_as(fd, O_WRONLY);
+	if (fd < 0)
+		return fd;
+	if (!(d.fd_flags & O_CLOEXEC) && fcntl(fd, F_SETFD, 0)) {
+		close(fd);
+		return -errno;
+	}
+	d.fd = (__u32)fd;
+	memcpy(arg, &d, size);
+	return 0;
+}
+
+/*
+ * Copy the program's string as the kernel's strndup_user() does: EFAULT
+ * for memory it cannot read, EINVAL when no NUL comes within @len bytes.
+ */
+static int copy_user_string(const void *user, char *out, size_t len)
+{
+	pid_t self = getpid();
+	size_t i;
+
+	for (i = 0; i < len; i++) {
+		struct iovec local = {out + i, 1};
+		struct iovec remote = {(char *)user + i, 1};
+
+		if (syscall(SYS_process_vm_readv, self, &local, 1, &remote, 1,
+			    0) != 1)
+			return -EFAULT;
+		if (!out[i])
+			return 0;
+	}
+	return -EINVAL;
+}
+
+/**
+ * compat_set_name() - DMA_BUF_SET_NAME_A/B: the name behind a pointer
+ * @fd: a buffer fd of the mount
+ * @user: the program's string
+ *
+ * Return: 0; -EINVAL for 32 bytes or more with the NUL; -EFAULT.
+ */
+int compat_set_name(int fd, const void *user)
+{
+	char name[DMA_BUF_NAME_LEN];
+	int ret = copy_user_string(user, name, sizeof(name));
+
+	return ret ? ret : dmabuf_set_name(fd, name);
+}
+
+/* Which of our ioctls @req is; 0 for none (the kernel's business). */
+enum compat_ioctl { NOT_OURS, HEAP_ALLOC, SET_NAME };
+
+static enum compat_ioctl classify(unsigned long req)
+{
+	if (_IOC_TYPE(req) == DMA_HEAP_IOC_MAGIC && _IOC_NR(req) == 0)
+		return HEAP_ALLOC; /* any size: older and newer structs */
+	if (req == DMA_BUF_SET_NAME_A || req == DMA_BUF_SET_NAME_B)
+		return SET_NAME;
+	return NOT_OURS;
+}
+
+static int compat_ioctl(int fd, unsigned long req, void *arg, bool *handled)
+{
+	char node[PATH_MAX];
+
+	*handled = false;
+	switch (classify(req)) {
+	case HEAP_ALLOC:
+		if (!ours(fd, node, sizeof(node)) ||
+		    strncmp(node, "/.heaps/", 8) || strchr(node + 8, '/'))
+			return 0; /* not a heap of ours: the kernel's */
+		*handled = true;
+		return compat_heap_alloc(node + 8, req, arg);
+	case SET_NAME:
+		if (!ours(fd, NULL, 0))
+			return 0;
+		*handled = true;
+		return compat_set_name(fd, arg);
+	default:
+		return 0;
+	}
+}
+
+int ioctl(int fd, unsigned long req, ...)
+{
+	bool handled;
+	va_list ap;
+	void *arg;
+	int ret;
+
+	va_start(ap, req);
+	arg = va_arg(ap, void *);
+	va_end(ap);
+	ret = compat_ioctl(fd, req, arg, &handled);
+	if (!handled)
+		return REAL(ioctl)(fd, req, arg);
+	return ret < 0 ? fail(-ret) : ret;
+}

@@ -1,0 +1,18 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * DOC: the compat layer's rules, for its unit tests
+ *
+ * libdmabuf-compat.so exports libc's names (open, ioctl, ...); these are
+ * the functions behind them that carry the kernel's rules, callable
+ * directly.  See compat.c and dmabuf-compat(7).
+ */
+#ifndef DMABUF_COMPAT_H
+#define DMABUF_COMPAT_H
+
+#include <stddef.h>
+
+const char *compat_redirect(const char *path, char *buf, size_t len);
+int compat_heap_alloc(const char *heap, unsigned long req, void *arg);
+int compat_set_name(int fd, const void *user);
+
+#endif /* DMABUF_COMPAT_H */
