@@ -89,7 +89,7 @@ CTL_BIN := $(B)/tools/dmabufctl
 
 FS_SRCS := fs/dmabuffs.c fs/ops.c fs/ioctl.c fs/notify.c fs/xattr.c \
 	fs/zerocopy.c fs/stats.c fs/limits.c fs/decode.c \
-	fs/passthrough.c fs/devnodes.c
+	fs/passthrough.c fs/devnodes.c fs/udmabuf.c
 FS_OBJS := $(FS_SRCS:%.c=$(B)/%.o)
 FS_BIN := $(B)/fs/dmabuffs
 

@@ -391,6 +391,13 @@ void fs_devnode_list(struct fs *fs, uint64_t dir,
 				 mode_t mode),
 		     void *arg);
 
+/* udmabuf.c */
+int fs_udmabuf_bind(struct dmabuf_buffer *buf, const void *msg, size_t len,
+		    int *fds, unsigned int nr_fds);
+int fs_udmabuf_describe(struct dmabuf_buffer *buf, bool write,
+			struct dmabuf_backing *out, size_t *len, int *fds,
+			unsigned int *nr_fds);
+
 /* xattr.c */
 void fs_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size);
 void fs_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size);

@@ -766,6 +766,12 @@ static int choose_path_locked(struct fs *fs, struct fs_inode *inode,
 	int fd, id;
 
 	*path = OPEN_CACHED;
+	if (dmabuf_buffer_ranges(buf, NULL, 0) > 0) {
+		/* A udmabuf: the program writes it through its own mapping at
+		 * any moment, so nothing may cache it (dmabuf-compat(7)). */
+		*path = OPEN_DIRECT;
+		return 0;
+	}
 	if (!fs_passthrough_enabled(fs) || inode->backing_id < 0)
 		return 0;
 	if (!dmabuf_buffer_size(buf)) {
@@ -908,14 +914,30 @@ static void read_snapshot(fuse_req_t req, struct fs_file *file, size_t size,
 	snapshot_put(file);
 }
 
+/* A read through a per-thread buffer: too large to splice, or a udmabuf. */
+static void read_copied(fuse_req_t req, struct dmabuf_buffer *buf, size_t size,
+			off_t off)
+{
+	char *out = thread_read_buf();
+	ssize_t n;
+
+	if (!out) {
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	n = dmabuf_buffer_pread(buf, out, size, (uint64_t)off);
+	if (n < 0)
+		fuse_reply_err(req, (int)-n);
+	else
+		fuse_reply_buf(req, out, (size_t)n);
+}
+
 static void fs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		    struct fuse_file_info *fi)
 {
 	struct fs_file *file = (struct fs_file *)(uintptr_t)fi->fh;
 	struct dmabuf_buffer *buf;
 	uint64_t len;
-	ssize_t n;
-	char *out;
 	int fd;
 
 	fs_count(FS_OP_READ);
@@ -940,6 +962,10 @@ static void fs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	if (!file->direct)
 		__atomic_store_n(&file->inode->cached, true, __ATOMIC_RELAXED);
 	fd = dmabuf_buffer_memfd(buf, false);
+	if (fd == -EXDEV) { /* a udmabuf: runs of other memfds */
+		read_copied(req, buf, size, off);
+		return;
+	}
 	if (fd < 0) { /* not placed yet: zeros, without placing it */
 		fuse_reply_buf(req, zero_page,
 			       size < sizeof(zero_page) ? size
@@ -957,16 +983,32 @@ static void fs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		fuse_reply_data(req, &bv, 0);
 		return;
 	}
-	out = thread_read_buf();
-	if (!out) {
-		fuse_reply_err(req, ENOMEM);
-		return;
-	}
-	n = pread(fd, out, size, off);
-	if (n < 0)
-		fuse_reply_err(req, errno);
-	else
-		fuse_reply_buf(req, out, (size_t)n);
+	read_copied(req, buf, size, off);
+}
+
+static ssize_t write_to_fd(int fd, struct fuse_bufvec *dst,
+			   struct fuse_bufvec *in, off_t off)
+{
+	dst->buf[0].flags = FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK;
+	dst->buf[0].fd = fd;
+	dst->buf[0].pos = off;
+	return fuse_buf_copy(dst, in, 0);
+}
+
+/* A udmabuf's runs: through a per-thread buffer (max_write, 1 MiB). */
+static ssize_t write_copied(struct dmabuf_buffer *buf, struct fuse_bufvec *dst,
+			    struct fuse_bufvec *in, off_t off)
+{
+	char *mem = thread_read_buf();
+	ssize_t n;
+
+	if (!mem)
+		return -ENOMEM;
+	if (dst->buf[0].size > READ_CHUNK)
+		dst->buf[0].size = READ_CHUNK;
+	dst->buf[0].mem = mem;
+	n = fuse_buf_copy(dst, in, 0);
+	return n < 0 ? n : dmabuf_buffer_pwrite(buf, mem, (size_t)n, off);
 }
 
 static void fs_write_buf(fuse_req_t req, fuse_ino_t ino, struct fuse_bufvec *in,
@@ -998,16 +1040,14 @@ static void fs_write_buf(fuse_req_t req, fuse_ino_t ino, struct fuse_bufvec *in,
 	if (dst.buf[0].size > len - (uint64_t)off)
 		dst.buf[0].size = (size_t)(len - (uint64_t)off);
 	fd = dmabuf_buffer_memfd(inode->buf, true);
-	if (fd < 0) {
+	if (fd < 0 && fd != -EXDEV) {
 		fuse_reply_err(req, -fd);
 		return;
 	}
 	if (!file->direct)
 		__atomic_store_n(&inode->cached, true, __ATOMIC_RELAXED);
-	dst.buf[0].flags = FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK;
-	dst.buf[0].fd = fd;
-	dst.buf[0].pos = off;
-	n = fuse_buf_copy(&dst, in, 0);
+	n = fd == -EXDEV ? write_copied(inode->buf, &dst, in, off)
+			 : write_to_fd(fd, &dst, in, off);
 	if (n < 0) {
 		fuse_reply_err(req, (int)-n);
 		return;

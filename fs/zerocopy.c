@@ -15,6 +15,12 @@
  * mapped: it is the mapping's reference on the buffer, as a live mmap holds
  * a dma-buf in the kernel.  Closing it, or dying, drops the reference.
  *
+ * The same channel carries fds the other way for udmabuf: a token asked
+ * with DMABUF_TOKEN_BACKING on an EMPTY buffer is presented together with
+ * the client's memfds and the runs of them that become the buffer's memory
+ * (udmabuf.c checks and binds them); the connection then closes.  And a
+ * mapping of such a buffer is answered with those runs and memfds.
+ *
  * One thread serves the socket with epoll; it never blocks on a client (all
  * sockets are non-blocking and each message is one datagram).
  *
@@ -47,6 +53,7 @@ struct zc_token {
 	uint8_t bytes[DMABUF_TOKEN_LEN];
 	struct dmabuf_buffer *buf; /* one reference */
 	bool write;
+	bool backing; /* DMABUF_TOKEN_BACKING: binds memory, maps nothing */
 	uid_t uid;
 	gid_t gid;
 	pid_t tid; /* the thread that asked, as FUSE reports it */
@@ -183,6 +190,7 @@ int fs_zc_issue(struct fs *fs, fuse_req_t req, struct fs_file *file,
 	struct zc *zc = fs->zc;
 	struct zc_token *t;
 	bool write = tok->flags & DMABUF_TOKEN_WRITE;
+	bool backing = tok->flags & DMABUF_TOKEN_BACKING;
 	int ret;
 
 	/*
@@ -199,8 +207,15 @@ int fs_zc_issue(struct fs *fs, fuse_req_t req, struct fs_file *file,
 							      : "write-only");
 		return -EACCES;
 	}
-	ret = dmabuf_buffer_memfd(file->inode->buf, true);
-	if (ret < 0)
+	if (backing && ((file->flags & O_ACCMODE) != O_RDWR ||
+			dmabuf_buffer_size(file->inode->buf))) {
+		dmabuf_log(LOG_WARNING,
+			   "backing token refused (EPERM): the buffer must be "
+			   "empty and the handle open for reading and writing");
+		return -EPERM;
+	}
+	ret = backing ? 0 : dmabuf_buffer_memfd(file->inode->buf, true);
+	if (ret < 0 && ret != -EXDEV)
 		return ret;
 	/* Expired tokens first: they no longer count against anyone. */
 	pthread_mutex_lock(&zc->lock);
@@ -222,6 +237,7 @@ int fs_zc_issue(struct fs *fs, fuse_req_t req, struct fs_file *file,
 		return -EAGAIN;
 	}
 	t->write = write;
+	t->backing = backing;
 	t->gid = ctx->gid;
 	t->tid = ctx->pid;
 	deadline_in(&t->expires, zc->ttl_ms);
@@ -293,28 +309,105 @@ static int check_token(const struct zc_token *t, const struct ucred *cred,
 	return ret;
 }
 
-static int send_reply(int fd, const struct dmabuf_redeem_reply *r, int memfd)
+/*
+ * One datagram: @r, then @extra_len bytes of @extra (a struct
+ * dmabuf_backing), carrying @nr_fds descriptors.
+ */
+static int send_msg(int fd, const struct dmabuf_redeem_reply *r,
+		    const void *extra, size_t extra_len, const int *fds,
+		    unsigned int nr_fds)
 {
 	union {
 		struct cmsghdr h;
-		char buf[CMSG_SPACE(sizeof(int))];
+		char buf[CMSG_SPACE(sizeof(int) * DMABUF_BACKING_MAX_FDS)];
 	} u;
-	struct iovec iov = {(void *)r, sizeof(*r)};
-	struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1};
+	struct iovec iov[2] = {{(void *)r, sizeof(*r)},
+			       {(void *)extra, extra_len}};
+	struct msghdr msg = {.msg_iov = iov, .msg_iovlen = extra_len ? 2 : 1};
 	struct cmsghdr *c;
 
-	if (memfd >= 0) {
+	if (nr_fds) {
 		memset(&u, 0, sizeof(u));
 		msg.msg_control = u.buf;
-		msg.msg_controllen = sizeof(u.buf);
+		msg.msg_controllen = CMSG_SPACE(sizeof(int) * nr_fds);
 		c = CMSG_FIRSTHDR(&msg);
 		c->cmsg_level = SOL_SOCKET;
 		c->cmsg_type = SCM_RIGHTS;
-		c->cmsg_len = CMSG_LEN(sizeof(int));
-		memcpy(CMSG_DATA(c), &memfd, sizeof(int));
+		c->cmsg_len = CMSG_LEN(sizeof(int) * nr_fds);
+		memcpy(CMSG_DATA(c), fds, sizeof(int) * nr_fds);
 	}
-	return sendmsg(fd, &msg, MSG_NOSIGNAL) == (ssize_t)sizeof(*r) ? 0
-								      : -errno;
+	return sendmsg(fd, &msg, MSG_NOSIGNAL) ==
+			       (ssize_t)(sizeof(*r) + extra_len)
+		       ? 0
+		       : -errno;
+}
+
+static int send_reply(int fd, const struct dmabuf_redeem_reply *r, int memfd)
+{
+	return send_msg(fd, r, NULL, 0, &memfd, memfd >= 0);
+}
+
+/**
+ * struct zc_msg - a request as received
+ * @in: the redeem request
+ * @bytes: it and what may follow (struct dmabuf_backing)
+ * @len: bytes received
+ * @fds: descriptors received, owned until closed or passed on
+ * @nr_fds: their number
+ */
+struct zc_msg {
+	union {
+		struct dmabuf_redeem in;
+		char bytes[sizeof(struct dmabuf_redeem) +
+			   sizeof(struct dmabuf_backing) +
+			   DMABUF_BACKING_MAX_RANGES *
+				   sizeof(struct dmabuf_backing_range)];
+	};
+	size_t len;
+	int fds[DMABUF_BACKING_MAX_FDS];
+	unsigned int nr_fds;
+};
+
+static void msg_close_fds(struct zc_msg *m)
+{
+	while (m->nr_fds)
+		close(m->fds[--m->nr_fds]);
+}
+
+/* Receive one request; -EAGAIN when there was none after all. */
+static int recv_request(int fd, struct zc_msg *m)
+{
+	union {
+		struct cmsghdr h;
+		char buf[CMSG_SPACE(sizeof(int) * DMABUF_BACKING_MAX_FDS)];
+	} u;
+	struct iovec iov = {m->bytes, sizeof(m->bytes)};
+	struct msghdr msg = {.msg_iov = &iov,
+			     .msg_iovlen = 1,
+			     .msg_control = u.buf,
+			     .msg_controllen = sizeof(u.buf)};
+	struct cmsghdr *c;
+	ssize_t n = recvmsg(fd, &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+
+	m->nr_fds = 0;
+	if (n < 0)
+		return -errno;
+	for (c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c))
+		if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) {
+			unsigned int k = (unsigned int)((c->cmsg_len -
+							 CMSG_LEN(0)) /
+							sizeof(int));
+
+			memcpy(m->fds + m->nr_fds, CMSG_DATA(c),
+			       sizeof(int) * k);
+			m->nr_fds += k;
+		}
+	m->len = (size_t)n;
+	if (msg.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) {
+		msg_close_fds(m);
+		return -EMSGSIZE;
+	}
+	return 0;
 }
 
 /* The memfd to hand out: a read-only reopen unless writing is allowed. */
@@ -334,31 +427,41 @@ static int memfd_for(struct dmabuf_buffer *buf, bool write)
 	return fd < 0 ? -errno : fd;
 }
 
-static int redeem(struct zc *zc, struct zc_conn *conn)
+/* A mapping of a udmabuf: its runs and their memfds. */
+static int send_ranges(struct zc_conn *conn, struct dmabuf_redeem_reply *r,
+		       bool write)
+{
+	static __thread union {
+		struct dmabuf_backing b;
+		char bytes[sizeof(struct dmabuf_backing) +
+			   DMABUF_BACKING_MAX_RANGES *
+				   sizeof(struct dmabuf_backing_range)];
+	} out;
+	int fds[DMABUF_BACKING_MAX_FDS];
+	unsigned int nr_fds, i;
+	size_t len;
+	int ret = fs_udmabuf_describe(conn->buf, write, &out.b, &len, fds,
+				      &nr_fds);
+
+	if (ret)
+		return ret;
+	r->flags |= DMABUF_REPLY_RANGES;
+	ret = send_msg(conn->fd, r, &out, len, fds, nr_fds);
+	for (i = 0; i < nr_fds; i++)
+		close(fds[i]);
+	return ret;
+}
+
+/* A mapping token: answer with the memory; the connection stays open. */
+static int redeem_mapping(struct zc *zc, struct zc_conn *conn,
+			  struct zc_token *t)
 {
 	struct dmabuf_redeem_reply reply = {0};
-	struct dmabuf_redeem in;
-	struct zc_token *t;
 	struct dmabuf_info info;
-	const char *why = "malformed request";
-	ssize_t n = recv(conn->fd, &in, sizeof(in), MSG_DONTWAIT);
-	int memfd = -1, ret = -EINVAL;
+	int memfd = memfd_for(t->buf, t->write);
 
-	if (n < 0 && errno == EAGAIN)
-		return 0; /* spurious wake-up */
-	if (n != sizeof(in) || in.version != DMABUF_REDEEM_VERSION || in.flags)
-		goto refuse;
-	t = take_token(zc, in.token);
-	ret = check_token(t, &conn->cred, &why);
-	if (!ret) {
-		memfd = memfd_for(t->buf, t->write);
-		ret = memfd < 0 ? memfd : 0;
-	}
-	if (ret) {
-		if (t)
-			token_free(zc, t);
-		goto refuse;
-	}
+	if (memfd < 0 && memfd != -EXDEV)
+		return memfd;
 	dmabuf_buffer_info(t->buf, &info);
 	reply = (struct dmabuf_redeem_reply){
 		.flags = t->write ? DMABUF_TOKEN_WRITE : 0,
@@ -371,12 +474,73 @@ static int redeem(struct zc *zc, struct zc_conn *conn)
 	conn->buf = t->buf;
 	conn->pending = false;
 	TAILQ_REMOVE(&zc->pending, conn, pending_link);
-	token_free(zc, t);
-	ret = send_reply(conn->fd, &reply, memfd);
+	if (memfd == -EXDEV)
+		return send_ranges(conn, &reply, t->write);
+	send_reply(conn->fd, &reply, memfd);
 	close(memfd);
-	return ret;
+	return 0;
+}
 
+/*
+ * A backing token: bind the memfds that came with it, answer, and have the
+ * connection closed (1).
+ */
+static int redeem_backing(struct zc_conn *conn, struct zc_token *t,
+			  struct zc_msg *m)
+{
+	struct dmabuf_redeem_reply reply = {0};
+	unsigned int nr_fds = m->nr_fds;
+	int ret;
+
+	m->nr_fds = 0; /* fs_udmabuf_bind() closes them */
+	ret = fs_udmabuf_bind(t->buf, m->bytes + sizeof(m->in),
+			      m->len - sizeof(m->in), m->fds, nr_fds);
+	if (ret)
+		return ret;
+	fs_count(FS_TOKENS_REDEEMED);
+	reply.size = dmabuf_buffer_size(t->buf);
+	reply.map_size = reply.size;
+	reply.ino = dmabuf_buffer_ino(t->buf);
+	send_reply(conn->fd, &reply, -1);
+	return 1;
+}
+
+/*
+ * Serve a connection's request.  Return: 0 to keep the connection (a live
+ * mapping, or nothing received yet), else close it.
+ */
+static int redeem(struct zc *zc, struct zc_conn *conn)
+{
+	static __thread struct zc_msg m;
+	struct dmabuf_redeem_reply reply = {0};
+	const char *why = "malformed request";
+	struct zc_token *t = NULL;
+	int ret = recv_request(conn->fd, &m);
+
+	if (ret == -EAGAIN)
+		return 0; /* spurious wake-up */
+	if (ret || m.len < sizeof(m.in) ||
+	    m.in.version != DMABUF_REDEEM_VERSION || m.in.flags) {
+		ret = -EINVAL;
+		goto refuse;
+	}
+	t = take_token(zc, m.in.token);
+	ret = check_token(t, &conn->cred, &why);
+	if (!ret && t->backing) {
+		ret = redeem_backing(conn, t, &m);
+		why = "its memory was refused";
+	} else if (!ret && (m.nr_fds || m.len != sizeof(m.in))) {
+		ret = -EINVAL; /* only a backing token brings anything */
+	} else if (!ret) {
+		ret = redeem_mapping(zc, conn, t);
+		why = "no memory to hand out";
+	}
+	if (t)
+		token_free(zc, t);
+	if (ret >= 0)
+		return ret;
 refuse:
+	msg_close_fds(&m);
 	fs_count(FS_TOKENS_REFUSED);
 	dmabuf_log(LOG_WARNING,
 		   "zero-copy token from uid %u pid %d refused (%s): %s",

@@ -23,7 +23,9 @@
 #define DMABUF_DMABUF_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include <dmabuf/uapi.h>
 
@@ -55,6 +57,21 @@ struct dmabuf_mapping;
 const char *dmabuf_mount_path(void);
 int dmabuf_export(const char *mount, const char *name, const char *heap,
 		  uint64_t size, const char *debug_name, unsigned int flags);
+/**
+ * struct dmabuf_memfd_run - pages of a memfd that a udmabuf is made of
+ * @memfd: the memfd (shmem or hugetlbfs, sealed F_SEAL_SHRINK)
+ * @offset: first byte, page-aligned
+ * @size: bytes, page-aligned, > 0
+ */
+struct dmabuf_memfd_run {
+	int memfd;
+	uint64_t offset;
+	uint64_t size;
+};
+
+int dmabuf_export_memfds(const char *mount, const char *name,
+			 const struct dmabuf_memfd_run *runs,
+			 unsigned int count);
 int dmabuf_open(const char *path, int flags);
 int dmabuf_get(int fd);
 int dmabuf_info(int fd, struct dmabuf_info *info);
@@ -90,6 +107,8 @@ int dmabuf_mapping_end(struct dmabuf_mapping *m, uint64_t offset,
 void *dmabuf_kmap(struct dmabuf_mapping *m, uint64_t page);
 void dmabuf_kunmap(struct dmabuf_mapping *m, uint64_t page);
 int dmabuf_munmap(struct dmabuf_mapping *m);
+void *dmabuf_map_memory(int fd, void *addr, size_t len, int prot, int flags,
+			off_t off);
 
 /* ---- passing fds between processes ---- */
 

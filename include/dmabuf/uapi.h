@@ -271,7 +271,12 @@ struct dmabuf_device_list {
 
 /* Token flags. */
 #define DMABUF_TOKEN_WRITE (1U << 0) /* a writable mapping (O_RDWR handle) */
-#define DMABUF_TOKEN_VALID_FLAGS DMABUF_TOKEN_WRITE
+/*
+ * Bind memory to an EMPTY buffer (udmabuf): the redeem message carries
+ * struct dmabuf_backing and the memfds.  Needs an O_RDWR handle.
+ */
+#define DMABUF_TOKEN_BACKING (1U << 1)
+#define DMABUF_TOKEN_VALID_FLAGS (DMABUF_TOKEN_WRITE | DMABUF_TOKEN_BACKING)
 
 /**
  * struct dmabuf_token - a single-use capability for the buffer's memory
@@ -298,12 +303,55 @@ struct dmabuf_token {
  * @version: DMABUF_REDEEM_VERSION
  * @flags: must be 0
  * @token: from DMABUF_IOCTL_GET_TOKEN
+ *
+ * For a DMABUF_TOKEN_BACKING token the same message goes on with a struct
+ * dmabuf_backing and carries its memfds (SCM_RIGHTS, in the order the
+ * ranges' @memfd indices name them).
  */
 struct dmabuf_redeem {
 	__u32 version;
 	__u32 flags;
 	__u8 token[DMABUF_TOKEN_LEN];
 };
+
+/* The kernel's udmabuf list_limit, and what one SCM_RIGHTS message holds. */
+#define DMABUF_BACKING_MAX_RANGES 1024
+#define DMABUF_BACKING_MAX_FDS 253
+
+/**
+ * struct dmabuf_backing_range - a run of a memfd's pages
+ * @memfd: index of the memfd among those the message carries
+ * @pad: must be 0
+ * @offset: first byte in the memfd, page-aligned
+ * @size: bytes, page-aligned, > 0
+ */
+struct dmabuf_backing_range {
+	__u32 memfd;
+	__u32 pad;
+	__u64 offset;
+	__u64 size;
+};
+
+/**
+ * struct dmabuf_backing - memory made of memfd runs (udmabuf)
+ * @count: ranges, 1 to DMABUF_BACKING_MAX_RANGES
+ * @nr_fds: memfds carried, 1 to DMABUF_BACKING_MAX_FDS
+ * @ranges: the runs, in buffer order
+ *
+ * Sent after struct dmabuf_redeem to bind memory (with a
+ * DMABUF_TOKEN_BACKING token: each memfd must be shmem or hugetlbfs, sealed
+ * with F_SEAL_SHRINK and not F_SEAL_WRITE, and hold its runs; EINVAL
+ * otherwise), and after struct dmabuf_redeem_reply when a mapping's memory
+ * is such runs (DMABUF_REPLY_RANGES).
+ */
+struct dmabuf_backing {
+	__u32 count;
+	__u32 nr_fds;
+	struct dmabuf_backing_range ranges[];
+};
+
+/* Reply flags, beside the DMABUF_TOKEN_* granted. */
+#define DMABUF_REPLY_RANGES (1U << 31) /* a struct dmabuf_backing follows */
 
 /**
  * struct dmabuf_redeem_reply - the daemon's answer
@@ -317,7 +365,9 @@ struct dmabuf_redeem {
  * unless DMABUF_TOKEN_WRITE was granted, sealed against resizing.  Keep the
  * connection open while the memory is mapped: it is the mapping's reference
  * on the buffer, dropped when the connection closes (also when the process
- * dies).
+ * dies).  A udmabuf's memory is runs of other memfds: then @flags has
+ * DMABUF_REPLY_RANGES and the message goes on with a struct dmabuf_backing
+ * and carries those memfds instead.  A backing token's answer carries no fd.
  */
 struct dmabuf_redeem_reply {
 	__s32 status;

@@ -34,12 +34,14 @@
 #include <limits.h>
 #include <linux/dma-buf.h>
 #include <linux/dma-heap.h>
+#include <linux/udmabuf.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
@@ -50,6 +52,7 @@
 #include "compat.h"
 
 #define HEAP_DIR "/dev/dma_heap"
+#define UDMABUF_LIST_MAX DMABUF_BACKING_MAX_RANGES /* the kernel's limit */
 #define UDMABUF_DEV "/dev/udmabuf"
 
 static struct {
@@ -458,20 +461,31 @@ int compat_heap_alloc(const char *heap, unsigned long req, void *arg)
 }
 
 /*
+ * copy_from_user(): read the program's memory as the kernel would, EFAULT
+ * for an address it cannot read instead of a crash.
+ */
+static int copy_from_user(void *dst, const void *user, size_t len)
+{
+	struct iovec local = {dst, len};
+	struct iovec remote = {(void *)user, len};
+
+	return syscall(SYS_process_vm_readv, getpid(), &local, 1, &remote, 1,
+		       0) == (long)len
+		       ? 0
+		       : -EFAULT;
+}
+
+/*
  * Copy the program's string as the kernel's strndup_user() does: EFAULT
  * for memory it cannot read, EINVAL when no NUL comes within @len bytes.
+ * A byte at a time, so that a string just before unmapped memory reads.
  */
 static int copy_user_string(const void *user, char *out, size_t len)
 {
-	pid_t self = getpid();
 	size_t i;
 
 	for (i = 0; i < len; i++) {
-		struct iovec local = {out + i, 1};
-		struct iovec remote = {(char *)user + i, 1};
-
-		if (syscall(SYS_process_vm_readv, self, &local, 1, &remote, 1,
-			    0) != 1)
+		if (copy_from_user(out + i, (const char *)user + i, 1))
 			return -EFAULT;
 		if (!out[i])
 			return 0;
@@ -494,8 +508,86 @@ int compat_set_name(int fd, const void *user)
 	return ret ? ret : dmabuf_set_name(fd, name);
 }
 
+/*
+ * The runs of a UDMABUF_CREATE or UDMABUF_CREATE_LIST request, with the
+ * kernel's checks of what only the caller's process can check (its fds,
+ * its memory, the flags and the count); the memfds' own rules are the
+ * daemon's (fs/udmabuf.c).
+ */
+static int udmabuf_runs(unsigned long req, const void *arg,
+			struct dmabuf_memfd_run *runs, unsigned int *count,
+			unsigned int *flags)
+{
+	static __thread struct udmabuf_create_item items[UDMABUF_LIST_MAX];
+	struct udmabuf_create_list head;
+	struct udmabuf_create one;
+	unsigned int i;
+	int ret;
+
+	if (req == UDMABUF_CREATE) {
+		ret = copy_from_user(&one, arg, sizeof(one));
+		if (ret)
+			return ret;
+		head.flags = one.flags;
+		head.count = 1;
+		items[0] = (struct udmabuf_create_item){.memfd = one.memfd,
+							.offset = one.offset,
+							.size = one.size};
+	} else {
+		ret = copy_from_user(&head, arg, sizeof(head));
+		if (ret)
+			return ret;
+		if (head.count > UDMABUF_LIST_MAX)
+			return -EINVAL; /* the kernel's list_limit */
+		ret = copy_from_user(items, (const char *)arg + sizeof(head),
+				     head.count * sizeof(items[0]));
+		if (ret)
+			return ret;
+	}
+	if (head.flags & ~(unsigned int)UDMABUF_FLAGS_CLOEXEC || !head.count)
+		return -EINVAL;
+	for (i = 0; i < head.count; i++) {
+		if (fcntl((int)items[i].memfd, F_GETFD) < 0)
+			return -EBADF;
+		runs[i] = (struct dmabuf_memfd_run){.memfd = (int)items[i].memfd,
+						    .offset = items[i].offset,
+						    .size = items[i].size};
+	}
+	*count = head.count;
+	*flags = head.flags;
+	return 0;
+}
+
+/**
+ * compat_udmabuf_create() - UDMABUF_CREATE and UDMABUF_CREATE_LIST
+ * @req: which
+ * @arg: the program's struct
+ *
+ * The new buffer's memory is the program's memfd pages themselves
+ * (dmabuf_export_memfds()); like the kernel's, it is anonymous and its fd
+ * is the ioctl's value.
+ *
+ * Return: the fd, or -errno: EINVAL (flags, count, alignment, not a
+ * memfd, seals, a run past the memfd's end), EBADF, EFAULT.
+ */
+int compat_udmabuf_create(unsigned long req, const void *arg)
+{
+	static __thread struct dmabuf_memfd_run runs[UDMABUF_LIST_MAX];
+	unsigned int count, flags;
+	int fd = udmabuf_runs(req, arg, runs, &count, &flags);
+
+	if (fd)
+		return fd;
+	fd = dmabuf_export_memfds(compat.mount, NULL, runs, count);
+	if (fd == -E2BIG)
+		fd = -EINVAL; /* too many distinct memfds for one message */
+	if (fd >= 0 && !(flags & UDMABUF_FLAGS_CLOEXEC) && fcntl(fd, F_SETFD, 0))
+		return -errno;
+	return fd;
+}
+
 /* Which of our ioctls @req is; 0 for none (the kernel's business). */
-enum compat_ioctl { NOT_OURS, HEAP_ALLOC, SET_NAME };
+enum compat_ioctl { NOT_OURS, HEAP_ALLOC, SET_NAME, UDMABUF };
 
 static enum compat_ioctl classify(unsigned long req)
 {
@@ -503,6 +595,8 @@ static enum compat_ioctl classify(unsigned long req)
 		return HEAP_ALLOC; /* any size: older and newer structs */
 	if (req == DMA_BUF_SET_NAME_A || req == DMA_BUF_SET_NAME_B)
 		return SET_NAME;
+	if (req == UDMABUF_CREATE || req == UDMABUF_CREATE_LIST)
+		return UDMABUF;
 	return NOT_OURS;
 }
 
@@ -523,6 +617,11 @@ static int compat_ioctl(int fd, unsigned long req, void *arg, bool *handled)
 			return 0;
 		*handled = true;
 		return compat_set_name(fd, arg);
+	case UDMABUF:
+		if (!ours(fd, node, sizeof(node)) || strcmp(node, "/.udmabuf"))
+			return 0;
+		*handled = true;
+		return compat_udmabuf_create(req, arg);
 	default:
 		return 0;
 	}
@@ -542,4 +641,32 @@ int ioctl(int fd, unsigned long req, ...)
 	if (!handled)
 		return REAL(ioctl)(fd, req, arg);
 	return ret < 0 ? fail(-ret) : ret;
+}
+
+/* ---- mmap ---- */
+
+/*
+ * A buffer file mmap(2) cannot map says ENODEV: a udmabuf made of runs of
+ * memfds, or a handle opened before its buffer was sized on a passthrough
+ * mount.  Map its memory itself instead.  Every other mapping is the
+ * kernel's, at the cost of nothing but the failed call.
+ */
+static void *map_fallback(void *p, void *addr, size_t len, int prot, int flags,
+			  int fd, off_t off)
+{
+	if (p != MAP_FAILED || errno != ENODEV || fd < 0 || !ours(fd, NULL, 0))
+		return p;
+	return dmabuf_map_memory(fd, addr, len, prot, flags, off);
+}
+
+void *mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off)
+{
+	return map_fallback(REAL(mmap)(addr, len, prot, flags, fd, off), addr,
+			    len, prot, flags, fd, off);
+}
+
+void *mmap64(void *addr, size_t len, int prot, int flags, int fd, off64_t off)
+{
+	return map_fallback(REAL(mmap64)(addr, len, prot, flags, fd, off), addr,
+			    len, prot, flags, fd, off);
 }

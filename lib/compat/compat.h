@@ -14,5 +14,6 @@
 const char *compat_redirect(const char *path, char *buf, size_t len);
 int compat_heap_alloc(const char *heap, unsigned long req, void *arg);
 int compat_set_name(int fd, const void *user);
+int compat_udmabuf_create(unsigned long req, const void *arg);
 
 #endif /* DMABUF_COMPAT_H */

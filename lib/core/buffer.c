@@ -57,6 +57,22 @@ static void buffer_changed_locked(struct dmabuf_buffer *buf)
 	pthread_cond_broadcast(&buf->core->changed);
 }
 
+static void ranges_close(struct dmabuf_memfd_range *r, unsigned int n)
+{
+	unsigned int i;
+
+	for (i = 0; i < n; i++)
+		close(r[i].fd);
+}
+
+/* The exp_name: the heap's, or udmabuf's for memory bound from outside. */
+const char *buffer_exp_name_locked(const struct dmabuf_buffer *buf)
+{
+	if (buf->exp_name[0])
+		return buf->exp_name;
+	return buf->heap ? buf->heap->ops->name : NULL;
+}
+
 static void buffer_free_locked(struct dmabuf_buffer *buf)
 {
 	struct dmabuf_core *core = buf->core;
@@ -71,6 +87,8 @@ static void buffer_free_locked(struct dmabuf_buffer *buf)
 		heap->ops->release(heap->priv, &buf->pl);
 	if (buf->memfd >= 0)
 		close(buf->memfd);
+	ranges_close(buf->ranges, buf->nr_ranges);
+	free(buf->ranges);
 	dmabuf_log(LOG_DEBUG, "buffer %llu released",
 		   (unsigned long long)buf->ino);
 	free(buf);
@@ -397,8 +415,8 @@ void dmabuf_buffer_info(struct dmabuf_buffer *buf, struct dmabuf_info *info)
 		info->nr_chunks = buf->pl.nr_chunks;
 		info->phys_addr = buf->pl.chunks[0].addr;
 	}
-	if (buf->heap)
-		name_copy(info->heap, buf->heap->ops->name);
+	if (buffer_exp_name_locked(buf))
+		name_copy(info->heap, buffer_exp_name_locked(buf));
 	memcpy(info->name, buf->name, sizeof(info->name));
 	pthread_mutex_unlock(&buf->core->lock);
 }
@@ -532,7 +550,7 @@ static int place_locked(struct dmabuf_buffer *buf)
 			   (unsigned long long)buf->size, strerror(-ret));
 		return ret == -EINVAL ? -EBUSY : ret;
 	}
-	if (buf->memfd < 0) {
+	if (buf->memfd < 0 && !buf->nr_ranges) {
 		ret = memfd_make(buf);
 		if (ret) {
 			heap->ops->release(heap->priv, &buf->pl);
@@ -557,8 +575,9 @@ static int place_locked(struct dmabuf_buffer *buf)
  * writer's memory cgroup, and to the heap once the buffer is placed.  The fd
  * stays owned by the buffer.
  *
- * Return: the fd; -EINVAL while the buffer is EMPTY; or -errno from
- * memfd_create().
+ * Return: the fd; -EINVAL while the buffer is EMPTY; -EXDEV when its bytes
+ * are ranges of other memfds (a udmabuf: see dmabuf_buffer_ranges()); or
+ * -errno from memfd_create().
  */
 int dmabuf_buffer_backing(struct dmabuf_buffer *buf)
 {
@@ -566,6 +585,8 @@ int dmabuf_buffer_backing(struct dmabuf_buffer *buf)
 
 	pthread_mutex_lock(&buf->core->lock);
 	ret = buf->size ? 0 : -EINVAL;
+	if (!ret && buf->nr_ranges)
+		ret = -EXDEV;
 	if (!ret && buf->memfd < 0)
 		ret = memfd_make(buf);
 	if (!ret)
@@ -581,7 +602,8 @@ int dmabuf_buffer_backing(struct dmabuf_buffer *buf)
  *
  * The fd stays owned by the buffer; dup it to keep it.
  *
- * Return: the fd; -ENODATA when not placed and !@allocate; or what
+ * Return: the fd; -ENODATA when not placed and !@allocate; -EXDEV when the
+ * bytes are ranges of other memfds (dmabuf_buffer_ranges()); or what
  * placement returns.
  */
 int dmabuf_buffer_memfd(struct dmabuf_buffer *buf, bool allocate)
@@ -592,9 +614,182 @@ int dmabuf_buffer_memfd(struct dmabuf_buffer *buf, bool allocate)
 	if (allocate)
 		ret = place_locked(buf);
 	if (buf->placed)
-		ret = buf->memfd;
+		ret = buf->nr_ranges ? -EXDEV : buf->memfd;
 	pthread_mutex_unlock(&buf->core->lock);
 	return ret;
+}
+
+/**
+ * dmabuf_buffer_bind_memfds() - make an EMPTY buffer of other memfds' pages
+ * @buf: an EMPTY buffer with no heap chosen
+ * @ranges: the runs, in buffer order; the fds pass to @buf on success
+ * @count: 1 to DMABUF_BACKING_MAX_RANGES
+ *
+ * The udmabuf model: the buffer's bytes are the pages of @ranges, no copy;
+ * its size is their sum and never changes.  It is placed at once (the
+ * kernel pins a udmabuf's pages at creation) in the system heap's address
+ * space, the memory being ordinary pages, and reports "udmabuf" as its
+ * exporter.  The memfds' own rules (shmem or hugetlbfs, seals, sizes) are
+ * the caller's to check: this is the object model's part.
+ *
+ * Return: 0; -EPERM for a buffer already sized or given a heap; -EINVAL for
+ * a bad count, an unaligned or empty range, or a sum past the size limit;
+ * -EFBIG or a placement error; -ENOMEM.
+ */
+int dmabuf_buffer_bind_memfds(struct dmabuf_buffer *buf,
+			      struct dmabuf_memfd_range *ranges,
+			      unsigned int count)
+{
+	struct dmabuf_memfd_range *copy;
+	uint64_t total = 0;
+	unsigned int i;
+	int ret;
+
+	if (!count || count > DMABUF_BACKING_MAX_RANGES)
+		return -EINVAL;
+	for (i = 0; i < count; i++) {
+		if (!ranges[i].size || ranges[i].offset % DMABUF_PAGE_SIZE ||
+		    ranges[i].size % DMABUF_PAGE_SIZE ||
+		    ranges[i].size > DMABUF_MAX_SIZE - total)
+			return -EINVAL;
+		total += ranges[i].size;
+	}
+	copy = malloc(count * sizeof(*copy));
+	if (!copy)
+		return -ENOMEM;
+	memcpy(copy, ranges, count * sizeof(*copy));
+	pthread_mutex_lock(&buf->core->lock);
+	ret = buf->size || buf->heap ? -EPERM : 0;
+	if (!ret) {
+		/* Ordinary pages: placed where the system heap places. */
+		buf->heap = heap_find_locked(buf->core, "system");
+		ret = buf->heap ? set_size_locked(buf, total) : -ENODEV;
+		if (ret)
+			buf->heap = NULL;
+	}
+	if (!ret) {
+		buf->ranges = copy;
+		buf->nr_ranges = count;
+		name_copy(buf->exp_name, DMABUF_UDMABUF_EXP_NAME);
+		ret = place_locked(buf);
+		if (ret) {
+			buf->ranges = NULL;
+			buf->nr_ranges = 0;
+			buf->exp_name[0] = '\0';
+			buf->core->bytes -= total;
+			buf->size = 0;
+			buf->heap = NULL;
+		}
+	}
+	pthread_mutex_unlock(&buf->core->lock);
+	if (ret)
+		free(copy);
+	return ret;
+}
+
+/**
+ * dmabuf_buffer_ranges() - the memfd runs of a udmabuf
+ * @buf: the buffer
+ * @out: room for @max runs; the fds stay the buffer's
+ * @max: its size
+ *
+ * Return: the number of runs (which may exceed @max: only @max are
+ * written), or 0 for a buffer with its own memfd.
+ */
+int dmabuf_buffer_ranges(struct dmabuf_buffer *buf,
+			 struct dmabuf_memfd_range *out, unsigned int max)
+{
+	unsigned int n;
+
+	pthread_mutex_lock(&buf->core->lock);
+	n = buf->nr_ranges;
+	if (max)
+		memcpy(out, buf->ranges, (n < max ? n : max) * sizeof(*out));
+	pthread_mutex_unlock(&buf->core->lock);
+	return (int)n;
+}
+
+/*
+ * Copy between @mem and the buffer's bytes [@off, @off + @len), run by run,
+ * with the lock dropped: the runs are fixed for the buffer's life and the
+ * caller holds a reference.  Returns bytes copied or -errno.
+ */
+static ssize_t ranges_io(struct dmabuf_buffer *buf, char *mem, size_t len,
+			 uint64_t off, bool write)
+{
+	struct dmabuf_memfd_range *r = buf->ranges;
+	size_t done = 0;
+	unsigned int i;
+
+	for (i = 0; i < buf->nr_ranges && done < len; i++) {
+		uint64_t chunk;
+		ssize_t n;
+
+		if (off >= r[i].size) {
+			off -= r[i].size;
+			continue;
+		}
+		chunk = r[i].size - off < len - done ? r[i].size - off
+						     : len - done;
+		n = write ? pwrite(r[i].fd, mem + done, chunk,
+				   (off_t)(r[i].offset + off))
+			  : pread(r[i].fd, mem + done, chunk,
+				  (off_t)(r[i].offset + off));
+		if (n < 0)
+			return done ? (ssize_t)done : -errno;
+		done += (size_t)n;
+		if ((uint64_t)n < chunk)
+			break;
+		off = 0;
+	}
+	return (ssize_t)done;
+}
+
+/**
+ * dmabuf_buffer_pread() - read a placed buffer's bytes, whatever holds them
+ * @buf: the buffer (own memfd or udmabuf runs)
+ * @dst: destination
+ * @len: bytes
+ * @off: offset in the buffer
+ *
+ * Return: bytes read (short at the end), or -errno; -ENODATA when the
+ * buffer has no memory yet.
+ */
+ssize_t dmabuf_buffer_pread(struct dmabuf_buffer *buf, void *dst, size_t len,
+			    uint64_t off)
+{
+	int fd = dmabuf_buffer_memfd(buf, false);
+	ssize_t n;
+
+	if (fd == -EXDEV)
+		return ranges_io(buf, dst, len, off, false);
+	if (fd < 0)
+		return fd;
+	n = pread(fd, dst, len, (off_t)off);
+	return n < 0 ? -errno : n;
+}
+
+/**
+ * dmabuf_buffer_pwrite() - write a buffer's bytes, placing it first
+ * @buf: the buffer
+ * @src: source
+ * @len: bytes
+ * @off: offset in the buffer
+ *
+ * Return: bytes written, or -errno.
+ */
+ssize_t dmabuf_buffer_pwrite(struct dmabuf_buffer *buf, const void *src,
+			     size_t len, uint64_t off)
+{
+	int fd = dmabuf_buffer_memfd(buf, true);
+	ssize_t n;
+
+	if (fd == -EXDEV)
+		return ranges_io(buf, (char *)src, len, off, true);
+	if (fd < 0)
+		return fd;
+	n = pwrite(fd, src, len, (off_t)off);
+	return n < 0 ? -errno : n;
 }
 
 /** dmabuf_buffer_cpu_map_get() - a CPU mapping of the memfd now holds @buf */

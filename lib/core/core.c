@@ -151,7 +151,8 @@ static void describe_buffer_locked(FILE *f, const struct dmabuf_buffer *buf)
 
 	fprintf(f, "%08llu\t%08x\t%08x\t%08lu\t%s\t%08llu\t%s\n",
 		(unsigned long long)buf->size, 0u, fmode_locked(buf), buf->refs,
-		buf->heap ? buf->heap->ops->name : "<none>",
+		buffer_exp_name_locked(buf) ? buffer_exp_name_locked(buf)
+					    : "<none>",
 		(unsigned long long)buf->ino,
 		buf->name[0] ? buf->name : "<none>");
 	TAILQ_FOREACH (att, &buf->attachments, buf_link)

@@ -25,6 +25,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include <dmabuf/dmabuf.h>
 #include <dmabuf/heap.h>
@@ -126,6 +127,30 @@ uint64_t dmabuf_buffer_seq(struct dmabuf_buffer *buf);
 int dmabuf_buffer_wait(struct dmabuf_buffer *buf, uint64_t seq, int timeout_ms);
 int dmabuf_buffer_attachment_names(struct dmabuf_buffer *buf, char *out,
 				   size_t len);
+
+/**
+ * struct dmabuf_memfd_range - a run of another memfd's pages (udmabuf)
+ * @fd: the memfd; owned by the buffer once bound
+ * @offset: first byte in it, page-aligned
+ * @size: bytes, page-aligned, > 0
+ */
+struct dmabuf_memfd_range {
+	int fd;
+	uint64_t offset;
+	uint64_t size;
+};
+
+#define DMABUF_UDMABUF_EXP_NAME "udmabuf"
+
+int dmabuf_buffer_bind_memfds(struct dmabuf_buffer *buf,
+			      struct dmabuf_memfd_range *ranges,
+			      unsigned int count);
+int dmabuf_buffer_ranges(struct dmabuf_buffer *buf,
+			 struct dmabuf_memfd_range *out, unsigned int max);
+ssize_t dmabuf_buffer_pread(struct dmabuf_buffer *buf, void *dst, size_t len,
+			    uint64_t off);
+ssize_t dmabuf_buffer_pwrite(struct dmabuf_buffer *buf, const void *src,
+			     size_t len, uint64_t off);
 
 /* ---- handles, attachments, mappings, CPU access (buffer.c) ---- */
 

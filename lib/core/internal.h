@@ -172,6 +172,9 @@ TAILQ_HEAD(handle_list, dmabuf_handle);
  * @pending: a migration target waiting for mappings to end
  * @has_pending: @pending is valid
  * @memfd: the bytes, -1 until the first placement
+ * @ranges: udmabuf: the bytes are these ranges of other memfds (no @memfd)
+ * @nr_ranges: entries in @ranges, 0 for a buffer with its own memfd
+ * @exp_name: the exporter's name when not the heap's (udmabuf)
  * @nr_maps: live device mappings
  * @write_fences: live mappings in which a device writes
  * @read_fences: live mappings in which a device only reads
@@ -196,6 +199,9 @@ struct dmabuf_buffer {
 	bool has_pending;
 	struct dmabuf_placement pending;
 	int memfd;
+	struct dmabuf_memfd_range *ranges;
+	unsigned int nr_ranges;
+	char exp_name[DMABUF_NAME_LEN];
 	unsigned int nr_maps;
 	unsigned int write_fences;
 	unsigned int read_fences;
@@ -211,6 +217,7 @@ struct dmabuf_buffer {
 TAILQ_HEAD(buffer_list, dmabuf_buffer);
 
 void buffers_free_all(struct dmabuf_core *core);
+const char *buffer_exp_name_locked(const struct dmabuf_buffer *buf);
 TAILQ_HEAD(device_list, dmabuf_device);
 
 /**

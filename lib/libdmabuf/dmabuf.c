@@ -132,6 +132,26 @@ static int anon_name(char *out, size_t len)
 	return 0;
 }
 
+static int path_in(const char *mount, const char *name, char *path,
+		   size_t len)
+{
+	if (!mount)
+		mount = dmabuf_mount_path();
+	if (strchr(name, '/') ||
+	    snprintf(path, len, "%s/%s", mount, name) >= (int)len)
+		return -EINVAL;
+	return 0;
+}
+
+/* A failed export leaves nothing behind: remove the name it made. */
+static void unlink_in(const char *mount, const char *name)
+{
+	char path[4096];
+
+	if (!path_in(mount, name, path, sizeof(path)))
+		unlink(path);
+}
+
 static int create_file(const char *mount, const char *name, int *fd)
 {
 	char path[4096], anon[64];
@@ -143,11 +163,9 @@ static int create_file(const char *mount, const char *name, int *fd)
 	}
 	if (ret)
 		return ret;
-	if (!mount)
-		mount = dmabuf_mount_path();
-	if (strchr(name, '/') || snprintf(path, sizeof(path), "%s/%s", mount,
-					  name) >= (int)sizeof(path))
-		return -EINVAL;
+	ret = path_in(mount, name, path, sizeof(path));
+	if (ret)
+		return ret;
 	*fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
 	if (*fd < 0)
 		return -errno;
@@ -158,7 +176,6 @@ static int create_file(const char *mount, const char *name, int *fd)
 	return ret;
 }
 
-/* Reopen @fd read-only through /proc, then close @fd. */
 /*
  * A fresh handle of the buffer behind @fd, which it closes.  The handle that
  * created a buffer was opened while the buffer was EMPTY, so a mount with
@@ -208,6 +225,8 @@ int dmabuf_export(const char *mount, const char *name, const char *heap,
 	ret = xioctl(fd, DMABUF_IOCTL_EXPORT, &e);
 	if (ret) {
 		close(fd);
+		if (name)
+			unlink_in(mount, name);
 		return ret;
 	}
 	return reopen(fd, (flags & DMABUF_EXPORT_READONLY) ? O_RDONLY : O_RDWR);
@@ -462,51 +481,150 @@ static int connect_to(const char *addr)
 }
 
 /*
- * Receive one message of up to @len bytes and the fd it may carry
- * (O_CLOEXEC; -1 if none).  Returns the bytes received or a negative errno.
+ * Receive one message of up to @len bytes and the fds it may carry
+ * (O_CLOEXEC), at most @max of them.  Returns the bytes received or a
+ * negative errno; *nr_fds says how many fds came.
  */
-static ssize_t recv_with_fd(int sock, void *data, size_t len, int *fd)
+static ssize_t recv_with_fds(int sock, void *data, size_t len, int *fds,
+			     unsigned int max, unsigned int *nr_fds)
 {
 	union {
 		struct cmsghdr h;
-		char buf[CMSG_SPACE(sizeof(int))];
+		char buf[CMSG_SPACE(sizeof(int) * DMABUF_BACKING_MAX_FDS)];
 	} u;
 	struct iovec iov = {data, len};
 	struct msghdr msg = {.msg_iov = &iov,
 			     .msg_iovlen = 1,
 			     .msg_control = u.buf,
-			     .msg_controllen = sizeof(u.buf)};
+			     .msg_controllen = CMSG_SPACE(sizeof(int) * max)};
 	struct cmsghdr *c;
 	ssize_t n = recvmsg(sock, &msg, MSG_CMSG_CLOEXEC);
 
-	*fd = -1;
+	*nr_fds = 0;
 	if (n < 0)
 		return -errno;
 	c = CMSG_FIRSTHDR(&msg);
-	if (c && c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS)
-		memcpy(fd, CMSG_DATA(c), sizeof(int));
+	if (c && c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) {
+		*nr_fds = (unsigned int)((c->cmsg_len - CMSG_LEN(0)) /
+					 sizeof(int));
+		memcpy(fds, CMSG_DATA(c), sizeof(int) * *nr_fds);
+	}
 	return n;
 }
 
-static int recv_reply(int sock, struct dmabuf_redeem_reply *r, int *memfd)
+static ssize_t recv_with_fd(int sock, void *data, size_t len, int *fd)
 {
-	ssize_t n = recv_with_fd(sock, r, sizeof(*r), memfd);
+	unsigned int n;
+	ssize_t ret = recv_with_fds(sock, data, len, fd, 1, &n);
+
+	if (!n)
+		*fd = -1;
+	return ret;
+}
+
+/*
+ * A buffer's memory as the side channel answers it: one memfd, or runs of
+ * the memfds it carried (a udmabuf).
+ */
+struct memory {
+	struct dmabuf_redeem_reply reply;
+	union {
+		struct dmabuf_backing runs;
+		char room[sizeof(struct dmabuf_backing) +
+			  DMABUF_BACKING_MAX_RANGES *
+				  sizeof(struct dmabuf_backing_range)];
+	};
+	int fds[DMABUF_BACKING_MAX_FDS];
+	unsigned int nr_fds;
+};
+
+static void memory_close(struct memory *mem)
+{
+	while (mem->nr_fds)
+		close(mem->fds[--mem->nr_fds]);
+}
+
+/* The answer to a mapping token, checked. */
+static int recv_memory(int sock, struct memory *mem)
+{
+	ssize_t n = recv_with_fds(sock, mem, offsetof(struct memory, fds),
+				  mem->fds, DMABUF_BACKING_MAX_FDS,
+				  &mem->nr_fds);
+	const struct dmabuf_backing *b = &mem->runs;
+	bool runs = mem->reply.flags & DMABUF_REPLY_RANGES;
+	unsigned int i;
 
 	if (n < 0)
 		return (int)n;
-	if (n != sizeof(*r) || (r->status == 0 && *memfd < 0)) {
-		if (*memfd >= 0)
-			close(*memfd);
-		return -EPROTO;
+	if (n < (ssize_t)sizeof(mem->reply))
+		goto bad;
+	if (mem->reply.status) {
+		memory_close(mem);
+		return mem->reply.status;
 	}
-	if (r->status && *memfd >= 0)
-		close(*memfd);
-	return r->status;
+	if (!runs) {
+		if (n != sizeof(mem->reply) || mem->nr_fds != 1)
+			goto bad;
+		return 0;
+	}
+	if ((size_t)n < sizeof(mem->reply) + sizeof(*b) ||
+	    b->count > DMABUF_BACKING_MAX_RANGES || b->nr_fds != mem->nr_fds ||
+	    (size_t)n != sizeof(mem->reply) + sizeof(*b) +
+				 b->count * sizeof(b->ranges[0]))
+		goto bad;
+	for (i = 0; i < b->count; i++)
+		if (b->ranges[i].memfd >= mem->nr_fds)
+			goto bad;
+	return 0;
+bad:
+	memory_close(mem);
+	return -EPROTO;
 }
 
-/* Get the memfd for @fd: token by ioctl, redeemed on the side channel. */
-static int redeem(int fd, bool write, int *sock,
-		  struct dmabuf_redeem_reply *reply, int *memfd)
+/*
+ * Present a token for @fd on its side channel: @msg (a struct
+ * dmabuf_redeem, perhaps followed by more) with @nr_fds of @fds.  Returns
+ * the connected socket or a negative errno.
+ */
+static int present(const struct dmabuf_token *tok, const void *msg,
+		   size_t len, const int *fds, unsigned int nr_fds)
+{
+	union {
+		struct cmsghdr h;
+		char buf[CMSG_SPACE(sizeof(int) * DMABUF_BACKING_MAX_FDS)];
+	} u;
+	struct iovec iov = {(void *)msg, len};
+	struct msghdr m = {.msg_iov = &iov, .msg_iovlen = 1};
+	struct cmsghdr *c;
+	int sock = connect_to(tok->socket);
+
+	if (sock < 0)
+		return sock;
+	if (nr_fds) {
+		memset(&u, 0, sizeof(u));
+		m.msg_control = u.buf;
+		m.msg_controllen = CMSG_SPACE(sizeof(int) * nr_fds);
+		c = CMSG_FIRSTHDR(&m);
+		c->cmsg_level = SOL_SOCKET;
+		c->cmsg_type = SCM_RIGHTS;
+		c->cmsg_len = CMSG_LEN(sizeof(int) * nr_fds);
+		memcpy(CMSG_DATA(c), fds, sizeof(int) * nr_fds);
+	}
+	/*
+	 * EPIPE: the daemon refused the connection itself (a per-uid limit);
+	 * its answer says why, queued before it closed.
+	 */
+	if (sendmsg(sock, &m, MSG_NOSIGNAL) != (ssize_t)len && errno != EPIPE) {
+		int ret = -errno;
+
+		close(sock);
+		return ret;
+	}
+	return sock;
+}
+
+/* Get @fd's memory: token by ioctl, redeemed on the side channel. */
+static int redeem(int fd, bool write, int *sock, struct memory *mem)
 {
 	struct dmabuf_token tok = {.flags = write ? DMABUF_TOKEN_WRITE : 0};
 	struct dmabuf_redeem req = {.version = DMABUF_REDEEM_VERSION};
@@ -515,24 +633,206 @@ static int redeem(int fd, bool write, int *sock,
 	if (ret)
 		return ret;
 	memcpy(req.token, tok.token, sizeof(req.token));
-	*sock = connect_to(tok.socket);
+	*sock = present(&tok, &req, sizeof(req), NULL, 0);
+	explicit_bzero(&tok, sizeof(tok));
+	explicit_bzero(&req, sizeof(req));
 	if (*sock < 0)
 		return *sock;
-	/*
-	 * EPIPE: the daemon refused the connection itself (a per-uid limit);
-	 * its answer says why, queued before it closed.
-	 */
-	if (send(*sock, &req, sizeof(req), MSG_NOSIGNAL) == sizeof(req) ||
-	    errno == EPIPE)
-		ret = recv_reply(*sock, reply, memfd);
-	else
-		ret = -errno;
-	explicit_bzero(&tok, sizeof(tok));
+	ret = recv_memory(*sock, mem);
 	if (ret) {
 		close(*sock);
 		*sock = -1;
 	}
 	return ret;
+}
+
+/*
+ * Map [@off, @off + @len) of @mem like mmap(2).  Runs are mapped one by one
+ * into a reservation, so the view is contiguous whatever their memfds.
+ */
+static void *map_memory(const struct memory *mem, void *addr, size_t len,
+			int prot, int flags, off_t off)
+{
+	const struct dmabuf_backing *b = &mem->runs;
+	uint64_t start = 0, end = (uint64_t)off + len;
+	unsigned int i;
+	char *base;
+
+	if (!(mem->reply.flags & DMABUF_REPLY_RANGES))
+		return mmap(addr, len, prot, flags, mem->fds[0], off);
+	if ((flags & MAP_TYPE) != MAP_SHARED || off < 0 || off % PAGE ||
+	    end > mem->reply.map_size) {
+		errno = EINVAL; /* as a heap's mmap says */
+		return MAP_FAILED;
+	}
+	base = mmap(addr, len, PROT_NONE,
+		    MAP_PRIVATE | MAP_ANONYMOUS |
+			    (flags & (MAP_FIXED | MAP_FIXED_NOREPLACE)),
+		    -1, 0);
+	for (i = 0; base != MAP_FAILED && i < b->count; i++) {
+		const struct dmabuf_backing_range *r = &b->ranges[i];
+		uint64_t lo = start > (uint64_t)off ? start : (uint64_t)off;
+		uint64_t hi = start + r->size < end ? start + r->size : end;
+
+		if (lo < hi &&
+		    mmap(base + (lo - (uint64_t)off), hi - lo, prot,
+			 MAP_SHARED | MAP_FIXED, mem->fds[r->memfd],
+			 (off_t)(r->offset + (lo - start))) == MAP_FAILED) {
+			int err = errno;
+
+			munmap(base, len);
+			errno = err;
+			return MAP_FAILED;
+		}
+		start += r->size;
+	}
+	return base;
+}
+
+/**
+ * dmabuf_map_memory() - mmap(2) a buffer's memory, whatever holds it
+ * @fd: a buffer fd (O_RDWR for PROT_WRITE)
+ * @addr: as mmap(2)
+ * @len: as mmap(2)
+ * @prot: as mmap(2)
+ * @flags: as mmap(2); MAP_SHARED
+ * @off: as mmap(2)
+ *
+ * For the buffers whose file mmap(2) cannot map (a udmabuf made of runs of
+ * other memfds; a handle opened before its buffer was sized, on a mount
+ * with passthrough), as the compat layer needs: the memory comes over the
+ * zero-copy side channel and is mapped as the program asked, one view of
+ * exactly the buffer's pages.  Unlike dmabuf_mmap() the mapping holds no
+ * reference in the daemon; the pages stay valid for as long as they are
+ * mapped.  Unmap with munmap(2).
+ *
+ * Return: the address, or MAP_FAILED with errno set.
+ */
+void *dmabuf_map_memory(int fd, void *addr, size_t len, int prot, int flags,
+			off_t off)
+{
+	static __thread struct memory mem;
+	void *p = MAP_FAILED;
+	int sock, ret = redeem(fd, prot & PROT_WRITE, &sock, &mem);
+
+	if (ret) {
+		errno = -ret;
+		return MAP_FAILED;
+	}
+	p = map_memory(&mem, addr, len, prot, flags, off);
+	ret = errno;
+	memory_close(&mem);
+	close(sock);
+	errno = ret;
+	return p;
+}
+
+/* Index of memfd @fd among @fds, adding it if new; -E2BIG past the limit. */
+static int fd_slot(int fd, int *fds, unsigned int *n)
+{
+	unsigned int i;
+
+	for (i = 0; i < *n; i++)
+		if (fds[i] == fd)
+			return (int)i;
+	if (*n == DMABUF_BACKING_MAX_FDS)
+		return -E2BIG;
+	fds[*n] = fd;
+	return (int)(*n)++;
+}
+
+/* Send @runs with a backing token of the EMPTY buffer @fd; the answer. */
+static int bind_runs(int fd, const struct dmabuf_memfd_run *runs,
+		     unsigned int count)
+{
+	struct dmabuf_token tok = {.flags = DMABUF_TOKEN_BACKING};
+	static __thread union {
+		struct {
+			struct dmabuf_redeem req;
+			struct dmabuf_backing b;
+		};
+		char room[sizeof(struct dmabuf_redeem) +
+			  sizeof(struct dmabuf_backing) +
+			  DMABUF_BACKING_MAX_RANGES *
+				  sizeof(struct dmabuf_backing_range)];
+	} msg;
+	struct dmabuf_redeem_reply reply;
+	int fds[DMABUF_BACKING_MAX_FDS], sock, ret, slot, got = -1;
+	unsigned int i, nr_fds = 0;
+	ssize_t n;
+
+	for (i = 0; i < count; i++) {
+		slot = fd_slot(runs[i].memfd, fds, &nr_fds);
+		if (slot < 0)
+			return slot;
+		msg.b.ranges[i] = (struct dmabuf_backing_range){
+			.memfd = (uint32_t)slot,
+			.offset = runs[i].offset,
+			.size = runs[i].size};
+	}
+	ret = xioctl(fd, DMABUF_IOCTL_GET_TOKEN, &tok);
+	if (ret)
+		return ret;
+	msg.req = (struct dmabuf_redeem){.version = DMABUF_REDEEM_VERSION};
+	memcpy(msg.req.token, tok.token, sizeof(msg.req.token));
+	msg.b.count = count;
+	msg.b.nr_fds = nr_fds;
+	sock = present(&tok, &msg,
+		       sizeof(msg.req) + sizeof(msg.b) +
+			       count * sizeof(msg.b.ranges[0]),
+		       fds, nr_fds);
+	explicit_bzero(&tok, sizeof(tok));
+	if (sock < 0)
+		return sock;
+	n = recv_with_fd(sock, &reply, sizeof(reply), &got);
+	close(sock);
+	if (got >= 0)
+		close(got);
+	if (n < 0)
+		return (int)n;
+	return n == sizeof(reply) ? reply.status : -EPROTO;
+}
+
+/**
+ * dmabuf_export_memfds() - a buffer made of runs of the caller's memfds
+ * @mount: the dmabuffs mount, or NULL for dmabuf_mount_path()
+ * @name: file name in the mount; NULL for an anonymous buffer
+ * @runs: memfd, offset and size of each run, in buffer order
+ * @count: 1 to DMABUF_BACKING_MAX_RANGES runs
+ *
+ * The udmabuf model: the buffer's bytes are the memfds' own pages, no copy,
+ * so what the caller writes through its mapping of a memfd is the buffer's
+ * content at once, and the other way.  Each memfd must be shmem or
+ * hugetlbfs, sealed with F_SEAL_SHRINK and not F_SEAL_WRITE; each run
+ * page-aligned (a hugetlbfs memfd's page size), not empty, inside its
+ * memfd; at most DMABUF_BACKING_MAX_FDS distinct memfds.  The daemon keeps
+ * the memfds until the buffer dies.  The buffer reports the exporter
+ * "udmabuf".  Map it with dmabuf_mmap() or dmabuf_map_memory(): its file
+ * cannot be mapped (its handles are served uncached by the daemon).
+ *
+ * Return: an O_RDWR|O_CLOEXEC fd, or a negative errno: -EINVAL for a memfd
+ * or run the rules refuse, -E2BIG past the memfd limit, -EEXIST for a taken
+ * name.
+ */
+int dmabuf_export_memfds(const char *mount, const char *name,
+			 const struct dmabuf_memfd_run *runs,
+			 unsigned int count)
+{
+	int fd, ret;
+
+	if (!runs || !count || count > DMABUF_BACKING_MAX_RANGES)
+		return -EINVAL;
+	ret = create_file(mount, name, &fd);
+	if (ret)
+		return ret;
+	ret = bind_runs(fd, runs, count);
+	if (ret) {
+		close(fd);
+		if (name)
+			unlink_in(mount, name);
+		return ret;
+	}
+	return reopen(fd, O_RDWR);
 }
 
 /**
@@ -549,9 +849,9 @@ static int redeem(int fd, bool write, int *sock,
  */
 int dmabuf_mmap(int fd, int prot, struct dmabuf_mapping **mapping)
 {
-	struct dmabuf_redeem_reply reply;
+	static __thread struct memory mem;
 	struct dmabuf_mapping *m;
-	int memfd = -1, ret;
+	int ret;
 
 	if (!(prot & PROT_READ) || (prot & ~(PROT_READ | PROT_WRITE)))
 		return -EINVAL;
@@ -563,16 +863,17 @@ int dmabuf_mmap(int fd, int prot, struct dmabuf_mapping **mapping)
 		ret = -errno;
 		goto err_free;
 	}
-	ret = redeem(fd, prot & PROT_WRITE, &m->sock, &reply, &memfd);
+	ret = redeem(fd, prot & PROT_WRITE, &m->sock, &mem);
 	if (ret)
 		goto err_fd;
-	m->addr = mmap(NULL, reply.map_size, prot, MAP_SHARED, memfd, 0);
+	m->addr = map_memory(&mem, NULL, mem.reply.map_size, prot, MAP_SHARED,
+			     0);
 	ret = m->addr == MAP_FAILED ? -errno : 0;
-	close(memfd);
+	memory_close(&mem);
 	if (ret)
 		goto err_sock;
-	m->size = reply.size;
-	m->map_size = reply.map_size;
+	m->size = mem.reply.size;
+	m->map_size = mem.reply.map_size;
 	m->writable = prot & PROT_WRITE;
 	*mapping = m;
 	return 0;
