@@ -60,9 +60,8 @@ static int heap_of(struct fs *fs, uint64_t ino, char name[DMABUF_NAME_LEN])
 	if (ino < FS_HEAP_INO_BASE ||
 	    ino >= FS_HEAP_INO_BASE + FS_MAX_HEAP_NODES)
 		return -ENOENT;
-	return dmabuf_heap_stats(fs->core,
-				 (unsigned int)(ino - FS_HEAP_INO_BASE), name,
-				 &st);
+	return dmabuf_heap_stats(
+		fs->core, (unsigned int)(ino - FS_HEAP_INO_BASE), name, &st);
 }
 
 /**

@@ -196,8 +196,7 @@ static void fs_init(void *userdata, struct fuse_conn_info *conn)
 	conn->max_readahead = 1 << 20;
 }
 
-static void lookup_devnode(fuse_req_t req, fuse_ino_t parent,
-			   const char *name)
+static void lookup_devnode(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
 	struct fuse_entry_param e = {.attr_timeout = FS_TIMEOUT,
 				     .entry_timeout = FS_TIMEOUT};

@@ -232,10 +232,10 @@ int fs_udmabuf_describe(struct dmabuf_buffer *buf, bool write,
 			}
 			(*nr_fds)++;
 		}
-		out->ranges[i] = (struct dmabuf_backing_range){
-			.memfd = (uint32_t)idx,
-			.offset = r[i].offset,
-			.size = r[i].size};
+		out->ranges[i] =
+			(struct dmabuf_backing_range){.memfd = (uint32_t)idx,
+						      .offset = r[i].offset,
+						      .size = r[i].size};
 	}
 	out->count = (uint32_t)count;
 	out->nr_fds = *nr_fds;

@@ -394,9 +394,9 @@ static int recv_request(int fd, struct zc_msg *m)
 		return -errno;
 	for (c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c))
 		if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) {
-			unsigned int k = (unsigned int)((c->cmsg_len -
-							 CMSG_LEN(0)) /
-							sizeof(int));
+			unsigned int k =
+				(unsigned int)((c->cmsg_len - CMSG_LEN(0)) /
+					       sizeof(int));
 
 			memcpy(m->fds + m->nr_fds, CMSG_DATA(c),
 			       sizeof(int) * k);

@@ -1016,8 +1016,7 @@ static int cmd_run(int argc, char **argv)
 	if (asprintf(&preload, "%s%s%s", lib, old && *old ? ":" : "",
 		     old && *old ? old : "") < 0)
 		return fail("LD_PRELOAD", ENOMEM);
-	if (setenv("LD_PRELOAD", preload, 1) ||
-	    setenv("DMABUF_MOUNT", mnt, 1))
+	if (setenv("LD_PRELOAD", preload, 1) || setenv("DMABUF_MOUNT", mnt, 1))
 		return fail("environment", errno);
 	free(preload);
 	/* The program's exit status is ours: it replaces this process. */
@@ -1114,8 +1113,8 @@ int main(int argc, char **argv)
 		if (strcmp(argv[optind], commands[k].name))
 			continue;
 		/* run's arguments after the first are the program's */
-		for (i = optind + 1;
-		     i < argc && (commands[k].run != cmd_run || i == optind + 1);
+		for (i = optind + 1; i < argc && (commands[k].run != cmd_run ||
+						  i == optind + 1);
 		     i++)
 			if (!strcmp(argv[i], "--help") ||
 			    !strcmp(argv[i], "-h")) {

@@ -63,13 +63,13 @@ static struct {
 } compat = {.once = PTHREAD_ONCE_INIT};
 
 /* The next definition of @name: libc's, or another preload's. */
-#define REAL(name)                                                     \
-	({                                                             \
-		static __typeof__(name) *real_##name;                  \
-		if (!real_##name)                                      \
-			real_##name = (__typeof__(name) *)dlsym(       \
-				RTLD_NEXT, #name);                     \
-		real_##name;                                           \
+#define REAL(name)                                                           \
+	({                                                                   \
+		static __typeof__(name) *real_##name;                        \
+		if (!real_##name)                                            \
+			real_##name =                                        \
+				(__typeof__(name) *)dlsym(RTLD_NEXT, #name); \
+		real_##name;                                                 \
 	})
 
 static void compat_init(void)
@@ -121,19 +121,19 @@ const char *compat_redirect(const char *path, char *buf, size_t len)
 
 /* ---- the path family ---- */
 
-#define REDIRECT(path)                                                   \
-	char redirect_buf_[PATH_MAX];                                    \
-	const char *redirected_ =                                        \
+#define REDIRECT(path)                \
+	char redirect_buf_[PATH_MAX]; \
+	const char *redirected_ =     \
 		compat_redirect(path, redirect_buf_, sizeof(redirect_buf_))
 
 /* open(2) and friends take a mode only with O_CREAT or O_TMPFILE. */
-#define MODE_ARG(flags)                                                  \
-	mode_t mode = 0;                                                 \
-	if (__OPEN_NEEDS_MODE(flags)) {                                  \
-		va_list ap;                                              \
-		va_start(ap, flags);                                     \
-		mode = (mode_t)va_arg(ap, int);                          \
-		va_end(ap);                                              \
+#define MODE_ARG(flags)                         \
+	mode_t mode = 0;                        \
+	if (__OPEN_NEEDS_MODE(flags)) {         \
+		va_list ap;                     \
+		va_start(ap, flags);            \
+		mode = (mode_t)va_arg(ap, int); \
+		va_end(ap);                     \
 	}
 
 int open(const char *path, int flags, ...)
@@ -292,8 +292,7 @@ int __lxstat64(int ver, const char *path, struct stat64 *st)
 	return REAL(__lxstat64)(ver, redirected_, st);
 }
 
-int __fxstatat(int ver, int dirfd, const char *path, struct stat *st,
-	       int flags)
+int __fxstatat(int ver, int dirfd, const char *path, struct stat *st, int flags)
 {
 	REDIRECT(path);
 	return REAL(__fxstatat)(ver, dirfd, redirected_, st, flags);
@@ -549,9 +548,10 @@ static int udmabuf_runs(unsigned long req, const void *arg,
 	for (i = 0; i < head.count; i++) {
 		if (fcntl((int)items[i].memfd, F_GETFD) < 0)
 			return -EBADF;
-		runs[i] = (struct dmabuf_memfd_run){.memfd = (int)items[i].memfd,
-						    .offset = items[i].offset,
-						    .size = items[i].size};
+		runs[i] =
+			(struct dmabuf_memfd_run){.memfd = (int)items[i].memfd,
+						  .offset = items[i].offset,
+						  .size = items[i].size};
 	}
 	*count = head.count;
 	*flags = head.flags;
@@ -581,7 +581,8 @@ int compat_udmabuf_create(unsigned long req, const void *arg)
 	fd = dmabuf_export_memfds(compat.mount, NULL, runs, count);
 	if (fd == -E2BIG)
 		fd = -EINVAL; /* too many distinct memfds for one message */
-	if (fd >= 0 && !(flags & UDMABUF_FLAGS_CLOEXEC) && fcntl(fd, F_SETFD, 0))
+	if (fd >= 0 && !(flags & UDMABUF_FLAGS_CLOEXEC) &&
+	    fcntl(fd, F_SETFD, 0))
 		return -errno;
 	return fd;
 }
@@ -659,14 +660,30 @@ static void *map_fallback(void *p, void *addr, size_t len, int prot, int flags,
 	return dmabuf_map_memory(fd, addr, len, prot, flags, off);
 }
 
+/* As the kernel's heaps and udmabuf: a dma-buf maps MAP_SHARED only. */
+static bool private_of_ours(int flags, int fd)
+{
+	return fd >= 0 && !(flags & MAP_ANONYMOUS) &&
+	       (flags & MAP_TYPE) != MAP_SHARED &&
+	       (flags & MAP_TYPE) != MAP_SHARED_VALIDATE && ours(fd, NULL, 0);
+}
+
 void *mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off)
 {
+	if (private_of_ours(flags, fd)) {
+		errno = EINVAL;
+		return MAP_FAILED;
+	}
 	return map_fallback(REAL(mmap)(addr, len, prot, flags, fd, off), addr,
 			    len, prot, flags, fd, off);
 }
 
 void *mmap64(void *addr, size_t len, int prot, int flags, int fd, off64_t off)
 {
+	if (private_of_ours(flags, fd)) {
+		errno = EINVAL;
+		return MAP_FAILED;
+	}
 	return map_fallback(REAL(mmap64)(addr, len, prot, flags, fd, off), addr,
 			    len, prot, flags, fd, off);
 }

@@ -132,8 +132,7 @@ static int anon_name(char *out, size_t len)
 	return 0;
 }
 
-static int path_in(const char *mount, const char *name, char *path,
-		   size_t len)
+static int path_in(const char *mount, const char *name, char *path, size_t len)
 {
 	if (!mount)
 		mount = dmabuf_mount_path();
@@ -547,9 +546,9 @@ static void memory_close(struct memory *mem)
 /* The answer to a mapping token, checked. */
 static int recv_memory(int sock, struct memory *mem)
 {
-	ssize_t n = recv_with_fds(sock, mem, offsetof(struct memory, fds),
-				  mem->fds, DMABUF_BACKING_MAX_FDS,
-				  &mem->nr_fds);
+	ssize_t n =
+		recv_with_fds(sock, mem, offsetof(struct memory, fds), mem->fds,
+			      DMABUF_BACKING_MAX_FDS, &mem->nr_fds);
 	const struct dmabuf_backing *b = &mem->runs;
 	bool runs = mem->reply.flags & DMABUF_REPLY_RANGES;
 	unsigned int i;
@@ -586,8 +585,8 @@ bad:
  * dmabuf_redeem, perhaps followed by more) with @nr_fds of @fds.  Returns
  * the connected socket or a negative errno.
  */
-static int present(const struct dmabuf_token *tok, const void *msg,
-		   size_t len, const int *fds, unsigned int nr_fds)
+static int present(const struct dmabuf_token *tok, const void *msg, size_t len,
+		   const int *fds, unsigned int nr_fds)
 {
 	union {
 		struct cmsghdr h;
@@ -660,8 +659,9 @@ static void *map_memory(const struct memory *mem, void *addr, size_t len,
 
 	if (!(mem->reply.flags & DMABUF_REPLY_RANGES))
 		return mmap(addr, len, prot, flags, mem->fds[0], off);
-	if ((flags & MAP_TYPE) != MAP_SHARED || off < 0 || off % PAGE ||
-	    end > mem->reply.map_size) {
+	if (((flags & MAP_TYPE) != MAP_SHARED &&
+	     (flags & MAP_TYPE) != MAP_SHARED_VALIDATE) ||
+	    off < 0 || off % PAGE || end > mem->reply.map_size) {
 		errno = EINVAL; /* as a heap's mmap says */
 		return MAP_FAILED;
 	}
@@ -741,6 +741,17 @@ static int fd_slot(int fd, int *fds, unsigned int *n)
 	return (int)(*n)++;
 }
 
+static uint64_t runs_size(const struct dmabuf_memfd_run *runs,
+			  unsigned int count)
+{
+	uint64_t total = 0;
+	unsigned int i;
+
+	for (i = 0; i < count; i++)
+		total += runs[i].size;
+	return total;
+}
+
 /* Send @runs with a backing token of the EMPTY buffer @fd; the answer. */
 static int bind_runs(int fd, const struct dmabuf_memfd_run *runs,
 		     unsigned int count)
@@ -765,10 +776,10 @@ static int bind_runs(int fd, const struct dmabuf_memfd_run *runs,
 		slot = fd_slot(runs[i].memfd, fds, &nr_fds);
 		if (slot < 0)
 			return slot;
-		msg.b.ranges[i] = (struct dmabuf_backing_range){
-			.memfd = (uint32_t)slot,
-			.offset = runs[i].offset,
-			.size = runs[i].size};
+		msg.b.ranges[i] =
+			(struct dmabuf_backing_range){.memfd = (uint32_t)slot,
+						      .offset = runs[i].offset,
+						      .size = runs[i].size};
 	}
 	ret = xioctl(fd, DMABUF_IOCTL_GET_TOKEN, &tok);
 	if (ret)
@@ -826,6 +837,13 @@ int dmabuf_export_memfds(const char *mount, const char *name,
 	if (ret)
 		return ret;
 	ret = bind_runs(fd, runs, count);
+	/*
+	 * The memory was bound beside FUSE, so the kernel still caches the
+	 * size 0 of an empty file: setting the size it now has is a no-op
+	 * in the daemon whose answer refreshes that.
+	 */
+	if (!ret && ftruncate(fd, (off_t)runs_size(runs, count)))
+		ret = -errno;
 	if (ret) {
 		close(fd);
 		if (name)
@@ -866,8 +884,8 @@ int dmabuf_mmap(int fd, int prot, struct dmabuf_mapping **mapping)
 	ret = redeem(fd, prot & PROT_WRITE, &m->sock, &mem);
 	if (ret)
 		goto err_fd;
-	m->addr = map_memory(&mem, NULL, mem.reply.map_size, prot, MAP_SHARED,
-			     0);
+	m->addr =
+		map_memory(&mem, NULL, mem.reply.map_size, prot, MAP_SHARED, 0);
 	ret = m->addr == MAP_FAILED ? -errno : 0;
 	memory_close(&mem);
 	if (ret)

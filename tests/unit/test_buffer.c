@@ -159,8 +159,9 @@ Test(buffer, memfd_is_sealed_and_zeroed)
 	cr_assert_eq(dmabuf_buffer_memfd(buf, true), fd, "the same memory");
 	cr_assert_geq(fd, 0);
 	cr_assert_eq(fstat(fd, &st), 0);
-	cr_assert_eq(st.st_size, 10000, "exactly the size: a passthrough "
-					"file reads to its backing's end");
+	cr_assert_eq(st.st_size, 10000,
+		     "exactly the size: a passthrough "
+		     "file reads to its backing's end");
 	cr_assert_eq(pread(fd, &byte, 1, 9999), 1);
 	cr_assert_eq(byte, 0, "zero-filled");
 	cr_assert_eq(ftruncate(fd, 1 << 20), -1);

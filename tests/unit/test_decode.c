@@ -108,7 +108,9 @@ Test(decode, field_checks)
 	l.count = 17;
 	BAD(DMABUF_IOCTL_DEVICE_LIST, IOCTL_TARGET_ROOT, l);
 	OK(DMABUF_IOCTL_GET_TOKEN, IOCTL_TARGET_BUFFER, t);
-	t.flags = 2;
+	t.flags = DMABUF_TOKEN_BACKING;
+	OK(DMABUF_IOCTL_GET_TOKEN, IOCTL_TARGET_BUFFER, t);
+	t.flags = 4;
 	BAD(DMABUF_IOCTL_GET_TOKEN, IOCTL_TARGET_BUFFER, t);
 	cr_assert_str_eq(why, "unknown token flags");
 }
