@@ -75,7 +75,8 @@ COMPAT_SO := $(B)/lib/libdmabuf-compat.so
 # Programs written against the kernel's uapi only (system headers, no
 # project header, no libdmabuf), run under dmabufctl run by the tests.
 COMPAT_PROG_SRCS := $(wildcard tests/compat/*.c)
-COMPAT_PROGS := $(COMPAT_PROG_SRCS:tests/compat/%.c=$(B)/tests/compat/%)
+COMPAT_PROGS := $(COMPAT_PROG_SRCS:tests/compat/%.c=$(B)/tests/compat/%) \
+	$(B)/tests/compat/heap_client-static
 
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(UNIT_SRCS:%.c=$(B)/%)
@@ -198,16 +199,27 @@ $(B)/tests/plugins/%.so: tests/plugins/%.c
 	$(call say,LD,$@)
 	$(Q)$(CC) $(ALL_CFLAGS) -shared -o $@ $< $(ALL_LDFLAGS)
 
-$(COMPAT_SO): $(B)/lib/compat/compat.o $(LIB_OBJS)
+# Preloaded into programs from elsewhere, so never sanitized: an ASan
+# runtime must come first in a process, and theirs has none.
+COMPAT_CFLAGS = -std=gnu11 $(WARN) $(CFLAGS) -fPIC -D_GNU_SOURCE -Iinclude
+$(COMPAT_SO): lib/compat/compat.c lib/compat/compat.h $(LIB_SRCS) \
+		$(wildcard include/dmabuf/*.h)
+	@mkdir -p $(@D)
 	$(call say,LD,$@)
-	$(Q)$(CC) -shared -o $@ $^ $(ALL_LDFLAGS) -ldl
+	$(Q)$(CC) $(COMPAT_CFLAGS) -shared -o $@ lib/compat/compat.c \
+		$(LIB_SRCS) -pthread -ldl
 
 # Only the system's headers: what a program from elsewhere would have.
 $(B)/tests/compat/%: tests/compat/%.c
 	@mkdir -p $(@D)
 	$(call say,CC,$@)
-	$(Q)$(CC) -std=gnu11 $(WARN) $(CFLAGS) $(SAN) -D_GNU_SOURCE -o $@ $< \
-		$(ALL_LDFLAGS)
+	$(Q)$(CC) -std=gnu11 $(WARN) $(CFLAGS) -D_GNU_SOURCE -o $@ $<
+
+# A static build, for the message dmabufctl run gives such programs.
+$(B)/tests/compat/heap_client-static: tests/compat/heap_client.c
+	@mkdir -p $(@D)
+	$(call say,CC,$@)
+	$(Q)$(CC) -std=gnu11 $(WARN) $(CFLAGS) -D_GNU_SOURCE -static -o $@ $<
 
 $(LIB_A): $(LIB_OBJS)
 	@mkdir -p $(@D)
@@ -288,6 +300,5 @@ clean:
 	rm -rf build build-san build-fuzz
 
 -include $(CORE_OBJS:.o=.d) $(FS_OBJS:.o=.d) $(LIB_OBJS:.o=.d) \
-	$(B)/lib/compat/compat.d \
 	$(B)/tools/dmabufctl.d $(B)/tools/dmabuf-demo.d \
 	$(UNIT_BINS:=.d) $(INTEG_BINS:=.d) $(BENCH_BINS:=.d)
