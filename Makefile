@@ -58,7 +58,7 @@ ALL_CFLAGS = -std=gnu11 $(WARN) $(CFLAGS) $(SAN) -fPIC -D_GNU_SOURCE \
 ALL_LDFLAGS = $(LDFLAGS) $(SAN) -pthread
 
 CORE_SRCS := lib/core/log.c lib/core/range.c lib/core/sg.c lib/core/device.c \
-	lib/core/heap.c lib/core/buffer.c lib/core/core.c \
+	lib/core/heap.c lib/core/buffer.c lib/core/fence.c lib/core/core.c \
 	lib/heaps/system.c lib/heaps/cma.c
 CORE_OBJS := $(CORE_SRCS:%.c=$(B)/%.o)
 CORE_LIB := $(B)/lib/libdmabufcore.a
@@ -90,7 +90,7 @@ CTL_BIN := $(B)/tools/dmabufctl
 
 FS_SRCS := fs/dmabuffs.c fs/ops.c fs/ioctl.c fs/notify.c fs/xattr.c \
 	fs/zerocopy.c fs/stats.c fs/limits.c fs/decode.c \
-	fs/passthrough.c fs/devnodes.c fs/udmabuf.c
+	fs/passthrough.c fs/devnodes.c fs/udmabuf.c fs/fences.c
 FS_OBJS := $(FS_SRCS:%.c=$(B)/%.o)
 FS_BIN := $(B)/fs/dmabuffs
 

@@ -91,6 +91,39 @@ static const char *check_heap_info(const union ioctl_arg *a)
 	return a->heap.pad ? "pad not 0" : NULL;
 }
 
+static bool sync_flags_ok(__u32 flags)
+{
+	return (flags & DMA_BUF_SYNC_RW) && !(flags & ~(__u32)DMA_BUF_SYNC_RW);
+}
+
+static const char *check_fence_export(const union ioctl_arg *a)
+{
+	if (!sync_flags_ok(a->fexp.flags) || a->fexp.pad || a->fexp.id)
+		return "flags must be READ and/or WRITE, pad and id 0";
+	return NULL;
+}
+
+static const char *check_fence_import(const union ioctl_arg *a)
+{
+	if (!sync_flags_ok(a->fimp.flags) || a->fimp.pad)
+		return "flags must be READ and/or WRITE, pad 0";
+	return NULL;
+}
+
+static const char *check_fence_merge(const union ioctl_arg *a)
+{
+	if (a->fmerge.id || !terminated(a->fmerge.name, sizeof(a->fmerge.name)))
+		return "id must be 0, name terminated";
+	return NULL;
+}
+
+static const char *check_fence_info(const union ioctl_arg *a)
+{
+	if (a->finfo.count == 0 || a->finfo.count > DMABUF_FENCE_PAGE)
+		return "count must be 1..32";
+	return NULL;
+}
+
 /* DEVICE_ADD's description is checked by the core, with its reasons. */
 static const struct ioctl_rule {
 	unsigned int cmd;
@@ -109,6 +142,11 @@ static const struct ioctl_rule {
 	{DMABUF_IOCTL_BEGIN_CPU_ACCESS, IOCTL_TARGET_BUFFER, check_cpu},
 	{DMABUF_IOCTL_END_CPU_ACCESS, IOCTL_TARGET_BUFFER, check_cpu},
 	{DMABUF_IOCTL_GET_TOKEN, IOCTL_TARGET_BUFFER, check_token},
+	{DMABUF_IOCTL_FENCE_EXPORT, IOCTL_TARGET_BUFFER, check_fence_export},
+	{DMABUF_IOCTL_FENCE_IMPORT, IOCTL_TARGET_BUFFER, check_fence_import},
+	{DMABUF_IOCTL_FENCE_BIND, IOCTL_TARGET_SYNC_FILE, NULL},
+	{DMABUF_IOCTL_FENCE_MERGE, IOCTL_TARGET_SYNC_FILE, check_fence_merge},
+	{DMABUF_IOCTL_FENCE_INFO, IOCTL_TARGET_SYNC_FILE, check_fence_info},
 	{DMABUF_IOCTL_DEVICE_ADD, IOCTL_TARGET_ROOT, NULL},
 	{DMABUF_IOCTL_DEVICE_REMOVE, IOCTL_TARGET_ROOT, check_name},
 	{DMABUF_IOCTL_DEVICE_LIST, IOCTL_TARGET_ROOT, check_device_list},
@@ -118,6 +156,7 @@ static const struct ioctl_rule {
 static const char *const not_ours[] = {
 	[IOCTL_TARGET_ROOT] = "not an ioctl of the mount root",
 	[IOCTL_TARGET_BUFFER] = "not an ioctl of a buffer",
+	[IOCTL_TARGET_SYNC_FILE] = "not an ioctl of a sync_file",
 	[IOCTL_TARGET_OTHER] = "not an ioctl of this file",
 };
 

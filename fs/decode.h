@@ -23,6 +23,7 @@
 enum ioctl_target {
 	IOCTL_TARGET_ROOT, /* the mount's root: the device registry */
 	IOCTL_TARGET_BUFFER, /* a buffer's handle */
+	IOCTL_TARGET_SYNC_FILE, /* a <mount>/.sync_file handle */
 	IOCTL_TARGET_OTHER, /* anything else: .bufinfo, .stats */
 };
 
@@ -41,6 +42,11 @@ union ioctl_arg {
 	struct dmabuf_device_list list;
 	struct dmabuf_token token;
 	struct dmabuf_heap_info heap;
+	struct dmabuf_fence_export fexp;
+	struct dmabuf_fence_import fimp;
+	struct dmabuf_fence_bind fbind;
+	struct dmabuf_fence_merge fmerge;
+	struct dmabuf_fence_info finfo;
 };
 
 int ioctl_decode(unsigned int cmd, enum ioctl_target target, bool unrestricted,

@@ -9,6 +9,8 @@
  *	.heaps/		a directory, one entry per heap of the mount
  *	.heaps/<heap>	opens read-only or read-write, reads nothing
  *	.udmabuf	likewise
+ *	.sync_file	each open is a sync_file once bound to a fence
+ *			(fences.c)
  *
  * Their ioctls (DMA_HEAP_IOCTL_ALLOC, UDMABUF_CREATE) must create an fd in
  * the caller, which a FUSE daemon cannot do: the compat layer carries them
@@ -26,11 +28,13 @@
 
 #define HEAPS_NAME ".heaps"
 #define UDMABUF_NAME ".udmabuf"
+#define SYNC_FILE_NAME ".sync_file"
 
 /** fs_devnode_ino() - is @ino one of the device nodes or their directory? */
 bool fs_devnode_ino(uint64_t ino)
 {
 	return ino == FS_HEAPS_DIR_INO || ino == FS_UDMABUF_INO ||
+	       ino == FS_SYNC_FILE_INO ||
 	       (ino >= FS_HEAP_INO_BASE &&
 		ino < FS_HEAP_INO_BASE + FS_MAX_HEAP_NODES);
 }
@@ -38,7 +42,8 @@ bool fs_devnode_ino(uint64_t ino)
 /** fs_devnode_name() - is @name (in the root) taken by a device node? */
 bool fs_devnode_name(const char *name)
 {
-	return !strcmp(name, HEAPS_NAME) || !strcmp(name, UDMABUF_NAME);
+	return !strcmp(name, HEAPS_NAME) || !strcmp(name, UDMABUF_NAME) ||
+	       !strcmp(name, SYNC_FILE_NAME);
 }
 
 static void fill(struct fs *fs, uint64_t ino, mode_t mode, struct stat *st)
@@ -82,7 +87,8 @@ int fs_devnode_attr(struct fs *fs, uint64_t ino, struct stat *st)
 
 	if (ino == FS_HEAPS_DIR_INO)
 		fill(fs, ino, S_IFDIR | 0755, st);
-	else if (ino == FS_UDMABUF_INO || !heap_of(fs, ino, name))
+	else if (ino == FS_UDMABUF_INO || ino == FS_SYNC_FILE_INO ||
+		 !heap_of(fs, ino, name))
 		fill(fs, ino, S_IFREG | 0666, st);
 	else
 		return -ENOENT;
@@ -110,6 +116,8 @@ int fs_devnode_lookup(struct fs *fs, uint64_t parent, const char *name,
 			return fs_devnode_attr(fs, FS_HEAPS_DIR_INO, st);
 		if (!strcmp(name, UDMABUF_NAME))
 			return fs_devnode_attr(fs, FS_UDMABUF_INO, st);
+		if (!strcmp(name, SYNC_FILE_NAME))
+			return fs_devnode_attr(fs, FS_SYNC_FILE_INO, st);
 		return 1;
 	}
 	for (i = 0; i < dmabuf_heap_count(fs->core); i++)
@@ -137,6 +145,7 @@ void fs_devnode_list(struct fs *fs, uint64_t dir,
 	if (dir == FS_ROOT_INO) {
 		add(arg, HEAPS_NAME, FS_HEAPS_DIR_INO, S_IFDIR);
 		add(arg, UDMABUF_NAME, FS_UDMABUF_INO, S_IFREG);
+		add(arg, SYNC_FILE_NAME, FS_SYNC_FILE_INO, S_IFREG);
 		return;
 	}
 	add(arg, ".", FS_HEAPS_DIR_INO, S_IFDIR);

@@ -330,6 +330,7 @@ static void fs_init_struct(struct fs *fs, struct dmabuf_core *core,
 	TAILQ_INIT(&fs->events);
 	LIST_INIT(&fs->virtual_files);
 	LIST_INIT(&fs->dirs);
+	LIST_INIT(&fs->sync_files);
 	fs->owner = getuid();
 	fs->root_mode = opts->root_mode;
 	clock_gettime(CLOCK_REALTIME, &fs->mount_time);
@@ -379,6 +380,7 @@ int main(int argc, char **argv)
 		ret = serve(&fs, &cmd, &opts, pt_mode);
 		fuse_session_destroy(fs.se);
 	}
+	fs_fences_release_all(&fs);
 	fs_release_all(&fs);
 	fs_limits_destroy(&fs.limits);
 	dmabuf_core_free(core);

@@ -35,11 +35,14 @@
 /* The compat layer's device nodes (devnodes.c): .heaps/, its heaps, .udmabuf */
 #define FS_HEAPS_DIR_INO (FS_VIRTUAL_INO_BASE + 0x100)
 #define FS_UDMABUF_INO (FS_VIRTUAL_INO_BASE + 0x101)
+#define FS_SYNC_FILE_INO (FS_VIRTUAL_INO_BASE + 0x102)
 #define FS_HEAP_INO_BASE (FS_VIRTUAL_INO_BASE + 0x200)
 #define FS_MAX_HEAP_NODES 64
 
 struct fs_file;
+struct fs_sync_file;
 struct zc;
+union ioctl_arg;
 struct dir_snapshot;
 
 /**
@@ -251,6 +254,8 @@ struct fs_options {
  * @mount_time: times of the root
  * @limits: what each uid holds, and may hold
  * @pt: passthrough (passthrough.c)
+ * @fences: tsearch tree of explicit fences by id (fences.c)
+ * @sync_files: open .sync_file handles (fences.c)
  */
 struct fs {
 	struct dmabuf_core *core;
@@ -274,6 +279,8 @@ struct fs {
 	struct timespec mount_time;
 	struct fs_limits limits;
 	struct fs_passthrough pt;
+	void *fences;
+	LIST_HEAD(, fs_sync_file) sync_files;
 };
 
 extern const struct fuse_lowlevel_ops fs_ops;
@@ -390,6 +397,21 @@ void fs_devnode_list(struct fs *fs, uint64_t dir,
 		     void (*add)(void *arg, const char *name, uint64_t ino,
 				 mode_t mode),
 		     void *arg);
+
+/* fences.c */
+int fs_fence_export(struct fs *fs, struct fs_file *file,
+		    struct dmabuf_fence_export *e);
+int fs_fence_import(struct fs *fs, struct fs_file *file,
+		    const struct dmabuf_fence_import *imp);
+int fs_sync_file_open(struct fs *fs, struct fuse_file_info *fi);
+void fs_sync_file_release(struct fs *fs, struct fuse_file_info *fi);
+void fs_sync_file_ioctl(fuse_req_t req, struct fuse_file_info *fi,
+			unsigned int cmd, union ioctl_arg *a);
+void fs_sync_file_poll(fuse_req_t req, struct fuse_file_info *fi,
+		       struct fuse_pollhandle *ph);
+size_t fs_sync_file_take_pollhandles(struct fs *fs,
+				     struct fuse_pollhandle ***out);
+void fs_fences_release_all(struct fs *fs);
 
 /* udmabuf.c */
 int fs_udmabuf_bind(struct dmabuf_buffer *buf, const void *msg, size_t len,

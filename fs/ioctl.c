@@ -187,7 +187,8 @@ static void answer(struct fs_waiter *w)
 /**
  * fs_retry_waiters() - try again every request parked on @buf
  * @fs: the file system
- * @buf: a buffer that changed
+ * @buf: a buffer that changed; NULL for every buffer (explicit fences tie
+ *       buffers together)
  *
  * Called by the notifier thread, and once after parking.  A request whose
  * retry still says -EAGAIN stays parked; the others are answered after
@@ -200,7 +201,7 @@ void fs_retry_waiters(struct fs *fs, struct dmabuf_buffer *buf)
 
 	pthread_mutex_lock(&fs->lock);
 	TAILQ_FOREACH_SAFE (w, &fs->waiters, link, next) {
-		if (w->buf != buf || !w->armed)
+		if ((buf && w->buf != buf) || !w->armed)
 			continue;
 		w->result = retry(w);
 		if (w->result == -EAGAIN)
@@ -423,6 +424,14 @@ static void buffer_ioctl(fuse_req_t req, struct fs_file *file, unsigned int cmd,
 		reply_result(req, fs_zc_issue(fs_of(req), req, file, &a->token),
 			     &a->token, sizeof(a->token));
 		break;
+	case DMABUF_IOCTL_FENCE_EXPORT:
+		reply_result(req, fs_fence_export(fs_of(req), file, &a->fexp),
+			     &a->fexp, sizeof(a->fexp));
+		break;
+	case DMABUF_IOCTL_FENCE_IMPORT:
+		reply_result(req, fs_fence_import(fs_of(req), file, &a->fimp),
+			     NULL, 0);
+		break;
 	default: /* BEGIN_CPU_ACCESS, END_CPU_ACCESS */
 		do_cpu_access(req, file, cmd, a->cpu.offset, a->cpu.length,
 			      a->cpu.flags);
@@ -506,6 +515,8 @@ void fs_ioctl(fuse_req_t req, fuse_ino_t ino, unsigned int cmd, void *arg,
 	fs_count(FS_OP_IOCTL);
 	if (ino == FS_ROOT_INO)
 		target = IOCTL_TARGET_ROOT;
+	else if (ino == FS_SYNC_FILE_INO)
+		target = IOCTL_TARGET_SYNC_FILE;
 	else if (fs_virtual_by_ino(ino) || fs_devnode_ino(ino) ||
 		 (flags & FUSE_IOCTL_DIR))
 		target = IOCTL_TARGET_OTHER;
@@ -519,6 +530,8 @@ void fs_ioctl(fuse_req_t req, fuse_ino_t ino, unsigned int cmd, void *arg,
 		fuse_reply_err(req, -refuse(cmd, -ret, why));
 	else if (target == IOCTL_TARGET_ROOT)
 		root_ioctl(req, cmd, &a);
+	else if (target == IOCTL_TARGET_SYNC_FILE)
+		fs_sync_file_ioctl(req, fi, cmd, &a);
 	else
 		buffer_ioctl(req, (struct fs_file *)(uintptr_t)fi->fh, cmd, &a);
 }
@@ -538,6 +551,10 @@ void fs_poll(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi,
 	struct fs *fs = fs_of(req);
 
 	fs_count(FS_OP_POLL);
+	if (ino == FS_SYNC_FILE_INO) {
+		fs_sync_file_poll(req, fi, ph);
+		return;
+	}
 	if (fs_virtual_by_ino(ino) || fs_devnode_ino(ino)) {
 		if (ph)
 			fuse_pollhandle_destroy(ph);

@@ -10,6 +10,7 @@
  * before the session is destroyed.
  */
 #include <errno.h>
+#include <search.h>
 #include <stdlib.h>
 #include <string.h>
 #include <syslog.h>
@@ -82,27 +83,76 @@ void fs_reply_after_inval(struct fs *fs, fuse_req_t req, uint64_t ino,
 	enqueue(fs, ev);
 }
 
-static void wake_pollers(struct fs *fs, uint64_t ino)
-{
-	struct fuse_pollhandle *phs[64];
-	struct fs_inode *inode;
-	struct fs_file *file;
-	unsigned int n = 0, i;
+/* Poll handles taken from their files, to notify without fs.lock. */
+struct pollers {
+	struct fuse_pollhandle **v;
+	size_t n, cap;
+};
 
-	pthread_mutex_lock(&fs->lock);
-	inode = fs_inode_get_locked(fs, ino);
-	if (inode)
-		LIST_FOREACH (file, &inode->files, link)
-			if (file->ph && n < sizeof(phs) / sizeof(*phs)) {
-				phs[n++] = file->ph;
-				file->ph = NULL;
-			}
-	pthread_mutex_unlock(&fs->lock);
+static void take_pollers_of(struct fs_inode *inode, struct pollers *p)
+{
+	struct fuse_pollhandle **grown;
+	struct fs_file *file;
+
+	LIST_FOREACH (file, &inode->files, link) {
+		if (!file->ph)
+			continue;
+		if (p->n == p->cap) {
+			p->cap = p->cap ? p->cap * 2 : 16;
+			grown = realloc(p->v, p->cap * sizeof(*p->v));
+			if (!grown)
+				return; /* the rest wake at the next change */
+			p->v = grown;
+		}
+		p->v[p->n++] = file->ph;
+		file->ph = NULL;
+	}
+}
+
+static void take_pollers_visit(const void *node, VISIT which, void *arg)
+{
+	if (which == postorder || which == leaf)
+		take_pollers_of(*(struct fs_inode *const *)node, arg);
+}
+
+static void notify_pollers(struct fuse_pollhandle **v, size_t n)
+{
+	size_t i;
+
 	/* The kernel polls again and gets the new mask. */
 	for (i = 0; i < n; i++) {
 		fs_count(FS_EV_POLL_SENT);
-		fuse_lowlevel_notify_poll(phs[i]);
-		fuse_pollhandle_destroy(phs[i]);
+		fuse_lowlevel_notify_poll(v[i]);
+		fuse_pollhandle_destroy(v[i]);
+	}
+	free(v);
+}
+
+/*
+ * Wake the pollers of inode @ino, or of every buffer and sync_file when
+ * @all: with explicit fences in use, one buffer's mapping may be what
+ * another buffer's imported fence or a sync_file waits for.
+ */
+static void wake_pollers(struct fs *fs, uint64_t ino, bool all)
+{
+	struct pollers p = {0};
+	struct fs_inode *inode;
+	struct fuse_pollhandle **sync;
+	size_t n;
+
+	pthread_mutex_lock(&fs->lock);
+	if (all) {
+		twalk_r(fs->inodes, take_pollers_visit, &p);
+	} else {
+		inode = fs_inode_get_locked(fs, ino);
+		if (inode)
+			take_pollers_of(inode, &p);
+	}
+	pthread_mutex_unlock(&fs->lock);
+	notify_pollers(p.v, p.n);
+	if (all) {
+		n = fs_sync_file_take_pollhandles(fs, &sync);
+		notify_pollers(sync, n);
 	}
 }
 
@@ -116,12 +166,14 @@ static void answer(struct fs_event *ev)
 
 static void handle(struct fs *fs, struct fs_event *ev)
 {
+	bool all;
 	int ret;
 
 	switch (ev->kind) {
 	case FS_EV_CHANGED:
-		fs_retry_waiters(fs, ev->buf);
-		wake_pollers(fs, ev->ino);
+		all = dmabuf_core_fences_in_use(fs->core);
+		fs_retry_waiters(fs, all ? NULL : ev->buf);
+		wake_pollers(fs, ev->ino, all);
 		dmabuf_buffer_put(ev->buf);
 		break;
 	case FS_EV_INVAL:

@@ -826,7 +826,11 @@ static void fs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	if (fs_devnode_ino(ino)) {
 		fi->fh = 0; /* nothing to keep: the inode says which node */
 		fi->direct_io = 1;
-		fuse_reply_open(req, fi);
+		ret = ino == FS_SYNC_FILE_INO ? fs_sync_file_open(fs, fi) : 0;
+		if (ret)
+			fuse_reply_err(req, -ret);
+		else
+			fuse_reply_open(req, fi);
 		return;
 	}
 	pthread_mutex_lock(&fs->lock);
@@ -858,6 +862,8 @@ static void fs_release(fuse_req_t req, fuse_ino_t ino,
 
 	fs_count(FS_OP_RELEASE);
 	if (fs_devnode_ino(ino)) {
+		if (ino == FS_SYNC_FILE_INO)
+			fs_sync_file_release(fs, fi);
 		fuse_reply_err(req, 0);
 		return;
 	}

@@ -377,6 +377,90 @@ struct dmabuf_redeem_reply {
 	__u64 ino;
 };
 
+/* ---- explicit fences: what the compat layer's sync_file fds stand on ---- */
+
+/**
+ * struct dmabuf_fence_export - DMABUF_IOCTL_FENCE_EXPORT, on a buffer
+ * @flags: DMA_BUF_SYNC_READ (the buffer's writers) and/or WRITE (all)
+ * @pad: must be 0
+ * @id: out: the fence, to bind to a sync_file handle within the token
+ *      lifetime (else it is dropped); 0 on input
+ */
+struct dmabuf_fence_export {
+	__u32 flags;
+	__u32 pad;
+	__u64 id;
+};
+
+/**
+ * struct dmabuf_fence_import - DMABUF_IOCTL_FENCE_IMPORT, on a buffer
+ * @flags: DMA_BUF_SYNC_WRITE: a write fence, else (READ) a read fence
+ * @pad: must be 0
+ * @id: a fence, from DMABUF_IOCTL_FENCE_INFO on its sync_file handle
+ */
+struct dmabuf_fence_import {
+	__u32 flags;
+	__u32 pad;
+	__u64 id;
+};
+
+/**
+ * struct dmabuf_fence_bind - DMABUF_IOCTL_FENCE_BIND, on an unbound
+ * <mount>/.sync_file handle: from now on the handle stands for the fence
+ * @id: from DMABUF_IOCTL_FENCE_EXPORT or DMABUF_IOCTL_FENCE_MERGE
+ */
+struct dmabuf_fence_bind {
+	__u64 id;
+};
+
+/**
+ * struct dmabuf_fence_merge - DMABUF_IOCTL_FENCE_MERGE, on a bound handle
+ * @other: the other fence's id
+ * @id: out: a fence that signals when both have (bind it); 0 on input
+ * @name: the new fence's name, NUL-terminated
+ */
+struct dmabuf_fence_merge {
+	__u64 other;
+	__u64 id;
+	char name[DMABUF_NAME_LEN];
+};
+
+#define DMABUF_FENCE_PAGE 32
+
+/**
+ * struct dmabuf_fence_leaf_info - one device mapping a fence waits for
+ * @status: 1 signalled, 0 active, negative errno: torn down
+ * @pad: 0
+ * @seq: its sequence number on the mount's timeline
+ * @timestamp_ns: CLOCK_MONOTONIC when it signalled
+ */
+struct dmabuf_fence_leaf_info {
+	__s32 status;
+	__u32 pad;
+	__u64 seq;
+	__u64 timestamp_ns;
+};
+
+/**
+ * struct dmabuf_fence_info - DMABUF_IOCTL_FENCE_INFO, on a bound handle
+ * @id: out: the fence's id
+ * @status: out: 1 signalled, 0 active, a negative errno
+ * @num_fences: out: mappings it waits for, all of them
+ * @first: in: index of the first leaf wanted
+ * @count: in: 1 to DMABUF_FENCE_PAGE; out: leaves written
+ * @name: out: its name
+ * @leaves: out
+ */
+struct dmabuf_fence_info {
+	__u64 id;
+	__s32 status;
+	__u32 num_fences;
+	__u32 first;
+	__u32 count;
+	char name[DMABUF_NAME_LEN];
+	struct dmabuf_fence_leaf_info leaves[DMABUF_FENCE_PAGE];
+};
+
 /**
  * struct dmabuf_heap_info - one heap, for DMABUF_IOCTL_HEAP_INFO
  * @index: in: 0..; ENOENT past the last heap
@@ -412,6 +496,17 @@ struct dmabuf_heap_info {
 	_IOW(DMABUF_IOC_MAGIC, 0x09, struct dmabuf_cpu_access)
 #define DMABUF_IOCTL_GET_TOKEN \
 	_IOWR(DMABUF_IOC_MAGIC, 0x0a, struct dmabuf_token)
+#define DMABUF_IOCTL_FENCE_EXPORT \
+	_IOWR(DMABUF_IOC_MAGIC, 0x0b, struct dmabuf_fence_export)
+#define DMABUF_IOCTL_FENCE_IMPORT \
+	_IOW(DMABUF_IOC_MAGIC, 0x0c, struct dmabuf_fence_import)
+/* On <mount>/.sync_file handles: */
+#define DMABUF_IOCTL_FENCE_BIND \
+	_IOW(DMABUF_IOC_MAGIC, 0x0d, struct dmabuf_fence_bind)
+#define DMABUF_IOCTL_FENCE_MERGE \
+	_IOWR(DMABUF_IOC_MAGIC, 0x0e, struct dmabuf_fence_merge)
+#define DMABUF_IOCTL_FENCE_INFO \
+	_IOWR(DMABUF_IOC_MAGIC, 0x0f, struct dmabuf_fence_info)
 
 /* On the mount's root directory. */
 #define DMABUF_IOCTL_DEVICE_ADD \

@@ -34,6 +34,7 @@
 #include <limits.h>
 #include <linux/dma-buf.h>
 #include <linux/dma-heap.h>
+#include <linux/sync_file.h>
 #include <linux/udmabuf.h>
 #include <pthread.h>
 #include <stdarg.h>
@@ -396,6 +397,33 @@ static int fail(int err)
 	return -1;
 }
 
+/*
+ * copy_from_user(): read the program's memory as the kernel would, EFAULT
+ * for an address it cannot read instead of a crash.
+ */
+static int copy_from_user(void *dst, const void *user, size_t len)
+{
+	struct iovec local = {dst, len};
+	struct iovec remote = {(void *)user, len};
+
+	return syscall(SYS_process_vm_readv, getpid(), &local, 1, &remote, 1,
+		       0) == (long)len
+		       ? 0
+		       : -EFAULT;
+}
+
+/* copy_to_user(): write the program's memory, EFAULT where it cannot. */
+static int copy_to_user(void *user, const void *src, size_t len)
+{
+	struct iovec local = {(void *)src, len};
+	struct iovec remote = {user, len};
+
+	return syscall(SYS_process_vm_writev, getpid(), &local, 1, &remote, 1,
+		       0) == (long)len
+		       ? 0
+		       : -EFAULT;
+}
+
 /* The handle of @buf with exactly @accmode, closing @buf. */
 static int reopen_as(int buf, int accmode)
 {
@@ -433,7 +461,8 @@ int compat_heap_alloc(const char *heap, unsigned long req, void *arg)
 	unsigned long long len;
 	int fd;
 
-	memcpy(&d, arg, size);
+	if (copy_from_user(&d, arg, size))
+		return -EFAULT;
 	if (d.fd || (d.fd_flags & ~(unsigned int)(O_ACCMODE | O_CLOEXEC)) ||
 	    d.heap_flags)
 		return -EINVAL;
@@ -455,23 +484,11 @@ int compat_heap_alloc(const char *heap, unsigned long req, void *arg)
 		return -errno;
 	}
 	d.fd = (__u32)fd;
-	memcpy(arg, &d, size);
+	if (copy_to_user(arg, &d, size)) {
+		close(fd);
+		return -EFAULT;
+	}
 	return 0;
-}
-
-/*
- * copy_from_user(): read the program's memory as the kernel would, EFAULT
- * for an address it cannot read instead of a crash.
- */
-static int copy_from_user(void *dst, const void *user, size_t len)
-{
-	struct iovec local = {dst, len};
-	struct iovec remote = {(void *)user, len};
-
-	return syscall(SYS_process_vm_readv, getpid(), &local, 1, &remote, 1,
-		       0) == (long)len
-		       ? 0
-		       : -EFAULT;
 }
 
 /*
@@ -587,8 +604,198 @@ int compat_udmabuf_create(unsigned long req, const void *arg)
 	return fd;
 }
 
+/* ---- sync_file ---- */
+
+/* A new sync_file fd (O_CLOEXEC, as the kernel's) for fence @id. */
+static int open_sync_file(__u64 id)
+{
+	struct dmabuf_fence_bind b = {.id = id};
+	char path[PATH_MAX + 16];
+	int fd, ret;
+
+	snprintf(path, sizeof(path), "%s/.sync_file", compat.mount);
+	fd = REAL(open)(path, O_RDWR | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (REAL(ioctl)(fd, DMABUF_IOCTL_FENCE_BIND, &b)) {
+		ret = -errno;
+		close(fd);
+		return ret;
+	}
+	return fd;
+}
+
+/* Is @fd one of our sync_files?  Its fence's state in @info. */
+static bool our_sync_file(int fd, struct dmabuf_fence_info *info, __u32 first)
+{
+	char node[PATH_MAX];
+
+	if (!ours(fd, node, sizeof(node)) || strcmp(node, "/.sync_file"))
+		return false;
+	memset(info, 0, sizeof(*info));
+	info->first = first;
+	info->count = DMABUF_FENCE_PAGE;
+	return REAL(ioctl)(fd, DMABUF_IOCTL_FENCE_INFO, info) == 0;
+}
+
+/**
+ * compat_export_sync_file() - DMA_BUF_IOCTL_EXPORT_SYNC_FILE
+ * @fd: a buffer fd of the mount
+ * @arg: the program's struct dma_buf_export_sync_file
+ *
+ * Return: 0 with the new fd in @arg, or -errno (EINVAL for flags).
+ */
+int compat_export_sync_file(int fd, void *arg)
+{
+	struct dma_buf_export_sync_file x;
+	struct dmabuf_fence_export e = {0};
+	int ret = copy_from_user(&x, arg, sizeof(x));
+
+	if (ret)
+		return ret;
+	e.flags = x.flags;
+	if (REAL(ioctl)(fd, DMABUF_IOCTL_FENCE_EXPORT, &e))
+		return -errno;
+	x.fd = open_sync_file(e.id);
+	if (x.fd < 0)
+		return x.fd;
+	ret = copy_to_user(arg, &x, sizeof(x));
+	if (ret)
+		close(x.fd);
+	return ret;
+}
+
+/**
+ * compat_import_sync_file() - DMA_BUF_IOCTL_IMPORT_SYNC_FILE
+ * @fd: a buffer fd of the mount
+ * @arg: the program's struct dma_buf_import_sync_file
+ *
+ * Return: 0, or -errno: EINVAL for flags or an fd that is not one of our
+ * sync_files.
+ */
+int compat_import_sync_file(int fd, const void *arg)
+{
+	struct dma_buf_import_sync_file x;
+	struct dmabuf_fence_import imp = {0};
+	struct dmabuf_fence_info info;
+	int ret = copy_from_user(&x, arg, sizeof(x));
+
+	if (ret)
+		return ret;
+	if (!our_sync_file(x.fd, &info, 0))
+		return -EINVAL;
+	imp.flags = x.flags;
+	imp.id = info.id;
+	return REAL(ioctl)(fd, DMABUF_IOCTL_FENCE_IMPORT, &imp) ? -errno : 0;
+}
+
+/**
+ * compat_sync_merge() - SYNC_IOC_MERGE on one of our sync_files
+ * @fd: the sync_file
+ * @arg: the program's struct sync_merge_data
+ *
+ * Return: 0 with the new fd in @arg; -EINVAL for flags or pad; -ENOENT
+ * when fd2 is not a sync_file, as the kernel says.
+ */
+int compat_sync_merge(int fd, void *arg)
+{
+	struct dmabuf_fence_merge m = {0};
+	struct dmabuf_fence_info other;
+	struct sync_merge_data d;
+	int ret = copy_from_user(&d, arg, sizeof(d));
+
+	if (ret)
+		return ret;
+	if (d.flags || d.pad)
+		return -EINVAL;
+	if (!our_sync_file(d.fd2, &other, 0))
+		return -ENOENT;
+	m.other = other.id;
+	memcpy(m.name, d.name, sizeof(m.name));
+	m.name[sizeof(m.name) - 1] = '\0';
+	if (REAL(ioctl)(fd, DMABUF_IOCTL_FENCE_MERGE, &m))
+		return -errno;
+	d.fence = open_sync_file(m.id);
+	if (d.fence < 0)
+		return d.fence;
+	ret = copy_to_user(arg, &d, sizeof(d));
+	if (ret)
+		close(d.fence);
+	return ret;
+}
+
+/* One leaf as struct sync_fence_info; a fence of none reports the stub. */
+static void fill_fence_info(struct sync_fence_info *out,
+			    const struct dmabuf_fence_leaf_info *leaf)
+{
+	memset(out, 0, sizeof(*out));
+	snprintf(out->obj_name, sizeof(out->obj_name), "%s",
+		 leaf ? "dmabuffs-mappings" : "stub");
+	snprintf(out->driver_name, sizeof(out->driver_name), "%s",
+		 leaf ? "dmabuffs" : "stub");
+	out->status = leaf ? leaf->status : 1;
+	out->timestamp_ns = leaf ? leaf->timestamp_ns : 0;
+}
+
+/**
+ * compat_sync_file_info() - SYNC_IOC_FILE_INFO on one of our sync_files
+ * @fd: the sync_file
+ * @arg: the program's struct sync_file_info
+ *
+ * With num_fences 0 only the count, name and status are answered;
+ * otherwise num_fences must hold them all and sync_fence_info point to as
+ * many struct sync_fence_info.
+ *
+ * Return: 0; -EINVAL for flags, pad or too small an array; -EFAULT.
+ */
+int compat_sync_file_info(int fd, void *arg)
+{
+	struct dmabuf_fence_info page;
+	struct sync_fence_info one;
+	struct sync_file_info info;
+	__u32 n, i;
+	int ret = copy_from_user(&info, arg, sizeof(info));
+
+	if (ret)
+		return ret;
+	if (info.flags || info.pad)
+		return -EINVAL;
+	if (!our_sync_file(fd, &page, 0))
+		return -EINVAL;
+	n = page.num_fences ? page.num_fences : 1; /* the stub */
+	if (info.num_fences && info.num_fences < n)
+		return -EINVAL;
+	for (i = 0; info.num_fences && i < n; i++) {
+		if (i && i % DMABUF_FENCE_PAGE == 0 &&
+		    !our_sync_file(fd, &page, i))
+			return -EIO;
+		fill_fence_info(&one,
+				page.num_fences
+					? &page.leaves[i % DMABUF_FENCE_PAGE]
+					: NULL);
+		ret = copy_to_user((char *)(uintptr_t)info.sync_fence_info +
+					   i * sizeof(one),
+				   &one, sizeof(one));
+		if (ret)
+			return ret;
+	}
+	memcpy(info.name, page.name, sizeof(info.name));
+	info.status = page.status;
+	info.num_fences = n;
+	return copy_to_user(arg, &info, sizeof(info));
+}
+
 /* Which of our ioctls @req is; 0 for none (the kernel's business). */
-enum compat_ioctl { NOT_OURS, HEAP_ALLOC, SET_NAME, UDMABUF };
+enum compat_ioctl {
+	NOT_OURS,
+	HEAP_ALLOC,
+	SET_NAME,
+	UDMABUF,
+	EXPORT_SYNC_FILE,
+	IMPORT_SYNC_FILE,
+	SYNC_MERGE,
+	SYNC_INFO,
+};
 
 static enum compat_ioctl classify(unsigned long req)
 {
@@ -598,6 +805,14 @@ static enum compat_ioctl classify(unsigned long req)
 		return SET_NAME;
 	if (req == UDMABUF_CREATE || req == UDMABUF_CREATE_LIST)
 		return UDMABUF;
+	if (req == DMA_BUF_IOCTL_EXPORT_SYNC_FILE)
+		return EXPORT_SYNC_FILE;
+	if (req == DMA_BUF_IOCTL_IMPORT_SYNC_FILE)
+		return IMPORT_SYNC_FILE;
+	if (req == SYNC_IOC_MERGE)
+		return SYNC_MERGE;
+	if (req == SYNC_IOC_FILE_INFO)
+		return SYNC_INFO;
 	return NOT_OURS;
 }
 
@@ -623,6 +838,23 @@ static int compat_ioctl(int fd, unsigned long req, void *arg, bool *handled)
 			return 0;
 		*handled = true;
 		return compat_udmabuf_create(req, arg);
+	case EXPORT_SYNC_FILE:
+	case IMPORT_SYNC_FILE:
+		if (!ours(fd, NULL, 0))
+			return 0;
+		*handled = true;
+		return classify(req) == EXPORT_SYNC_FILE
+			       ? compat_export_sync_file(fd, arg)
+			       : compat_import_sync_file(fd, arg);
+	case SYNC_MERGE:
+	case SYNC_INFO:
+		if (!ours(fd, node, sizeof(node)) ||
+		    strcmp(node, "/.sync_file"))
+			return 0;
+		*handled = true;
+		return classify(req) == SYNC_MERGE
+			       ? compat_sync_merge(fd, arg)
+			       : compat_sync_file_info(fd, arg);
 	default:
 		return 0;
 	}

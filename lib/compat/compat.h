@@ -15,5 +15,9 @@ const char *compat_redirect(const char *path, char *buf, size_t len);
 int compat_heap_alloc(const char *heap, unsigned long req, void *arg);
 int compat_set_name(int fd, const void *user);
 int compat_udmabuf_create(unsigned long req, const void *arg);
+int compat_export_sync_file(int fd, void *arg);
+int compat_import_sync_file(int fd, const void *arg);
+int compat_sync_merge(int fd, void *arg);
+int compat_sync_file_info(int fd, void *arg);
 
 #endif /* DMABUF_COMPAT_H */

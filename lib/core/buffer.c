@@ -89,6 +89,7 @@ static void buffer_free_locked(struct dmabuf_buffer *buf)
 		close(buf->memfd);
 	ranges_close(buf->ranges, buf->nr_ranges);
 	free(buf->ranges);
+	imports_prune_locked(buf, true);
 	dmabuf_log(LOG_DEBUG, "buffer %llu released",
 		   (unsigned long long)buf->ino);
 	free(buf);
@@ -136,6 +137,7 @@ int dmabuf_buffer_create(struct dmabuf_core *core, struct dmabuf_buffer **out)
 	buf->memfd = -1;
 	TAILQ_INIT(&buf->attachments);
 	TAILQ_INIT(&buf->handles);
+	TAILQ_INIT(&buf->imports);
 	pthread_mutex_lock(&core->lock);
 	buf->ino = core->next_ino++;
 	TAILQ_INSERT_TAIL(&core->buffers, buf, link);
@@ -823,9 +825,9 @@ uint32_t dmabuf_buffer_poll(struct dmabuf_buffer *buf)
 	uint32_t mask = 0;
 
 	pthread_mutex_lock(&buf->core->lock);
-	if (!buf->write_fences)
+	if (!buf->write_fences && !imports_block_locked(buf, DMA_BUF_SYNC_READ))
 		mask |= POLLIN | POLLRDNORM;
-	if (!buf->nr_maps)
+	if (!buf->nr_maps && !imports_block_locked(buf, DMA_BUF_SYNC_WRITE))
 		mask |= POLLOUT | POLLWRNORM;
 	pthread_mutex_unlock(&buf->core->lock);
 	return mask;
@@ -913,12 +915,17 @@ struct dmabuf_buffer *dmabuf_handle_buffer(struct dmabuf_handle *h)
 	return h->buf;
 }
 
-static void unmap_locked(struct dmabuf_attachment *att)
+/*
+ * End a device mapping.  @torn_down: its handle went away with the mapping
+ * live (a killed process), which explicit fences report as an error.
+ */
+static void unmap_locked(struct dmabuf_attachment *att, bool torn_down)
 {
 	struct dmabuf_buffer *buf = att->buf;
 	struct dmabuf_heap *heap = buf->heap;
 
 	heap->ops->unmap_dma_buf(heap->priv, att->dev, &att->sgt);
+	fences_mapping_ended_locked(buf->core, att->map_seq, torn_down);
 	att->mapped = false;
 	buf->nr_maps--;
 	if (att->dir == DMABUF_DIR_TO_DEVICE)
@@ -966,7 +973,7 @@ void dmabuf_handle_release(struct dmabuf_handle *h)
 	pthread_mutex_lock(&buf->core->lock);
 	while ((att = TAILQ_FIRST(&h->attachments))) {
 		if (att->mapped)
-			unmap_locked(att);
+			unmap_locked(att, true);
 		detach_locked(att);
 		n++;
 	}
@@ -1286,7 +1293,7 @@ int dmabuf_handle_unmap(struct dmabuf_handle *h, uint64_t attach_id)
 	if (!att || !att->mapped)
 		ret = -EINVAL;
 	else
-		unmap_locked(att);
+		unmap_locked(att, false);
 	unlock_notify(buf, ret == 0);
 	if (ret)
 		dmabuf_log(LOG_WARNING,
@@ -1323,6 +1330,8 @@ static int begin_locked(struct dmabuf_handle *h, uint64_t off, uint64_t len,
 		return ret;
 	if ((dir & DMA_BUF_SYNC_WRITE) ? buf->nr_maps : buf->write_fences)
 		return -EAGAIN; /* a device still owns the bytes */
+	if (imports_block_locked(buf, dir))
+		return -EAGAIN; /* an imported fence has not signalled */
 	ret = place_locked(buf);
 	if (ret)
 		return ret;
@@ -1436,7 +1445,7 @@ void buffers_free_all(struct dmabuf_core *core)
 
 			while ((att = TAILQ_FIRST(&h->attachments))) {
 				if (att->mapped)
-					unmap_locked(att);
+					unmap_locked(att, true);
 				detach_locked(att);
 			}
 			TAILQ_REMOVE(&buf->handles, h, link);

@@ -61,6 +61,7 @@ int dmabuf_core_new(const struct dmabuf_core_config *cfg,
 	pthread_condattr_destroy(&attr);
 	TAILQ_INIT(&core->devices);
 	TAILQ_INIT(&core->buffers);
+	LIST_INIT(&core->fences);
 	core->next_ino = 2; /* 1 is the mount's root */
 	ret = name_copy(core->default_heap, cfg->default_heap
 						    ? cfg->default_heap

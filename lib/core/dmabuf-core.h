@@ -152,6 +152,36 @@ ssize_t dmabuf_buffer_pread(struct dmabuf_buffer *buf, void *dst, size_t len,
 ssize_t dmabuf_buffer_pwrite(struct dmabuf_buffer *buf, const void *src,
 			     size_t len, uint64_t off);
 
+/* ---- explicit fences (fence.c) ---- */
+
+struct dmabuf_fence;
+
+/**
+ * struct dmabuf_fence_leaf - one device mapping a fence waits for
+ * @seq: the mapping's sequence number (its dma_fence seqno)
+ * @status: 0 pending, 1 signalled, a negative errno when torn down
+ * @timestamp_ns: CLOCK_MONOTONIC when it signalled
+ */
+struct dmabuf_fence_leaf {
+	uint64_t seq;
+	int status;
+	uint64_t timestamp_ns;
+};
+
+int dmabuf_fence_export(struct dmabuf_buffer *buf, uint32_t flags,
+			struct dmabuf_fence **out);
+int dmabuf_fence_merge(struct dmabuf_fence *a, struct dmabuf_fence *b,
+		       struct dmabuf_fence **out);
+void dmabuf_fence_get(struct dmabuf_fence *f);
+void dmabuf_fence_put(struct dmabuf_fence *f);
+int dmabuf_fence_status(struct dmabuf_fence *f);
+unsigned int dmabuf_fence_leaves(struct dmabuf_fence *f, unsigned int first,
+				 struct dmabuf_fence_leaf *out,
+				 unsigned int max);
+int dmabuf_buffer_import_fence(struct dmabuf_buffer *buf,
+			       struct dmabuf_fence *f, bool write);
+bool dmabuf_core_fences_in_use(struct dmabuf_core *core);
+
 /* ---- handles, attachments, mappings, CPU access (buffer.c) ---- */
 
 int dmabuf_handle_open(struct dmabuf_buffer *buf, int flags,

@@ -158,6 +158,41 @@ struct dmabuf_handle {
 
 TAILQ_HEAD(handle_list, dmabuf_handle);
 
+/* ---- fence.c ---- */
+
+/**
+ * struct dmabuf_fence - an explicit fence (a sync_file's)
+ * @core: owning core
+ * @refs: sync_file handles and imports holding it
+ * @leaves: the device mappings it waits for, by sequence number
+ * @nr_leaves: their number; 0 for a fence signalled from the start
+ * @link: entry in dmabuf_core.fences
+ */
+struct dmabuf_fence {
+	struct dmabuf_core *core;
+	unsigned long refs;
+	struct dmabuf_fence_leaf *leaves;
+	unsigned int nr_leaves;
+	LIST_ENTRY(dmabuf_fence) link;
+};
+
+/**
+ * struct dmabuf_import - a fence imported into a buffer's implicit fences
+ * @fence: the fence, one reference
+ * @write: a write fence (holds CPU readers too)
+ * @link: entry in dmabuf_buffer.imports
+ */
+struct dmabuf_import {
+	struct dmabuf_fence *fence;
+	bool write;
+	TAILQ_ENTRY(dmabuf_import) link;
+};
+
+void imports_prune_locked(struct dmabuf_buffer *buf, bool all);
+bool imports_block_locked(struct dmabuf_buffer *buf, uint32_t dir);
+void fences_mapping_ended_locked(struct dmabuf_core *core, uint64_t seq,
+				 bool torn_down);
+
 /**
  * struct dmabuf_buffer - the struct dma_buf
  * @core: owning core
@@ -184,6 +219,7 @@ TAILQ_HEAD(handle_list, dmabuf_handle);
  * @seq: bumped on each change a waiter may care about
  * @attachments: all attachments, every handle's
  * @handles: open handles
+ * @imports: fences imported into its implicit fences (fence.c)
  * @link: entry in dmabuf_core.buffers
  */
 struct dmabuf_buffer {
@@ -211,6 +247,7 @@ struct dmabuf_buffer {
 	uint64_t seq;
 	struct attachment_list attachments;
 	struct handle_list handles;
+	TAILQ_HEAD(, dmabuf_import) imports;
 	TAILQ_ENTRY(dmabuf_buffer) link;
 };
 
@@ -233,6 +270,8 @@ TAILQ_HEAD(device_list, dmabuf_device);
  * @bytes: sum of the sizes of @buffers
  * @next_ino: next inode number
  * @next_fence_seq: fence sequence numbers, as a dma_fence timeline
+ * @fences: live explicit fences (fence.c)
+ * @nr_imports: fences imported into buffers, all buffers together
  * @notify: called without @lock after a buffer changed
  * @notify_arg: its argument
  * @cfg: the configuration built with
@@ -249,6 +288,8 @@ struct dmabuf_core {
 	uint64_t bytes;
 	uint64_t next_ino;
 	uint64_t next_fence_seq;
+	LIST_HEAD(, dmabuf_fence) fences;
+	unsigned int nr_imports;
 	void (*notify)(void *arg, struct dmabuf_buffer *buf);
 	void *notify_arg;
 	struct dmabuf_core_config cfg;

@@ -54,6 +54,11 @@ static const struct {
 	{DMABUF_IOCTL_BEGIN_CPU_ACCESS, IOCTL_TARGET_BUFFER},
 	{DMABUF_IOCTL_END_CPU_ACCESS, IOCTL_TARGET_BUFFER},
 	{DMABUF_IOCTL_GET_TOKEN, IOCTL_TARGET_BUFFER},
+	{DMABUF_IOCTL_FENCE_EXPORT, IOCTL_TARGET_BUFFER},
+	{DMABUF_IOCTL_FENCE_IMPORT, IOCTL_TARGET_BUFFER},
+	{DMABUF_IOCTL_FENCE_BIND, IOCTL_TARGET_SYNC_FILE},
+	{DMABUF_IOCTL_FENCE_MERGE, IOCTL_TARGET_SYNC_FILE},
+	{DMABUF_IOCTL_FENCE_INFO, IOCTL_TARGET_SYNC_FILE},
 	{DMABUF_IOCTL_DEVICE_ADD, IOCTL_TARGET_ROOT},
 	{DMABUF_IOCTL_DEVICE_REMOVE, IOCTL_TARGET_ROOT},
 	{DMABUF_IOCTL_DEVICE_LIST, IOCTL_TARGET_ROOT},
@@ -127,6 +132,20 @@ static bool fields_ok(unsigned int cmd, const union ioctl_arg *a)
 		       a->list.count <= DMABUF_DEVICE_PAGE;
 	case DMABUF_IOCTL_HEAP_INFO:
 		return !a->heap.pad;
+	case DMABUF_IOCTL_FENCE_EXPORT:
+		return (a->fexp.flags & DMA_BUF_SYNC_RW) &&
+		       !(a->fexp.flags & ~(uint32_t)DMA_BUF_SYNC_RW) &&
+		       !a->fexp.pad && !a->fexp.id;
+	case DMABUF_IOCTL_FENCE_IMPORT:
+		return (a->fimp.flags & DMA_BUF_SYNC_RW) &&
+		       !(a->fimp.flags & ~(uint32_t)DMA_BUF_SYNC_RW) &&
+		       !a->fimp.pad;
+	case DMABUF_IOCTL_FENCE_MERGE:
+		return !a->fmerge.id &&
+		       str_ok(a->fmerge.name, sizeof(a->fmerge.name));
+	case DMABUF_IOCTL_FENCE_INFO:
+		return a->finfo.count >= 1 &&
+		       a->finfo.count <= DMABUF_FENCE_PAGE;
 	}
 	return true;
 }
@@ -169,6 +188,22 @@ static void check_ret(unsigned int cmd, int ret)
 {
 	if (ret < -4095 || ret > 0)
 		FAIL("cmd %#x: the core answered %d\n", cmd, ret);
+}
+
+/* Export a fence and import it back: the buffer then waits on itself. */
+static int apply_fence_export(struct dmabuf_buffer *buf, uint32_t flags)
+{
+	struct dmabuf_fence *f;
+	int ret = dmabuf_fence_export(buf, flags, &f), status;
+
+	if (ret)
+		return ret;
+	status = dmabuf_fence_status(f);
+	if (status > 1)
+		FAIL("fence status %d\n", status);
+	ret = dmabuf_buffer_import_fence(buf, f, flags & DMA_BUF_SYNC_WRITE);
+	dmabuf_fence_put(f);
+	return ret;
 }
 
 static void apply_buffer(struct state *s, struct dmabuf_handle *h,
@@ -227,6 +262,9 @@ static void apply_buffer(struct state *s, struct dmabuf_handle *h,
 		ret = dmabuf_handle_end_cpu(h, a->cpu.offset, a->cpu.length,
 					    a->cpu.flags);
 		break;
+	case DMABUF_IOCTL_FENCE_EXPORT:
+		ret = apply_fence_export(buf, a->fexp.flags);
+		break;
 	}
 	(void)s;
 	check_ret(cmd, ret);
@@ -276,7 +314,7 @@ static void one_request(struct state *s, struct input *in)
 	else if (sel & 0x40) /* ours with another size or direction */
 		cmd ^= (unsigned int)take(in, 2) << 16;
 	flags = (unsigned int)take(in, 1);
-	target = (enum ioctl_target)(flags % 3);
+	target = (enum ioctl_target)(flags % 4);
 	in_size = flags & 0x10 ? (size_t)take(in, 2) % (sizeof(a) + 64)
 			       : _IOC_SIZE(cmd);
 	out_size = flags & 0x20 ? (size_t)take(in, 2) % (sizeof(a) + 64)
@@ -298,7 +336,9 @@ static void one_request(struct state *s, struct input *in)
 	nr_accepted++;
 	if (target == IOCTL_TARGET_ROOT)
 		apply_root(s, cmd, &a);
-	else if (cmd != DMABUF_IOCTL_GET_TOKEN) /* the side channel's */
+	else if (target == IOCTL_TARGET_BUFFER &&
+		 cmd != DMABUF_IOCTL_GET_TOKEN && /* the side channel's */
+		 cmd != DMABUF_IOCTL_FENCE_IMPORT) /* names an fs-layer id */
 		apply_buffer(s, s->handles[(flags >> 3) % NR_HANDLES], cmd, &a);
 }
 

@@ -6,6 +6,7 @@
  * on a real mount; so do the kernel's own dma-heap and udmabuf selftests
  * when ../shared/tools/kernel-selftests has built them.
  */
+#include <pthread.h>
 #include <sys/mman.h>
 
 #include "mount.h"
@@ -41,9 +42,9 @@ static int run_compat(const char *name)
 Test(compat, heap_client_passes_every_check)
 {
 	cr_assert_eq(run_compat("heap_client"), 0);
-	cr_assert_eq(sh("grep -q '^72 checks, 0 failed' %s/heap_client.out",
-			M.dir),
-		     0);
+	cr_assert_eq(
+		sh("grep -q '^72 checks, 0 failed' %s/heap_client.out", M.dir),
+		0);
 	cr_assert(WAIT_FOR(stat_of("buffers") == 0, 10),
 		  "every buffer went with its fds");
 }
@@ -54,6 +55,14 @@ Test(compat, udmabuf_client_passes_every_check)
 	cr_assert_eq(sh("grep -q ' 0 failed' %s/udmabuf_client.out", M.dir), 0);
 	cr_assert(WAIT_FOR(stat_of("buffers") == 0, 10),
 		  "the memfds' pages are let go with the last fd");
+}
+
+Test(compat, sync_file_client_passes_every_check)
+{
+	cr_assert_eq(run_compat("sync_file_client"), 0);
+	cr_assert_eq(sh("grep -q ' 0 failed' %s/sync_file_client.out", M.dir),
+		     0);
+	cr_assert(WAIT_FOR(stat_of("buffers") == 0, 10));
 }
 
 /* A holder killed mid-use: its buffers show while it lives, then go. */
@@ -129,8 +138,9 @@ Test(compat, heap_ioctl_without_the_layer_says_how)
 	cr_assert_eq(unlink(at(".heaps/system")), -1);
 	cr_assert_eq(unlink(at(".udmabuf")), -1);
 	cr_assert_eq(errno, EPERM);
-	cr_assert_eq(sh("ls $MNT/.heaps | tr '\\n' ' ' | grep -qx 'cma system '"),
-		     0);
+	cr_assert_eq(
+		sh("ls $MNT/.heaps | tr '\\n' ' ' | grep -qx 'cma system '"),
+		0);
 	close(heap);
 }
 
@@ -163,7 +173,138 @@ Test(compat, kernel_selftests)
 	 * Test 6 needs 2 GiB of huge pages and 4 KiB runs inside them, which
 	 * no user-space mapping can give (dmabuf-compat(7)): 1 to 5 must pass.
 	 */
-	cr_assert_eq(sh("test $(grep -c '^ok [1-5] .*PASS' %s/udmabuf.tap) -eq 5",
-			M.dir),
-		     0);
+	cr_assert_eq(
+		sh("test $(grep -c '^ok [1-5] .*PASS' %s/udmabuf.tap) -eq 5",
+		   M.dir),
+		0);
+}
+
+/* ---- the daemon's side of sync_file, spoken directly ---- */
+
+static int fence_file(uint64_t id)
+{
+	struct dmabuf_fence_bind b = {.id = id};
+	int fd = open(at(".sync_file"), O_RDWR);
+
+	cr_assert_geq(fd, 0);
+	cr_assert_eq(ioctl(fd, DMABUF_IOCTL_FENCE_BIND, &b), 0, "bind: %s",
+		     strerror(errno));
+	return fd;
+}
+
+static uint64_t export_fence(int buf, uint32_t flags)
+{
+	struct dmabuf_fence_export e = {.flags = flags};
+
+	cr_assert_eq(ioctl(buf, DMABUF_IOCTL_FENCE_EXPORT, &e), 0);
+	cr_assert_neq(e.id, 0);
+	return e.id;
+}
+
+static struct dmabuf_fence_info fence_info(int sf)
+{
+	struct dmabuf_fence_info i = {.count = DMABUF_FENCE_PAGE};
+
+	cr_assert_eq(ioctl(sf, DMABUF_IOCTL_FENCE_INFO, &i), 0);
+	return i;
+}
+
+static bool polls_in(int fd, int timeout_ms)
+{
+	struct pollfd p = {.fd = fd, .events = POLLIN};
+
+	return poll(&p, 1, timeout_ms) == 1 && (p.revents & POLLIN);
+}
+
+struct waiter {
+	int fd;
+	volatile int done;
+};
+
+static void *blocking_start(void *arg)
+{
+	struct waiter *w = arg;
+
+	w->done = sync_buf(w->fd, DMA_BUF_SYNC_START | DMA_BUF_SYNC_READ) ? -1
+									  : 1;
+	return NULL;
+}
+
+/*
+ * A fence exported from a buffer a device writes is pending until the
+ * mapping ends; imported into another buffer, it holds that buffer's CPU
+ * readers off too, and a reader parked there wakes when the first
+ * buffer's device is done.
+ */
+Test(compat, fences_follow_device_mappings)
+{
+	int a = new_buffer("a", NULL, 65536, 0),
+	    b = new_buffer("b", NULL, 65536, 0);
+	struct dmabuf_fence_import imp = {.flags = DMA_BUF_SYNC_WRITE};
+	struct waiter w = {.fd = b};
+	uint64_t dev = do_attach(a, "gpu0");
+	pthread_t t;
+	int sf, nb;
+
+	do_map(a, dev, DMABUF_DIR_FROM_DEVICE);
+	sf = fence_file(export_fence(a, DMA_BUF_SYNC_READ));
+	cr_assert(!polls_in(sf, 0), "pending while the device writes");
+	cr_assert_eq(fence_info(sf).status, 0);
+	cr_assert_eq(fence_info(sf).num_fences, 1);
+	imp.id = fence_info(sf).id;
+	cr_assert_eq(ioctl(b, DMABUF_IOCTL_FENCE_IMPORT, &imp), 0);
+	nb = open(at("b"), O_RDWR | O_NONBLOCK);
+	cr_assert_eq(sync_buf(nb, DMA_BUF_SYNC_START | DMA_BUF_SYNC_READ),
+		     -EAGAIN, "b's readers wait for a's device now");
+	cr_assert_eq(pthread_create(&t, NULL, blocking_start, &w), 0);
+	do_unmap(a, dev);
+	cr_assert(polls_in(sf, 5000), "signalled once the mapping ended");
+	cr_assert_eq(fence_info(sf).status, 1);
+	cr_assert(WAIT_FOR(w.done, 5), "the parked reader of b woke");
+	pthread_join(t, NULL);
+	cr_assert_eq(w.done, 1);
+	cr_assert_eq(sync_buf(nb, DMA_BUF_SYNC_START | DMA_BUF_SYNC_READ), 0);
+	imp.id = 12345;
+	cr_assert_eq(ioctl(b, DMABUF_IOCTL_FENCE_IMPORT, &imp), -1);
+	cr_assert_eq(errno, EINVAL, "an id that names no fence");
+	close(nb);
+	close(sf);
+	close(a);
+	close(b);
+}
+
+/* The process holding the device mapping dies: the fence signals, failed. */
+Test(compat, fence_of_a_killed_holder_signals_with_an_error)
+{
+	int a = new_buffer("k", NULL, 65536, 0), ready[2], sf;
+	char c;
+	pid_t pid;
+
+	cr_assert_eq(pipe(ready), 0);
+	pid = fork();
+	cr_assert_geq(pid, 0);
+	if (pid == 0) {
+		int own = open(at("k"), O_RDWR);
+		struct dmabuf_attach at_ = {.device = "gpu0"};
+		struct dmabuf_map m = {.dir = DMABUF_DIR_BIDIRECTIONAL};
+
+		if (ioctl(own, DMABUF_IOCTL_ATTACH, &at_))
+			_exit(2);
+		m.attach_id = at_.attach_id;
+		if (ioctl(own, DMABUF_IOCTL_MAP, &m) ||
+		    write(ready[1], "m", 1) != 1)
+			_exit(3);
+		for (;;)
+			pause();
+	}
+	cr_assert_eq(read(ready[0], &c, 1), 1);
+	sf = fence_file(export_fence(a, DMA_BUF_SYNC_WRITE));
+	cr_assert(!polls_in(sf, 0));
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+	cr_assert(polls_in(sf, 5000), "nothing waits forever");
+	cr_assert_eq(fence_info(sf).status, -ECANCELED,
+		     "signalled as an error");
+	close(sf);
+	close(a);
 }

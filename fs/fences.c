@@ -1,0 +1,463 @@
+// SPDX-License-Identifier: MIT
+/*
+ * DOC: sync_file handles
+ *
+ * A sync_file is an fd that stands for an explicit fence (lib/core/fence.c):
+ * it polls POLLIN once the fence signals, and answers SYNC_IOC_FILE_INFO and
+ * SYNC_IOC_MERGE.  The kernel creates it in the caller; here the compat
+ * layer does, in two steps the daemon can answer:
+ *
+ *  1. DMABUF_IOCTL_FENCE_EXPORT on a buffer handle (or FENCE_MERGE on a
+ *     bound sync_file handle) makes a fence and names it by a random id.
+ *     An id nobody binds within the token lifetime is dropped.
+ *  2. The layer opens <mount>/.sync_file and binds the new handle to the id
+ *     (DMABUF_IOCTL_FENCE_BIND).  From then on that handle is the
+ *     sync_file: poll, FENCE_INFO, FENCE_MERGE, and the id that
+ *     DMABUF_IOCTL_FENCE_IMPORT on a buffer names.
+ *
+ * Ids are 64 random bits, so only whoever was told one can name its fence.
+ * The table of ids and every sync_file handle are under fs.lock.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <search.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <syslog.h>
+#include <time.h>
+
+#include "decode.h"
+#include "fs.h"
+
+/* How long an id may wait for its handle (the layer binds it at once). */
+#define FENCE_CLAIM_S 10
+
+/**
+ * struct fs_fence - a fence the daemon knows by id
+ * @id: random, never 0
+ * @fence: one reference
+ * @handles: sync_file handles bound to it
+ * @claim_by: CLOCK_MONOTONIC seconds by which a handle must bind it
+ * @name: what SYNC_IOC_FILE_INFO reports
+ */
+struct fs_fence {
+	uint64_t id;
+	struct dmabuf_fence *fence;
+	unsigned int handles;
+	time_t claim_by;
+	char name[DMABUF_NAME_LEN];
+};
+
+/**
+ * struct fs_sync_file - one open of <mount>/.sync_file
+ * @ff: the fence it is bound to, NULL before DMABUF_IOCTL_FENCE_BIND
+ * @ph: poll handle to notify when the fence may have signalled
+ * @link: entry in fs.sync_files
+ */
+struct fs_sync_file {
+	struct fs_fence *ff;
+	struct fuse_pollhandle *ph;
+	LIST_ENTRY(fs_sync_file) link;
+};
+
+static int by_id(const void *a, const void *b)
+{
+	const struct fs_fence *x = a, *y = b;
+
+	return x->id < y->id ? -1 : x->id > y->id;
+}
+
+static time_t now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec;
+}
+
+static struct fs_fence *find_locked(struct fs *fs, uint64_t id)
+{
+	struct fs_fence key = {.id = id}, **found;
+
+	found = tfind(&key, &fs->fences, by_id);
+	return found ? *found : NULL;
+}
+
+static void drop_locked(struct fs *fs, struct fs_fence *ff)
+{
+	tdelete(ff, &fs->fences, by_id);
+	dmabuf_fence_put(ff->fence);
+	free(ff);
+}
+
+struct unclaimed {
+	struct fs_fence **v;
+	size_t n, cap;
+	time_t now;
+};
+
+static void collect_unclaimed(const void *node, VISIT which, void *arg)
+{
+	struct fs_fence *ff = *(struct fs_fence *const *)node;
+	struct unclaimed *u = arg;
+	struct fs_fence **grown;
+
+	if ((which != postorder && which != leaf) || ff->handles ||
+	    ff->claim_by > u->now)
+		return;
+	if (u->n == u->cap) {
+		u->cap = u->cap ? u->cap * 2 : 8;
+		grown = realloc(u->v, u->cap * sizeof(*u->v));
+		if (!grown)
+			return; /* dropped at a later call */
+		u->v = grown;
+	}
+	u->v[u->n++] = ff;
+}
+
+/* Ids handed out and never bound: a client that died between the steps. */
+static void drop_unclaimed_locked(struct fs *fs)
+{
+	struct unclaimed u = {.now = now_s()};
+	size_t i;
+
+	twalk_r(fs->fences, collect_unclaimed, &u);
+	for (i = 0; i < u.n; i++)
+		drop_locked(fs, u.v[i]);
+	free(u.v);
+}
+
+/* Name @fence by a new id, unclaimed; takes the caller's reference. */
+static int publish(struct fs *fs, struct dmabuf_fence *fence, const char *name,
+		   __u64 *id)
+{
+	struct fs_fence *ff = calloc(1, sizeof(*ff));
+	int ret = ff ? 0 : -ENOMEM;
+
+	while (!ret && !ff->id)
+		if (getrandom(&ff->id, sizeof(ff->id), 0) != sizeof(ff->id))
+			ret = -EAGAIN;
+	if (ret) {
+		free(ff);
+		dmabuf_fence_put(fence);
+		return ret;
+	}
+	ff->fence = fence;
+	ff->claim_by = now_s() + FENCE_CLAIM_S;
+	snprintf(ff->name, sizeof(ff->name), "%s", name);
+	pthread_mutex_lock(&fs->lock);
+	drop_unclaimed_locked(fs);
+	ret = tsearch(ff, &fs->fences, by_id) ? 0 : -ENOMEM;
+	pthread_mutex_unlock(&fs->lock);
+	if (ret) {
+		dmabuf_fence_put(fence);
+		free(ff);
+		return ret;
+	}
+	*id = ff->id;
+	return 0;
+}
+
+/**
+ * fs_fence_export() - DMABUF_IOCTL_FENCE_EXPORT
+ * @fs: the file system
+ * @file: the buffer handle
+ * @e: in: flags; out: the id
+ *
+ * Return: 0 or -errno.
+ */
+int fs_fence_export(struct fs *fs, struct fs_file *file,
+		    struct dmabuf_fence_export *e)
+{
+	struct dmabuf_fence *f;
+	int ret = dmabuf_fence_export(file->inode->buf, e->flags, &f);
+
+	return ret ? ret : publish(fs, f, "dma-buf", &e->id);
+}
+
+/**
+ * fs_fence_import() - DMABUF_IOCTL_FENCE_IMPORT
+ * @fs: the file system
+ * @file: the buffer handle
+ * @imp: the fence's id and the direction
+ *
+ * Return: 0; -EINVAL for an id that names no fence; -ENOMEM.
+ */
+int fs_fence_import(struct fs *fs, struct fs_file *file,
+		    const struct dmabuf_fence_import *imp)
+{
+	struct dmabuf_fence *f = NULL;
+	struct fs_fence *ff;
+	int ret;
+
+	pthread_mutex_lock(&fs->lock);
+	ff = find_locked(fs, imp->id);
+	if (ff) {
+		f = ff->fence;
+		dmabuf_fence_get(f);
+	}
+	pthread_mutex_unlock(&fs->lock);
+	if (!f) {
+		dmabuf_log(LOG_WARNING,
+			   "fence import refused (EINVAL): not a sync_file");
+		return -EINVAL;
+	}
+	ret = dmabuf_buffer_import_fence(file->inode->buf, f,
+					 imp->flags & DMA_BUF_SYNC_WRITE);
+	dmabuf_fence_put(f);
+	return ret;
+}
+
+/**
+ * fs_sync_file_open() - a new, unbound .sync_file handle
+ * @fs: the file system
+ * @fi: its file info (fh set here)
+ *
+ * Return: 0 or -ENOMEM.
+ */
+int fs_sync_file_open(struct fs *fs, struct fuse_file_info *fi)
+{
+	struct fs_sync_file *sf = calloc(1, sizeof(*sf));
+
+	if (!sf)
+		return -ENOMEM;
+	pthread_mutex_lock(&fs->lock);
+	LIST_INSERT_HEAD(&fs->sync_files, sf, link);
+	pthread_mutex_unlock(&fs->lock);
+	fi->fh = (uintptr_t)sf;
+	return 0;
+}
+
+/** fs_sync_file_release() - the last close of a .sync_file handle */
+void fs_sync_file_release(struct fs *fs, struct fuse_file_info *fi)
+{
+	struct fs_sync_file *sf = (struct fs_sync_file *)(uintptr_t)fi->fh;
+
+	pthread_mutex_lock(&fs->lock);
+	LIST_REMOVE(sf, link);
+	if (sf->ff && !--sf->ff->handles)
+		drop_locked(fs, sf->ff);
+	pthread_mutex_unlock(&fs->lock);
+	if (sf->ph)
+		fuse_pollhandle_destroy(sf->ph);
+	free(sf);
+}
+
+static int bind_fence(struct fs *fs, struct fs_sync_file *sf, uint64_t id)
+{
+	struct fs_fence *ff;
+	int ret = 0;
+
+	pthread_mutex_lock(&fs->lock);
+	ff = find_locked(fs, id);
+	if (sf->ff)
+		ret = -EBUSY;
+	else if (!ff)
+		ret = -ENOENT;
+	else {
+		ff->handles++;
+		sf->ff = ff;
+	}
+	pthread_mutex_unlock(&fs->lock);
+	return ret;
+}
+
+/* The bound fence of @sf, referenced; NULL if unbound. */
+static struct dmabuf_fence *fence_of(struct fs *fs, struct fs_sync_file *sf,
+				     char name[DMABUF_NAME_LEN], __u64 *id)
+{
+	struct dmabuf_fence *f = NULL;
+
+	pthread_mutex_lock(&fs->lock);
+	if (sf->ff) {
+		f = sf->ff->fence;
+		dmabuf_fence_get(f);
+		if (name)
+			memcpy(name, sf->ff->name, DMABUF_NAME_LEN);
+		if (id)
+			*id = sf->ff->id;
+	}
+	pthread_mutex_unlock(&fs->lock);
+	return f;
+}
+
+static int merge(struct fs *fs, struct fs_sync_file *sf,
+		 struct dmabuf_fence_merge *m)
+{
+	struct dmabuf_fence *a = fence_of(fs, sf, NULL, NULL), *b = NULL, *f;
+	struct fs_fence *other;
+	int ret = a ? 0 : -EINVAL;
+
+	pthread_mutex_lock(&fs->lock);
+	other = find_locked(fs, m->other);
+	if (other) {
+		b = other->fence;
+		dmabuf_fence_get(b);
+	}
+	pthread_mutex_unlock(&fs->lock);
+	if (!ret && !b)
+		ret = -EINVAL;
+	if (!ret)
+		ret = dmabuf_fence_merge(a, b, &f);
+	if (!ret)
+		ret = publish(fs, f, m->name, &m->id);
+	if (a)
+		dmabuf_fence_put(a);
+	if (b)
+		dmabuf_fence_put(b);
+	return ret;
+}
+
+static int info(struct fs *fs, struct fs_sync_file *sf,
+		struct dmabuf_fence_info *in)
+{
+	struct dmabuf_fence_leaf leaves[DMABUF_FENCE_PAGE];
+	struct dmabuf_fence *f = fence_of(fs, sf, in->name, &in->id);
+	unsigned int i, n;
+
+	if (!f)
+		return -EINVAL;
+	in->status = dmabuf_fence_status(f);
+	n = dmabuf_fence_leaves(f, in->first, leaves, in->count);
+	dmabuf_fence_put(f);
+	in->num_fences = n;
+	in->count = in->first < n ? n - in->first : 0;
+	if (in->count > DMABUF_FENCE_PAGE)
+		in->count = DMABUF_FENCE_PAGE;
+	memset(in->leaves, 0, sizeof(in->leaves));
+	for (i = 0; i < in->count; i++)
+		in->leaves[i] = (struct dmabuf_fence_leaf_info){
+			.status = leaves[i].status,
+			.seq = leaves[i].seq,
+			.timestamp_ns = leaves[i].timestamp_ns};
+	return 0;
+}
+
+/**
+ * fs_sync_file_ioctl() - FENCE_BIND, FENCE_MERGE, FENCE_INFO
+ * @req: the request, answered here
+ * @fi: the .sync_file handle
+ * @cmd: the command, decoded
+ * @a: its payload, checked
+ */
+void fs_sync_file_ioctl(fuse_req_t req, struct fuse_file_info *fi,
+			unsigned int cmd, union ioctl_arg *a)
+{
+	struct fs_sync_file *sf = (struct fs_sync_file *)(uintptr_t)fi->fh;
+	struct fs *fs = fs_of(req);
+	int ret;
+
+	switch (cmd) {
+	case DMABUF_IOCTL_FENCE_BIND:
+		ret = bind_fence(fs, sf, a->fbind.id);
+		if (ret)
+			fuse_reply_err(req, -ret);
+		else
+			fuse_reply_ioctl(req, 0, NULL, 0);
+		return;
+	case DMABUF_IOCTL_FENCE_MERGE:
+		ret = merge(fs, sf, &a->fmerge);
+		if (ret)
+			fuse_reply_err(req, -ret);
+		else
+			fuse_reply_ioctl(req, 0, &a->fmerge, sizeof(a->fmerge));
+		return;
+	default: /* FENCE_INFO */
+		ret = info(fs, sf, &a->finfo);
+		if (ret)
+			fuse_reply_err(req, -ret);
+		else
+			fuse_reply_ioctl(req, 0, &a->finfo, sizeof(a->finfo));
+	}
+}
+
+/**
+ * fs_sync_file_poll() - POLLIN once the fence has signalled
+ * @req: the poll request
+ * @fi: the .sync_file handle
+ * @ph: handle to notify later, or NULL
+ */
+void fs_sync_file_poll(fuse_req_t req, struct fuse_file_info *fi,
+		       struct fuse_pollhandle *ph)
+{
+	struct fs_sync_file *sf = (struct fs_sync_file *)(uintptr_t)fi->fh;
+	struct fs *fs = fs_of(req);
+	struct dmabuf_fence *f = fence_of(fs, sf, NULL, NULL);
+	struct fuse_pollhandle *old = NULL;
+	unsigned int mask = 0;
+
+	if (f) {
+		mask = dmabuf_fence_status(f) ? POLLIN | POLLRDNORM : 0;
+		dmabuf_fence_put(f);
+	}
+	if (ph) {
+		pthread_mutex_lock(&fs->lock);
+		old = sf->ph;
+		sf->ph = ph;
+		pthread_mutex_unlock(&fs->lock);
+		if (old)
+			fuse_pollhandle_destroy(old);
+	}
+	fuse_reply_poll(req, mask);
+}
+
+/**
+ * fs_sync_file_take_pollhandles() - for the notifier: every waiting poller
+ * @fs: the file system
+ * @out: their poll handles, malloc'ed; the caller notifies and frees
+ *
+ * Return: how many.
+ */
+size_t fs_sync_file_take_pollhandles(struct fs *fs,
+				     struct fuse_pollhandle ***out)
+{
+	struct fuse_pollhandle **phs = NULL, **grown;
+	struct fs_sync_file *sf;
+	size_t n = 0, cap = 0;
+
+	pthread_mutex_lock(&fs->lock);
+	LIST_FOREACH (sf, &fs->sync_files, link) {
+		if (!sf->ph)
+			continue;
+		if (n == cap) {
+			cap = cap ? cap * 2 : 16;
+			grown = realloc(phs, cap * sizeof(*phs));
+			if (!grown)
+				break; /* the rest wake at the next change */
+			phs = grown;
+		}
+		phs[n++] = sf->ph;
+		sf->ph = NULL;
+	}
+	pthread_mutex_unlock(&fs->lock);
+	*out = phs;
+	return n;
+}
+
+/**
+ * fs_fences_release_all() - at unmount: every id and sync_file handle
+ * @fs: the file system
+ */
+static void free_fence(void *node)
+{
+	struct fs_fence *ff = node;
+
+	dmabuf_fence_put(ff->fence);
+	free(ff);
+}
+
+void fs_fences_release_all(struct fs *fs)
+{
+	struct fs_sync_file *sf;
+
+	while ((sf = LIST_FIRST(&fs->sync_files))) {
+		LIST_REMOVE(sf, link);
+		if (sf->ph)
+			fuse_pollhandle_destroy(sf->ph);
+		free(sf);
+	}
+	tdestroy(fs->fences, free_fence);
+	fs->fences = NULL;
+}

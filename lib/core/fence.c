@@ -1,0 +1,324 @@
+// SPDX-License-Identifier: MIT
+/*
+ * DOC: explicit fences (sync_file)
+ *
+ * The implicit fences of a buffer are its live device mappings, each named
+ * by the sequence number it got when mapped (dma_fence's seqno on one
+ * timeline per core).  An explicit fence is a snapshot of some of them,
+ * taken when a program asks (DMA_BUF_IOCTL_EXPORT_SYNC_FILE): for READ the
+ * mappings in which a device writes, for WRITE all of them, as
+ * dma_resv_usage_rw() orders them, plus the fences imported into the buffer
+ * for that direction.  It signals when every mapping it names has ended;
+ * one that ended because its handle was released (its process died) makes
+ * the fence signal with an error, as a GPU reset does in the kernel.  A
+ * fence of no mapping is signalled from the start (the kernel's stub
+ * fence).  Merging two fences gives one that names both sets.
+ *
+ * Imported fences (DMA_BUF_IOCTL_IMPORT_SYNC_FILE) join a buffer's implicit
+ * fences until they signal: a write import holds CPU readers and writers
+ * off, a read import CPU writers, exactly as a device mapping would.
+ *
+ * Fences live in the core, under its lock, referenced by whoever holds
+ * them (a sync_file handle, an import); a mapping's end settles the leaves
+ * that name it.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "internal.h"
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+static struct dmabuf_fence *fence_new_locked(struct dmabuf_core *core,
+					     unsigned int nr)
+{
+	struct dmabuf_fence *f = calloc(1, sizeof(*f));
+
+	if (!f)
+		return NULL;
+	f->leaves = nr ? calloc(nr, sizeof(*f->leaves)) : NULL;
+	if (nr && !f->leaves) {
+		free(f);
+		return NULL;
+	}
+	f->core = core;
+	f->refs = 1;
+	LIST_INSERT_HEAD(&core->fences, f, link);
+	return f;
+}
+
+static void fence_put_locked(struct dmabuf_fence *f)
+{
+	if (--f->refs)
+		return;
+	LIST_REMOVE(f, link);
+	free(f->leaves);
+	free(f);
+}
+
+static bool leaf_pending(const struct dmabuf_fence_leaf *l)
+{
+	return l->status == 0;
+}
+
+/* Is @f signalled?  Its first error if any leaf failed. */
+static int fence_status_locked(const struct dmabuf_fence *f)
+{
+	int error = 0;
+	unsigned int i;
+
+	for (i = 0; i < f->nr_leaves; i++) {
+		if (leaf_pending(&f->leaves[i]))
+			return 0;
+		if (f->leaves[i].status < 0 && !error)
+			error = f->leaves[i].status;
+	}
+	return error ? error : 1;
+}
+
+static void add_leaf(struct dmabuf_fence *f, const struct dmabuf_fence_leaf *l)
+{
+	unsigned int i;
+
+	for (i = 0; i < f->nr_leaves; i++)
+		if (f->leaves[i].seq == l->seq)
+			return; /* named already */
+	f->leaves[f->nr_leaves++] = *l;
+}
+
+/* Does a device mapping of direction @dir fence CPU access for @flags? */
+static bool fences_for(uint32_t dir, uint32_t flags)
+{
+	bool device_writes = dir != DMABUF_DIR_TO_DEVICE;
+
+	return (flags & DMA_BUF_SYNC_WRITE) || device_writes;
+}
+
+static unsigned int count_candidates_locked(const struct dmabuf_buffer *buf)
+{
+	const struct dmabuf_attachment *att;
+	const struct dmabuf_import *imp;
+	unsigned int n = 0;
+
+	TAILQ_FOREACH (att, &buf->attachments, buf_link)
+		n += att->mapped;
+	TAILQ_FOREACH (imp, &buf->imports, link)
+		n += imp->fence->nr_leaves;
+	return n;
+}
+
+/**
+ * dmabuf_fence_export() - a fence for @buf's current fences
+ * @buf: the buffer
+ * @flags: DMA_BUF_SYNC_READ (its writers) and/or WRITE (all)
+ * @out: the fence, one reference for the caller
+ *
+ * Return: 0; -EINVAL for flags outside DMA_BUF_SYNC_RW or none; -ENOMEM.
+ */
+int dmabuf_fence_export(struct dmabuf_buffer *buf, uint32_t flags,
+			struct dmabuf_fence **out)
+{
+	struct dmabuf_core *core = buf->core;
+	struct dmabuf_attachment *att;
+	struct dmabuf_import *imp;
+	struct dmabuf_fence *f;
+	unsigned int i;
+
+	if (!(flags & DMA_BUF_SYNC_RW) || (flags & ~DMA_BUF_SYNC_RW))
+		return -EINVAL;
+	pthread_mutex_lock(&core->lock);
+	f = fence_new_locked(core, count_candidates_locked(buf));
+	if (!f) {
+		pthread_mutex_unlock(&core->lock);
+		return -ENOMEM;
+	}
+	TAILQ_FOREACH (att, &buf->attachments, buf_link)
+		if (att->mapped && fences_for(att->dir, flags))
+			add_leaf(f, &(struct dmabuf_fence_leaf){
+					    .seq = att->map_seq});
+	TAILQ_FOREACH (imp, &buf->imports, link)
+		if ((flags & DMA_BUF_SYNC_WRITE) || imp->write)
+			for (i = 0; i < imp->fence->nr_leaves; i++)
+				if (leaf_pending(&imp->fence->leaves[i]))
+					add_leaf(f, &imp->fence->leaves[i]);
+	pthread_mutex_unlock(&core->lock);
+	*out = f;
+	return 0;
+}
+
+/**
+ * dmabuf_fence_merge() - a fence that signals when @a and @b both have
+ * @a: a fence
+ * @b: another (or the same)
+ * @out: the new fence, one reference for the caller
+ *
+ * Return: 0 or -ENOMEM.
+ */
+int dmabuf_fence_merge(struct dmabuf_fence *a, struct dmabuf_fence *b,
+		       struct dmabuf_fence **out)
+{
+	struct dmabuf_core *core = a->core;
+	struct dmabuf_fence *f;
+	unsigned int i;
+
+	pthread_mutex_lock(&core->lock);
+	f = fence_new_locked(core, a->nr_leaves + b->nr_leaves);
+	for (i = 0; f && i < a->nr_leaves; i++)
+		add_leaf(f, &a->leaves[i]);
+	for (i = 0; f && i < b->nr_leaves; i++)
+		add_leaf(f, &b->leaves[i]);
+	pthread_mutex_unlock(&core->lock);
+	if (!f)
+		return -ENOMEM;
+	*out = f;
+	return 0;
+}
+
+void dmabuf_fence_get(struct dmabuf_fence *f)
+{
+	pthread_mutex_lock(&f->core->lock);
+	f->refs++;
+	pthread_mutex_unlock(&f->core->lock);
+}
+
+void dmabuf_fence_put(struct dmabuf_fence *f)
+{
+	struct dmabuf_core *core = f->core;
+
+	pthread_mutex_lock(&core->lock);
+	fence_put_locked(f);
+	pthread_mutex_unlock(&core->lock);
+}
+
+/**
+ * dmabuf_fence_status() - as sync_file_info.status
+ * @f: the fence
+ *
+ * Return: 1 signalled, 0 active, a negative errno when signalled with an
+ * error (a mapping it waited for was torn down with its process).
+ */
+int dmabuf_fence_status(struct dmabuf_fence *f)
+{
+	int ret;
+
+	pthread_mutex_lock(&f->core->lock);
+	ret = fence_status_locked(f);
+	pthread_mutex_unlock(&f->core->lock);
+	return ret;
+}
+
+/**
+ * dmabuf_fence_leaves() - the mappings @f waits for, as SYNC_IOC_FILE_INFO
+ * @f: the fence
+ * @first: index of the first to copy
+ * @out: room for @max
+ * @max: its size
+ *
+ * Return: how many leaves @f has in all (0 for a stub fence).
+ */
+unsigned int dmabuf_fence_leaves(struct dmabuf_fence *f, unsigned int first,
+				 struct dmabuf_fence_leaf *out,
+				 unsigned int max)
+{
+	unsigned int n, i;
+
+	pthread_mutex_lock(&f->core->lock);
+	n = f->nr_leaves;
+	for (i = 0; first + i < n && i < max; i++)
+		out[i] = f->leaves[first + i];
+	pthread_mutex_unlock(&f->core->lock);
+	return n;
+}
+
+/**
+ * dmabuf_buffer_import_fence() - add @f to @buf's implicit fences
+ * @buf: the buffer
+ * @f: the fence; the buffer takes its own reference
+ * @write: a write fence (holds CPU reads too), else a read fence
+ *
+ * Return: 0 or -ENOMEM.
+ */
+int dmabuf_buffer_import_fence(struct dmabuf_buffer *buf,
+			       struct dmabuf_fence *f, bool write)
+{
+	struct dmabuf_import *imp = calloc(1, sizeof(*imp));
+
+	if (!imp)
+		return -ENOMEM;
+	imp->fence = f;
+	imp->write = write;
+	pthread_mutex_lock(&buf->core->lock);
+	f->refs++;
+	TAILQ_INSERT_TAIL(&buf->imports, imp, link);
+	buf->core->nr_imports++;
+	pthread_mutex_unlock(&buf->core->lock);
+	return 0;
+}
+
+/* Drop imports that have signalled; free them all when @all. */
+void imports_prune_locked(struct dmabuf_buffer *buf, bool all)
+{
+	struct dmabuf_import *imp, *next;
+
+	TAILQ_FOREACH_SAFE (imp, &buf->imports, link, next)
+		if (all || fence_status_locked(imp->fence)) {
+			TAILQ_REMOVE(&buf->imports, imp, link);
+			buf->core->nr_imports--;
+			fence_put_locked(imp->fence);
+			free(imp);
+		}
+}
+
+/*
+ * Imported fences still pending on @buf that hold off CPU access in @dir
+ * (DMA_BUF_SYNC_* bits): writers wait for all, readers for write imports.
+ */
+bool imports_block_locked(struct dmabuf_buffer *buf, uint32_t dir)
+{
+	struct dmabuf_import *imp;
+
+	imports_prune_locked(buf, false);
+	TAILQ_FOREACH (imp, &buf->imports, link)
+		if ((dir & DMA_BUF_SYNC_WRITE) || imp->write)
+			return true;
+	return false;
+}
+
+/*
+ * A device mapping named @seq ended: settle the leaves that name it,
+ * with an error when its handle was released rather than unmapped.
+ */
+void fences_mapping_ended_locked(struct dmabuf_core *core, uint64_t seq,
+				 bool torn_down)
+{
+	struct dmabuf_fence *f;
+	uint64_t at = now_ns();
+	unsigned int i;
+
+	LIST_FOREACH (f, &core->fences, link)
+		for (i = 0; i < f->nr_leaves; i++)
+			if (f->leaves[i].seq == seq && !f->leaves[i].status) {
+				f->leaves[i].status =
+					torn_down ? -ECANCELED : 1;
+				f->leaves[i].timestamp_ns = at;
+			}
+}
+
+/** dmabuf_core_fences_in_use() - may a change wake waiters of other buffers? */
+bool dmabuf_core_fences_in_use(struct dmabuf_core *core)
+{
+	bool ret;
+
+	pthread_mutex_lock(&core->lock);
+	ret = core->nr_imports > 0 || !LIST_EMPTY(&core->fences);
+	pthread_mutex_unlock(&core->lock);
+	return ret;
+}
