@@ -86,6 +86,8 @@ BENCH_BINS := $(B)/tests/bench/bench $(B)/tests/bench/floor
 TEST_PLUGINS := $(B)/tests/plugins/flaky_heap.so $(B)/tests/plugins/broken_heap.so
 
 DEMO_BIN := $(B)/tools/dmabuf-demo
+# The demo's unmodified camera: the kernel's uapi headers only.
+COMPAT_CAMERA := $(B)/tools/dmabuf-compat-camera
 CTL_BIN := $(B)/tools/dmabufctl
 
 FS_SRCS := fs/dmabuffs.c fs/ops.c fs/ioctl.c fs/notify.c fs/xattr.c \
@@ -132,9 +134,9 @@ build-fuzz/fuzz_ioctl: tests/fuzz/fuzz_ioctl.c tests/fuzz/input.h fs/decode.c fs
 	$(Q)clang $(FUZZ_FLAGS) -o $@ $< fs/decode.c $(CORE_SRCS) $(LIB_SRCS) \
 		-pthread -ldl
 
-.PHONY: all check unit-tests demo bench fuzz fio-check valgrind-check install uninstall clean deps format format-check build-tests
+.PHONY: all check unit-tests demo demo-compat bench fuzz fio-check valgrind-check install uninstall clean deps format format-check build-tests
 all: $(CORE_LIB) $(LIB_A) $(LIB_SO) $(FS_BIN) $(CTL_BIN) $(DEMO_BIN) \
-	$(COMPAT_SO)
+	$(COMPAT_SO) $(COMPAT_CAMERA)
 
 build-tests: all $(UNIT_BINS) $(INTEG_BINS) $(TEST_PLUGINS) $(BENCH_BINS) \
 	$(COMPAT_PROGS)
@@ -153,8 +155,12 @@ demo: deps
 	@$(MAKE) --no-print-directory all
 	@$(DEMO_BIN)
 
+demo-compat: deps
+	@$(MAKE) --no-print-directory all
+	@$(DEMO_BIN) --compat
+
 bench: deps
-	@$(MAKE) --no-print-directory all $(BENCH_BINS)
+	@$(MAKE) --no-print-directory all $(BENCH_BINS) $(COMPAT_PROGS)
 	@$(B)/tests/bench/bench $(B) $(B)/bench.json
 
 # lib/ knows nothing of FUSE: only fs/ objects see its headers.
@@ -208,6 +214,11 @@ $(COMPAT_SO): lib/compat/compat.c lib/compat/compat.h $(LIB_SRCS) \
 	$(call say,LD,$@)
 	$(Q)$(CC) $(COMPAT_CFLAGS) -shared -o $@ lib/compat/compat.c \
 		$(LIB_SRCS) -pthread -ldl
+
+$(COMPAT_CAMERA): tools/compat-camera.c
+	@mkdir -p $(@D)
+	$(call say,CC,$@)
+	$(Q)$(CC) -std=gnu11 $(WARN) $(CFLAGS) -D_GNU_SOURCE -o $@ $<
 
 # Only the system's headers: what a program from elsewhere would have.
 $(B)/tests/compat/%: tests/compat/%.c

@@ -706,6 +706,57 @@ static void bench_clients(void)
 	       eight / one, 1.5, 0, ">= 1.5x one client");
 }
 
+/*
+ * ---- an unmodified program's buffer cycle, under dmabufctl run ----
+ *
+ * tests/compat/heap_cycle allocates from /dev/dma_heap, maps, brackets a
+ * write with SYNC, unmaps and closes, through the kernel's uapi only; the
+ * baseline is the same cycle through libdmabuf in this process.
+ */
+static double libdmabuf_cycle_us(int n, size_t size)
+{
+	static double t[1000];
+	int i;
+
+	for (i = 0; i < n; i++) {
+		double start = now_s();
+		int fd = dmabuf_export(mnt, NULL, "system", size, NULL, 0);
+		void *p;
+
+		if (fd < 0)
+			die("export", fd);
+		p = map_or_die(fd, size);
+		dmabuf_sync(fd, DMA_BUF_SYNC_START | DMA_BUF_SYNC_WRITE);
+		memset(p, i, size);
+		dmabuf_sync(fd, DMA_BUF_SYNC_END | DMA_BUF_SYNC_WRITE);
+		munmap(p, size);
+		close(fd);
+		t[i] = (now_s() - start) * 1e6;
+	}
+	return percentile(t, (size_t)n, 0.5);
+}
+
+static void bench_compat_cycle(const char *build)
+{
+	char cmd[1024], out[64] = "";
+	double ours, base;
+	FILE *p;
+
+	snprintf(cmd, sizeof(cmd),
+		 "%s/tools/dmabufctl -m %s run %s/tests/compat/heap_cycle 1000",
+		 build, mnt, build);
+	p = popen(cmd, "r");
+	if (!p || !fgets(out, sizeof(out), p) || pclose(p))
+		die("heap_cycle under dmabufctl run", EIO);
+	ours = strtod(out, NULL);
+	base = libdmabuf_cycle_us(1000, 65536);
+	snprintf(record("/dev/dma_heap alloc+mmap+SYNC+close, 64 KiB", ours,
+			base, "us", ours / base, 0, 0, "report vs libdmabuf")
+			 ->note,
+		 sizeof(results[0].note),
+		 "unmodified program under dmabufctl run; median");
+}
+
 /* ---- output ---- */
 
 static void print_table(void)
@@ -829,6 +880,7 @@ int main(int argc, char **argv)
 	bench_frames(mnt, mode, 256 * MiB, 10, 0.95);
 	bench_dd(mnt, mode, 0.85, 0.9);
 	bench_plain();
+	bench_compat_cycle(argv[1]);
 	bench_scale();
 	print_table();
 	write_json(json, commit);

@@ -185,6 +185,26 @@ Test(tools, the_demo_verifies_every_frame)
 	cr_assert_not_null(strstr(out, "unmounted"));
 }
 
+/* make demo-compat: an unmodified /dev/dma_heap camera feeds the pipeline. */
+Test(tools, the_compat_demo_verifies_every_frame)
+{
+	char cmd[PATH_MAX + 32];
+	FILE *p;
+	size_t n;
+
+	snprintf(cmd, sizeof(cmd), "%s --compat 2>&1",
+		 build_path("tools/dmabuf-demo"));
+	p = popen(cmd, "r");
+	n = fread(out, 1, sizeof(out) - 1, p);
+	out[n] = '\0';
+	cr_assert_eq(pclose(p), 0, "%s", out);
+	cr_assert_not_null(strstr(out, "frames from /dev/dma_heap/cma"), "%s",
+			   out);
+	cr_assert_not_null(strstr(out, "all 3 frames verified end to end"),
+			   "%s", out);
+	cr_assert_not_null(strstr(out, "went with their last fd: yes"));
+}
+
 Test(tools, readme_example_builds_against_the_installed_library)
 {
 	char root[PATH_MAX], cmd[PATH_MAX * 4];
