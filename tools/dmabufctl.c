@@ -108,6 +108,7 @@ struct holding {
 	uint64_t ino;
 	unsigned int fds;
 	unsigned int maps;
+	char fd_path[64]; /* one of its fds in /proc, "" if only mapped */
 };
 
 struct holdings {
@@ -152,6 +153,25 @@ static void read_comm(pid_t pid, char *out, size_t len)
 		fclose(f);
 }
 
+/*
+ * Is the file behind @fdpath a buffer?  The mount's other files (.bufinfo,
+ * .stats, the compat layer's device nodes) have names that start with a
+ * dot and are never deleted; an anonymous buffer's name was deleted.
+ */
+static bool is_buffer(const char *fdpath)
+{
+	char target[4096], *base;
+	ssize_t n = readlink(fdpath, target, sizeof(target) - 1);
+
+	if (n <= 0)
+		return false;
+	target[n] = '\0';
+	if (strstr(target, "/.heaps/"))
+		return false;
+	base = strrchr(target, '/');
+	return !base || base[1] != '.' || strstr(target, " (deleted)");
+}
+
 static void scan_fds(struct holdings *h, pid_t pid, const char *comm, dev_t dev)
 {
 	char path[64], fdpath[64 + 256];
@@ -171,11 +191,12 @@ static void scan_fds(struct holdings *h, pid_t pid, const char *comm, dev_t dev)
 		if (snprintf(fdpath, sizeof(fdpath), "%s/%s", path,
 			     d->d_name) >= (int)sizeof(fdpath) ||
 		    stat(fdpath, &st) || st.st_dev != dev ||
-		    !S_ISREG(st.st_mode))
+		    !S_ISREG(st.st_mode) || !is_buffer(fdpath))
 			continue;
 		x = holding_of(h, pid, comm, st.st_ino);
-		if (x)
-			x->fds++;
+		if (x && !x->fds++)
+			snprintf(x->fd_path, sizeof(x->fd_path), "%.63s",
+				 fdpath);
 	}
 	closedir(dir);
 }
@@ -305,11 +326,55 @@ static int list_entries(struct entry **out, size_t *n)
 			}
 			v = grown;
 		}
+		memset(&v[*n], 0,
+		       sizeof(v[*n])); /* no info: zeros, not garbage */
 		if (info_of(d->d_name, &v[*n]))
 			(*n)++;
 	}
 	closedir(dir);
 	*out = v;
+	return 0;
+}
+
+static bool listed(const struct entry *v, size_t n, uint64_t ino)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if ((uint64_t)v[i].st.st_ino == ino)
+			return true;
+	return false;
+}
+
+/*
+ * Anonymous buffers have no name to list: find them through the fds that
+ * hold them (/proc/PID/fd), as `who` does, and list those too.
+ */
+static int add_anonymous(const struct holdings *h, struct entry **v, size_t *n)
+{
+	struct entry *grown, *e;
+	size_t i;
+	int fd;
+
+	for (i = 0; i < h->n; i++) {
+		if (!h->v[i].fd_path[0] || listed(*v, *n, h->v[i].ino))
+			continue;
+		grown = realloc(*v, (*n + 1) * sizeof(**v));
+		if (!grown)
+			return -ENOMEM;
+		*v = grown;
+		e = memset(&(*v)[*n], 0, sizeof(**v));
+		fd = open(h->v[i].fd_path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+		if (fd < 0 || fstat(fd, &e->st)) {
+			if (fd >= 0)
+				close(fd);
+			continue; /* gone meanwhile, or not ours to see */
+		}
+		snprintf(e->name, sizeof(e->name), "(anonymous)");
+		e->have_info = dmabuf_info(fd, &e->info) == 0;
+		close(fd);
+		(*n)++;
+	}
 	return 0;
 }
 
@@ -377,6 +442,9 @@ static int cmd_ls(int argc, char **argv)
 	if (ret)
 		return fail(mount_dir, ret);
 	scan_holders(&h);
+	ret = add_anonymous(&h, &v, &n);
+	if (ret)
+		return fail("listing anonymous buffers", ret);
 	if (json) {
 		putchar('[');
 		for (i = 0; i < n; i++) {

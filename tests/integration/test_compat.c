@@ -91,6 +91,10 @@ Test(compat, killed_program_leaves_nothing)
 		     "its buffer shows in .bufinfo");
 	cr_assert_eq(sh("%s -m $MNT who | grep -q heap_client", ctl()), 0,
 		     "and in dmabufctl who");
+	cr_assert_eq(sh("%s -m $MNT ls | grep -q '^(anonymous) .* 4.0M "
+			"system *allocated'",
+			ctl()),
+		     0, "and in dmabufctl ls");
 	kill(pid, SIGKILL);
 	waitpid(pid, NULL, 0);
 	fclose(f);
