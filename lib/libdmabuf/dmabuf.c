@@ -527,15 +527,24 @@ static ssize_t recv_with_fd(int sock, void *data, size_t len, int *fd)
  */
 struct memory {
 	struct dmabuf_redeem_reply reply;
-	union {
-		struct dmabuf_backing runs;
-		char room[sizeof(struct dmabuf_backing) +
-			  DMABUF_BACKING_MAX_RANGES *
-				  sizeof(struct dmabuf_backing_range)];
-	};
+	_Alignas(struct dmabuf_backing) char room
+		[sizeof(struct dmabuf_backing) +
+		 DMABUF_BACKING_MAX_RANGES *
+			 sizeof(struct dmabuf_backing_range)];
 	int fds[DMABUF_BACKING_MAX_FDS];
 	unsigned int nr_fds;
 };
+
+/* One datagram lands in @reply and @room: they must touch. */
+_Static_assert(offsetof(struct memory, room) ==
+		       sizeof(struct dmabuf_redeem_reply),
+	       "reply and runs are one message");
+
+/* The runs that follow the reply (DMABUF_REPLY_RANGES), in @room. */
+static const struct dmabuf_backing *runs_of(const struct memory *mem)
+{
+	return (const struct dmabuf_backing *)mem->room;
+}
 
 static void memory_close(struct memory *mem)
 {
@@ -549,7 +558,7 @@ static int recv_memory(int sock, struct memory *mem)
 	ssize_t n =
 		recv_with_fds(sock, mem, offsetof(struct memory, fds), mem->fds,
 			      DMABUF_BACKING_MAX_FDS, &mem->nr_fds);
-	const struct dmabuf_backing *b = &mem->runs;
+	const struct dmabuf_backing *b = runs_of(mem);
 	bool runs = mem->reply.flags & DMABUF_REPLY_RANGES;
 	unsigned int i;
 
@@ -652,7 +661,7 @@ static int redeem(int fd, bool write, int *sock, struct memory *mem)
 static void *map_memory(const struct memory *mem, void *addr, size_t len,
 			int prot, int flags, off_t off)
 {
-	const struct dmabuf_backing *b = &mem->runs;
+	const struct dmabuf_backing *b = runs_of(mem);
 	uint64_t start = 0, end = (uint64_t)off + len;
 	unsigned int i;
 	char *base;
