@@ -221,13 +221,13 @@ $(COMPAT_CAMERA): tools/compat-camera.c
 	$(Q)$(CC) -std=gnu11 $(WARN) $(CFLAGS) -D_GNU_SOURCE -o $@ $<
 
 # Only the system's headers: what a program from elsewhere would have.
-$(B)/tests/compat/%: tests/compat/%.c
+$(B)/tests/compat/%: tests/compat/%.c tests/compat/tap.h
 	@mkdir -p $(@D)
 	$(call say,CC,$@)
 	$(Q)$(CC) -std=gnu11 $(WARN) $(CFLAGS) -D_GNU_SOURCE -o $@ $<
 
 # A static build, for the message dmabufctl run gives such programs.
-$(B)/tests/compat/heap_client-static: tests/compat/heap_client.c
+$(B)/tests/compat/heap_client-static: tests/compat/heap_client.c tests/compat/tap.h
 	@mkdir -p $(@D)
 	$(call say,CC,$@)
 	$(Q)$(CC) -std=gnu11 $(WARN) $(CFLAGS) -D_GNU_SOURCE -static -o $@ $<

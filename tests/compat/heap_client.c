@@ -27,26 +27,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "tap.h"
+
 #define MiB (1 << 20)
-
-static int failures, checks;
-
-static void check(int ok, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-
-static void check(int ok, const char *fmt, ...)
-{
-	va_list ap;
-
-	printf("%s %d - ", ok ? "ok" : "not ok", ++checks);
-	va_start(ap, fmt);
-	vprintf(fmt, ap);
-	va_end(ap);
-	if (!ok)
-		printf(" (errno %d: %s)", errno, strerror(errno));
-	putchar('\n');
-	failures += !ok;
-}
 
 static int alloc(int heap, unsigned long long len, unsigned int fd_flags,
 		 unsigned long long heap_flags, int *fd)
@@ -380,6 +363,5 @@ int main(int argc, char **argv)
 	check_fork(heap);
 	check_scm_rights(argv[0], heap);
 	close(heap);
-	printf("%d checks, %d failed\n", checks, failures);
-	return failures ? 1 : 0;
+	return tap_done();
 }

@@ -19,24 +19,7 @@
 #include <sys/ioctl.h>
 #include <unistd.h>
 
-static int failures, checks;
-
-static void check(int ok, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-
-static void check(int ok, const char *fmt, ...)
-{
-	va_list ap;
-
-	printf("%s %d - ", ok ? "ok" : "not ok", ++checks);
-	va_start(ap, fmt);
-	vprintf(fmt, ap);
-	va_end(ap);
-	if (!ok)
-		printf(" (errno %d: %s)", errno, strerror(errno));
-	putchar('\n');
-	failures += !ok;
-}
+#include "tap.h"
 
 static int export_sync(int buf, __u32 flags)
 {
@@ -148,6 +131,5 @@ int main(void)
 	close(rw);
 	close(buf);
 	close(heap);
-	printf("%d checks, %d failed\n", checks, failures);
-	return failures ? 1 : 0;
+	return tap_done();
 }

@@ -18,28 +18,11 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "tap.h"
+
 #define PAGE 4096
 #define PAGES 1024 /* 4 MiB memfd */
 #define RUNS 64
-
-static int failures, checks;
-
-static void check(int ok, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-
-static void check(int ok, const char *fmt, ...)
-{
-	va_list ap;
-
-	printf("%s %d - ", ok ? "ok" : "not ok", ++checks);
-	va_start(ap, fmt);
-	vprintf(fmt, ap);
-	va_end(ap);
-	if (!ok)
-		printf(" (errno %d: %s)", errno, strerror(errno));
-	putchar('\n');
-	failures += !ok;
-}
 
 static int new_memfd(size_t size, unsigned int seals)
 {
@@ -199,6 +182,5 @@ int main(void)
 	check_same_pages(dev);
 	check_list(dev);
 	close(dev);
-	printf("%d checks, %d failed\n", checks, failures);
-	return failures ? 1 : 0;
+	return tap_done();
 }
