@@ -223,15 +223,18 @@ void fs_retry_waiters(struct fs *fs, struct dmabuf_buffer *buf)
  */
 void fs_fail_waiters(struct fs *fs)
 {
+	TAILQ_HEAD(, fs_waiter) all = TAILQ_HEAD_INITIALIZER(all);
 	struct fs_waiter *w;
 
+	/* Taken off under fs.lock, answered without it (fs.h). */
 	pthread_mutex_lock(&fs->lock);
-	while ((w = TAILQ_FIRST(&fs->waiters))) {
-		TAILQ_REMOVE(&fs->waiters, w, link);
+	TAILQ_CONCAT(&all, &fs->waiters, link);
+	pthread_mutex_unlock(&fs->lock);
+	while ((w = TAILQ_FIRST(&all))) {
+		TAILQ_REMOVE(&all, w, link);
 		fuse_reply_err(w->req, ENOTCONN);
 		waiter_free(fs, w);
 	}
-	pthread_mutex_unlock(&fs->lock);
 }
 
 /* -EAGAIN from a call that may wait: park the request or say EAGAIN. */

@@ -1066,7 +1066,8 @@ int dmabuf_recv_fd(int sock)
 
 /**
  * dmabuf_parse_size() - parse a size such as "4096", "64K", "256M", "1G"
- * @s: the text; suffixes K, M, G, T are binary (KiB, ...), "KiB"/"KB" too
+ * @s: decimal digits (no octal, no hex); suffixes K, M, G, T are binary
+ *     (KiB, ...), "KiB"/"KB" too
  * @out: bytes
  *
  * Return: 0, or -EINVAL for anything else or an overflow.
@@ -1080,7 +1081,7 @@ int dmabuf_parse_size(const char *s, uint64_t *out)
 	if (!s || *s < '0' || *s > '9')
 		return -EINVAL;
 	errno = 0;
-	v = strtoull(s, &end, 0);
+	v = strtoull(s, &end, 10); /* sizes are decimal: 010M is 10 MiB */
 	if (errno)
 		return -EINVAL;
 	switch (*end) {
