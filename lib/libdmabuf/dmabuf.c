@@ -1116,12 +1116,32 @@ int dmabuf_parse_size(const char *s, uint64_t *out)
 	return 0;
 }
 
+/* A mask such as segment_boundary: hex with 0x, as the kernel writes
+ * them, or a decimal size. */
+static int parse_mask(const char *s, uint64_t *out)
+{
+	unsigned long long v;
+	char *end;
+
+	if (s[0] != '0' || (s[1] != 'x' && s[1] != 'X'))
+		return dmabuf_parse_size(s, out);
+	if (!isxdigit((unsigned char)s[2]))
+		return -EINVAL;
+	errno = 0;
+	v = strtoull(s + 2, &end, 16);
+	if (errno || *end)
+		return -EINVAL;
+	*out = v;
+	return 0;
+}
+
 static int parse_key(struct dmabuf_device_desc *d, const char *key,
 		     const char *val)
 {
 	uint64_t v;
 
-	if (dmabuf_parse_size(val, &v))
+	if (!strcmp(key, "segment_boundary") ? parse_mask(val, &v)
+					     : dmabuf_parse_size(val, &v))
 		return -EINVAL;
 	if (!strcmp(key, "dma_bits") && v <= 64)
 		d->dma_bits = (uint32_t)v;

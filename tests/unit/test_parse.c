@@ -30,3 +30,19 @@ Test(parse, sizes_are_decimal)
 	cr_assert_eq(dmabuf_parse_size("-5", &v), -EINVAL);
 	cr_assert_eq(dmabuf_parse_size("99999999999T", &v), -EINVAL);
 }
+
+/* A mask is hex, as the kernel writes masks; a size never is. */
+Test(parse, device_masks_take_hex)
+{
+	struct dmabuf_device_desc d;
+
+	cr_assert_eq(dmabuf_device_parse("isp0 segment_boundary=0xffff "
+					 "alignment=010K",
+					 &d),
+		     1);
+	cr_assert_eq(d.segment_boundary, 0xffff);
+	cr_assert_eq(d.alignment, 10 << 10, "decimal, not octal");
+	cr_assert_eq(dmabuf_device_parse("isp0 alignment=0x1000", &d), -EINVAL);
+	cr_assert_eq(dmabuf_device_parse("isp0 segment_boundary=0x", &d),
+		     -EINVAL);
+}
