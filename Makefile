@@ -90,7 +90,7 @@ DEMO_BIN := $(B)/tools/dmabuf-demo
 COMPAT_CAMERA := $(B)/tools/dmabuf-compat-camera
 CTL_BIN := $(B)/tools/dmabufctl
 
-FS_SRCS := fs/dmabuffs.c fs/ops.c fs/ioctl.c fs/notify.c fs/xattr.c \
+FS_SRCS := fs/dmabuffs.c fs/ops.c fs/ioctl.c fs/wait.c fs/xattr.c \
 	fs/zerocopy.c fs/stats.c fs/limits.c fs/decode.c \
 	fs/passthrough.c fs/devnodes.c fs/udmabuf.c fs/fences.c
 FS_OBJS := $(FS_SRCS:%.c=$(B)/%.o)

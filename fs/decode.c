@@ -13,29 +13,19 @@
 #include <string.h>
 
 #include "decode.h"
+#include "ioctls.h"
 
 static bool terminated(const char *s, size_t len)
 {
 	return memchr(s, '\0', len) != NULL;
 }
 
-static const char *check_sync(const union ioctl_arg *a)
-{
-	if ((a->sync.flags & ~(__u64)DMA_BUF_SYNC_VALID_FLAGS_MASK) ||
-	    !(a->sync.flags & DMA_BUF_SYNC_RW))
-		return "bad dma_buf_sync flags";
-	return NULL;
-}
-
+/* Size and flags are the object model's: dmabuf_buffer_setup(). */
 static const char *check_export(const union ioctl_arg *a)
 {
 	if (!terminated(a->exp.heap, sizeof(a->exp.heap)) ||
 	    !terminated(a->exp.name, sizeof(a->exp.name)))
 		return "heap or name not terminated";
-	if (!a->exp.size)
-		return "size 0";
-	if (a->exp.flags & ~(__u64)DMABUF_EXPORT_VALID_FLAGS)
-		return "unknown export flags";
 	return NULL;
 }
 
@@ -124,34 +114,14 @@ static const char *check_fence_info(const union ioctl_arg *a)
 	return NULL;
 }
 
-/* DEVICE_ADD's description is checked by the core, with its reasons. */
+#define DECODE_ROW(cmd, target, check, handler) \
+	{cmd, IOCTL_TARGET_##target, check},
+
 static const struct ioctl_rule {
 	unsigned int cmd;
 	enum ioctl_target target;
 	const char *(*check)(const union ioctl_arg *a);
-} rules[] = {
-	{DMA_BUF_IOCTL_SYNC, IOCTL_TARGET_BUFFER, check_sync},
-	{DMABUF_IOCTL_EXPORT, IOCTL_TARGET_BUFFER, check_export},
-	{DMABUF_IOCTL_INFO, IOCTL_TARGET_BUFFER, NULL},
-	{DMABUF_IOCTL_SET_NAME, IOCTL_TARGET_BUFFER, check_name},
-	{DMABUF_IOCTL_ATTACH, IOCTL_TARGET_BUFFER, check_attach},
-	{DMABUF_IOCTL_DETACH, IOCTL_TARGET_BUFFER, NULL},
-	{DMABUF_IOCTL_MAP, IOCTL_TARGET_BUFFER, check_map},
-	{DMABUF_IOCTL_GET_SG, IOCTL_TARGET_BUFFER, check_get_sg},
-	{DMABUF_IOCTL_UNMAP, IOCTL_TARGET_BUFFER, NULL},
-	{DMABUF_IOCTL_BEGIN_CPU_ACCESS, IOCTL_TARGET_BUFFER, check_cpu},
-	{DMABUF_IOCTL_END_CPU_ACCESS, IOCTL_TARGET_BUFFER, check_cpu},
-	{DMABUF_IOCTL_GET_TOKEN, IOCTL_TARGET_BUFFER, check_token},
-	{DMABUF_IOCTL_FENCE_EXPORT, IOCTL_TARGET_BUFFER, check_fence_export},
-	{DMABUF_IOCTL_FENCE_IMPORT, IOCTL_TARGET_BUFFER, check_fence_import},
-	{DMABUF_IOCTL_FENCE_BIND, IOCTL_TARGET_SYNC_FILE, NULL},
-	{DMABUF_IOCTL_FENCE_MERGE, IOCTL_TARGET_SYNC_FILE, check_fence_merge},
-	{DMABUF_IOCTL_FENCE_INFO, IOCTL_TARGET_SYNC_FILE, check_fence_info},
-	{DMABUF_IOCTL_DEVICE_ADD, IOCTL_TARGET_ROOT, NULL},
-	{DMABUF_IOCTL_DEVICE_REMOVE, IOCTL_TARGET_ROOT, check_name},
-	{DMABUF_IOCTL_DEVICE_LIST, IOCTL_TARGET_ROOT, check_device_list},
-	{DMABUF_IOCTL_HEAP_INFO, IOCTL_TARGET_ROOT, check_heap_info},
-};
+} rules[] = {FS_IOCTL_TABLE(DECODE_ROW)};
 
 static const char *const not_ours[] = {
 	[IOCTL_TARGET_ROOT] = "not an ioctl of the mount root",
@@ -168,6 +138,20 @@ static const struct ioctl_rule *rule_of(unsigned int cmd)
 		if (rules[i].cmd == cmd)
 			return &rules[i];
 	return NULL;
+}
+
+/**
+ * ioctl_row() - where a decoded command's row is in FS_IOCTL_TABLE
+ * @cmd: a command ioctl_decode() accepted
+ *
+ * Return: its index, from 0, for the handlers ioctl.c expands from the same
+ * table; -ENOTTY for a command the table does not have.
+ */
+int ioctl_row(unsigned int cmd)
+{
+	const struct ioctl_rule *rule = rule_of(cmd);
+
+	return rule ? (int)(rule - rules) : -ENOTTY;
 }
 
 /**

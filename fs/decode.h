@@ -52,5 +52,6 @@ union ioctl_arg {
 int ioctl_decode(unsigned int cmd, enum ioctl_target target, bool unrestricted,
 		 const void *in, size_t in_size, size_t out_size,
 		 union ioctl_arg *arg, const char **why);
+int ioctl_row(unsigned int cmd);
 
 #endif /* DMABUFFS_DECODE_H */

@@ -286,7 +286,7 @@ static int serve(struct fs *fs, const struct fuse_cmdline_opts *cmd,
 	ret = fs_notifier_start(fs);
 	if (ret) {
 		dmabuf_log(LOG_ERR, "cannot start the notifier: %s",
-			   strerror(ret));
+			   strerror(-ret));
 		ret = 1;
 		goto out_unmount;
 	}

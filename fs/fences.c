@@ -335,42 +335,27 @@ static int info(struct fs *fs, struct fs_sync_file *sf,
 	return 0;
 }
 
-/**
- * fs_sync_file_ioctl() - FENCE_BIND, FENCE_MERGE, FENCE_INFO
- * @req: the request, answered here
- * @fi: the .sync_file handle
- * @cmd: the command, decoded
- * @a: its payload, checked
- */
-void fs_sync_file_ioctl(fuse_req_t req, struct fuse_file_info *fi,
-			unsigned int cmd, union ioctl_arg *a)
+static struct fs_sync_file *sync_file_of(const struct fs_ioctl_call *c)
 {
-	struct fs_sync_file *sf = (struct fs_sync_file *)(uintptr_t)fi->fh;
-	struct fs *fs = fs_of(req);
-	int ret;
+	return (struct fs_sync_file *)(uintptr_t)c->fi->fh;
+}
 
-	switch (cmd) {
-	case DMABUF_IOCTL_FENCE_BIND:
-		ret = bind_fence(fs, sf, a->fbind.id);
-		if (ret)
-			fuse_reply_err(req, -ret);
-		else
-			fuse_reply_ioctl(req, 0, NULL, 0);
-		return;
-	case DMABUF_IOCTL_FENCE_MERGE:
-		ret = merge(fs, sf, &a->fmerge);
-		if (ret)
-			fuse_reply_err(req, -ret);
-		else
-			fuse_reply_ioctl(req, 0, &a->fmerge, sizeof(a->fmerge));
-		return;
-	default: /* FENCE_INFO */
-		ret = info(fs, sf, &a->finfo);
-		if (ret)
-			fuse_reply_err(req, -ret);
-		else
-			fuse_reply_ioctl(req, 0, &a->finfo, sizeof(a->finfo));
-	}
+/** fs_fence_bind_ioctl() - FENCE_BIND: point a .sync_file handle at a fence */
+void fs_fence_bind_ioctl(struct fs_ioctl_call *c)
+{
+	fs_ioctl_reply(c, bind_fence(c->fs, sync_file_of(c), c->a->fbind.id));
+}
+
+/** fs_fence_merge_ioctl() - FENCE_MERGE (SYNC_IOC_MERGE) */
+void fs_fence_merge_ioctl(struct fs_ioctl_call *c)
+{
+	fs_ioctl_reply(c, merge(c->fs, sync_file_of(c), &c->a->fmerge));
+}
+
+/** fs_fence_info_ioctl() - FENCE_INFO (SYNC_IOC_FILE_INFO) */
+void fs_fence_info_ioctl(struct fs_ioctl_call *c)
+{
+	fs_ioctl_reply(c, info(c->fs, sync_file_of(c), &c->a->finfo));
 }
 
 /**

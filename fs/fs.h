@@ -150,6 +150,26 @@ struct fs_waiter {
 	TAILQ_ENTRY(fs_waiter) link;
 };
 
+/**
+ * struct fs_ioctl_call - one decoded ioctl, as its handler gets it
+ * @req: the request; the handler answers it exactly once
+ * @fs: the file system
+ * @fi: the open file: fi->fh is a struct fs_file for a buffer's handle, a
+ *      sync_file for .sync_file, nothing for the root
+ * @cmd: the command
+ * @a: its payload, checked by ioctl_decode(); also the output
+ */
+struct fs_ioctl_call {
+	fuse_req_t req;
+	struct fs *fs;
+	struct fuse_file_info *fi;
+	unsigned int cmd;
+	union ioctl_arg *a;
+};
+
+/* A row's handler in FS_IOCTL_TABLE (ioctls.h). */
+typedef void fs_ioctl_fn(struct fs_ioctl_call *c);
+
 /* Work for the notifier thread. */
 enum fs_event_kind {
 	FS_EV_CHANGED, /* a buffer changed: retry waiters, wake pollers */
@@ -358,12 +378,17 @@ void fs_release_all(struct fs *fs);
 void fs_ioctl(fuse_req_t req, fuse_ino_t ino, unsigned int cmd, void *arg,
 	      struct fuse_file_info *fi, unsigned int flags, const void *in_buf,
 	      size_t in_bufsz, size_t out_bufsz);
+void fs_ioctl_reply(struct fs_ioctl_call *c, int ret);
 void fs_poll(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi,
 	     struct fuse_pollhandle *ph);
+
+/* wait.c */
+void fs_wait_or_eagain(fuse_req_t req, struct fs_file *file,
+		       const struct fs_waiter *tmpl);
 void fs_retry_waiters(struct fs *fs, struct dmabuf_buffer *buf);
 void fs_fail_waiters(struct fs *fs);
-
-/* notify.c */
+void fs_reply_synced(fuse_req_t req, struct fs_file *file, int ret,
+		     const void *out, size_t len);
 int fs_notifier_start(struct fs *fs);
 void fs_notifier_stop(struct fs *fs);
 void fs_core_changed(void *arg, struct dmabuf_buffer *buf);
@@ -405,8 +430,9 @@ int fs_fence_import(struct fs *fs, struct fs_file *file,
 		    const struct dmabuf_fence_import *imp);
 int fs_sync_file_open(struct fs *fs, struct fuse_file_info *fi);
 void fs_sync_file_release(struct fs *fs, struct fuse_file_info *fi);
-void fs_sync_file_ioctl(fuse_req_t req, struct fuse_file_info *fi,
-			unsigned int cmd, union ioctl_arg *a);
+void fs_fence_bind_ioctl(struct fs_ioctl_call *c);
+void fs_fence_merge_ioctl(struct fs_ioctl_call *c);
+void fs_fence_info_ioctl(struct fs_ioctl_call *c);
 void fs_sync_file_poll(fuse_req_t req, struct fuse_file_info *fi,
 		       struct fuse_pollhandle *ph);
 size_t fs_sync_file_take_pollhandles(struct fs *fs,

@@ -1,23 +1,14 @@
 // SPDX-License-Identifier: MIT
 /*
- * DOC: ioctls, waiting and poll
+ * DOC: ioctls and poll
  *
  * Ioctls arrive restricted: exactly _IOC_SIZE(cmd) bytes in and out, never a
  * pointer.  ioctl_decode() (decode.c) checks the size, every field and all
- * padding, or refuses with ENOTTY or EINVAL; each handler then calls the
- * object model and replies once.
- *
- * Some calls must wait for another client: a map stalled behind a migration,
- * CPU access behind a device that still owns the bytes.  A worker thread
- * never blocks on that.  The request is parked with an interrupt callback;
- * when the buffer changes, the notifier thread retries it and replies.  A
- * signal to the caller answers EINTR; a handle opened O_NONBLOCK gets EAGAIN
- * at once.
- *
- * After CPU access brackets and exports, the kernel's cached pages and
- * attributes of the file may be stale (zero-copy writers bypass them, an
- * export changes the size): those replies go out only after the notifier
- * thread invalidated the cache, so the caller's next read sees the truth.
+ * padding, or refuses with ENOTTY or EINVAL; the command's handler, from
+ * the same row of FS_IOCTL_TABLE (ioctls.h), then calls the object model
+ * and replies once.  Handlers whose call may wait (MAP, CPU access) park
+ * the request, and those that change what the kernel caches answer after
+ * it is invalidated: both through wait.c.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -28,6 +19,7 @@
 
 #include "decode.h"
 #include "fs.h"
+#include "ioctls.h"
 
 static int refuse(unsigned int cmd, int err, const char *why)
 {
@@ -63,435 +55,219 @@ static void devnode_not_tty(fuse_req_t req, unsigned int cmd)
 	fuse_reply_err(req, ENOTTY);
 }
 
-/*
- * Reply now, or after invalidating the file's cached pages if it has any.
+/**
+ * fs_ioctl_reply() - answer a decoded ioctl with its result
+ * @c: the call
+ * @ret: 0, or a negative errno
  *
- * A buffer bound for passthrough has no page cache (its opens are all
- * passthrough; see choose_path_locked()), so it is answered at once.
- *
- * Also after any invalidation already under way: another bracket may have
- * taken the cached flag a moment ago, and until its invalidation is done
- * the kernel may still hold stale pages of this file, or dirty mmap pages
- * not yet written back.  The notifier answers in order, so queueing behind
- * it waits for that.  The hold on inval_inflight, taken before the flag,
- * makes sure a bracket that finds the flag clear also sees who cleared it.
+ * On success the payload goes back as the command's output, _IOC_SIZE(cmd)
+ * bytes for an _IOC_READ command and none otherwise.
  */
-static void reply_synced(fuse_req_t req, struct fs_file *file, int ret,
-			 const void *out, size_t len)
+void fs_ioctl_reply(struct fs_ioctl_call *c, int ret)
 {
-	struct fs_inode *inode = file->inode;
-	struct fs *fs = fs_of(req);
-	bool wait;
-
-	/* Passthrough: no page cache behind any handle, nothing to drop. */
-	if (!ret &&
-	    __atomic_load_n(&inode->backing_id, __ATOMIC_ACQUIRE) <= 0) {
-		__atomic_add_fetch(&fs->inval_inflight, 1, __ATOMIC_SEQ_CST);
-		wait = __atomic_exchange_n(&inode->cached, false,
-					   __ATOMIC_SEQ_CST) ||
-		       __atomic_load_n(&fs->inval_inflight, __ATOMIC_SEQ_CST) >
-			       1;
-		if (wait)
-			fs_reply_after_inval(fs, req, inode->ino, false, 0, out,
-					     len);
-		__atomic_sub_fetch(&fs->inval_inflight, 1, __ATOMIC_SEQ_CST);
-		if (wait)
-			return;
-	}
 	if (ret)
-		fuse_reply_err(req, -ret);
+		fuse_reply_err(c->req, -ret);
 	else
-		fuse_reply_ioctl(req, 0, out, len);
+		fuse_reply_ioctl(
+			c->req, 0, c->a,
+			_IOC_DIR(c->cmd) & _IOC_READ ? _IOC_SIZE(c->cmd) : 0);
 }
 
-static void waiter_free(struct fs *fs, struct fs_waiter *w)
+static struct fs_file *file_of(const struct fs_ioctl_call *c)
 {
-	fs_uncharge(fs, w->uid, FS_LIMIT_WAITERS);
-	free(w);
+	return (struct fs_file *)(uintptr_t)c->fi->fh;
 }
 
-/* Is @w (for @req) still parked?  Compares pointers, never follows one. */
-static bool unpark_locked(struct fs *fs, struct fs_waiter *w, fuse_req_t req)
+static struct dmabuf_handle *handle_of(const struct fs_ioctl_call *c)
 {
-	struct fs_waiter *it;
-
-	TAILQ_FOREACH (it, &fs->waiters, link)
-		if (it == w && it->req == req) {
-			TAILQ_REMOVE(&fs->waiters, w, link);
-			return true;
-		}
-	return false;
-}
-
-/*
- * libfuse may call this while another thread answers the same request; the
- * one that takes the waiter off the list answers it.
- */
-static void waiter_interrupted(fuse_req_t req, void *data)
-{
-	struct fs *fs = fs_of(req);
-	bool mine;
-
-	pthread_mutex_lock(&fs->lock);
-	mine = unpark_locked(fs, data, req);
-	pthread_mutex_unlock(&fs->lock);
-	if (!mine)
-		return;
-	dmabuf_log(LOG_DEBUG, "waiting request interrupted (EINTR)");
-	fuse_reply_err(req, EINTR);
-	waiter_free(fs, data);
-}
-
-/* Park @w until its buffer changes. */
-static void park(struct fs *fs, struct fs_waiter *w)
-{
-	struct dmabuf_buffer *buf = w->buf;
-	fuse_req_t req = w->req;
-	struct fs_waiter *it;
-
-	pthread_mutex_lock(&fs->lock);
-	TAILQ_INSERT_TAIL(&fs->waiters, w, link);
-	pthread_mutex_unlock(&fs->lock);
-	/* Calls waiter_interrupted() at once if a signal already came. */
-	fuse_req_interrupt_func(req, waiter_interrupted, w);
-	pthread_mutex_lock(&fs->lock);
-	TAILQ_FOREACH (it, &fs->waiters, link)
-		if (it == w && it->req == req)
-			w->armed = true;
-	pthread_mutex_unlock(&fs->lock);
-	/* The buffer may have changed before the waiter was armed. */
-	fs_retry_waiters(fs, buf);
-}
-
-static int retry(struct fs_waiter *w)
-{
-	if (w->kind == FS_WAIT_MAP)
-		return dmabuf_handle_map(w->file->h, w->attach_id, w->dir,
-					 &w->nents, &w->total);
-	return dmabuf_handle_begin_cpu(w->file->h, w->off, w->len, w->dir);
-}
-
-static void answer(struct fs_waiter *w)
-{
-	struct dmabuf_map m = {.attach_id = w->attach_id,
-			       .dir = w->dir,
-			       .nents = w->nents,
-			       .total_len = w->total};
-
-	if (w->kind == FS_WAIT_MAP && !w->result)
-		fuse_reply_ioctl(w->req, 0, &m, sizeof(m));
-	else
-		reply_synced(w->req, w->file, w->result, NULL, 0);
-}
-
-/**
- * fs_retry_waiters() - try again every request parked on @buf
- * @fs: the file system
- * @buf: a buffer that changed; NULL for every buffer (explicit fences tie
- *       buffers together)
- *
- * Called by the notifier thread, and once after parking.  A request whose
- * retry still says -EAGAIN stays parked; the others are answered after
- * fs.lock is dropped.
- */
-void fs_retry_waiters(struct fs *fs, struct dmabuf_buffer *buf)
-{
-	TAILQ_HEAD(, fs_waiter) done = TAILQ_HEAD_INITIALIZER(done);
-	struct fs_waiter *w, *next;
-
-	pthread_mutex_lock(&fs->lock);
-	TAILQ_FOREACH_SAFE (w, &fs->waiters, link, next) {
-		if ((buf && w->buf != buf) || !w->armed)
-			continue;
-		w->result = retry(w);
-		if (w->result == -EAGAIN)
-			continue;
-		TAILQ_REMOVE(&fs->waiters, w, link);
-		TAILQ_INSERT_TAIL(&done, w, link);
-	}
-	pthread_mutex_unlock(&fs->lock);
-	while ((w = TAILQ_FIRST(&done))) {
-		TAILQ_REMOVE(&done, w, link);
-		answer(w);
-		waiter_free(fs, w);
-	}
-}
-
-/**
- * fs_fail_waiters() - answer every parked request with ENOTCONN at shutdown
- * @fs: the file system
- */
-void fs_fail_waiters(struct fs *fs)
-{
-	TAILQ_HEAD(, fs_waiter) all = TAILQ_HEAD_INITIALIZER(all);
-	struct fs_waiter *w;
-
-	/* Taken off under fs.lock, answered without it (fs.h). */
-	pthread_mutex_lock(&fs->lock);
-	TAILQ_CONCAT(&all, &fs->waiters, link);
-	pthread_mutex_unlock(&fs->lock);
-	while ((w = TAILQ_FIRST(&all))) {
-		TAILQ_REMOVE(&all, w, link);
-		fuse_reply_err(w->req, ENOTCONN);
-		waiter_free(fs, w);
-	}
-}
-
-/* -EAGAIN from a call that may wait: park the request or say EAGAIN. */
-static void wait_or_eagain(fuse_req_t req, struct fs_file *file,
-			   const struct fs_waiter *tmpl)
-{
-	uid_t uid = fuse_req_ctx(req)->uid;
-	struct fs_waiter *w;
-	int ret;
-
-	if (file->flags & O_NONBLOCK) {
-		fuse_reply_err(req, EAGAIN);
-		return;
-	}
-	ret = fs_charge(fs_of(req), uid, FS_LIMIT_WAITERS);
-	if (ret) {
-		fuse_reply_err(req, -ret);
-		return;
-	}
-	w = malloc(sizeof(*w));
-	if (!w) {
-		fs_uncharge(fs_of(req), uid, FS_LIMIT_WAITERS);
-		fuse_reply_err(req, ENOMEM);
-		return;
-	}
-	*w = *tmpl;
-	w->uid = uid;
-	w->req = req;
-	w->file = file;
-	w->buf = file->inode->buf;
-	fs_count(FS_PARKED);
-	park(fs_of(req), w);
+	return file_of(c)->h;
 }
 
 /* ---- buffer handle ioctls ---- */
 
-static void do_export(fuse_req_t req, struct fs_file *file,
-		      const struct dmabuf_export *in)
+static void do_export(struct fs_ioctl_call *c)
 {
-	struct dmabuf_buffer *buf = file->inode->buf;
-	struct dmabuf_export out = *in;
-	int ret = 0;
+	struct dmabuf_buffer *buf = file_of(c)->inode->buf;
+	struct dmabuf_export *e = &c->a->exp;
+	int ret = dmabuf_buffer_setup(buf, e->heap, e->size, e->flags,
+				      e->name[0] ? e->name : NULL);
 
-	if (dmabuf_buffer_size(buf))
-		ret = refuse(DMABUF_IOCTL_EXPORT, EPERM,
-			     "buffer already sized");
-	if (!ret && in->heap[0])
-		ret = dmabuf_buffer_set_heap(buf, in->heap);
-	if (!ret && in->name[0])
-		ret = dmabuf_buffer_set_name(buf, in->name);
-	if (!ret)
-		ret = dmabuf_buffer_set_size(buf, in->size);
-	if (!ret && (in->flags & DMABUF_EXPORT_ALLOC_NOW)) {
-		int fd = dmabuf_buffer_memfd(buf, true);
-
-		ret = fd < 0 ? fd : 0;
-	}
 	if (ret) {
-		fuse_reply_err(req, -ret);
+		fuse_reply_err(c->req, -ret);
 		return;
 	}
-	out.ino = dmabuf_buffer_ino(buf);
+	e->ino = dmabuf_buffer_ino(buf);
 	/* The size changed behind the kernel's cached attributes. */
-	fs_reply_after_inval(fs_of(req), req, out.ino, true, 0, &out,
-			     sizeof(out));
+	fs_reply_after_inval(c->fs, c->req, e->ino, true, 0, e, sizeof(*e));
 }
 
-static int do_attach(struct fs_file *file, struct dmabuf_attach *a)
+static void do_info(struct fs_ioctl_call *c)
+{
+	dmabuf_buffer_info(file_of(c)->inode->buf, &c->a->info);
+	fs_ioctl_reply(c, 0);
+}
+
+static void do_set_name(struct fs_ioctl_call *c)
+{
+	fs_ioctl_reply(c, dmabuf_buffer_set_name(file_of(c)->inode->buf,
+						 c->a->name.name));
+}
+
+static void do_attach(struct fs_ioctl_call *c)
 {
 	uint64_t id;
-	int ret = dmabuf_handle_attach(file->h, a->device, &id);
+	int ret = dmabuf_handle_attach(handle_of(c), c->a->attach.device, &id);
 
-	a->attach_id = id;
-	return ret;
+	c->a->attach.attach_id = id;
+	fs_ioctl_reply(c, ret);
 }
 
-static void do_map(fuse_req_t req, struct fs_file *file,
-		   const struct dmabuf_map *in)
+static void do_detach(struct fs_ioctl_call *c)
 {
-	struct dmabuf_map out = *in;
-	uint64_t total = 0;
+	fs_ioctl_reply(c,
+		       dmabuf_handle_detach(handle_of(c), c->a->ref.attach_id));
+}
+
+static void do_map(struct fs_ioctl_call *c)
+{
+	struct dmabuf_map *m = &c->a->map;
 	struct fs_waiter tmpl = {.kind = FS_WAIT_MAP,
-				 .cmd = DMABUF_IOCTL_MAP,
-				 .attach_id = in->attach_id,
-				 .dir = in->dir};
-	int ret;
+				 .cmd = c->cmd,
+				 .attach_id = m->attach_id,
+				 .dir = m->dir};
+	uint64_t total = 0;
+	int ret = dmabuf_handle_map(handle_of(c), m->attach_id, m->dir,
+				    &m->nents, &total);
 
-	ret = dmabuf_handle_map(file->h, in->attach_id, in->dir, &out.nents,
-				&total);
-	out.total_len = total;
+	m->total_len = total;
 	if (ret == -EAGAIN)
-		wait_or_eagain(req, file, &tmpl);
-	else if (ret)
-		fuse_reply_err(req, -ret);
+		fs_wait_or_eagain(c->req, file_of(c), &tmpl);
 	else
-		fuse_reply_ioctl(req, 0, &out, sizeof(out));
+		fs_ioctl_reply(c, ret);
 }
 
-static int do_get_sg(struct fs_file *file, struct dmabuf_get_sg *g)
+static void do_get_sg(struct fs_ioctl_call *c)
 {
-	int n = dmabuf_handle_get_sg(file->h, g->attach_id, g->first, g->count,
-				     g->entries, &g->nents);
-	if (n < 0)
-		return n;
-	g->count = (uint32_t)n;
-	return 0;
+	struct dmabuf_get_sg *g = &c->a->sg;
+	int n = dmabuf_handle_get_sg(handle_of(c), g->attach_id, g->first,
+				     g->count, g->entries, &g->nents);
+
+	if (n >= 0)
+		g->count = (uint32_t)n;
+	fs_ioctl_reply(c, n < 0 ? n : 0);
 }
 
-static void do_cpu_access(fuse_req_t req, struct fs_file *file,
-			  unsigned int cmd, uint64_t off, uint64_t len,
-			  uint32_t dir)
+static void do_unmap(struct fs_ioctl_call *c)
 {
+	fs_ioctl_reply(c,
+		       dmabuf_handle_unmap(handle_of(c), c->a->ref.attach_id));
+}
+
+/* A START that must wait parks as a ranged BEGIN; an END never waits. */
+static void cpu_access_reply(struct fs_ioctl_call *c, int ret,
+			     const struct fs_waiter *tmpl)
+{
+	if (ret == -EAGAIN)
+		fs_wait_or_eagain(c->req, file_of(c), tmpl);
+	else
+		fs_reply_synced(c->req, file_of(c), ret, NULL, 0);
+}
+
+static void do_cpu_access(struct fs_ioctl_call *c)
+{
+	const struct dmabuf_cpu_access *r = &c->a->cpu;
 	struct fs_waiter tmpl = {.kind = FS_WAIT_BEGIN,
-				 .cmd = cmd,
-				 .dir = dir,
-				 .off = off,
-				 .len = len};
-	bool end = cmd == DMABUF_IOCTL_END_CPU_ACCESS;
-	int ret = end ? dmabuf_handle_end_cpu(file->h, off, len, dir)
-		      : dmabuf_handle_begin_cpu(file->h, off, len, dir);
+				 .cmd = c->cmd,
+				 .dir = r->flags,
+				 .off = r->offset,
+				 .len = r->length};
+	int ret = c->cmd == DMABUF_IOCTL_END_CPU_ACCESS
+			  ? dmabuf_handle_end_cpu(handle_of(c), r->offset,
+						  r->length, r->flags)
+			  : dmabuf_handle_begin_cpu(handle_of(c), r->offset,
+						    r->length, r->flags);
 
-	if (ret == -EAGAIN && !end)
-		wait_or_eagain(req, file, &tmpl);
-	else
-		reply_synced(req, file, ret, NULL, 0);
+	cpu_access_reply(c, ret, &tmpl);
 }
 
-static void do_sync(fuse_req_t req, struct fs_file *file,
-		    const struct dma_buf_sync *s)
+static void do_sync(struct fs_ioctl_call *c)
 {
-	uint32_t dir = (uint32_t)(s->flags & DMA_BUF_SYNC_RW);
+	uint64_t flags = c->a->sync.flags;
+	struct fs_waiter tmpl = {.kind = FS_WAIT_BEGIN,
+				 .cmd = c->cmd,
+				 .dir = (uint32_t)(flags & DMA_BUF_SYNC_RW)};
 
-	do_cpu_access(req, file,
-		      (s->flags & DMA_BUF_SYNC_END)
-			      ? DMABUF_IOCTL_END_CPU_ACCESS
-			      : DMABUF_IOCTL_BEGIN_CPU_ACCESS,
-		      0, 0, dir);
+	cpu_access_reply(c, dmabuf_handle_sync(handle_of(c), flags), &tmpl);
 }
 
-static void reply_result(fuse_req_t req, int ret, const void *out, size_t len)
+static void do_get_token(struct fs_ioctl_call *c)
 {
-	if (ret)
-		fuse_reply_err(req, -ret);
-	else
-		fuse_reply_ioctl(req, 0, out, len);
+	fs_ioctl_reply(c, fs_zc_issue(c->fs, c->req, file_of(c), &c->a->token));
 }
 
-static void buffer_ioctl(fuse_req_t req, struct fs_file *file, unsigned int cmd,
-			 union ioctl_arg *a)
+static void do_fence_export(struct fs_ioctl_call *c)
 {
-	switch (cmd) {
-	case DMA_BUF_IOCTL_SYNC:
-		do_sync(req, file, &a->sync);
-		break;
-	case DMABUF_IOCTL_EXPORT:
-		do_export(req, file, &a->exp);
-		break;
-	case DMABUF_IOCTL_INFO:
-		dmabuf_buffer_info(file->inode->buf, &a->info);
-		reply_result(req, 0, &a->info, sizeof(a->info));
-		break;
-	case DMABUF_IOCTL_SET_NAME:
-		reply_result(
-			req,
-			dmabuf_buffer_set_name(file->inode->buf, a->name.name),
-			NULL, 0);
-		break;
-	case DMABUF_IOCTL_ATTACH:
-		reply_result(req, do_attach(file, &a->attach), &a->attach,
-			     sizeof(a->attach));
-		break;
-	case DMABUF_IOCTL_DETACH:
-		reply_result(req,
-			     dmabuf_handle_detach(file->h, a->ref.attach_id),
-			     NULL, 0);
-		break;
-	case DMABUF_IOCTL_MAP:
-		do_map(req, file, &a->map);
-		break;
-	case DMABUF_IOCTL_GET_SG:
-		reply_result(req, do_get_sg(file, &a->sg), &a->sg,
-			     sizeof(a->sg));
-		break;
-	case DMABUF_IOCTL_UNMAP:
-		reply_result(req,
-			     dmabuf_handle_unmap(file->h, a->ref.attach_id),
-			     NULL, 0);
-		break;
-	case DMABUF_IOCTL_GET_TOKEN:
-		reply_result(req, fs_zc_issue(fs_of(req), req, file, &a->token),
-			     &a->token, sizeof(a->token));
-		break;
-	case DMABUF_IOCTL_FENCE_EXPORT:
-		reply_result(req, fs_fence_export(fs_of(req), file, &a->fexp),
-			     &a->fexp, sizeof(a->fexp));
-		break;
-	case DMABUF_IOCTL_FENCE_IMPORT:
-		reply_result(req, fs_fence_import(fs_of(req), file, &a->fimp),
-			     NULL, 0);
-		break;
-	default: /* BEGIN_CPU_ACCESS, END_CPU_ACCESS */
-		do_cpu_access(req, file, cmd, a->cpu.offset, a->cpu.length,
-			      a->cpu.flags);
-	}
+	fs_ioctl_reply(c, fs_fence_export(c->fs, file_of(c), &c->a->fexp));
+}
+
+static void do_fence_import(struct fs_ioctl_call *c)
+{
+	fs_ioctl_reply(c, fs_fence_import(c->fs, file_of(c), &c->a->fimp));
 }
 
 /* ---- root directory ioctls: the device registry ---- */
 
-static int device_list(struct fs *fs, struct dmabuf_device_list *l)
+static int may_edit_devices(struct fs_ioctl_call *c)
 {
-	int n = dmabuf_core_device_list(fs->core, l->first, l->count,
-					l->devices, &l->total);
-	l->count = (uint32_t)n;
-	return 0;
+	uid_t uid = fuse_req_ctx(c->req)->uid;
+
+	if (uid == 0 || uid == c->fs->owner)
+		return 0;
+	return refuse(c->cmd, EPERM, "not the mount's owner");
 }
 
-static int heap_info(struct fs *fs, struct dmabuf_heap_info *h)
+static void do_device_add(struct fs_ioctl_call *c)
 {
+	int ret = may_edit_devices(c);
+
+	fs_ioctl_reply(
+		c, ret ? ret : dmabuf_core_device_add(c->fs->core, &c->a->dev));
+}
+
+static void do_device_remove(struct fs_ioctl_call *c)
+{
+	int ret = may_edit_devices(c);
+
+	fs_ioctl_reply(c, ret ? ret
+			      : dmabuf_core_device_remove(c->fs->core,
+							  c->a->name.name));
+}
+
+static void do_device_list(struct fs_ioctl_call *c)
+{
+	struct dmabuf_device_list *l = &c->a->list;
+	int n = dmabuf_core_device_list(c->fs->core, l->first, l->count,
+					l->devices, &l->total);
+
+	l->count = (uint32_t)n;
+	fs_ioctl_reply(c, 0);
+}
+
+static void do_heap_info(struct fs_ioctl_call *c)
+{
+	struct dmabuf_heap_info *h = &c->a->heap;
 	struct dmabuf_heap_stats st;
-	int ret = dmabuf_heap_stats(fs->core, h->index, h->name, &st);
+	int ret = dmabuf_heap_stats(c->fs->core, h->index, h->name, &st);
+
 	h->capacity = st.capacity;
 	h->used = st.used;
 	h->largest_free = st.largest_free;
-	return ret;
+	fs_ioctl_reply(c, ret);
 }
 
-static void root_ioctl(fuse_req_t req, unsigned int cmd, union ioctl_arg *a)
-{
-	struct fs *fs = fs_of(req);
-	uid_t uid = fuse_req_ctx(req)->uid;
-	bool may_edit = uid == 0 || uid == fs->owner;
-
-	switch (cmd) {
-	case DMABUF_IOCTL_DEVICE_LIST:
-		reply_result(req, device_list(fs, &a->list), &a->list,
-			     sizeof(a->list));
-		break;
-	case DMABUF_IOCTL_HEAP_INFO:
-		reply_result(req, heap_info(fs, &a->heap), &a->heap,
-			     sizeof(a->heap));
-		break;
-	case DMABUF_IOCTL_DEVICE_ADD:
-		reply_result(
-			req,
-			may_edit ? dmabuf_core_device_add(fs->core, &a->dev)
-				 : refuse(cmd, EPERM, "not the mount's owner"),
-			NULL, 0);
-		break;
-	default: /* DEVICE_REMOVE */
-		reply_result(
-			req,
-			may_edit ? dmabuf_core_device_remove(fs->core,
-							     a->name.name)
-				 : refuse(cmd, EPERM, "not the mount's owner"),
-			NULL, 0);
-	}
-}
+/* The handlers, in FS_IOCTL_TABLE's order: row i of decode.c's rules. */
+#define HANDLER_ROW(cmd, target, check, handler) handler,
+static fs_ioctl_fn *const handlers[] = {FS_IOCTL_TABLE(HANDLER_ROW)};
 
 /**
  * fs_ioctl() - FUSE ioctl entry point
@@ -511,6 +287,8 @@ void fs_ioctl(fuse_req_t req, fuse_ino_t ino, unsigned int cmd, void *arg,
 {
 	enum ioctl_target target = IOCTL_TARGET_BUFFER;
 	union ioctl_arg a;
+	struct fs_ioctl_call call = {
+		.req = req, .fs = fs_of(req), .fi = fi, .cmd = cmd, .a = &a};
 	const char *why;
 	int ret;
 
@@ -531,12 +309,8 @@ void fs_ioctl(fuse_req_t req, fuse_ino_t ino, unsigned int cmd, void *arg,
 		not_tty(req, cmd, why);
 	else if (ret)
 		fuse_reply_err(req, -refuse(cmd, -ret, why));
-	else if (target == IOCTL_TARGET_ROOT)
-		root_ioctl(req, cmd, &a);
-	else if (target == IOCTL_TARGET_SYNC_FILE)
-		fs_sync_file_ioctl(req, fi, cmd, &a);
 	else
-		buffer_ioctl(req, (struct fs_file *)(uintptr_t)fi->fh, cmd, &a);
+		handlers[ioctl_row(cmd)](&call);
 }
 
 /**

@@ -158,6 +158,16 @@ static int set_heap_locked(struct dmabuf_buffer *buf, const char *name)
 	}
 	if (buf->heap == heap)
 		return 0;
+	/*
+	 * The size was checked against this heap's capacity: another heap
+	 * would bypass it.  A dma-buf's exporter is fixed at export.
+	 */
+	if (buf->size) {
+		dmabuf_log(LOG_WARNING,
+			   "buffer %llu: heap fixed once sized (EPERM)",
+			   (unsigned long long)buf->ino);
+		return -EPERM;
+	}
 	if (buf->placed || !TAILQ_EMPTY(&buf->attachments)) {
 		dmabuf_log(
 			LOG_WARNING,
@@ -174,8 +184,8 @@ static int set_heap_locked(struct dmabuf_buffer *buf, const char *name)
  * @buf: the buffer
  * @heap: heap name
  *
- * Return: 0; -ENODEV for an unknown heap; -EBUSY once devices are attached
- * or the backing is placed.
+ * Return: 0 (also for the heap it already has); -ENODEV for an unknown heap;
+ * -EPERM once sized; -EBUSY once devices are attached.
  */
 int dmabuf_buffer_set_heap(struct dmabuf_buffer *buf, const char *heap)
 {
@@ -276,8 +286,78 @@ int dmabuf_buffer_set_name(struct dmabuf_buffer *buf, const char *name)
 
 static int place_locked(struct dmabuf_buffer *buf);
 
+static int setup_locked(struct dmabuf_buffer *buf, const char *heap,
+			uint64_t size, uint64_t flags, const char *name)
+{
+	struct dmabuf_heap *old_heap = buf->heap;
+	int ret;
+
+	if (buf->size)
+		return -EPERM;
+	ret = heap && *heap ? set_heap_locked(buf, heap) : 0;
+	if (!ret)
+		ret = set_size_locked(buf, size);
+	if (!ret && (flags & DMABUF_EXPORT_ALLOC_NOW)) {
+		ret = place_locked(buf);
+		if (ret) { /* as the kernel's: a failed export leaves nothing */
+			buf->core->bytes -= buf->size;
+			buf->size = 0;
+		}
+	}
+	if (ret) {
+		buf->heap = old_heap;
+		return ret;
+	}
+	if (name)
+		memcpy(buf->name, name, sizeof(buf->name));
+	return 0;
+}
+
 /**
- * dmabuf_buffer_export() - create and size a buffer in one call
+ * dmabuf_buffer_setup() - export an EMPTY buffer: heap, size, name, placement
+ * @buf: the buffer
+ * @heap: heap name, or NULL/"" for the one it has (else the default heap)
+ * @size: bytes
+ * @flags: DMABUF_EXPORT_* flags
+ * @name: debug name, or NULL
+ *
+ * One step under the core lock, so that two exports racing on one file
+ * cannot both pass the checks, and the size is checked against the heap
+ * the buffer ends up on.  On failure the buffer is as it was.
+ *
+ * Return: 0; -EINVAL for unknown flags, a name too long, size 0 or absurd;
+ * -EPERM when already sized; -ENODEV for an unknown heap; -EFBIG beyond the
+ * heap's capacity; what placement returns for DMABUF_EXPORT_ALLOC_NOW.
+ */
+int dmabuf_buffer_setup(struct dmabuf_buffer *buf, const char *heap,
+			uint64_t size, uint64_t flags, const char *name)
+{
+	char copy[DMABUF_NAME_LEN];
+	int ret = -EINVAL;
+
+	if (flags & ~DMABUF_EXPORT_VALID_FLAGS)
+		dmabuf_log(LOG_WARNING, "buffer %llu: unknown export flags",
+			   (unsigned long long)buf->ino);
+	else if (name && name_copy(copy, name))
+		dmabuf_log(LOG_WARNING, "buffer %llu: name too long (EINVAL)",
+			   (unsigned long long)buf->ino);
+	else
+		ret = 0;
+	if (ret)
+		return ret;
+	pthread_mutex_lock(&buf->core->lock);
+	ret = setup_locked(buf, heap, size, flags, name ? copy : NULL);
+	pthread_mutex_unlock(&buf->core->lock);
+	if (ret == -EPERM || ret == -EINVAL)
+		dmabuf_log(LOG_WARNING,
+			   "buffer %llu: export of %llu bytes refused (%s)",
+			   (unsigned long long)buf->ino,
+			   (unsigned long long)size, strerror(-ret));
+	return ret;
+}
+
+/**
+ * dmabuf_buffer_export() - create and export a buffer in one call
  * @core: the core
  * @heap: heap name, or NULL/"" for the default heap
  * @size: bytes
@@ -285,31 +365,19 @@ static int place_locked(struct dmabuf_buffer *buf);
  * @name: debug name, or NULL
  * @out: the buffer, holding one reference for the caller
  *
- * Return: 0, or what the steps return (-EINVAL for unknown flags).
+ * Return: 0, or what dmabuf_buffer_create() and dmabuf_buffer_setup()
+ * return; a failed export leaves no buffer.
  */
 int dmabuf_buffer_export(struct dmabuf_core *core, const char *heap,
 			 uint64_t size, uint64_t flags, const char *name,
 			 struct dmabuf_buffer **out)
 {
 	struct dmabuf_buffer *buf;
-	int ret;
+	int ret = dmabuf_buffer_create(core, &buf);
 
-	if (flags & ~DMABUF_EXPORT_VALID_FLAGS)
-		return -EINVAL;
-	ret = dmabuf_buffer_create(core, &buf);
 	if (ret)
 		return ret;
-	if (heap && *heap)
-		ret = dmabuf_buffer_set_heap(buf, heap);
-	if (!ret && name)
-		ret = dmabuf_buffer_set_name(buf, name);
-	if (!ret)
-		ret = dmabuf_buffer_set_size(buf, size);
-	if (!ret && (flags & DMABUF_EXPORT_ALLOC_NOW)) {
-		pthread_mutex_lock(&core->lock);
-		ret = place_locked(buf);
-		pthread_mutex_unlock(&core->lock);
-	}
+	ret = dmabuf_buffer_setup(buf, heap, size, flags, name);
 	if (ret) {
 		dmabuf_buffer_put(buf);
 		return ret;
@@ -1411,16 +1479,25 @@ int dmabuf_handle_end_cpu(struct dmabuf_handle *h, uint64_t off, uint64_t len,
  * @h: the handle
  * @flags: struct dma_buf_sync.flags
  *
+ * The one place the SYNC rules are written: the daemon's DMA_BUF_IOCTL_SYNC
+ * calls it, as do the unit tests and the ioctl fuzzer.
+ *
  * Return: 0; -EINVAL for flags outside DMA_BUF_SYNC_VALID_FLAGS_MASK or
- * without READ/WRITE; otherwise as begin/end_cpu_access over the whole
- * buffer.
+ * without READ/WRITE; otherwise as dmabuf_handle_begin_cpu() (so -EAGAIN
+ * only for a START) or dmabuf_handle_end_cpu() over the whole buffer.
  */
 int dmabuf_handle_sync(struct dmabuf_handle *h, uint64_t flags)
 {
 	uint32_t dir = (uint32_t)(flags & DMA_BUF_SYNC_RW);
 
-	if ((flags & ~(uint64_t)DMA_BUF_SYNC_VALID_FLAGS_MASK) || !dir)
+	if ((flags & ~(uint64_t)DMA_BUF_SYNC_VALID_FLAGS_MASK) || !dir) {
+		/* Debug level: programs probe for dma-bufs with bad flags. */
+		dmabuf_log(LOG_DEBUG,
+			   "buffer %llu: SYNC flags %#llx refused (EINVAL)",
+			   (unsigned long long)h->buf->ino,
+			   (unsigned long long)flags);
 		return -EINVAL;
+	}
 	if (flags & DMA_BUF_SYNC_END)
 		return dmabuf_handle_end_cpu(h, 0, 0, dir);
 	return dmabuf_handle_begin_cpu(h, 0, 0, dir);

@@ -107,6 +107,8 @@ int dmabuf_buffer_create(struct dmabuf_core *core, struct dmabuf_buffer **out);
 int dmabuf_buffer_export(struct dmabuf_core *core, const char *heap,
 			 uint64_t size, uint64_t flags, const char *name,
 			 struct dmabuf_buffer **out);
+int dmabuf_buffer_setup(struct dmabuf_buffer *buf, const char *heap,
+			uint64_t size, uint64_t flags, const char *name);
 int dmabuf_buffer_set_heap(struct dmabuf_buffer *buf, const char *heap);
 int dmabuf_buffer_set_size(struct dmabuf_buffer *buf, uint64_t size);
 int dmabuf_buffer_set_name(struct dmabuf_buffer *buf, const char *name);

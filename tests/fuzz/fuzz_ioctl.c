@@ -102,15 +102,11 @@ static bool str_ok(const char *s, size_t len)
 static bool fields_ok(unsigned int cmd, const union ioctl_arg *a)
 {
 	switch (cmd) {
-	case DMA_BUF_IOCTL_SYNC:
-		return !(a->sync.flags &
-			 ~(uint64_t)DMA_BUF_SYNC_VALID_FLAGS_MASK) &&
-		       (a->sync.flags & DMA_BUF_SYNC_RW);
-	case DMABUF_IOCTL_EXPORT:
+	case DMA_BUF_IOCTL_SYNC: /* flags: dmabuf_handle_sync() */
+		return true;
+	case DMABUF_IOCTL_EXPORT: /* size, flags: dmabuf_buffer_setup() */
 		return str_ok(a->exp.heap, sizeof(a->exp.heap)) &&
-		       str_ok(a->exp.name, sizeof(a->exp.name)) &&
-		       a->exp.size &&
-		       !(a->exp.flags & ~(uint64_t)DMABUF_EXPORT_VALID_FLAGS);
+		       str_ok(a->exp.name, sizeof(a->exp.name));
 	case DMABUF_IOCTL_SET_NAME:
 	case DMABUF_IOCTL_DEVICE_REMOVE:
 		return str_ok(a->name.name, sizeof(a->name.name));
@@ -216,16 +212,23 @@ static void apply_buffer(struct state *s, struct dmabuf_handle *h,
 	switch (cmd) {
 	case DMA_BUF_IOCTL_SYNC:
 		ret = dmabuf_handle_sync(h, a->sync.flags);
+		if (ret != -EINVAL &&
+		    ((a->sync.flags &
+		      ~(uint64_t)DMA_BUF_SYNC_VALID_FLAGS_MASK) ||
+		     !(a->sync.flags & DMA_BUF_SYNC_RW)))
+			FAIL("SYNC flags %#llx: %d, not EINVAL\n",
+			     (unsigned long long)a->sync.flags, ret);
 		break;
 	case DMABUF_IOCTL_EXPORT:
-		if (dmabuf_buffer_size(buf))
-			break;
-		if (a->exp.heap[0])
-			ret = dmabuf_buffer_set_heap(buf, a->exp.heap);
-		if (!ret && a->exp.name[0])
-			ret = dmabuf_buffer_set_name(buf, a->exp.name);
-		if (!ret)
-			ret = dmabuf_buffer_set_size(buf, a->exp.size);
+		ret = dmabuf_buffer_setup(buf, a->exp.heap, a->exp.size,
+					  a->exp.flags,
+					  a->exp.name[0] ? a->exp.name : NULL);
+		if (!ret &&
+		    (!a->exp.size ||
+		     (a->exp.flags & ~(uint64_t)DMABUF_EXPORT_VALID_FLAGS)))
+			FAIL("export of size %llu flags %#llx accepted\n",
+			     (unsigned long long)a->exp.size,
+			     (unsigned long long)a->exp.flags);
 		break;
 	case DMABUF_IOCTL_INFO:
 		dmabuf_buffer_info(buf, &a->info);

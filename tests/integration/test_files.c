@@ -4,6 +4,7 @@
  * observability, mounting and permissions, through a real mount.
  */
 #include <grp.h>
+#include <pthread.h>
 #include <pwd.h>
 #include <sys/mman.h>
 #include <sys/statvfs.h>
@@ -152,6 +153,55 @@ Test(files, malformed_export_refused)
 	cr_assert_eq(errno, ENOTTY);
 	close(fd);
 	cr_assert_eq(sh("grep -q 'refused' %s", M.log), 0, "logged");
+}
+
+#define RACERS 8
+
+static void *export_race(void *arg)
+{
+	static int won;
+	struct dmabuf_export e = {.size = 48 << 20, .heap = "cma"};
+	int fd = open(at("race"), O_RDWR), ret;
+
+	(void)arg;
+	ret = ioctl(fd, DMABUF_IOCTL_EXPORT, &e);
+	close(fd);
+	return ret == 0 ? &won : NULL;
+}
+
+Test(files, heap_fixed_once_sized)
+{
+	struct dmabuf_export e = {.size = 1 << 20};
+	pthread_t t[RACERS];
+	int fd, i, wins = 0;
+	char value[16];
+	void *won;
+
+	/* 128 MiB on the system heap, then moved to the 64 MiB cma pool. */
+	cr_assert_eq(sh("truncate -s 128M $MNT/big"), 0);
+	cr_assert_eq(setxattr(at("big"), "user.dmabuf.heap", "cma", 3, 0), -1);
+	cr_assert_eq(errno, EPERM, "the heap is fixed once sized");
+	cr_assert_eq(
+		getxattr(at("big"), "user.dmabuf.heap", value, sizeof(value)),
+		6);
+	cr_assert_eq(memcmp(value, "system", 6), 0);
+	cr_assert_eq(setxattr(at("big"), "user.dmabuf.heap", "system", 6, 0), 0,
+		     "naming the heap it has is fine");
+
+	/* Many exports racing on one file: exactly one wins. */
+	close(open(at("race"), O_RDWR | O_CREAT, 0600));
+	for (i = 0; i < RACERS; i++)
+		cr_assert_eq(pthread_create(&t[i], NULL, export_race, NULL), 0);
+	for (i = 0; i < RACERS; i++) {
+		cr_assert_eq(pthread_join(t[i], &won), 0);
+		wins += won != NULL;
+	}
+	cr_assert_eq(wins, 1, "%d exports of one file succeeded", wins);
+	strcpy(e.heap, "cma");
+	fd = open(at("race"), O_RDWR);
+	cr_assert_eq(ioctl(fd, DMABUF_IOCTL_EXPORT, &e), -1);
+	cr_assert_eq(errno, EPERM, "exported once");
+	close(fd);
 }
 
 Test(files, unlinked_buffer_lives_on_its_fd)

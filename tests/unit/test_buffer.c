@@ -98,10 +98,58 @@ Test(buffer, heap_choice_rules)
 	cr_assert_eq(dmabuf_buffer_set_size(buf, MiB), 0);
 	h = open_buf(buf);
 	attach(h, "gpu0");
-	cr_assert_eq(dmabuf_buffer_set_heap(buf, "system"), -EBUSY);
+	cr_assert_eq(dmabuf_buffer_set_heap(buf, "system"), -EPERM,
+		     "the size was checked against cma's capacity");
 	cr_assert_eq(dmabuf_buffer_set_heap(buf, "cma"), 0, "same heap: no-op");
 	dmabuf_handle_release(h);
 	dmabuf_buffer_put(buf);
+}
+
+Test(buffer, heap_fixed_once_sized)
+{
+	struct dmabuf_buffer *buf;
+
+	/* Sized on the 8 GiB system heap, then moved to the 64 MiB pool. */
+	cr_assert_eq(dmabuf_buffer_create(core, &buf), 0);
+	cr_assert_eq(dmabuf_buffer_set_size(buf, 128 * MiB), 0);
+	cr_assert_eq(dmabuf_buffer_set_heap(buf, "cma"), -EPERM);
+	cr_assert_eq(dmabuf_buffer_setup(buf, "cma", 128 * MiB, 0, NULL),
+		     -EPERM, "a second export");
+	dmabuf_buffer_put(buf);
+
+	cr_assert_eq(dmabuf_buffer_create(core, &buf), 0);
+	cr_assert_eq(dmabuf_buffer_setup(buf, "cma", 128 * MiB, 0, "big"),
+		     -EFBIG);
+	cr_assert_eq(dmabuf_buffer_setup(buf, "cma", 2 * GiB,
+					 DMABUF_EXPORT_ALLOC_NOW, NULL),
+		     -EFBIG);
+	cr_assert_eq(dmabuf_buffer_size(buf), 0,
+		     "a failed export changes nothing");
+	cr_assert_eq(dmabuf_buffer_setup(buf, "cma", MiB, 0, "small"), 0);
+	cr_assert_eq(dmabuf_buffer_setup(buf, "cma", MiB, 0, NULL), -EPERM);
+	dmabuf_buffer_put(buf);
+}
+
+Test(buffer, failed_placement_unexports)
+{
+	struct dmabuf_buffer *big, *buf;
+	struct dmabuf_info info;
+
+	cr_assert_eq(dmabuf_buffer_export(core, "cma", 48 * MiB,
+					  DMABUF_EXPORT_ALLOC_NOW, NULL, &big),
+		     0);
+	cr_assert_eq(dmabuf_buffer_create(core, &buf), 0);
+	cr_assert_lt(dmabuf_buffer_setup(buf, "cma", 32 * MiB,
+					 DMABUF_EXPORT_ALLOC_NOW, "late"),
+		     0, "the pool is full");
+	dmabuf_buffer_info(buf, &info);
+	cr_assert_eq(info.size, 0);
+	cr_assert_str_eq(info.name, "", "nothing half-set");
+	cr_assert_eq(dmabuf_buffer_setup(buf, "system", 32 * MiB,
+					 DMABUF_EXPORT_ALLOC_NOW, NULL),
+		     0, "and it may still be exported elsewhere");
+	dmabuf_buffer_put(buf);
+	dmabuf_buffer_put(big);
 }
 
 Test(buffer, export_validates)

@@ -1,0 +1,479 @@
+// SPDX-License-Identifier: MIT
+/*
+ * DOC: waiting, invalidation and the notifier thread
+ *
+ * One protocol, in one file: how a request that cannot be answered now is
+ * answered later, and how an answer waits for the kernel's caches.
+ *
+ * Waiting.  Some calls must wait for another client: a map stalled behind a
+ * migration, CPU access behind a device that still owns the bytes.  A
+ * worker thread never blocks on that.  fs_wait_or_eagain() parks the
+ * request (charged to its uid, FS_LIMIT_WAITERS) with an interrupt
+ * callback; whenever the object model says a buffer changed
+ * (fs_core_changed()), the notifier thread retries the parked requests of
+ * that buffer and answers those that no longer say -EAGAIN.  A signal to
+ * the caller answers EINTR; a handle opened O_NONBLOCK gets EAGAIN at once;
+ * unmounting answers ENOTCONN (fs_fail_waiters()).
+ *
+ * Invalidation.  After a CPU bracket or an export, the kernel's cached
+ * pages and attributes of the file may be stale (zero-copy writers bypass
+ * them, an export changes the size).  fs_reply_synced() and
+ * fs_reply_after_inval() send those answers only after the notifier thread
+ * invalidated the cache, so the caller's next read sees the truth.
+ * fs.inval_inflight counts invalidations queued and not yet sent: it is
+ * raised here before queueing and lowered here once sent, nowhere else.
+ *
+ * The notifier thread.  Everything dmabuffs tells the kernel on its own
+ * initiative goes through it: invalidations, poll wake-ups, and the retries
+ * of parked requests.  Request handlers only queue work, so no handler ever
+ * waits inside the kernel on its own mount, and no notification is sent
+ * while a lock that a handler needs is held.  Events are handled in order,
+ * which is what lets a bracket wait behind an invalidation already queued.
+ * The thread is joined before the session is destroyed.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <search.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+
+#include "fs.h"
+
+static void enqueue(struct fs *fs, struct fs_event *ev)
+{
+	pthread_mutex_lock(&fs->ev_lock);
+	TAILQ_INSERT_TAIL(&fs->events, ev, link);
+	pthread_cond_signal(&fs->ev_cond);
+	pthread_mutex_unlock(&fs->ev_lock);
+}
+
+/**
+ * fs_core_changed() - the object model's notify hook
+ * @arg: the file system
+ * @buf: a buffer whose mappings, fences or placement changed
+ *
+ * Runs in whatever thread changed the buffer, without the core's lock.
+ */
+void fs_core_changed(void *arg, struct dmabuf_buffer *buf)
+{
+	struct fs_event *ev = calloc(1, sizeof(*ev));
+
+	if (!ev) {
+		dmabuf_log(
+			LOG_ERR,
+			"notifier: out of memory; waiters of buffer %llu wake at the next change",
+			(unsigned long long)dmabuf_buffer_ino(buf));
+		return;
+	}
+	ev->kind = FS_EV_CHANGED;
+	ev->buf = buf;
+	ev->ino = dmabuf_buffer_ino(buf);
+	dmabuf_buffer_get(buf);
+	enqueue(arg, ev);
+}
+
+/**
+ * fs_reply_after_inval() - answer an ioctl once the kernel's cache is fresh
+ * @fs: the file system
+ * @req: the ioctl request
+ * @ino: the inode whose cache to drop
+ * @attrs_only: drop attributes only (the size changed), not pages
+ * @result: 0, or a negative errno to answer with
+ * @reply: the ioctl's output (copied)
+ * @reply_len: its size
+ */
+void fs_reply_after_inval(struct fs *fs, fuse_req_t req, uint64_t ino,
+			  bool attrs_only, int result, const void *reply,
+			  size_t reply_len)
+{
+	struct fs_event *ev = calloc(1, sizeof(*ev) + reply_len);
+
+	if (!ev) {
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	__atomic_add_fetch(&fs->inval_inflight, 1, __ATOMIC_SEQ_CST);
+	ev->kind = FS_EV_INVAL;
+	ev->ino = ino;
+	ev->attrs_only = attrs_only;
+	ev->req = req;
+	ev->result = result;
+	ev->reply = reply_len ? ev + 1 : NULL;
+	ev->reply_len = reply_len;
+	if (reply_len)
+		memcpy(ev->reply, reply, reply_len);
+	enqueue(fs, ev);
+}
+
+/**
+ * fs_reply_synced() - answer a CPU bracket once the kernel's cache is fresh
+ * @req: the request, answered exactly once
+ * @file: the handle it came through
+ * @ret: 0, or a negative errno to answer with (then at once)
+ * @out: the ioctl's output
+ * @len: its size
+ *
+ * Reply now, or after invalidating the file's cached pages if it has any.
+ *
+ * A buffer bound for passthrough has no page cache (its opens are all
+ * passthrough; see choose_path_locked()), so it is answered at once.
+ *
+ * Also after any invalidation already under way: another bracket may have
+ * taken the cached flag a moment ago, and until its invalidation is done
+ * the kernel may still hold stale pages of this file, or dirty mmap pages
+ * not yet written back.  The notifier answers in order, so queueing behind
+ * it waits for that.  The hold on inval_inflight, taken before the flag,
+ * makes sure a bracket that finds the flag clear also sees who cleared it.
+ */
+void fs_reply_synced(fuse_req_t req, struct fs_file *file, int ret,
+		     const void *out, size_t len)
+{
+	struct fs_inode *inode = file->inode;
+	struct fs *fs = fs_of(req);
+	bool wait;
+
+	/* Passthrough: no page cache behind any handle, nothing to drop. */
+	if (!ret &&
+	    __atomic_load_n(&inode->backing_id, __ATOMIC_ACQUIRE) <= 0) {
+		__atomic_add_fetch(&fs->inval_inflight, 1, __ATOMIC_SEQ_CST);
+		wait = __atomic_exchange_n(&inode->cached, false,
+					   __ATOMIC_SEQ_CST) ||
+		       __atomic_load_n(&fs->inval_inflight, __ATOMIC_SEQ_CST) >
+			       1;
+		if (wait)
+			fs_reply_after_inval(fs, req, inode->ino, false, 0, out,
+					     len);
+		__atomic_sub_fetch(&fs->inval_inflight, 1, __ATOMIC_SEQ_CST);
+		if (wait)
+			return;
+	}
+	if (ret)
+		fuse_reply_err(req, -ret);
+	else
+		fuse_reply_ioctl(req, 0, out, len);
+}
+
+static void waiter_free(struct fs *fs, struct fs_waiter *w)
+{
+	fs_uncharge(fs, w->uid, FS_LIMIT_WAITERS);
+	free(w);
+}
+
+/* Is @w (for @req) still parked?  Compares pointers, never follows one. */
+static bool unpark_locked(struct fs *fs, struct fs_waiter *w, fuse_req_t req)
+{
+	struct fs_waiter *it;
+
+	TAILQ_FOREACH (it, &fs->waiters, link)
+		if (it == w && it->req == req) {
+			TAILQ_REMOVE(&fs->waiters, w, link);
+			return true;
+		}
+	return false;
+}
+
+/*
+ * libfuse may call this while another thread answers the same request; the
+ * one that takes the waiter off the list answers it.
+ */
+static void waiter_interrupted(fuse_req_t req, void *data)
+{
+	struct fs *fs = fs_of(req);
+	bool mine;
+
+	pthread_mutex_lock(&fs->lock);
+	mine = unpark_locked(fs, data, req);
+	pthread_mutex_unlock(&fs->lock);
+	if (!mine)
+		return;
+	dmabuf_log(LOG_DEBUG, "waiting request interrupted (EINTR)");
+	fuse_reply_err(req, EINTR);
+	waiter_free(fs, data);
+}
+
+/* Park @w until its buffer changes. */
+static void park(struct fs *fs, struct fs_waiter *w)
+{
+	struct dmabuf_buffer *buf = w->buf;
+	fuse_req_t req = w->req;
+	struct fs_waiter *it;
+
+	pthread_mutex_lock(&fs->lock);
+	TAILQ_INSERT_TAIL(&fs->waiters, w, link);
+	pthread_mutex_unlock(&fs->lock);
+	/* Calls waiter_interrupted() at once if a signal already came. */
+	fuse_req_interrupt_func(req, waiter_interrupted, w);
+	pthread_mutex_lock(&fs->lock);
+	TAILQ_FOREACH (it, &fs->waiters, link)
+		if (it == w && it->req == req)
+			w->armed = true;
+	pthread_mutex_unlock(&fs->lock);
+	/* The buffer may have changed before the waiter was armed. */
+	fs_retry_waiters(fs, buf);
+}
+
+static int retry(struct fs_waiter *w)
+{
+	if (w->kind == FS_WAIT_MAP)
+		return dmabuf_handle_map(w->file->h, w->attach_id, w->dir,
+					 &w->nents, &w->total);
+	return dmabuf_handle_begin_cpu(w->file->h, w->off, w->len, w->dir);
+}
+
+static void answer_waiter(struct fs_waiter *w)
+{
+	struct dmabuf_map m = {.attach_id = w->attach_id,
+			       .dir = w->dir,
+			       .nents = w->nents,
+			       .total_len = w->total};
+
+	if (w->kind == FS_WAIT_MAP && !w->result)
+		fuse_reply_ioctl(w->req, 0, &m, sizeof(m));
+	else
+		fs_reply_synced(w->req, w->file, w->result, NULL, 0);
+}
+
+/**
+ * fs_retry_waiters() - try again every request parked on @buf
+ * @fs: the file system
+ * @buf: a buffer that changed; NULL for every buffer (explicit fences tie
+ *       buffers together)
+ *
+ * Called by the notifier thread, and once after parking.  A request whose
+ * retry still says -EAGAIN stays parked; the others are answered after
+ * fs.lock is dropped.
+ */
+void fs_retry_waiters(struct fs *fs, struct dmabuf_buffer *buf)
+{
+	TAILQ_HEAD(, fs_waiter) done = TAILQ_HEAD_INITIALIZER(done);
+	struct fs_waiter *w, *next;
+
+	pthread_mutex_lock(&fs->lock);
+	TAILQ_FOREACH_SAFE (w, &fs->waiters, link, next) {
+		if ((buf && w->buf != buf) || !w->armed)
+			continue;
+		w->result = retry(w);
+		if (w->result == -EAGAIN)
+			continue;
+		TAILQ_REMOVE(&fs->waiters, w, link);
+		TAILQ_INSERT_TAIL(&done, w, link);
+	}
+	pthread_mutex_unlock(&fs->lock);
+	while ((w = TAILQ_FIRST(&done))) {
+		TAILQ_REMOVE(&done, w, link);
+		answer_waiter(w);
+		waiter_free(fs, w);
+	}
+}
+
+/**
+ * fs_fail_waiters() - answer every parked request with ENOTCONN at shutdown
+ * @fs: the file system
+ */
+void fs_fail_waiters(struct fs *fs)
+{
+	TAILQ_HEAD(, fs_waiter) all = TAILQ_HEAD_INITIALIZER(all);
+	struct fs_waiter *w;
+
+	/* Taken off under fs.lock, answered without it (fs.h). */
+	pthread_mutex_lock(&fs->lock);
+	TAILQ_CONCAT(&all, &fs->waiters, link);
+	pthread_mutex_unlock(&fs->lock);
+	while ((w = TAILQ_FIRST(&all))) {
+		TAILQ_REMOVE(&all, w, link);
+		fuse_reply_err(w->req, ENOTCONN);
+		waiter_free(fs, w);
+	}
+}
+
+/**
+ * fs_wait_or_eagain() - park a request whose call said -EAGAIN
+ * @req: the request, answered now (EAGAIN, a limit, ENOMEM) or when a retry
+ *       of @tmpl succeeds or fails otherwise
+ * @file: the handle it came through; O_NONBLOCK answers EAGAIN at once
+ * @tmpl: what to retry: kind, command, direction and range or attachment
+ */
+void fs_wait_or_eagain(fuse_req_t req, struct fs_file *file,
+		       const struct fs_waiter *tmpl)
+{
+	uid_t uid = fuse_req_ctx(req)->uid;
+	struct fs_waiter *w;
+	int ret;
+
+	if (file->flags & O_NONBLOCK) {
+		fuse_reply_err(req, EAGAIN);
+		return;
+	}
+	ret = fs_charge(fs_of(req), uid, FS_LIMIT_WAITERS);
+	if (ret) {
+		fuse_reply_err(req, -ret);
+		return;
+	}
+	w = malloc(sizeof(*w));
+	if (!w) {
+		fs_uncharge(fs_of(req), uid, FS_LIMIT_WAITERS);
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	*w = *tmpl;
+	w->uid = uid;
+	w->req = req;
+	w->file = file;
+	w->buf = file->inode->buf;
+	fs_count(FS_PARKED);
+	park(fs_of(req), w);
+}
+
+/* Poll handles taken from their files, to notify without fs.lock. */
+struct pollers {
+	struct fuse_pollhandle **v;
+	size_t n, cap;
+};
+
+static void take_pollers_of(struct fs_inode *inode, struct pollers *p)
+{
+	struct fuse_pollhandle **grown;
+	struct fs_file *file;
+
+	LIST_FOREACH (file, &inode->files, link) {
+		if (!file->ph)
+			continue;
+		if (p->n == p->cap) {
+			p->cap = p->cap ? p->cap * 2 : 16;
+			grown = realloc(p->v, p->cap * sizeof(*p->v));
+			if (!grown)
+				return; /* the rest wake at the next change */
+			p->v = grown;
+		}
+		p->v[p->n++] = file->ph;
+		file->ph = NULL;
+	}
+}
+
+static void take_pollers_visit(const void *node, VISIT which, void *arg)
+{
+	if (which == postorder || which == leaf)
+		take_pollers_of(*(struct fs_inode *const *)node, arg);
+}
+
+static void notify_pollers(struct fuse_pollhandle **v, size_t n)
+{
+	size_t i;
+
+	/* The kernel polls again and gets the new mask. */
+	for (i = 0; i < n; i++) {
+		fs_count(FS_EV_POLL_SENT);
+		fuse_lowlevel_notify_poll(v[i]);
+		fuse_pollhandle_destroy(v[i]);
+	}
+	free(v);
+}
+
+/*
+ * Wake the pollers of inode @ino, or of every buffer and sync_file when
+ * @all: with explicit fences in use, one buffer's mapping may be what
+ * another buffer's imported fence or a sync_file waits for.
+ */
+static void wake_pollers(struct fs *fs, uint64_t ino, bool all)
+{
+	struct pollers p = {0};
+	struct fs_inode *inode;
+	struct fuse_pollhandle **sync;
+	size_t n;
+
+	pthread_mutex_lock(&fs->lock);
+	if (all) {
+		twalk_r(fs->inodes, take_pollers_visit, &p);
+	} else {
+		inode = fs_inode_get_locked(fs, ino);
+		if (inode)
+			take_pollers_of(inode, &p);
+	}
+	pthread_mutex_unlock(&fs->lock);
+	notify_pollers(p.v, p.n);
+	if (all) {
+		n = fs_sync_file_take_pollhandles(fs, &sync);
+		notify_pollers(sync, n);
+	}
+}
+
+static void answer_inval(struct fs_event *ev)
+{
+	if (ev->result)
+		fuse_reply_err(ev->req, -ev->result);
+	else
+		fuse_reply_ioctl(ev->req, 0, ev->reply, ev->reply_len);
+}
+
+static void handle(struct fs *fs, struct fs_event *ev)
+{
+	bool all;
+	int ret;
+
+	switch (ev->kind) {
+	case FS_EV_CHANGED:
+		all = dmabuf_core_fences_in_use(fs->core);
+		fs_retry_waiters(fs, all ? NULL : ev->buf);
+		wake_pollers(fs, ev->ino, all);
+		dmabuf_buffer_put(ev->buf);
+		break;
+	case FS_EV_INVAL:
+		fs_count(FS_EV_INVAL_SENT);
+		ret = fuse_lowlevel_notify_inval_inode(
+			fs->se, ev->ino, ev->attrs_only ? -1 : 0, 0);
+		if (ret && ret != -ENOENT)
+			dmabuf_log(LOG_WARNING, "invalidating inode %llu: %s",
+				   (unsigned long long)ev->ino, strerror(-ret));
+		/* Done: a bracket that comes after the answer must not wait. */
+		__atomic_sub_fetch(&fs->inval_inflight, 1, __ATOMIC_SEQ_CST);
+		answer_inval(ev);
+		break;
+	}
+	free(ev);
+}
+
+static void *notifier_main(void *arg)
+{
+	struct fs *fs = arg;
+	struct fs_event *ev;
+
+	pthread_mutex_lock(&fs->ev_lock);
+	for (;;) {
+		while (!fs->stop && TAILQ_EMPTY(&fs->events))
+			pthread_cond_wait(&fs->ev_cond, &fs->ev_lock);
+		ev = TAILQ_FIRST(&fs->events);
+		if (!ev)
+			break; /* stopping, queue drained */
+		TAILQ_REMOVE(&fs->events, ev, link);
+		pthread_mutex_unlock(&fs->ev_lock);
+		handle(fs, ev);
+		pthread_mutex_lock(&fs->ev_lock);
+	}
+	pthread_mutex_unlock(&fs->ev_lock);
+	return NULL;
+}
+
+/**
+ * fs_notifier_start() - start the notifier thread
+ * @fs: the file system, with its session created
+ *
+ * Return: 0 or -errno.
+ */
+int fs_notifier_start(struct fs *fs)
+{
+	return -pthread_create(&fs->notifier, NULL, notifier_main, fs);
+}
+
+/**
+ * fs_notifier_stop() - drain the queue and join the thread
+ * @fs: the file system
+ */
+void fs_notifier_stop(struct fs *fs)
+{
+	pthread_mutex_lock(&fs->ev_lock);
+	fs->stop = true;
+	pthread_cond_signal(&fs->ev_cond);
+	pthread_mutex_unlock(&fs->ev_lock);
+	pthread_join(fs->notifier, NULL);
+}
