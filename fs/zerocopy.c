@@ -466,8 +466,7 @@ static int redeem_mapping(struct zc *zc, struct zc_conn *conn,
 	reply = (struct dmabuf_redeem_reply){
 		.flags = t->write ? DMABUF_TOKEN_WRITE : 0,
 		.size = info.size,
-		.map_size = (info.size + DMABUF_PAGE_SIZE - 1) &
-			    ~(DMABUF_PAGE_SIZE - 1),
+		.map_size = DMABUF_PAGE_ALIGN(info.size),
 		.ino = info.ino};
 	fs_count(FS_TOKENS_REDEEMED);
 	dmabuf_buffer_cpu_map_get(t->buf);

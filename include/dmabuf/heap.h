@@ -33,9 +33,6 @@
 
 #define DMABUF_HEAP_ABI_VERSION 1
 
-/** DMABUF_PAGE_SIZE - granule of the emulated physical address space. */
-#define DMABUF_PAGE_SIZE 4096ULL
-
 /**
  * struct dmabuf_constraints - what a set of devices needs of a placement
  * @dma_bits: highest usable address is 2^dma_bits - 1

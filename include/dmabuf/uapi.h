@@ -58,6 +58,21 @@ struct dma_buf_sync {
 
 #define DMABUF_IOC_MAGIC 0xDB
 
+/**
+ * DMABUF_PAGE_SIZE - the page: granule of mappings, of the emulated physical
+ * address space and of heap accounting.
+ */
+#define DMABUF_PAGE_SIZE 4096ULL
+
+/**
+ * DMABUF_PAGE_ALIGN() - @x bytes rounded up to whole pages
+ *
+ * The one page rounding: what a buffer of @x bytes occupies on its heap and
+ * in a mapping.  0 when @x is 0, or so large that the rounding wraps.
+ */
+#define DMABUF_PAGE_ALIGN(x) \
+	(((__u64)(x) + DMABUF_PAGE_SIZE - 1) & ~(DMABUF_PAGE_SIZE - 1))
+
 /** DMABUF_NAME_LEN - inline string size, NUL included (the kernel's 32). */
 #define DMABUF_NAME_LEN 32
 

@@ -466,7 +466,7 @@ int compat_heap_alloc(const char *heap, unsigned long req, void *arg)
 	if (d.fd || (d.fd_flags & ~(unsigned int)(O_ACCMODE | O_CLOEXEC)) ||
 	    d.heap_flags)
 		return -EINVAL;
-	len = (d.len + 4095) & ~4095ULL;
+	len = DMABUF_PAGE_ALIGN(d.len);
 	if (!len)
 		return -EINVAL; /* 0, or so large that rounding wrapped */
 	fd = dmabuf_export(compat.mount, NULL, heap, len, NULL,

@@ -48,7 +48,7 @@
 
 static uint64_t placed_size(const struct dmabuf_buffer *buf)
 {
-	return ALIGN_UP(buf->size, DMABUF_PAGE_SIZE);
+	return DMABUF_PAGE_ALIGN(buf->size);
 }
 
 static void buffer_changed_locked(struct dmabuf_buffer *buf)
@@ -203,7 +203,7 @@ static int check_capacity(struct dmabuf_buffer *buf, uint64_t size)
 
 	if (buf->heap->ops->stats)
 		buf->heap->ops->stats(buf->heap->priv, &st);
-	if (st.capacity && ALIGN_UP(size, DMABUF_PAGE_SIZE) > st.capacity) {
+	if (st.capacity && DMABUF_PAGE_ALIGN(size) > st.capacity) {
 		dmabuf_log(LOG_WARNING,
 			   "buffer %llu: %llu bytes exceed heap %s (EFBIG)",
 			   (unsigned long long)buf->ino,

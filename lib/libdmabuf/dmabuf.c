@@ -28,7 +28,6 @@
 #include <dmabuf/dmabuf.h>
 
 #define FUSE_SUPER_MAGIC 0x65735546
-#define PAGE 4096ULL
 
 /**
  * struct dmabuf_mapping - a zero-copy mapping of a buffer's memory
@@ -211,12 +210,12 @@ static int reopen(int fd, int flags)
 int dmabuf_export(const char *mount, const char *name, const char *heap,
 		  uint64_t size, const char *debug_name, unsigned int flags)
 {
+	/* The export flags are the daemon's to check; READONLY is ours. */
 	struct dmabuf_export e = {.size = size,
-				  .flags = flags & DMABUF_EXPORT_ALLOC_NOW};
+				  .flags = flags & ~DMABUF_EXPORT_READONLY};
 	int fd, ret;
 
-	if ((flags & ~(DMABUF_EXPORT_ALLOC_NOW | DMABUF_EXPORT_READONLY)) ||
-	    copy_name(e.heap, heap) || copy_name(e.name, debug_name))
+	if (copy_name(e.heap, heap) || copy_name(e.name, debug_name))
 		return -EINVAL;
 	ret = create_file(mount, name, &fd);
 	if (ret)
@@ -670,7 +669,7 @@ static void *map_memory(const struct memory *mem, void *addr, size_t len,
 		return mmap(addr, len, prot, flags, mem->fds[0], off);
 	if (((flags & MAP_TYPE) != MAP_SHARED &&
 	     (flags & MAP_TYPE) != MAP_SHARED_VALIDATE) ||
-	    off < 0 || off % PAGE || end > mem->reply.map_size) {
+	    off < 0 || off % DMABUF_PAGE_SIZE || end > mem->reply.map_size) {
 		errno = EINVAL; /* as a heap's mmap says */
 		return MAP_FAILED;
 	}
@@ -976,7 +975,7 @@ int dmabuf_mapping_end(struct dmabuf_mapping *m, uint64_t offset,
  */
 void *dmabuf_kmap(struct dmabuf_mapping *m, uint64_t page)
 {
-	if (page >= m->map_size / PAGE) {
+	if (page >= m->map_size / DMABUF_PAGE_SIZE) {
 		errno = ERANGE;
 		return NULL;
 	}
@@ -984,7 +983,7 @@ void *dmabuf_kmap(struct dmabuf_mapping *m, uint64_t page)
 		errno = EPERM;
 		return NULL;
 	}
-	return (char *)m->addr + page * PAGE;
+	return (char *)m->addr + page * DMABUF_PAGE_SIZE;
 }
 
 void dmabuf_kunmap(struct dmabuf_mapping *m, uint64_t page)

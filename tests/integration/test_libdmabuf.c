@@ -40,6 +40,11 @@ Test(lib, export_named_and_anonymous)
 	cr_assert_eq(dmabuf_export(M.mp, "named", NULL, 1, NULL, 0), -EEXIST);
 	cr_assert_eq(dmabuf_export(M.mp, "x", "nosuch", 1, NULL, 0), -ENODEV);
 	cr_assert_eq(dmabuf_export(M.mp, "a/b", NULL, 1, NULL, 0), -EINVAL);
+	cr_assert_eq(dmabuf_export(M.mp, "f", NULL, 1, NULL, 1U << 5), -EINVAL,
+		     "an export flag nobody knows");
+	cr_assert_eq(access(at("f"), F_OK), -1,
+		     "a failed export leaves nothing");
+	cr_assert_eq(access(at("x"), F_OK), -1);
 	close(fd);
 	close(anon);
 }
