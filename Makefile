@@ -287,6 +287,7 @@ install: all
 	install -m 644 man/*.5 $(DESTDIR)$(MANDIR)/man5/
 	install -m 644 man/*.7 $(DESTDIR)$(MANDIR)/man7/
 	install -m 644 man/*.8 $(DESTDIR)$(MANDIR)/man8/
+	man/aliases install $(DESTDIR)$(MANDIR)
 
 uninstall:
 	rm -f $(DESTDIR)$(SBINDIR)/dmabuffs $(DESTDIR)$(UNITDIR)/dmabuffs.service
@@ -294,6 +295,7 @@ uninstall:
 		$(DESTDIR)$(LIBDIR)/libdmabuf-compat.so
 	rm -rf $(DESTDIR)$(INCLUDEDIR)/dmabuf
 	rm -f $(DESTDIR)$(BINDIR)/dmabufctl
+	man/aliases uninstall $(DESTDIR)$(MANDIR)
 	rm -f $(addprefix $(DESTDIR)$(MANDIR)/man1/,$(notdir $(wildcard man/*.1))) \
 		$(addprefix $(DESTDIR)$(MANDIR)/man3/,$(notdir $(wildcard man/*.3))) \
 		$(addprefix $(DESTDIR)$(MANDIR)/man2/,$(notdir $(wildcard man/*.2))) \

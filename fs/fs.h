@@ -5,10 +5,32 @@
  * The FUSE front end: inodes and open files of the mount, the parked
  * requests that wait for a buffer to change, and the notifier thread.
  *
- * Locking: fs.lock guards the namespace (names, inodes, open files, poll
- * handles, parked requests).  It may be taken before the core's lock, never
- * after it.  Nothing is sent to the kernel while fs.lock is held: cache and
- * poll notifications go through the notifier thread's queue.
+ * Lock order of the whole daemon.  A lock on the left may be held while
+ * taking one on its right, never the reverse:
+ *
+ *	libfuse's request lock -> fs.lock -> core.lock -> fs.limits.lock
+ *	zc->lock -> core.lock -> fs.limits.lock
+ *	fs.ev_lock: a leaf
+ *
+ * - libfuse's request lock (struct fuse_req.lock) is held while libfuse
+ *   calls an interrupt callback, and waiter_interrupted() (wait.c) takes
+ *   fs.lock under it.  So nothing may call fuse_req_interrupt_func() or
+ *   answer a request (fuse_reply_*(), which takes libfuse's session lock)
+ *   while holding fs.lock: requests are taken off a list under it and
+ *   answered after it is dropped.
+ * - fs.lock guards the namespace (names, inodes, open files, poll handles,
+ *   parked requests, sync_file fences).  Nothing is sent to the kernel while
+ *   it is held: cache and poll notifications go through the notifier
+ *   thread's queue (wait.c).
+ * - core.lock (struct dmabuf_core.lock, lib/core) is the object model's one
+ *   lock; the heap ops run under it (include/dmabuf/heap.h) and take no
+ *   lock of ours.  The core calls the notify hook, fs_core_changed(),
+ *   without it.
+ * - zc->lock (zerocopy.c) guards the side channel's tokens; an expiring
+ *   token drops its buffer reference (core.lock) and its uid's charge
+ *   (fs.limits.lock) under it.
+ * - fs.limits.lock is taken after any other lock, and nothing under it.
+ * - fs.ev_lock guards the notifier's queue; nothing is taken under it.
  */
 #ifndef DMABUFFS_FS_H
 #define DMABUFFS_FS_H

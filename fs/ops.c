@@ -595,29 +595,32 @@ static void fs_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t parent,
 	fs_not_permitted(req); /* a buffer has one name */
 }
 
-static void fs_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
+/* Helpers return -errno; the FUSE handler replies once. */
+static int unlink_name(struct fs *fs, fuse_ino_t parent, const char *name)
 {
-	struct fs *fs = fs_of(req);
 	struct fs_inode *inode;
 	int ret = 0;
 
-	fs_count(FS_OP_UNLINK);
 	if (parent != FS_ROOT_INO || fs_virtual_by_name(name) ||
-	    fs_devnode_name(name)) {
-		fuse_reply_err(req, EPERM);
-		return;
-	}
+	    fs_devnode_name(name))
+		return -EPERM;
 	pthread_mutex_lock(&fs->lock);
 	inode = find_name_locked(fs, name);
 	if (!inode) {
-		ret = ENOENT;
+		ret = -ENOENT;
 	} else {
 		drop_name_locked(fs, inode);
 		now(&inode->ctime);
 		inode_maybe_free_locked(fs, inode);
 	}
 	pthread_mutex_unlock(&fs->lock);
-	fuse_reply_err(req, ret);
+	return ret;
+}
+
+static void fs_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	fs_count(FS_OP_UNLINK);
+	fuse_reply_err(req, -unlink_name(fs_of(req), parent, name));
 }
 
 static int rename_locked(struct fs *fs, const char *from, const char *to,
@@ -628,14 +631,14 @@ static int rename_locked(struct fs *fs, const char *from, const char *to,
 	char *name;
 
 	if (!src)
-		return ENOENT;
+		return -ENOENT;
 	if (src == dst)
 		return 0;
 	if (dst && (flags & RENAME_NOREPLACE))
-		return EEXIST;
+		return -EEXIST;
 	name = strdup(to);
 	if (!name)
-		return ENOMEM;
+		return -ENOMEM;
 	if (dst) {
 		drop_name_locked(fs, dst);
 		inode_maybe_free_locked(fs, dst);
@@ -649,33 +652,36 @@ static int rename_locked(struct fs *fs, const char *from, const char *to,
 		free(name);
 		fs->nr_names--;
 		dmabuf_buffer_unlink(src->buf);
-		return ENOMEM;
+		return -ENOMEM;
 	}
 	now(&src->ctime);
 	return 0;
+}
+
+static int rename_name(struct fs *fs, fuse_ino_t parent, const char *name,
+		       fuse_ino_t newparent, const char *newname,
+		       unsigned int flags)
+{
+	int ret;
+
+	if (parent != FS_ROOT_INO || newparent != FS_ROOT_INO ||
+	    !name_ok(name) || !name_ok(newname))
+		return -EPERM;
+	if (flags & ~(unsigned int)RENAME_NOREPLACE)
+		return -EINVAL; /* RENAME_EXCHANGE, WHITEOUT */
+	pthread_mutex_lock(&fs->lock);
+	ret = rename_locked(fs, name, newname, flags);
+	pthread_mutex_unlock(&fs->lock);
+	return ret;
 }
 
 static void fs_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 		      fuse_ino_t newparent, const char *newname,
 		      unsigned int flags)
 {
-	struct fs *fs = fs_of(req);
-	int ret;
-
 	fs_count(FS_OP_RENAME);
-	if (parent != FS_ROOT_INO || newparent != FS_ROOT_INO ||
-	    !name_ok(name) || !name_ok(newname)) {
-		fuse_reply_err(req, EPERM);
-		return;
-	}
-	if (flags & ~(unsigned int)RENAME_NOREPLACE) {
-		fuse_reply_err(req, EINVAL); /* RENAME_EXCHANGE, WHITEOUT */
-		return;
-	}
-	pthread_mutex_lock(&fs->lock);
-	ret = rename_locked(fs, name, newname, flags);
-	pthread_mutex_unlock(&fs->lock);
-	fuse_reply_err(req, ret);
+	fuse_reply_err(req, -rename_name(fs_of(req), parent, name, newparent,
+					 newname, flags));
 }
 
 /*

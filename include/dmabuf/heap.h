@@ -132,21 +132,71 @@ struct dmabuf_heap_host {
 
 /**
  * struct dmabuf_heap_ops - an exporter
- * @abi_version: must be DMABUF_HEAP_ABI_VERSION
- * @name: heap name, at most DMABUF_NAME_LEN - 1 bytes (the exp_name)
- * @init: optional; parse @options ("key=value,..."), set *@priv
- * @fini: optional; free what init made
- * @allocate: mandatory; place @size bytes meeting @c.  Returns -EINVAL when
- *            this heap can never meet @c for @size, -ENOMEM when it could
- *            but has no room now.
- * @release: mandatory; return a placement's pages to the heap
- * @map_dma_buf: mandatory; build @dev's sg table for @pl (usually through
- *               host->dma_map)
- * @unmap_dma_buf: mandatory; undo map_dma_buf
- * @begin_cpu_access: optional; make [@off, @off + @len) coherent for the
- *                    CPU in direction @dir (DMABUF_CPU_*); may fail
- * @end_cpu_access: optional; publish CPU writes; cannot fail
- * @stats: optional; capacity and use
+ *
+ * Locking: every op but @init and @fini is called with the core's lock
+ * held (struct dmabuf_core.lock, the only lock of the object model; see the
+ * daemon's lock order in fs/fs.h), so ops of one heap never run
+ * concurrently and a heap needs no lock of its own.  For the same reason an
+ * op must not call back into the core (a libdmabuf or dmabuf_buffer_*
+ * function would deadlock) and must not block waiting for anything another
+ * buffer or client does: it may allocate memory and take its own time, but
+ * every request of the daemon waits behind it.  What an op needs of the
+ * framework reaches it through struct dmabuf_heap_host, whose functions take
+ * no lock and may be called from any op.
+ *
+ * @abi_version: must be DMABUF_HEAP_ABI_VERSION; a heap with another is
+ *	refused at registration.
+ *
+ * @name: heap name, at most DMABUF_NAME_LEN - 1 bytes; the exp_name shown in
+ *	.bufinfo and the name of <mount>/.heaps/<name>.
+ *
+ * @init: optional.  Called once when the heap is registered (the daemon's
+ *	start, or dmabuf_core_new() in a test), before any other op and with
+ *	no lock held: parse @options ("key=value,...", never NULL) and set
+ *	*@priv, which every other op receives.  Returns 0 or a negative errno;
+ *	on failure the heap is not registered and @fini is not called.
+ *
+ * @fini: optional.  Called once at teardown with no lock held, after every
+ *	buffer of the heap was released: free what @init made.
+ *
+ * @allocate: mandatory.  Called when a buffer is first placed (its first
+ *	device map or CPU bracket, DMABUF_EXPORT_ALLOC_NOW) and when a
+ *	migration tries a new placement, with the core's lock held.  Place
+ *	@size bytes (whole pages) meeting @c and fill @pl.  Returns 0;
+ *	-EINVAL when this heap can never meet @c for @size (the core then
+ *	answers EBUSY: migrate or refuse the device); -ENOMEM when it could
+ *	but has no room now.  On failure @pl must be left releasable.
+ *
+ * @release: mandatory.  Called when a buffer dies, when a migration
+ *	replaces its placement or drops a trial, with the core's lock held:
+ *	return @pl's pages to the heap.  Cannot fail.
+ *
+ * @map_dma_buf: mandatory.  Called for DMABUF_IOCTL_MAP of an attachment
+ *	(the kernel's dma_buf_map_attachment()), with the core's lock held,
+ *	after the placement meets the device's constraints: build @dev's sg
+ *	table for @pl in direction @dir (DMABUF_DIR_*), usually through
+ *	host->dma_map.  Returns 0, -EBUSY when the device cannot reach the
+ *	placement, -ENOMEM.
+ *
+ * @unmap_dma_buf: mandatory.  Called for DMABUF_IOCTL_UNMAP, at detach and
+ *	when a buffer dies with mappings, with the core's lock held: undo
+ *	@map_dma_buf and free @sgt's entries.  Cannot fail.
+ *
+ * @begin_cpu_access: optional.  Called for a CPU bracket's START
+ *	(DMA_BUF_IOCTL_SYNC or DMABUF_IOCTL_BEGIN_CPU_ACCESS) on a placed
+ *	buffer, after the fences it waits for have signalled, with the core's
+ *	lock held: make [@off, @off + @len) coherent for the CPU in direction
+ *	@dir (DMA_BUF_SYNC_READ and/or WRITE).  Returns 0 or a negative errno,
+ *	which the caller gets.
+ *
+ * @end_cpu_access: optional.  Called for a bracket's END on a placed
+ *	buffer, with the core's lock held: publish the CPU's writes to
+ *	devices.  Cannot fail (the kernel's may, but the uapi has no way to
+ *	say so that programs check).
+ *
+ * @stats: optional.  Called for df(1), DMABUF_IOCTL_HEAP_INFO and every
+ *	export's capacity check, with the core's lock held: fill @st.
+ *	Cannot fail; a heap without it has no capacity limit.
  */
 struct dmabuf_heap_ops {
 	uint32_t abi_version;

@@ -239,4 +239,16 @@ Test(tools, readme_example_builds_against_the_installed_library)
 		   "grep -q 'camera0 writes 1 segment' out.txt",
 		   M.dir, M.dir),
 		0, "and runs");
+	cr_assert_eq(
+		sh("cd %s/inst/opt/dmabuf/share/man && "
+		   "test \"$(cat man3/dmabuf_munmap.3)\" = "
+		   "'.so man3/dmabuf_mmap.3' && "
+		   "test -s man3/dmabuf_sync.3 && test -s man3/dmabuf_recv_fd.3",
+		   M.dir),
+		0, "every name a page documents has a page");
+	cr_assert_eq(sh("make -s -C %s uninstall DESTDIR=%s/inst "
+			"PREFIX=/opt/dmabuf >/dev/null && "
+			"test -z \"$(find %s/inst -type f)\"",
+			root, M.dir, M.dir),
+		     0, "uninstall removes the aliases too");
 }
