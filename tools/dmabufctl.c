@@ -835,52 +835,111 @@ static void progress(uint64_t done, uint64_t total, bool show)
 		fputc('\n', stderr);
 }
 
-/* Move @len bytes between @file and @mem with up to DEPTH requests in flight.
+/* One request of a copy: the part of its chunk not yet moved. */
+struct copy_slot {
+	uint64_t off;
+	unsigned int len;
+};
+
+/*
+ * A stream (pipe, terminal) has no offsets: one request at a time, at its
+ * current position.
  */
-static int uring_copy(int file, char *mem, uint64_t len, bool to_mem)
+static void queue_slot(struct io_uring *ring, int file, char *mem,
+		       struct copy_slot *slot, bool to_mem, bool stream)
 {
-	bool show = isatty(STDERR_FILENO) && len >= (16u << 20);
+	struct io_uring_sqe *sqe = io_uring_get_sqe(ring);
+	uint64_t pos = stream ? (uint64_t)-1 : slot->off;
+
+	if (to_mem)
+		io_uring_prep_read(sqe, file, mem + slot->off, slot->len, pos);
+	else
+		io_uring_prep_write(sqe, file, mem + slot->off, slot->len, pos);
+	io_uring_sqe_set_data(sqe, slot);
+}
+
+/*
+ * A completion: a short one queues the rest of its chunk again.  Return 1
+ * when the slot is free, 0 when requeued, -errno on error; *@eof is set
+ * when a stream ended.
+ */
+static int complete_slot(struct io_uring *ring, struct io_uring_cqe *cqe,
+			 int file, char *mem, bool to_mem, bool stream,
+			 uint64_t *done, bool *eof)
+{
+	struct copy_slot *slot = io_uring_cqe_get_data(cqe);
+	int res = cqe->res;
+
+	if (res < 0)
+		return res;
+	if (res == 0 && stream && to_mem) {
+		*eof = true;
+		return 1;
+	}
+	if (res == 0)
+		return -EIO; /* the file ended early, or took nothing */
+	*done += (uint64_t)res;
+	if ((unsigned int)res == slot->len)
+		return 1;
+	slot->off += (uint64_t)res;
+	slot->len -= (unsigned int)res;
+	queue_slot(ring, file, mem, slot, to_mem, stream);
+	return 0;
+}
+
+/*
+ * Move up to @len bytes between @file and @mem with up to DEPTH requests in
+ * flight, resubmitting the rest of any short read or write.  A stream is
+ * read until it ends.  Return 0 or -errno; *@moved is what was copied.
+ */
+static int uring_copy(int file, char *mem, uint64_t len, bool to_mem,
+		      bool stream, uint64_t *moved)
+{
+	bool show = isatty(STDERR_FILENO) && len >= (16u << 20), eof = false;
+	unsigned int depth = stream ? 1 : DEPTH, inflight = 0, i;
+	struct copy_slot slots[DEPTH], *free_slots[DEPTH];
 	uint64_t queued = 0, done = 0;
-	struct io_uring ring;
 	struct io_uring_cqe *cqe;
-	unsigned int inflight = 0;
-	int ret = io_uring_queue_init(DEPTH, &ring, 0);
+	struct io_uring ring;
+	int ret = io_uring_queue_init(DEPTH, &ring, 0), r;
 
 	if (ret)
 		return ret;
-	while (done < len && !ret) {
-		while (inflight < DEPTH && queued < len) {
-			struct io_uring_sqe *sqe = io_uring_get_sqe(&ring);
-			unsigned int n = len - queued < CHUNK
-						 ? (unsigned int)(len - queued)
-						 : CHUNK;
+	for (i = 0; i < depth; i++)
+		free_slots[i] = &slots[i];
+	while ((done < len && !eof) || inflight) {
+		while (!ret && !eof && inflight < depth && queued < len) {
+			struct copy_slot *slot = free_slots[inflight++];
 
-			if (to_mem)
-				io_uring_prep_read(sqe, file, mem + queued, n,
-						   queued);
-			else
-				io_uring_prep_write(sqe, file, mem + queued, n,
-						    queued);
-			queued += n;
-			inflight++;
+			slot->off = queued;
+			slot->len = len - queued < CHUNK
+					    ? (unsigned int)(len - queued)
+					    : CHUNK;
+			queued += slot->len;
+			queue_slot(&ring, file, mem, slot, to_mem, stream);
 		}
-		ret = io_uring_submit_and_wait(&ring, 1);
-		if (ret < 0)
+		if (!inflight)
 			break;
-		ret = 0;
-		while (!ret && io_uring_peek_cqe(&ring, &cqe) == 0) {
-			if (cqe->res < 0)
-				ret = cqe->res;
-			else if (cqe->res == 0)
-				ret = -EIO; /* the file ended early */
-			else
-				done += (uint64_t)cqe->res;
-			io_uring_cqe_seen(&ring, cqe);
-			inflight--;
+		r = io_uring_submit_and_wait(&ring, 1);
+		if (r < 0 && r != -EINTR) {
+			ret = ret ? ret : r;
+			break;
 		}
-		progress(done, len, show && !ret);
+		while (io_uring_peek_cqe(&ring, &cqe) == 0) {
+			struct copy_slot *slot = io_uring_cqe_get_data(cqe);
+
+			r = complete_slot(&ring, cqe, file, mem, to_mem, stream,
+					  &done, &eof);
+			io_uring_cqe_seen(&ring, cqe);
+			if (r != 0) {
+				free_slots[--inflight] = slot;
+				ret = ret ? ret : (r < 0 ? r : 0);
+			}
+		}
+		progress(done, len, show && !ret && !eof);
 	}
 	io_uring_queue_exit(&ring);
+	*moved = done;
 	return ret;
 }
 
@@ -895,15 +954,19 @@ static int open_buffer(const char *name, int flags)
 
 static int cmd_fill(int argc, char **argv)
 {
+	uint64_t len, moved = 0;
 	struct dmabuf_mapping *m;
+	bool stream;
 	struct stat st;
 	int buf, file, ret;
+	char more;
 
 	if (argc != 3)
 		return usage_error("usage: fill NAME FILE");
 	file = open(argv[2], O_RDONLY | O_CLOEXEC);
 	if (file < 0 || fstat(file, &st))
 		return fail(argv[2], errno);
+	stream = !S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode);
 	buf = open_buffer(argv[1], O_RDWR);
 	if (buf < 0)
 		return fail(argv[1], buf);
@@ -917,27 +980,35 @@ static int cmd_fill(int argc, char **argv)
 			(unsigned long long)dmabuf_mapping_size(m));
 		return EXIT_FAILURE;
 	}
+	len = stream ? dmabuf_mapping_size(m) : (uint64_t)st.st_size;
 	ret = dmabuf_mapping_begin(m, 0, 0, DMABUF_CPU_WRITE);
-	if (!ret && st.st_size)
-		ret = uring_copy(file, dmabuf_mapping_addr(m),
-				 (uint64_t)st.st_size, true);
+	if (!ret && len)
+		ret = uring_copy(file, dmabuf_mapping_addr(m), len, true,
+				 stream, &moved);
 	dmabuf_mapping_end(m, 0, 0, DMABUF_CPU_WRITE);
+	if (!ret && stream && moved == len && read(file, &more, 1) == 1) {
+		fprintf(stderr,
+			"dmabufctl: %s: more than the %llu bytes of %s\n",
+			argv[2], (unsigned long long)len, argv[1]);
+		ret = -EFBIG;
+	}
 	dmabuf_munmap(m);
 	close(buf);
 	close(file);
 	if (ret)
 		return fail(argv[2], ret);
 	if (!json)
-		printf("filled %s with %lld bytes from %s\n", argv[1],
-		       (long long)st.st_size, argv[2]);
+		printf("filled %s with %llu bytes from %s\n", argv[1],
+		       (unsigned long long)moved, argv[2]);
 	return 0;
 }
 
 static int cmd_dump(int argc, char **argv)
 {
 	struct dmabuf_mapping *m;
+	uint64_t size, moved;
 	int buf, file, ret;
-	uint64_t size;
+	struct stat st;
 
 	if (argc != 3)
 		return usage_error("usage: dump NAME FILE");
@@ -951,9 +1022,13 @@ static int cmd_dump(int argc, char **argv)
 	file = open(argv[2], O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	if (file < 0)
 		return fail(argv[2], errno);
+	if (fstat(file, &st))
+		return fail(argv[2], errno);
 	ret = dmabuf_mapping_begin(m, 0, 0, DMABUF_CPU_READ);
 	if (!ret)
-		ret = uring_copy(file, dmabuf_mapping_addr(m), size, false);
+		ret = uring_copy(file, dmabuf_mapping_addr(m), size, false,
+				 !S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode),
+				 &moved);
 	dmabuf_mapping_end(m, 0, 0, DMABUF_CPU_READ);
 	dmabuf_munmap(m);
 	close(buf);

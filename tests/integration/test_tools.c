@@ -155,6 +155,31 @@ Test(tools, fill_and_dump_round_trip_hundreds_of_mib)
 	cr_assert_not_null(strstr(out, "does not fit"));
 }
 
+Test(tools, fill_and_dump_through_pipes)
+{
+	const char *ctl_bin = build_path("tools/dmabufctl");
+
+	/* A pipe gives at most 64 KiB per read: every 1 MiB read is short. */
+	cr_assert_eq(sh("%s -m $MNT export p 8M >/dev/null", ctl_bin), 0);
+	cr_assert_eq(sh("head -c 3000001 /dev/urandom > %s/src && "
+			"cat %s/src | %s -m $MNT fill p /dev/stdin | "
+			"grep -q 'filled p with 3000001 bytes'",
+			M.dir, M.dir, ctl_bin),
+		     0,
+		     "a short read is resubmitted, a stream read to its end");
+	cr_assert_eq(sh("cmp -n 3000001 %s/src $MNT/p", M.dir), 0);
+	cr_assert_eq(sh("%s -m $MNT dump p /dev/stdout | head -c 3000001 | "
+			"cmp - %s/src",
+			ctl_bin, M.dir),
+		     0, "dump into a pipe");
+	cr_assert_neq(sh("head -c 9M /dev/zero | %s -m $MNT fill p /dev/stdin "
+			 "2>%s/err",
+			 ctl_bin, M.dir),
+		      0);
+	cr_assert_eq(sh("grep -q 'more than the 8388608 bytes' %s/err", M.dir),
+		     0);
+}
+
 Test(tools, top_once)
 {
 	cr_assert_eq(ctl(out, sizeof(out), "export t 1M"), 0);
