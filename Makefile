@@ -109,10 +109,13 @@ fio-check: deps
 	@$(MAKE) --no-print-directory all
 	@tests/fio/run $(B)
 
-# make fuzz: libFuzzer (clang) over the object model, then over ioctl
-# decoding, each FUZZ_SECONDS long; a corpus per harness in build-fuzz/.
+# make fuzz: libFuzzer (clang) over the object model, ioctl decoding and
+# the zero-copy side channel, each FUZZ_SECONDS long; a corpus per harness
+# in build-fuzz/.
 FUZZ_SECONDS ?= 600
-FUZZ_BINS := build-fuzz/fuzz_model build-fuzz/fuzz_ioctl
+FUZZ_BINS := build-fuzz/fuzz_model build-fuzz/fuzz_ioctl \
+	build-fuzz/fuzz_sidechannel
+SIDECHANNEL_SRCS := fs/zerocopy.c fs/udmabuf.c fs/limits.c
 FUZZ_FLAGS := -std=gnu11 -g -O1 $(WARN) -D_GNU_SOURCE -Iinclude -Ilib/core \
 	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
 
@@ -133,6 +136,13 @@ build-fuzz/fuzz_ioctl: tests/fuzz/fuzz_ioctl.c tests/fuzz/input.h fs/decode.c fs
 	$(call say,CLANG,$@)
 	$(Q)clang $(FUZZ_FLAGS) -o $@ $< fs/decode.c $(CORE_SRCS) $(LIB_SRCS) \
 		-pthread -ldl
+
+build-fuzz/fuzz_sidechannel: tests/fuzz/fuzz_sidechannel.c tests/fuzz/input.h \
+		$(SIDECHANNEL_SRCS) fs/fs.h $(CORE_SRCS) $(LIB_SRCS)
+	@mkdir -p $(@D)
+	$(call say,CLANG,$@)
+	$(Q)clang $(FUZZ_FLAGS) $(FUSE_CFLAGS) -o $@ $< $(SIDECHANNEL_SRCS) \
+		$(CORE_SRCS) $(LIB_SRCS) -pthread -ldl
 
 .PHONY: all check unit-tests demo demo-compat bench fuzz fio-check valgrind-check install uninstall clean deps format format-check build-tests
 all: $(CORE_LIB) $(LIB_A) $(LIB_SO) $(FS_BIN) $(CTL_BIN) $(DEMO_BIN) \

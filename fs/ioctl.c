@@ -202,7 +202,8 @@ static void do_sync(struct fs_ioctl_call *c)
 
 static void do_get_token(struct fs_ioctl_call *c)
 {
-	fs_ioctl_reply(c, fs_zc_issue(c->fs, c->req, file_of(c), &c->a->token));
+	fs_ioctl_reply(c, fs_zc_issue(c->fs, fuse_req_ctx(c->req), file_of(c),
+				      &c->a->token));
 }
 
 static void do_fence_export(struct fs_ioctl_call *c)

@@ -174,7 +174,7 @@ static bool thread_of(pid_t tid, pid_t pid)
 /**
  * fs_zc_issue() - DMABUF_IOCTL_GET_TOKEN
  * @fs: the file system
- * @req: the ioctl request (its context names the caller)
+ * @ctx: the ioctl's caller (uid, gid, and the thread that asked)
  * @file: the handle asking
  * @tok: in: flags; out: the token and where to redeem it
  *
@@ -183,10 +183,9 @@ static bool thread_of(pid_t tid, pid_t pid)
  * tokens; -ENOSPC when too many tokens are outstanding in all; -ENOMEM or a
  * placement error.
  */
-int fs_zc_issue(struct fs *fs, fuse_req_t req, struct fs_file *file,
-		struct dmabuf_token *tok)
+int fs_zc_issue(struct fs *fs, const struct fuse_ctx *ctx,
+		struct fs_file *file, struct dmabuf_token *tok)
 {
-	const struct fuse_ctx *ctx = fuse_req_ctx(req);
 	struct zc *zc = fs->zc;
 	struct zc_token *t;
 	bool write = tok->flags & DMABUF_TOKEN_WRITE;

@@ -2,7 +2,7 @@
 /*
  * DOC: reading a fuzzer's input as a program
  *
- * Both harnesses read their input as a stream of big-endian numbers of a
+ * The harnesses read their input as a stream of big-endian numbers of a
  * few bytes each; past the end every number is 0, so any input, however
  * short, is a complete program.
  */
