@@ -421,8 +421,8 @@ void fs_reply_after_inval(struct fs *fs, fuse_req_t req, uint64_t ino,
 /* zerocopy.c */
 int fs_zc_start(struct fs *fs, unsigned int token_ttl_ms);
 void fs_zc_stop(struct fs *fs);
-int fs_zc_issue(struct fs *fs, const struct fuse_ctx *ctx,
-		struct fs_file *file, struct dmabuf_token *tok);
+int fs_zc_issue(struct fs *fs, const struct fuse_ctx *ctx, struct fs_file *file,
+		struct dmabuf_token *tok);
 
 /* passthrough.c */
 int fs_passthrough_parse_mode(const char *text, enum fs_passthrough_mode *mode);

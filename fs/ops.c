@@ -16,6 +16,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <search.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -209,6 +210,15 @@ static void lookup_devnode(fuse_req_t req, fuse_ino_t parent, const char *name)
 		fuse_reply_entry(req, &e);
 }
 
+/*
+ * The kernel lets FUSE names of up to 1024 bytes through; the mount says
+ * (statfs f_namemax) and every call that takes a name answers 255.
+ */
+static int name_length_check(const char *name)
+{
+	return strnlen(name, NAME_MAX + 1) > NAME_MAX ? -ENAMETOOLONG : 0;
+}
+
 static void fs_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
 	struct fs *fs = fs_of(req);
@@ -216,6 +226,10 @@ static void fs_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 	struct fs_inode *inode;
 
 	fs_count(FS_OP_LOOKUP);
+	if (name_length_check(name)) {
+		fuse_reply_err(req, ENAMETOOLONG);
+		return;
+	}
 	if (parent == FS_HEAPS_DIR_INO ||
 	    (parent == FS_ROOT_INO && fs_devnode_name(name))) {
 		lookup_devnode(req, parent, name);
@@ -384,10 +398,10 @@ static void fs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 		fuse_reply_attr(req, &st, FS_TIMEOUT);
 }
 
+/* Can a buffer be called @name?  Not the name of a file of ours. */
 static bool name_ok(const char *name)
 {
-	return !fs_virtual_by_name(name) && !fs_devnode_name(name) &&
-	       strlen(name) <= 255;
+	return !fs_virtual_by_name(name) && !fs_devnode_name(name);
 }
 
 /* A new, empty buffer named @name. */
@@ -504,6 +518,9 @@ static int make_file(fuse_req_t req, fuse_ino_t parent, const char *name,
 
 	if (parent != FS_ROOT_INO)
 		return parent == FS_HEAPS_DIR_INO ? -EPERM : -ENOTDIR;
+	ret = name_length_check(name);
+	if (ret)
+		return ret;
 	if (!name_ok(name))
 		return -EEXIST;
 	ret = new_inode(req, name, mode, &inode);
@@ -591,16 +608,21 @@ static void fs_symlink(fuse_req_t req, const char *link, fuse_ino_t parent,
 static void fs_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t parent,
 		    const char *name)
 {
-	(void)ino, (void)parent, (void)name;
-	fs_not_permitted(req); /* a buffer has one name */
+	(void)ino, (void)parent;
+	if (name_length_check(name)) /* as for every call that takes a name */
+		fuse_reply_err(req, ENAMETOOLONG);
+	else
+		fs_not_permitted(req); /* a buffer has one name */
 }
 
 /* Helpers return -errno; the FUSE handler replies once. */
 static int unlink_name(struct fs *fs, fuse_ino_t parent, const char *name)
 {
 	struct fs_inode *inode;
-	int ret = 0;
+	int ret = name_length_check(name);
 
+	if (ret)
+		return ret;
 	if (parent != FS_ROOT_INO || fs_virtual_by_name(name) ||
 	    fs_devnode_name(name))
 		return -EPERM;
@@ -662,8 +684,12 @@ static int rename_name(struct fs *fs, fuse_ino_t parent, const char *name,
 		       fuse_ino_t newparent, const char *newname,
 		       unsigned int flags)
 {
-	int ret;
+	int ret = name_length_check(name);
 
+	if (!ret)
+		ret = name_length_check(newname);
+	if (ret)
+		return ret;
 	if (parent != FS_ROOT_INO || newparent != FS_ROOT_INO ||
 	    !name_ok(name) || !name_ok(newname))
 		return -EPERM;
@@ -1310,7 +1336,7 @@ static void fs_statfs(fuse_req_t req, fuse_ino_t ino)
 	sv.f_files = 1 << 20;
 	sv.f_ffree = sv.f_favail =
 		buffers < sv.f_files ? sv.f_files - buffers : 0;
-	sv.f_namemax = 255;
+	sv.f_namemax = NAME_MAX;
 	fuse_reply_statfs(req, &sv);
 }
 

@@ -183,8 +183,8 @@ static bool thread_of(pid_t tid, pid_t pid)
  * tokens; -ENOSPC when too many tokens are outstanding in all; -ENOMEM or a
  * placement error.
  */
-int fs_zc_issue(struct fs *fs, const struct fuse_ctx *ctx,
-		struct fs_file *file, struct dmabuf_token *tok)
+int fs_zc_issue(struct fs *fs, const struct fuse_ctx *ctx, struct fs_file *file,
+		struct dmabuf_token *tok)
 {
 	struct zc *zc = fs->zc;
 	struct zc_token *t;

@@ -76,8 +76,8 @@ static void report(void)
 static void issue(struct state *s, struct input *in)
 {
 	struct fs_file *file = &s->files[take(in, 1) % NR_FILES];
-	struct fuse_ctx ctx = {.uid = getuid(), .gid = getgid(),
-			       .pid = getpid()};
+	struct fuse_ctx ctx = {
+		.uid = getuid(), .gid = getgid(), .pid = getpid()};
 	struct dmabuf_token tok = {.flags = (uint32_t)take(in, 1) &
 					    DMABUF_TOKEN_VALID_FLAGS};
 	int ret = fs_zc_issue(&s->fs, &ctx, file, &tok);
@@ -119,8 +119,7 @@ static void connect_client(struct state *s, struct input *in)
 	drop(fd);
 	if (!s->addr_len)
 		return;
-	*fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK | SOCK_CLOEXEC,
-		     0);
+	*fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (*fd >= 0 &&
 	    connect(*fd, (struct sockaddr *)&s->addr, s->addr_len) &&
 	    errno != EAGAIN)
@@ -259,12 +258,11 @@ static void one_step(struct state *s, struct input *in)
 
 static void setup(struct state *s)
 {
-	static const int modes[NR_FILES] = {O_RDWR, O_RDONLY, O_WRONLY,
-					    O_RDWR};
+	static const int modes[NR_FILES] = {O_RDWR, O_RDONLY, O_WRONLY, O_RDWR};
 	struct dmabuf_core_config cfg = {.cma_size = 16 << 20,
 					 .system_size = 64 << 20};
-	const unsigned int max[FS_NR_LIMITS] = {[FS_LIMIT_HANDLES] = 16,
-						[FS_LIMIT_TOKENS] = 8};
+	const unsigned int max[FS_NR_LIMITS] = {
+		[FS_LIMIT_HANDLES] = 16, [FS_LIMIT_TOKENS] = 8};
 	unsigned int i;
 
 	if (dmabuf_core_new(&cfg, &s->core) ||

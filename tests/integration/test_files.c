@@ -421,3 +421,36 @@ Test(files, stats_count_requests)
 	cr_assert_eq(errno, EACCES, "read-only");
 	close(fd);
 }
+
+Test(files, names_over_255_bytes_are_enametoolong)
+{
+	char name[300], path[PATH_MAX];
+	int fd;
+
+	memset(name, 'n', sizeof(name) - 1);
+	name[sizeof(name) - 1] = '\0';
+	snprintf(path, sizeof(path), "%s/%s", M.mp, name);
+	cr_assert_eq(open(path, O_RDWR | O_CREAT, 0600), -1);
+	cr_assert_eq(errno, ENAMETOOLONG, "create");
+	cr_assert_eq(open(path, O_RDONLY), -1);
+	cr_assert_eq(errno, ENAMETOOLONG, "lookup");
+	cr_assert_eq(access(path, F_OK), -1);
+	cr_assert_eq(errno, ENAMETOOLONG, "access");
+	cr_assert_eq(unlink(path), -1);
+	cr_assert_eq(errno, ENAMETOOLONG, "unlink");
+	fd = open(at("short"), O_RDWR | O_CREAT, 0600);
+	cr_assert_geq(fd, 0);
+	close(fd);
+	cr_assert_eq(rename(at("short"), path), -1);
+	cr_assert_eq(errno, ENAMETOOLONG, "rename");
+	cr_assert_eq(link(at("short"), path), -1);
+	cr_assert_eq(errno, ENAMETOOLONG, "link");
+	cr_assert_eq(sh("%s -m $MNT export %s 4K 2>&1 | "
+			"grep -q 'File name too long'",
+			build_path("tools/dmabufctl"), name),
+		     0, "export by name");
+	name[255] = '\0';
+	cr_assert_eq(sh("%s -m $MNT export %s 4K >/dev/null",
+			build_path("tools/dmabufctl"), name),
+		     0, "255 bytes is fine");
+}
