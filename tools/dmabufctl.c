@@ -93,6 +93,26 @@ static void json_str(const char *s)
 	putchar('"');
 }
 
+/*
+ * @s as a table shows it: a backslash, a control character or DEL as \ooo,
+ * so that no name breaks a row or a column (as ls -b does).
+ */
+static const char *shown(const char *s, char *out, size_t len)
+{
+	size_t o = 0;
+
+	for (; *s && o + 5 < len; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		if (c < 0x20 || c == 0x7f || c == '\\')
+			o += (size_t)snprintf(out + o, len - o, "\\%03o", c);
+		else
+			out[o++] = (char)c;
+	}
+	out[o] = '\0';
+	return out;
+}
+
 static int path_in_mount(const char *name, char *out, size_t len)
 {
 	if (snprintf(out, len, "%s/%s", mount_dir, name) >= (int)len)
@@ -431,7 +451,7 @@ static int cmd_ls(int argc, char **argv)
 {
 	struct holdings h = {0};
 	struct entry *v;
-	char size[16];
+	char size[16], name[256 * 4 + 1];
 	size_t n, i;
 	int ret;
 
@@ -461,7 +481,8 @@ static int cmd_ls(int argc, char **argv)
 
 			human((uint64_t)e->st.st_size, size, sizeof(size));
 			printf("%-20s %8llu %8s %-8s %-10s %4u %4u %7u\n",
-			       e->name, (unsigned long long)e->st.st_ino, size,
+			       shown(e->name, name, sizeof(name)),
+			       (unsigned long long)e->st.st_ino, size,
 			       e->have_info ? e->info.heap : "-",
 			       e->have_info ? state_name(e->info.state) : "-",
 			       e->info.attachments, e->info.maps,
@@ -476,6 +497,7 @@ static int cmd_ls(int argc, char **argv)
 static int cmd_info(int argc, char **argv)
 {
 	char path[4096], atts[1024] = "", pt[16] = "";
+	char name[256 * 4 + 1], dbg[DMABUF_NAME_LEN * 4];
 	struct holdings h = {0};
 	struct entry e = {0};
 	ssize_t n;
@@ -501,9 +523,11 @@ static int cmd_info(int argc, char **argv)
 		       "attachments:  %u%s%s%s\nmaps:         %u (write fences %u, read fences %u)\n"
 		       "placement:    %u chunk(s), first at %#llx\npassthrough:  %s\n"
 		       "holders:      %u process(es)\n",
-		       e.name, (unsigned long long)e.st.st_ino,
-		       (long long)e.st.st_size, e.info.heap,
-		       e.info.name[0] ? e.info.name : "<none>",
+		       shown(e.name, name, sizeof(name)),
+		       (unsigned long long)e.st.st_ino, (long long)e.st.st_size,
+		       e.info.heap,
+		       e.info.name[0] ? shown(e.info.name, dbg, sizeof(dbg))
+				      : "<none>",
 		       state_name(e.info.state), e.info.attachments,
 		       atts[0] ? " (" : "", atts, atts[0] ? ")" : "",
 		       e.info.maps, e.info.write_fences, e.info.read_fences,

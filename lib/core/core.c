@@ -145,17 +145,39 @@ static unsigned int fmode_locked(const struct dmabuf_buffer *buf)
 	return mode;
 }
 
+/*
+ * A debug name as bufinfo shows it.  Any holder of a handle sets it (in the
+ * kernel only drivers do), so it is escaped as /proc/mounts escapes paths:
+ * a backslash, a control character or DEL becomes \ooo, and no name can
+ * start a line or a field of its own.
+ */
+static void put_name(FILE *f, const char *name)
+{
+	const unsigned char *c;
+
+	if (!*name) {
+		fputs("<none>", f);
+		return;
+	}
+	for (c = (const unsigned char *)name; *c; c++)
+		if (*c < 0x20 || *c == 0x7f || *c == '\\')
+			fprintf(f, "\\%03o", *c);
+		else
+			fputc(*c, f);
+}
+
 static void describe_buffer_locked(FILE *f, const struct dmabuf_buffer *buf)
 {
 	const struct dmabuf_attachment *att;
 	unsigned int n = 0;
 
-	fprintf(f, "%08llu\t%08x\t%08x\t%08lu\t%s\t%08llu\t%s\n",
+	fprintf(f, "%08llu\t%08x\t%08x\t%08lu\t%s\t%08llu\t",
 		(unsigned long long)buf->size, 0u, fmode_locked(buf), buf->refs,
 		buffer_exp_name_locked(buf) ? buffer_exp_name_locked(buf)
 					    : "<none>",
-		(unsigned long long)buf->ino,
-		buf->name[0] ? buf->name : "<none>");
+		(unsigned long long)buf->ino);
+	put_name(f, buf->name);
+	fputc('\n', f);
 	TAILQ_FOREACH (att, &buf->attachments, buf_link)
 		if (att->mapped)
 			fprintf(f,

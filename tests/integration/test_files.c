@@ -454,3 +454,22 @@ Test(files, names_over_255_bytes_are_enametoolong)
 			build_path("tools/dmabufctl"), name),
 		     0, "255 bytes is fine");
 }
+
+Test(files, names_cannot_forge_bufinfo_rows)
+{
+	const char *evil = "x\n00001\tforged";
+	char *text;
+
+	cr_assert_eq(sh("truncate -s 4K $MNT/e"), 0);
+	cr_assert_eq(
+		setxattr(at("e"), "user.dmabuf.name", evil, strlen(evil), 0), 0,
+		"any name is accepted, as by the kernel");
+	text = slurp(at(".bufinfo"));
+	cr_assert_not_null(strstr(text, "\tx\\01200001\\011forged\n"),
+			   "escaped:\n%s", text);
+	cr_assert_null(strstr(text, "\n00001"), "no forged row");
+	cr_assert_eq(sh("touch \"$MNT/$(printf 'two\\nlines')\" && "
+			"%s -m $MNT ls | grep -q '^two\\\\012lines '",
+			build_path("tools/dmabufctl")),
+		     0, "dmabufctl ls escapes file names");
+}
