@@ -36,18 +36,142 @@ static const struct fuse_opt fs_opt_spec[] = {
 	FS_OPT("passthrough=%s", passthrough, 0),
 	FS_OPT("heap_dir=%s", heap_dir, 0),
 	FS_OPT("default_heap=%s", default_heap, 0),
-	FS_OPT("cma_size=%s", cma_size, 0),
-	FS_OPT("system_size=%s", system_size, 0),
 	FS_OPT("no_builtin_devices", no_builtin_devices, 1),
-	FS_OPT("token_ttl_ms=%u", token_ttl_ms, 0),
-	FS_OPT("root_mode=%o", root_mode, 0),
-	FS_OPT("max_buffers=%u", max[FS_LIMIT_BUFFERS], 0),
-	FS_OPT("max_handles=%u", max[FS_LIMIT_HANDLES], 0),
-	FS_OPT("max_waiters=%u", max[FS_LIMIT_WAITERS], 0),
-	FS_OPT("max_tokens=%u", max[FS_LIMIT_TOKENS], 0),
-	FS_OPT("max_snapshots=%u", max[FS_LIMIT_SNAPSHOTS], 0),
+	/* Numbers are taken as text: parse_numbers() checks each. */
+	FS_OPT("cma_size=%s", num_text[FS_OPT_CMA_SIZE], 0),
+	FS_OPT("system_size=%s", num_text[FS_OPT_SYSTEM_SIZE], 0),
+	FS_OPT("token_ttl_ms=%s", num_text[FS_OPT_TOKEN_TTL_MS], 0),
+	FS_OPT("root_mode=%s", num_text[FS_OPT_ROOT_MODE], 0),
+	FS_OPT("max_buffers=%s", num_text[FS_OPT_MAX_BUFFERS], 0),
+	FS_OPT("max_handles=%s", num_text[FS_OPT_MAX_HANDLES], 0),
+	FS_OPT("max_waiters=%s", num_text[FS_OPT_MAX_WAITERS], 0),
+	FS_OPT("max_tokens=%s", num_text[FS_OPT_MAX_TOKENS], 0),
+	FS_OPT("max_snapshots=%s", num_text[FS_OPT_MAX_SNAPSHOTS], 0),
 	FUSE_OPT_END,
 };
+
+enum num_kind {
+	NUM_COUNT, /* decimal digits */
+	NUM_SIZE, /* decimal digits and K, M, G or T (dmabuf_parse_size()) */
+	NUM_MODE, /* octal digits */
+};
+
+/**
+ * struct num_rule - what one numeric option accepts
+ * @name: the option
+ * @kind: how it is written
+ * @min: smallest value (0 lifts a per-uid limit, where @min is 0)
+ * @max: largest value; 0 for the machine's RAM
+ * @def: the value when the option is not given
+ */
+struct num_rule {
+	const char *name;
+	enum num_kind kind;
+	uint64_t min;
+	uint64_t max;
+	uint64_t def;
+};
+
+static const struct num_rule num_rules[FS_NR_NUM_OPTS] = {
+	[FS_OPT_CMA_SIZE] = {"cma_size", NUM_SIZE, DMABUF_CMA_MIN_SIZE,
+			     DMABUF_CMA_MAX_SIZE, DMABUF_DEFAULT_CMA_SIZE},
+	[FS_OPT_SYSTEM_SIZE] = {"system_size", NUM_SIZE, DMABUF_SYSTEM_MIN_SIZE,
+				0, 0},
+	[FS_OPT_TOKEN_TTL_MS] = {"token_ttl_ms", NUM_COUNT, 1, 3600000, 5000},
+	[FS_OPT_ROOT_MODE] = {"root_mode", NUM_MODE, 0, 07777, 0755},
+	[FS_OPT_MAX_BUFFERS] = {"max_buffers", NUM_COUNT, 0, 1U << 24, 131072},
+	[FS_OPT_MAX_HANDLES] = {"max_handles", NUM_COUNT, 0, 1U << 24, 65536},
+	[FS_OPT_MAX_WAITERS] = {"max_waiters", NUM_COUNT, 0, 1U << 20, 1024},
+	[FS_OPT_MAX_TOKENS] = {"max_tokens", NUM_COUNT, 0, 4096, 256},
+	[FS_OPT_MAX_SNAPSHOTS] = {"max_snapshots", NUM_COUNT, 0, 65536, 64},
+};
+
+/* Digits of @base only, no sign, no space, no prefix; no overflow. */
+static int parse_digits(const char *text, int base, uint64_t *out)
+{
+	const char *c;
+	char *end;
+
+	for (c = text; *c; c++)
+		if (*c < '0' || *c >= '0' + base)
+			return -EINVAL;
+	errno = 0;
+	*out = strtoull(text, &end, base);
+	return c == text || errno ? -EINVAL : 0;
+}
+
+static void say_range(const struct num_rule *r, uint64_t max, const char *text)
+{
+	static const char *const what[] = {
+		[NUM_COUNT] = "a number",
+		[NUM_SIZE] = "a size",
+		[NUM_MODE] = "an octal mode",
+	};
+
+	fprintf(stderr, "dmabuffs: option %s: \"%s\" is not %s between ",
+		r->name, text, what[r->kind]);
+	if (r->kind == NUM_MODE)
+		fprintf(stderr, "%llo and %llo\n", (unsigned long long)r->min,
+			(unsigned long long)max);
+	else if (r->kind == NUM_SIZE)
+		fprintf(stderr, "%lluM and %lluM%s\n",
+			(unsigned long long)(r->min >> 20),
+			(unsigned long long)(max >> 20),
+			r->max ? "" : " (the machine's memory)");
+	else
+		fprintf(stderr, "%llu and %llu%s\n", (unsigned long long)r->min,
+			(unsigned long long)max,
+			r->min ? "" : " (0 lifts the limit)");
+}
+
+/**
+ * parse_number() - the one rule for every numeric mount option
+ * @r: the option's rule
+ * @text: what was given, or NULL for the default
+ * @out: the value
+ *
+ * Return: 0, or -EINVAL after saying why on stderr.
+ */
+static int parse_number(const struct num_rule *r, const char *text,
+			uint64_t *out)
+{
+	uint64_t max = r->max ? r->max : dmabuf_system_ram();
+	int ret;
+
+	if (!text) {
+		*out = r->def;
+		return 0;
+	}
+	if (r->kind == NUM_SIZE)
+		ret = dmabuf_parse_size(text, out);
+	else
+		ret = parse_digits(text, r->kind == NUM_MODE ? 8 : 10, out);
+	if (ret || *out < r->min || *out > max) {
+		say_range(r, max, text);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int parse_numbers(struct fs_options *o)
+{
+	uint64_t v[FS_NR_NUM_OPTS];
+	int i;
+
+	for (i = 0; i < FS_NR_NUM_OPTS; i++)
+		if (parse_number(&num_rules[i], o->num_text[i], &v[i]))
+			return -EINVAL;
+	o->cma_size = v[FS_OPT_CMA_SIZE];
+	o->system_size = v[FS_OPT_SYSTEM_SIZE]; /* 0: the machine's RAM */
+	o->token_ttl_ms = (unsigned int)v[FS_OPT_TOKEN_TTL_MS];
+	o->root_mode = (unsigned int)v[FS_OPT_ROOT_MODE];
+	o->max[FS_LIMIT_BUFFERS] = (unsigned int)v[FS_OPT_MAX_BUFFERS];
+	o->max[FS_LIMIT_HANDLES] = (unsigned int)v[FS_OPT_MAX_HANDLES];
+	o->max[FS_LIMIT_WAITERS] = (unsigned int)v[FS_OPT_MAX_WAITERS];
+	o->max[FS_LIMIT_TOKENS] = (unsigned int)v[FS_OPT_MAX_TOKENS];
+	o->max[FS_LIMIT_SNAPSHOTS] = (unsigned int)v[FS_OPT_MAX_SNAPSHOTS];
+	return 0;
+}
 
 static void usage(const char *prog)
 {
@@ -138,10 +262,11 @@ static int build_args(int argc, char **argv, struct fuse_args *args,
 				      "subtype=dmabuffs");
 }
 
-static bool options_ok(const struct fs_options *o,
-		       enum fs_passthrough_mode *pt_mode)
+static bool options_ok(struct fs_options *o, enum fs_passthrough_mode *pt_mode)
 {
 	*pt_mode = FS_PASSTHROUGH_AUTO;
+	if (parse_numbers(o))
+		return false;
 	if (o->passthrough &&
 	    fs_passthrough_parse_mode(o->passthrough, pt_mode)) {
 		fprintf(stderr,
@@ -149,21 +274,53 @@ static bool options_ok(const struct fs_options *o,
 			o->passthrough);
 		return false;
 	}
-	if (o->root_mode & ~07777U) {
-		fprintf(stderr, "dmabuffs: bad root_mode %o (use e.g. 1777)\n",
-			o->root_mode);
-		return false;
-	}
 	return true;
 }
 
-static int size_opt(const char *text, const char *what, uint64_t *out)
+/* Is @dir the mount point of a live dmabuffs mount?  From mountinfo. */
+static bool dmabuffs_mounted_at(const char *dir)
 {
-	if (!text)
-		return 0;
-	if (dmabuf_parse_size(text, out)) {
-		fprintf(stderr, "dmabuffs: bad %s '%s' (use e.g. 256M)\n", what,
-			text);
+	char line[8192], mp[4096], type[64];
+	FILE *f = fopen("/proc/self/mountinfo", "re");
+	bool found = false;
+
+	while (f && !found && fgets(line, sizeof(line), f)) {
+		char *sep = strstr(line, " - ");
+
+		found = sep &&
+			sscanf(line, "%*d %*d %*s %*s %4095s", mp) == 1 &&
+			sscanf(sep + 3, "%63s", type) == 1 &&
+			!strcmp(type, "fuse.dmabuffs") && !strcmp(mp, dir);
+	}
+	if (f)
+		fclose(f);
+	return found;
+}
+
+/*
+ * libfuse mounts on a regular file, and over a mount at the same place:
+ * the first gives a file whose every access is EIO, the second hides a
+ * live mount and its buffers.  Refuse both, naming the path.
+ */
+static int mountpoint_ok(const char *dir)
+{
+	struct stat st;
+
+	if (stat(dir, &st)) {
+		fprintf(stderr, "dmabuffs: mount point %s: %s\n", dir,
+			strerror(errno));
+		return -1;
+	}
+	if (!S_ISDIR(st.st_mode)) {
+		fprintf(stderr, "dmabuffs: mount point %s is not a directory\n",
+			dir);
+		return -1;
+	}
+	if (dmabuffs_mounted_at(dir)) {
+		fprintf(stderr,
+			"dmabuffs: %s is already a dmabuffs mount; unmount it "
+			"first (fusermount3 -u %s)\n",
+			dir, dir);
 		return -1;
 	}
 	return 0;
@@ -171,14 +328,12 @@ static int size_opt(const char *text, const char *what, uint64_t *out)
 
 static int build_core(const struct fs_options *o, struct dmabuf_core **core)
 {
-	struct dmabuf_core_config cfg = {.default_heap = o->default_heap};
+	struct dmabuf_core_config cfg = {.default_heap = o->default_heap,
+					 .cma_size = o->cma_size,
+					 .system_size = o->system_size};
 	struct stat st;
-	int ret;
+	int ret = dmabuf_core_new(&cfg, core);
 
-	if (size_opt(o->cma_size, "cma_size", &cfg.cma_size) ||
-	    size_opt(o->system_size, "system_size", &cfg.system_size))
-		return -1;
-	ret = dmabuf_core_new(&cfg, core);
 	if (ret) {
 		fprintf(stderr, "dmabuffs: cannot set up heaps: %s\n",
 			strerror(-ret));
@@ -348,9 +503,6 @@ int main(int argc, char **argv)
 	bool defaulted;
 	int ret = 1, i;
 
-	opts.root_mode = 0755;
-	for (i = 0; i < FS_NR_LIMITS; i++)
-		opts.max[i] = UINT_MAX; /* the default, unless an option says */
 	if (build_args(argc, argv, &args, &defaulted) ||
 	    fuse_opt_parse(&args, &opts, fs_opt_spec, NULL) ||
 	    !options_ok(&opts, &pt_mode) || fuse_parse_cmdline(&args, &cmd))
@@ -372,7 +524,11 @@ int main(int argc, char **argv)
 		dmabuf_log_set_level(
 			LOG_WARNING); /* quiet on mount's terminal */
 	raise_fd_limit();
-	if (build_core(&opts, &core))
+	if (!cmd.mountpoint) {
+		fprintf(stderr, "dmabuffs: no mount point (see --help)\n");
+		goto out_args;
+	}
+	if (mountpoint_ok(cmd.mountpoint) || build_core(&opts, &core))
 		goto out_args;
 	fs_init_struct(&fs, core, &opts);
 	fs.se = fuse_session_new(&args, &fs_ops, sizeof(fs_ops), &fs);
@@ -390,8 +546,8 @@ out_args:
 	free(opts.passthrough);
 	free(opts.heap_dir);
 	free(opts.default_heap);
-	free(opts.cma_size);
-	free(opts.system_size);
+	for (i = 0; i < FS_NR_NUM_OPTS; i++)
+		free(opts.num_text[i]);
 	fuse_opt_free_args(&args);
 	return ret;
 }

@@ -259,14 +259,29 @@ struct fs_passthrough {
 	const char *why_not;
 };
 
+/* The numeric mount options, each parsed by one rule (dmabuffs.c). */
+enum fs_num_opt {
+	FS_OPT_CMA_SIZE,
+	FS_OPT_SYSTEM_SIZE,
+	FS_OPT_TOKEN_TTL_MS,
+	FS_OPT_ROOT_MODE,
+	FS_OPT_MAX_BUFFERS,
+	FS_OPT_MAX_HANDLES,
+	FS_OPT_MAX_WAITERS,
+	FS_OPT_MAX_TOKENS,
+	FS_OPT_MAX_SNAPSHOTS,
+	FS_NR_NUM_OPTS,
+};
+
 struct fs_options {
 	char *devices;
 	char *passthrough;
 	char *heap_dir;
 	char *default_heap;
-	char *cma_size;
-	char *system_size;
+	char *num_text[FS_NR_NUM_OPTS];
 	int no_builtin_devices;
+	uint64_t cma_size;
+	uint64_t system_size;
 	unsigned int token_ttl_ms;
 	unsigned int root_mode;
 	unsigned int max[FS_NR_LIMITS];

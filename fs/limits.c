@@ -52,12 +52,6 @@ static const struct {
 	[FS_LIMIT_SNAPSHOTS] = {"snapshots", EMFILE},
 };
 
-static const unsigned int default_max[FS_NR_LIMITS] = {
-	[FS_LIMIT_BUFFERS] = 131072, [FS_LIMIT_HANDLES] = 65536,
-	[FS_LIMIT_WAITERS] = 1024,   [FS_LIMIT_TOKENS] = 256,
-	[FS_LIMIT_SNAPSHOTS] = 64,
-};
-
 static int by_uid(const void *a, const void *b)
 {
 	uid_t x = ((const struct uid_usage *)a)->uid;
@@ -69,7 +63,8 @@ static int by_uid(const void *a, const void *b)
 /**
  * fs_limits_init() - set up the table
  * @lim: the table
- * @max: per-uid maximum of each kind; UINT_MAX for the default, 0 for none
+ * @max: per-uid maximum of each kind, 0 for none (the defaults are the
+ *       mount options', dmabuffs.c)
  */
 void fs_limits_init(struct fs_limits *lim, const unsigned int max[FS_NR_LIMITS])
 {
@@ -78,7 +73,7 @@ void fs_limits_init(struct fs_limits *lim, const unsigned int max[FS_NR_LIMITS])
 	memset(lim, 0, sizeof(*lim));
 	pthread_mutex_init(&lim->lock, NULL);
 	for (i = 0; i < FS_NR_LIMITS; i++)
-		lim->max[i] = max[i] == UINT_MAX ? default_max[i] : max[i];
+		lim->max[i] = max[i];
 }
 
 /**

@@ -26,6 +26,8 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
+#include <linux/magic.h>
 #include <sys/sysmacros.h>
 #include <sys/xattr.h>
 #include <time.h>
@@ -795,26 +797,65 @@ static void on_signal(int sig)
 	stop = 1;
 }
 
+/*
+ * A whole decimal number between @min and @max, or a message naming the
+ * option: the one check for every numeric argument.
+ */
+static int count_arg(const char *opt, const char *text, long min, long max,
+		     long *out)
+{
+	char *end;
+
+	errno = 0;
+	*out = strtol(text, &end, 10);
+	if (*text < '0' || *text > '9' || *end || errno || *out < min ||
+	    *out > max)
+		return usage_error("%s: \"%s\" is not a number between %ld "
+				   "and %ld",
+				   opt, text, min, max);
+	return 0;
+}
+
+/* Seconds, with a fraction: 0.1 to 3600. */
+static int seconds_arg(const char *opt, const char *text, long *ms)
+{
+	char *end;
+	double s;
+
+	errno = 0;
+	s = strtod(text, &end);
+	if (*text < '0' || *text > '9' || *end || errno || s < 0.1 || s > 3600)
+		return usage_error("%s: \"%s\" is not a number of seconds "
+				   "between 0.1 and 3600",
+				   opt, text);
+	*ms = (long)(s * 1000 + 0.5);
+	return 0;
+}
+
 static int cmd_top(int argc, char **argv)
 {
 	long count = -1, interval_ms = 1000;
 	struct timespec ts;
 	bool tty = isatty(STDOUT_FILENO);
 	char *noargs[] = {argv[0], NULL};
-	int c;
+	int c, ret = 0;
 
+	if (json)
+		return usage_error("top has no JSON output: use ls --json or "
+				   "heaps --json");
 	optind = 1;
-	while ((c = getopt(argc, argv, "n:d:")) != -1) {
+	while (!ret && (c = getopt(argc, argv, "n:d:")) != -1) {
 		if (c == 'n')
-			count = atol(optarg);
+			ret = count_arg("-n", optarg, 1, 1000000, &count);
 		else if (c == 'd')
-			interval_ms = (long)(atof(optarg) * 1000);
+			ret = seconds_arg("-d", optarg, &interval_ms);
 		else
-			return usage_error(
-				"usage: top [-n COUNT] [-d SECONDS]");
+			ret = usage_error("usage: top [-n COUNT] [-d SECONDS]");
 	}
-	if (interval_ms < 100)
-		interval_ms = 100;
+	if (ret)
+		return ret;
+	if (optind != argc)
+		return usage_error("usage: top [-n COUNT] [-d SECONDS]");
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
 	json = false;
@@ -1246,6 +1287,105 @@ static void help(FILE *out)
 		"\nExit status: 0 success, 1 failure, 2 usage error. See dmabufctl(1).\n");
 }
 
+/*
+ * The dmabuffs mount the working directory is in, if any: the longest
+ * fuse.dmabuffs mount point above it, from mountinfo.
+ */
+static const char *mount_of_cwd(void)
+{
+	static char best[4096];
+	char cwd[4096], line[8192], mp[4096], type[64];
+	FILE *f;
+	size_t len;
+
+	if (!getcwd(cwd, sizeof(cwd)))
+		return NULL;
+	f = fopen("/proc/self/mountinfo", "re");
+	best[0] = '\0';
+	while (f && fgets(line, sizeof(line), f)) {
+		char *sep = strstr(line, " - ");
+
+		if (!sep || sscanf(line, "%*d %*d %*s %*s %4095s", mp) != 1 ||
+		    sscanf(sep + 3, "%63s", type) != 1 ||
+		    strcmp(type, "fuse.dmabuffs"))
+			continue;
+		len = strlen(mp);
+		if (!strncmp(cwd, mp, len) &&
+		    (cwd[len] == '/' || cwd[len] == '\0' || len == 1) &&
+		    len > strlen(best))
+			snprintf(best, sizeof(best), "%s", mp);
+	}
+	if (f)
+		fclose(f);
+	return best[0] ? best : NULL;
+}
+
+/* -m, then $DMABUF_MOUNT, then the mount we are in, then /run/dmabuf. */
+static const char *default_mount(void)
+{
+	const char *env = getenv("DMABUF_MOUNT"), *here;
+
+	if (env && *env)
+		return env;
+	here = mount_of_cwd();
+	return here ? here : dmabuf_mount_path();
+}
+
+/* A mount of ours answers statfs as FUSE and has .stats at its root. */
+static int check_mount(void)
+{
+	char path[4096];
+	struct statfs sfs;
+	struct stat st;
+
+	if (statfs(mount_dir, &sfs) || sfs.f_type != FUSE_SUPER_MAGIC ||
+	    path_in_mount(".stats", path, sizeof(path)) || stat(path, &st)) {
+		fprintf(stderr,
+			"dmabufctl: %s is not a dmabuffs mount (use -m DIR or "
+			"set DMABUF_MOUNT)\n",
+			mount_dir);
+		return EXIT_FAILURE;
+	}
+	return 0;
+}
+
+/*
+ * -m/--mount and -j/--json may come before the command or after it, as in
+ * ip(8) or git(1): take them out of the command's arguments.  run's
+ * program and its arguments are left alone.
+ *
+ * Return: the number of arguments left, or -1 after a usage message.
+ */
+static int take_global_options(int argc, char **argv, bool stop_at_operand)
+{
+	int i, out = 1;
+
+	for (i = 1; i < argc; i++) {
+		char *a = argv[i];
+
+		if (!strcmp(a, "--") || (stop_at_operand && a[0] != '-')) {
+			while (i < argc)
+				argv[out++] = argv[i++];
+			break;
+		}
+		if (!strcmp(a, "--json") || !strcmp(a, "-j")) {
+			json = true;
+		} else if (!strcmp(a, "-m") || !strcmp(a, "--mount")) {
+			if (++i == argc) {
+				usage_error("%s needs a directory", a);
+				return -1;
+			}
+			mount_dir = argv[i];
+		} else if (!strncmp(a, "--mount=", 8)) {
+			mount_dir = a + 8;
+		} else {
+			argv[out++] = a;
+		}
+	}
+	argv[out] = NULL;
+	return out;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -1254,10 +1394,10 @@ int main(int argc, char **argv)
 		{"help", no_argument, NULL, 'h'},
 		{0},
 	};
-	int c, i;
+	int c, i, ret;
 	size_t k;
 
-	mount_dir = dmabuf_mount_path();
+	mount_dir = default_mount();
 	while ((c = getopt_long(argc, argv, "+m:jh", opts, NULL)) != -1) {
 		if (c == 'm')
 			mount_dir = optarg;
@@ -1290,7 +1430,12 @@ int main(int argc, char **argv)
 				       commands[k].help);
 				return 0;
 			}
-		return commands[k].run(argc - optind, argv + optind);
+		argc = take_global_options(argc - optind, argv + optind,
+					   commands[k].run == cmd_run);
+		if (argc < 0)
+			return EXIT_USAGE;
+		ret = check_mount();
+		return ret ? ret : commands[k].run(argc, argv + optind);
 	}
 	return usage_error("unknown command '%s'", argv[optind]);
 }

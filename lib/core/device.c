@@ -22,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <syslog.h>
 
 #include <dmabuf/dmabuf.h>
@@ -288,12 +289,19 @@ int dmabuf_core_device_load_file(struct dmabuf_core *core, const char *path)
 	char line[512];
 	unsigned int lineno = 0;
 	FILE *f = fopen(path, "re");
+	struct stat st;
 	int ret = 0;
 
 	if (!f) {
 		ret = -errno;
 		dmabuf_log(LOG_ERR, "%s: %s", path, strerror(errno));
 		return ret;
+	}
+	if (fstat(fileno(f), &st) == 0 && S_ISDIR(st.st_mode)) {
+		dmabuf_log(LOG_ERR, "%s: is a directory, not a device file",
+			   path);
+		fclose(f);
+		return -EISDIR;
 	}
 	while (!ret && fgets(line, sizeof(line), f)) {
 		lineno++;
@@ -303,6 +311,10 @@ int dmabuf_core_device_load_file(struct dmabuf_core *core, const char *path)
 		if (ret < 0)
 			dmabuf_log(LOG_ERR, "%s:%u: bad device line: %s", path,
 				   lineno, strerror(-ret));
+	}
+	if (!ret && ferror(f)) { /* a read error is not an empty file */
+		ret = -EIO;
+		dmabuf_log(LOG_ERR, "%s: cannot read it", path);
 	}
 	fclose(f);
 	return ret < 0 ? ret : 0;

@@ -36,6 +36,11 @@ struct dmabuf_buffer;
 struct dmabuf_handle;
 
 #define DMABUF_DEFAULT_CMA_SIZE (256ULL << 20)
+/* What the built-in heaps accept as their size: cma below 2 GiB, above 256. */
+#define DMABUF_CMA_MIN_SIZE (1ULL << 20)
+#define DMABUF_CMA_MAX_SIZE (1792ULL << 20)
+#define DMABUF_SYSTEM_MIN_SIZE (16ULL << 20)
+uint64_t dmabuf_system_ram(void);
 #define DMABUF_DEFAULT_HEAP "system"
 
 /**

@@ -19,7 +19,7 @@
 #include "../core/internal.h"
 
 #define CMA_BASE (256ULL << 20)
-#define CMA_MAX ((2ULL << 30) - CMA_BASE)
+#define CMA_MAX DMABUF_CMA_MAX_SIZE /* CMA_BASE + CMA_MAX: 2 GiB */
 
 struct cma_heap {
 	const struct dmabuf_heap_host *host;
@@ -34,7 +34,7 @@ static int cma_init(const struct dmabuf_heap_host *host, const char *options,
 
 	if (*options && (strncmp(options, "size=", 5) ||
 			 dmabuf_parse_size(options + 5, &size) ||
-			 size > CMA_MAX || size < (1ULL << 20))) {
+			 size > CMA_MAX || size < DMABUF_CMA_MIN_SIZE)) {
 		host->log(LOG_ERR,
 			  "cma heap: bad options '%s' (size=1M..1792M)",
 			  options);

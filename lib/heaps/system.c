@@ -34,15 +34,27 @@ struct system_heap {
 	uint64_t used;
 };
 
-static int system_parse(const char *options, uint64_t *size)
+/**
+ * dmabuf_system_ram() - the machine's memory: the system heap's default size,
+ * and the largest the daemon's system_size= accepts
+ *
+ * Return: bytes (4 GiB where the machine does not say).
+ */
+uint64_t dmabuf_system_ram(void)
 {
 	long pages = sysconf(_SC_PHYS_PAGES);
 
-	*size = pages > 0 ? (uint64_t)pages * DMABUF_PAGE_SIZE : 4ULL << 30;
+	return pages > 0 ? (uint64_t)pages * DMABUF_PAGE_SIZE : 4ULL << 30;
+}
+
+static int system_parse(const char *options, uint64_t *size)
+{
+	*size = dmabuf_system_ram();
 	if (!*options)
 		return 0;
 	if (strncmp(options, "size=", 5) ||
-	    dmabuf_parse_size(options + 5, size) || *size < (16ULL << 20))
+	    dmabuf_parse_size(options + 5, size) ||
+	    *size < DMABUF_SYSTEM_MIN_SIZE)
 		return -EINVAL;
 	*size &= ~(DMABUF_PAGE_SIZE - 1);
 	return 0;

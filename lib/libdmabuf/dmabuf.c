@@ -11,6 +11,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/magic.h>
 #include <poll.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -26,8 +27,6 @@
 #include <unistd.h>
 
 #include <dmabuf/dmabuf.h>
-
-#define FUSE_SUPER_MAGIC 0x65735546
 
 /**
  * struct dmabuf_mapping - a zero-copy mapping of a buffer's memory

@@ -363,7 +363,7 @@ Test(limits, zero_lifts_a_limit_and_bad_options_are_refused)
 	}
 	unmount_all();
 	cr_assert_eq(sh("%s -f -o root_mode=17777 /nonexistent 2>&1 | "
-			"grep -q 'bad root_mode'",
+			"grep -q 'root_mode: \"17777\" is not an octal mode'",
 			build_path("fs/dmabuffs")),
 		     0, "an impossible mode is refused");
 }
