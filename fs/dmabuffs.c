@@ -305,7 +305,12 @@ static bool dmabuffs_mounted_at(const char *dir)
 static int mountpoint_ok(const char *dir)
 {
 	struct stat st;
+	unsigned int fd;
+	int end = 0;
 
+	/* mount.fuse3 -o drop_privileges: an open /dev/fuse, mounted already */
+	if (sscanf(dir, "/dev/fd/%u%n", &fd, &end) == 1 && !dir[end])
+		return 0;
 	if (stat(dir, &st)) {
 		fprintf(stderr, "dmabuffs: mount point %s: %s\n", dir,
 			strerror(errno));

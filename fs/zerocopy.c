@@ -31,6 +31,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -48,6 +49,7 @@
 
 #define DEFAULT_TOKEN_TTL_MS 5000
 #define MAX_TOKENS 4096
+#define LOG_SLOTS 64 /* uids whose refusals are rate-limited apart */
 
 struct zc_token {
 	uint8_t bytes[DMABUF_TOKEN_LEN];
@@ -86,6 +88,8 @@ struct zc_conn {
  * @conns: connections, touched by the thread only
  * @pending: connections that have presented no token yet, oldest first
  * @ttl_ms: how long a token stays valid, and a connection may stay silent
+ * @log_slots: per uid (hashed), the second of its last refusal line and
+ *             the refusals since then that were not logged; the thread's
  */
 struct zc {
 	struct fs *fs;
@@ -100,7 +104,42 @@ struct zc {
 	LIST_HEAD(, zc_conn) conns;
 	TAILQ_HEAD(, zc_conn) pending;
 	unsigned int ttl_ms;
+	struct zc_log_slot {
+		uid_t uid;
+		time_t second;
+		unsigned int unlogged;
+	} log_slots[LOG_SLOTS];
 };
+
+/*
+ * A refusal on the side channel, logged at most once a second per uid: any
+ * local user can connect and send, and must not be able to flood the log.
+ * The next line says how many were left out.
+ */
+static void __attribute__((format(printf, 3, 4)))
+refusal_log(struct zc *zc, uid_t uid, const char *fmt, ...)
+{
+	struct zc_log_slot *slot = &zc->log_slots[uid % LOG_SLOTS];
+	struct timespec now;
+	char line[256];
+	va_list ap;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	if (slot->uid == uid && slot->second == now.tv_sec) {
+		slot->unlogged++;
+		return;
+	}
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	if (slot->uid == uid && slot->unlogged)
+		dmabuf_log(LOG_WARNING,
+			   "%s (and %u more from uid %u not logged)", line,
+			   slot->unlogged, (unsigned int)uid);
+	else
+		dmabuf_log(LOG_WARNING, "%s", line);
+	*slot = (struct zc_log_slot){.uid = uid, .second = now.tv_sec};
+}
 
 /* Milliseconds from now until @t; 0 once it passed. */
 static long ms_until(const struct timespec *t)
@@ -540,10 +579,10 @@ static int redeem(struct zc *zc, struct zc_conn *conn)
 refuse:
 	msg_close_fds(&m);
 	fs_count(FS_TOKENS_REFUSED);
-	dmabuf_log(LOG_WARNING,
-		   "zero-copy token from uid %u pid %d refused (%s): %s",
-		   (unsigned int)conn->cred.uid, (int)conn->cred.pid,
-		   strerror(-ret), why);
+	refusal_log(zc, conn->cred.uid,
+		    "zero-copy token from uid %u pid %d refused (%s): %s",
+		    (unsigned int)conn->cred.uid, (int)conn->cred.pid,
+		    strerror(-ret), why);
 	reply.status = ret;
 	send_reply(conn->fd, &reply, -1);
 	return ret;
@@ -615,11 +654,11 @@ static void expire_pending(struct zc *zc)
 	struct zc_conn *conn;
 
 	while ((conn = TAILQ_FIRST(&zc->pending)) && expired(&conn->deadline)) {
-		dmabuf_log(LOG_WARNING,
-			   "zero-copy connection from uid %u pid %d closed: "
-			   "no token within %u ms",
-			   (unsigned int)conn->cred.uid, (int)conn->cred.pid,
-			   zc->ttl_ms);
+		refusal_log(zc, conn->cred.uid,
+			    "zero-copy connection from uid %u pid %d closed: "
+			    "no token within %u ms",
+			    (unsigned int)conn->cred.uid, (int)conn->cred.pid,
+			    zc->ttl_ms);
 		conn_close(zc, conn);
 	}
 }

@@ -219,8 +219,11 @@ Test(hardening, killed_clients_leave_nothing_behind)
 
 Test(hardening, killed_daemon_frees_its_clients)
 {
-	int fd = new_buffer("b", "system", 1 << 20, 0), status;
+	int fd = new_buffer("b", "system", 1 << 20, 0), status, report[2];
+	struct dma_buf_sync sync = {.flags = DMA_BUF_SYNC_START |
+					     DMA_BUF_SYNC_WRITE};
 	struct dmabuf_mapping *m;
+	pid_t waiter;
 	double t;
 	char c;
 
@@ -228,6 +231,17 @@ Test(hardening, killed_daemon_frees_its_clients)
 	cr_assert_eq(dmabuf_mapping_begin(m, 0, 0, DMABUF_CPU_WRITE), 0);
 	memcpy(dmabuf_mapping_addr(m), "survives", 8);
 	cr_assert_eq(dmabuf_mapping_end(m, 0, 0, DMABUF_CPU_WRITE), 0);
+	/* A request in flight: a SYNC parked behind a device's read. */
+	do_map(fd, do_attach(fd, "gpu0"), DMABUF_DIR_TO_DEVICE);
+	cr_assert_eq(pipe(report), 0);
+	waiter = fork();
+	if (waiter == 0) {
+		int ret = ioctl(fd, DMA_BUF_IOCTL_SYNC, &sync);
+
+		c = ret ? (char)errno : 0;
+		_exit(write(report[1], &c, 1) == 1 ? 0 : 1);
+	}
+	cr_assert(WAIT_FOR(stat_of("parked_requests") == 1, 10));
 	kill(M.pid, SIGKILL);
 	waitpid(M.pid, &status, 0);
 	M.pid = 0;
@@ -235,6 +249,11 @@ Test(hardening, killed_daemon_frees_its_clients)
 	cr_assert_eq(pread(fd, &c, 1, 0), -1);
 	cr_assert(errno == ENOTCONN || errno == EIO, "%s", strerror(errno));
 	cr_assert_lt(now_s() - t, 1.0, "no hang");
+	cr_assert_eq(read(report[0], &c, 1), 1);
+	cr_assert_eq(c, ECONNABORTED, "the request in flight: %s", strerror(c));
+	waitpid(waiter, &status, 0);
+	close(report[0]);
+	close(report[1]);
 	cr_assert_eq(memcmp(dmabuf_mapping_addr(m), "survives", 8), 0,
 		     "the zero-copy mapping keeps its bytes");
 	dmabuf_munmap(m);
@@ -306,5 +325,51 @@ Test(hardening, silent_connections_expire_while_they_speak)
 		}
 	}
 	cr_assert_eq(pwrite(fd, "alive", 5, 0), 5, "the daemon lives on");
+	close(fd);
+}
+
+static unsigned int log_lines_with(const char *needle)
+{
+	char cmd[PATH_MAX * 2], out[32] = "";
+	FILE *p;
+
+	snprintf(cmd, sizeof(cmd), "grep -c '%s' %s", needle, M.log);
+	p = popen(cmd, "r");
+	cr_assert_not_null(p);
+	if (!fgets(out, sizeof(out), p))
+		out[0] = '\0';
+	pclose(p);
+	return (unsigned int)strtoul(out, NULL, 10);
+}
+
+/* One bad token from uid 0: connect, send junk, wait for the answer. */
+static void refused_once(const struct dmabuf_token *t)
+{
+	struct dmabuf_redeem r = {.version = DMABUF_REDEEM_VERSION};
+	int sock = connect_channel(t);
+	char byte;
+
+	cr_assert_geq(sock, 0);
+	cr_assert_eq(send(sock, &r, sizeof(r), MSG_NOSIGNAL), sizeof(r));
+	recv(sock, &byte, 1, 0);
+	close(sock);
+}
+
+Test(hardening, refused_tokens_cannot_flood_the_log)
+{
+	struct dmabuf_token t;
+	int fd = new_buffer("t", NULL, 8192, 0), i;
+	double end;
+
+	cr_assert_eq(get_token(fd, 0, &t), 0, "only for the socket's name");
+	for (i = 0; i < 500; i++)
+		refused_once(&t);
+	cr_assert_leq(log_lines_with("zero-copy token from uid"), 3,
+		      "at most a line a second for one uid");
+	/* The next second's line says how many were left out. */
+	end = now_s() + 5;
+	while (!log_lines_with("more from uid") && now_s() < end)
+		refused_once(&t);
+	cr_assert_geq(log_lines_with("more from uid"), 1);
 	close(fd);
 }
