@@ -151,8 +151,14 @@ Test(files, malformed_export_refused)
 	cr_assert_eq(errno, EFBIG, "bigger than the heap");
 	cr_assert_eq(ioctl(fd, _IOW(0xDB, 0x7f, int), &e), -1);
 	cr_assert_eq(errno, ENOTTY);
+	e.size = 0;
+	cr_assert_eq(ioctl(fd, DMABUF_IOCTL_EXPORT, &e), -1);
+	cr_assert_eq(errno, EINVAL, "size 0");
 	close(fd);
-	cr_assert_eq(sh("grep -q 'refused' %s", M.log), 0, "logged");
+	cr_assert_eq(sh("grep -q 'export of 0 bytes refused (Invalid "
+			"argument)' %s",
+			M.log),
+		     0, "logged as what it is");
 }
 
 #define RACERS 8
