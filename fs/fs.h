@@ -351,7 +351,8 @@ extern const struct fuse_lowlevel_ops fs_ops;
 struct fs_virtual {
 	const char *name;
 	uint64_t ino;
-	int (*render)(struct fs *fs, char **text, size_t *len);
+	int (*render)(struct fs *fs, const struct fuse_ctx *ctx, char **text,
+		      size_t *len);
 };
 
 /* What the daemon counts (.stats); requests first. */
@@ -408,6 +409,9 @@ const struct fs_virtual *fs_virtual_first(void);
 
 /* ops.c */
 struct fs *fs_of(fuse_req_t req);
+bool fs_sees_all(const struct fs *fs, const struct fuse_ctx *ctx);
+int fs_visible_inos(struct fs *fs, const struct fuse_ctx *ctx, uint64_t **inos,
+		    size_t *n);
 struct fs_inode *fs_inode_get_locked(struct fs *fs, uint64_t ino);
 void fs_release_all(struct fs *fs);
 

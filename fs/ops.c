@@ -741,16 +741,17 @@ static void snapshot_put(struct fs_file *file)
 	free(file);
 }
 
-static int open_virtual(struct fs *fs, const struct fs_virtual *v, uid_t uid,
-			struct fuse_file_info *fi)
+static int open_virtual(struct fs *fs, const struct fs_virtual *v,
+			const struct fuse_ctx *ctx, struct fuse_file_info *fi)
 {
+	uid_t uid = ctx->uid;
 	struct fs_file *file;
 	int ret = charge_snapshot(fs, uid);
 
 	if (ret)
 		return ret;
 	file = calloc(1, sizeof(*file));
-	ret = file ? v->render(fs, &file->text, &file->text_len) : -ENOMEM;
+	ret = file ? v->render(fs, ctx, &file->text, &file->text_len) : -ENOMEM;
 	if (ret) {
 		free(file);
 		uncharge_snapshot(fs, uid);
@@ -847,7 +848,7 @@ static void fs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	if (fs_virtual_by_ino(ino)) {
 		ret = (fi->flags & O_ACCMODE) == O_RDONLY
 			      ? open_virtual(fs, fs_virtual_by_ino(ino),
-					     fuse_req_ctx(req)->uid, fi)
+					     fuse_req_ctx(req), fi)
 			      : -EACCES;
 		if (ret)
 			fuse_reply_err(req, -ret);
@@ -1151,6 +1152,85 @@ static void snapshot_visit(const void *node, VISIT which, void *arg)
 
 	if (which == postorder || which == leaf)
 		snapshot_add(arg, inode->name, inode->ino, inode->mode);
+}
+
+/* ---- who may see which buffer in .bufinfo ---- */
+
+/**
+ * fs_sees_all() - may @ctx see every buffer in .bufinfo?
+ * @fs: the file system
+ * @ctx: the reader
+ *
+ * Root and the mount's owner: the kernel's bufinfo is root's debugfs file.
+ */
+bool fs_sees_all(const struct fs *fs, const struct fuse_ctx *ctx)
+{
+	return ctx->uid == 0 || ctx->uid == fs->owner;
+}
+
+/* A buffer's owner sees it, and whoever its mode lets read it. */
+static bool may_see(const struct fs_inode *inode, const struct fuse_ctx *ctx)
+{
+	return inode->uid == ctx->uid || inode->creator == ctx->uid ||
+	       (inode->mode & S_IROTH) ||
+	       ((inode->mode & S_IRGRP) && inode->gid == ctx->gid);
+}
+
+struct visible {
+	const struct fuse_ctx *ctx;
+	uint64_t *inos;
+	size_t n, cap;
+	bool nomem;
+};
+
+static void visible_visit(const void *node, VISIT which, void *arg)
+{
+	const struct fs_inode *inode = *(const struct fs_inode *const *)node;
+	struct visible *v = arg;
+	uint64_t *grown;
+
+	if ((which != postorder && which != leaf) || !inode->buf ||
+	    !may_see(inode, v->ctx) || v->nomem)
+		return;
+	if (v->n == v->cap) {
+		v->cap = v->cap ? v->cap * 2 : 64;
+		grown = realloc(v->inos, v->cap * sizeof(*grown));
+		if (!grown) {
+			v->nomem = true;
+			return;
+		}
+		v->inos = grown;
+	}
+	v->inos[v->n++] = inode->ino;
+}
+
+/**
+ * fs_visible_inos() - the buffers @ctx may see in .bufinfo
+ * @fs: the file system
+ * @ctx: the reader
+ * @inos: out: their inode numbers, ascending; the caller frees them
+ * @n: out: their number
+ *
+ * Named or not (an unlinked buffer still open, or one from the compat
+ * layer), by the owner and mode bits of its inode.
+ *
+ * Return: 0 or -ENOMEM.
+ */
+int fs_visible_inos(struct fs *fs, const struct fuse_ctx *ctx, uint64_t **inos,
+		    size_t *n)
+{
+	struct visible v = {.ctx = ctx};
+
+	pthread_mutex_lock(&fs->lock);
+	twalk_r(fs->inodes, visible_visit, &v); /* in inode order */
+	pthread_mutex_unlock(&fs->lock);
+	if (v.nomem) {
+		free(v.inos);
+		return -ENOMEM;
+	}
+	*inos = v.inos;
+	*n = v.n;
+	return 0;
 }
 
 static void snapshot_free(struct dir_snapshot *snap)

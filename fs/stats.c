@@ -14,6 +14,7 @@
  */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "fs.h"
@@ -65,12 +66,14 @@ static uint64_t counter(enum fs_counter c)
 	return __atomic_load_n(&counters[c], __ATOMIC_RELAXED);
 }
 
-static int render_stats(struct fs *fs, char **text, size_t *len)
+static int render_stats(struct fs *fs, const struct fuse_ctx *ctx, char **text,
+			size_t *len)
 {
 	uint64_t buffers, bytes, total = 0;
 	FILE *f = open_memstream(text, len);
 	int i;
 
+	(void)ctx; /* counters and totals only, as df(1) shows every user */
 	if (!f)
 		return -ENOMEM;
 	dmabuf_core_totals(fs->core, &buffers, &bytes);
@@ -96,9 +99,21 @@ static int render_stats(struct fs *fs, char **text, size_t *len)
 	return fclose(f) ? -ENOMEM : 0;
 }
 
-static int render_bufinfo(struct fs *fs, char **text, size_t *len)
+static int render_bufinfo(struct fs *fs, const struct fuse_ctx *ctx,
+			  char **text, size_t *len)
 {
-	return dmabuf_core_bufinfo(fs->core, text, len);
+	uint64_t *inos;
+	size_t n;
+	int ret;
+
+	if (fs_sees_all(fs, ctx))
+		return dmabuf_core_bufinfo(fs->core, NULL, 0, text, len);
+	ret = fs_visible_inos(fs, ctx, &inos, &n);
+	if (ret)
+		return ret;
+	ret = dmabuf_core_bufinfo(fs->core, inos, n, text, len);
+	free(inos);
+	return ret;
 }
 
 static const struct fs_virtual virtuals[] = {

@@ -194,18 +194,33 @@ static void describe_buffer_locked(FILE *f, const struct dmabuf_buffer *buf)
 	fprintf(f, "Total %u devices attached\n\n", n);
 }
 
+static int by_ino(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
 /**
- * dmabuf_core_bufinfo() - the kernel's debugfs bufinfo, for every buffer
+ * dmabuf_core_bufinfo() - the kernel's debugfs bufinfo
  * @core: the core
+ * @inos: the inode numbers of the buffers to show, ascending; NULL for all
+ * @nr_inos: their number
  * @text: out: malloc'ed report; the caller frees it
  * @len: out: its length
  *
+ * The kernel's bufinfo is root's (debugfs); here each user may read it, so
+ * the caller says which buffers that user may see.  The totals count those
+ * only.
+ *
  * Return: 0 or -ENOMEM.
  */
-int dmabuf_core_bufinfo(struct dmabuf_core *core, char **text, size_t *len)
+int dmabuf_core_bufinfo(struct dmabuf_core *core, const uint64_t *inos,
+			size_t nr_inos, char **text, size_t *len)
 {
 	const struct dmabuf_buffer *buf;
 	FILE *f = open_memstream(text, len);
+	uint64_t shown = 0, bytes = 0;
 
 	if (!f)
 		return -ENOMEM;
@@ -213,11 +228,16 @@ int dmabuf_core_bufinfo(struct dmabuf_core *core, char **text, size_t *len)
 	fprintf(f,
 		"\nDma-buf Objects:\n%-8s\t%-8s\t%-8s\t%-8s\texp_name\t%-8s\tname\n",
 		"size", "flags", "mode", "count", "ino");
-	TAILQ_FOREACH (buf, &core->buffers, link)
+	TAILQ_FOREACH (buf, &core->buffers, link) {
+		if (inos &&
+		    !bsearch(&buf->ino, inos, nr_inos, sizeof(*inos), by_ino))
+			continue;
 		describe_buffer_locked(f, buf);
+		shown++;
+		bytes += buf->size;
+	}
 	fprintf(f, "\nTotal %llu objects, %llu bytes\n",
-		(unsigned long long)core->nr_buffers,
-		(unsigned long long)core->bytes);
+		(unsigned long long)shown, (unsigned long long)bytes);
 	pthread_mutex_unlock(&core->lock);
 	if (fclose(f))
 		return -ENOMEM;

@@ -72,7 +72,8 @@ void dmabuf_core_free(struct dmabuf_core *core);
 void dmabuf_core_set_notify(struct dmabuf_core *core,
 			    void (*fn)(void *arg, struct dmabuf_buffer *buf),
 			    void *arg);
-int dmabuf_core_bufinfo(struct dmabuf_core *core, char **text, size_t *len);
+int dmabuf_core_bufinfo(struct dmabuf_core *core, const uint64_t *inos,
+			size_t nr_inos, char **text, size_t *len);
 void dmabuf_core_totals(struct dmabuf_core *core, uint64_t *buffers,
 			uint64_t *bytes);
 const char *dmabuf_core_default_heap(struct dmabuf_core *core);

@@ -354,6 +354,43 @@ Test(files, other_user_refused_by_mode_bits)
 	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 }
 
+Test(files, bufinfo_shows_each_user_what_it_may_read)
+{
+	int fd, status;
+	pid_t pid;
+
+	if (geteuid() != 0)
+		cr_skip("needs root to become another user");
+	unmount_all();
+	mount_with("allow_other");
+	fd = new_buffer("secret-frame", NULL, 4096, 0);
+	cr_assert_eq(fchmod(fd, 0600), 0);
+	cr_assert_eq(ioctl(fd, DMABUF_IOCTL_SET_NAME,
+			   &(struct dmabuf_name){.name = "hidden-dbg"}),
+		     0);
+	close(fd);
+	cr_assert_eq(
+		sh("truncate -s 8192 $MNT/shared && chmod 0644 $MNT/shared"),
+		0);
+	cr_assert_eq(sh("grep -q hidden-dbg $MNT/.bufinfo && "
+			"grep -q 'Total 2 objects, 12288 bytes' $MNT/.bufinfo"),
+		     0, "the mount's owner sees all");
+	pid = fork();
+	if (pid == 0) {
+		int ok = setgid(65534) == 0 && setuid(65534) == 0;
+		char *text = ok ? slurp(at(".bufinfo")) : NULL;
+
+		ok = ok && text && !strstr(text, "hidden-dbg") &&
+		     !strstr(text, "\n00004096\t") &&
+		     strstr(text, "\n00008192\t") &&
+		     strstr(text, "Total 1 objects, 8192 bytes");
+		_exit(ok ? 0 : 1);
+	}
+	waitpid(pid, &status, 0);
+	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+		  "another user sees only the buffer its mode lets it read");
+}
+
 Test(files, sigterm_unmounts_with_files_open)
 {
 	int fd = new_buffer("held", NULL, 4096, 0), status;

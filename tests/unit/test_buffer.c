@@ -232,7 +232,7 @@ Test(buffer, bufinfo_kernel_format)
 	id = attach(h, "camera0");
 	attach(h, "gpu0");
 	map(h, id, DMABUF_DIR_FROM_DEVICE);
-	cr_assert_eq(dmabuf_core_bufinfo(core, &text, &len), 0);
+	cr_assert_eq(dmabuf_core_bufinfo(core, NULL, 0, &text, &len), 0);
 	cr_assert_not_null(strstr(
 		text,
 		"size    \tflags   \tmode    \tcount   \texp_name\tino     \tname\n"));
