@@ -48,6 +48,8 @@ endif
 FUSE_CFLAGS = $(shell $(PKG_CONFIG) --cflags fuse3 2>/dev/null)
 FUSE_LIBS = $(shell $(PKG_CONFIG) --libs fuse3 2>/dev/null)
 URING_LIBS = $(shell $(PKG_CONFIG) --libs liburing 2>/dev/null)
+JSON_CFLAGS = $(shell $(PKG_CONFIG) --cflags json-c 2>/dev/null)
+JSON_LIBS = $(shell $(PKG_CONFIG) --libs json-c 2>/dev/null)
 CRITERION_LIBS = $(shell $(PKG_CONFIG) --libs criterion 2>/dev/null)
 
 WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes
@@ -198,7 +200,8 @@ $(B)/tests/unit/%: tests/unit/%.c $(CORE_LIB) $(LIB_A) $(B)/fs/decode.o
 $(B)/tests/integration/%: tests/integration/%.c $(LIB_A)
 	@mkdir -p $(@D)
 	$(call say,LD,$@)
-	$(Q)$(CC) $(ALL_CFLAGS) -o $@ $< $(LIB_A) $(ALL_LDFLAGS) $(CRITERION_LIBS)
+	$(Q)$(CC) $(ALL_CFLAGS) $(JSON_CFLAGS) -o $@ $< $(LIB_A) $(ALL_LDFLAGS) \
+		$(CRITERION_LIBS) $(JSON_LIBS)
 
 $(B)/tests/bench/bench: tests/bench/bench.c tools/mountd.h $(LIB_A)
 	@mkdir -p $(@D)
@@ -261,11 +264,11 @@ $(FS_BIN): $(FS_OBJS) $(CORE_LIB) $(LIB_A)
 $(B)/tools/%.o: tools/%.c
 	@mkdir -p $(@D)
 	$(call say,CC,$@)
-	$(Q)$(CC) $(ALL_CFLAGS) -c -o $@ $<
+	$(Q)$(CC) $(ALL_CFLAGS) $(JSON_CFLAGS) -c -o $@ $<
 
 $(CTL_BIN): $(B)/tools/dmabufctl.o $(LIB_A)
 	$(call say,LD,$@)
-	$(Q)$(CC) -o $@ $< $(LIB_A) $(ALL_LDFLAGS) $(URING_LIBS)
+	$(Q)$(CC) -o $@ $< $(LIB_A) $(ALL_LDFLAGS) $(URING_LIBS) $(JSON_LIBS)
 
 $(DEMO_BIN): $(B)/tools/dmabuf-demo.o $(LIB_A)
 	$(call say,LD,$@)

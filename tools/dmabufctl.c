@@ -18,6 +18,7 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
+#include <json-c/json.h>
 #include <liburing.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -79,20 +80,73 @@ static void human(uint64_t bytes, char *out, size_t len)
 }
 
 /* Print @s as a JSON string. */
-static void json_str(const char *s)
+/*
+ * A name as a JSON string.  JSON is UTF-8 and file or debug names need not
+ * be: a byte that does not belong to a UTF-8 sequence becomes U+FFFD, and
+ * the exact bytes go along in hex under "<key>_hex" so nothing is lost.
+ */
+static size_t utf8_seq(const unsigned char *s)
 {
-	putchar('"');
-	for (; *s; s++) {
-		unsigned char c = (unsigned char)*s;
+	size_t n = *s < 0x80   ? 1
+		   : *s < 0xc2 ? 0
+		   : *s < 0xe0 ? 2
+		   : *s < 0xf0 ? 3
+		   : *s < 0xf5 ? 4
+			       : 0;
+	size_t i;
 
-		if (c == '"' || c == '\\')
-			printf("\\%c", c);
-		else if (c < 0x20)
-			printf("\\u%04x", c);
-		else
-			putchar(c);
+	for (i = 1; i < n; i++)
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+	if (n == 3 &&
+	    ((*s == 0xe0 && s[1] < 0xa0) || (*s == 0xed && s[1] > 0x9f)))
+		return 0; /* overlong, or a surrogate */
+	if (n == 4 &&
+	    ((*s == 0xf0 && s[1] < 0x90) || (*s == 0xf4 && s[1] > 0x8f)))
+		return 0; /* overlong, or past U+10FFFF */
+	return n;
+}
+
+static void json_add_name(struct json_object *o, const char *key,
+			  const char *name)
+{
+	const unsigned char *c = (const unsigned char *)name;
+	char text[256 * 3 + 1], hex[256 * 2 + 1], hex_key[64];
+	size_t t = 0, h = 0, n;
+	bool exact = true;
+
+	for (; *c && t + 4 < sizeof(text); c += n ? n : 1) {
+		n = utf8_seq(c);
+		if (n) {
+			memcpy(text + t, c, n);
+			t += n;
+		} else {
+			memcpy(text + t, "\xef\xbf\xbd", 3); /* U+FFFD */
+			t += 3;
+			exact = false;
+		}
 	}
-	putchar('"');
+	text[t] = '\0';
+	json_object_object_add(o, key, json_object_new_string(text));
+	if (exact)
+		return;
+	for (c = (const unsigned char *)name; *c && h + 3 < sizeof(hex); c++)
+		h += (size_t)snprintf(hex + h, sizeof(hex) - h, "%02x", *c);
+	snprintf(hex_key, sizeof(hex_key), "%s_hex", key);
+	json_object_object_add(o, hex_key, json_object_new_string(hex));
+}
+
+static void json_add_u64(struct json_object *o, const char *key, uint64_t v)
+{
+	json_object_object_add(o, key, json_object_new_uint64(v));
+}
+
+/* Print @o as one line and drop it. */
+static void json_print(struct json_object *o)
+{
+	puts(json_object_to_json_string_ext(
+		o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+	json_object_put(o);
 }
 
 /*
@@ -429,24 +483,28 @@ static const char *state_name(uint32_t state)
 	return state < 4 ? names[state] : "?";
 }
 
-static void print_entry_json(const struct entry *e, unsigned int holders)
+static struct json_object *entry_json(const struct entry *e,
+				      unsigned int holders)
 {
-	printf("{\"name\":");
-	json_str(e->name);
-	printf(",\"ino\":%llu,\"size\":%lld", (unsigned long long)e->st.st_ino,
-	       (long long)e->st.st_size);
+	struct json_object *o = json_object_new_object();
+
+	json_add_name(o, "name", e->name);
+	json_add_u64(o, "ino", e->st.st_ino);
+	json_add_u64(o, "size", (uint64_t)e->st.st_size);
 	if (e->have_info) {
-		printf(",\"heap\":");
-		json_str(e->info.heap);
-		printf(",\"debug_name\":");
-		json_str(e->info.name);
-		printf(",\"state\":\"%s\",\"attachments\":%u,\"maps\":%u,"
-		       "\"write_fences\":%u,\"read_fences\":%u,\"chunks\":%u",
-		       state_name(e->info.state), e->info.attachments,
-		       e->info.maps, e->info.write_fences, e->info.read_fences,
-		       e->info.nr_chunks);
+		json_add_name(o, "heap", e->info.heap);
+		json_add_name(o, "debug_name", e->info.name);
+		json_object_object_add(
+			o, "state",
+			json_object_new_string(state_name(e->info.state)));
+		json_add_u64(o, "attachments", e->info.attachments);
+		json_add_u64(o, "maps", e->info.maps);
+		json_add_u64(o, "write_fences", e->info.write_fences);
+		json_add_u64(o, "read_fences", e->info.read_fences);
+		json_add_u64(o, "chunks", e->info.nr_chunks);
 	}
-	printf(",\"holders\":%u}", holders);
+	json_add_u64(o, "holders", holders);
+	return o;
 }
 
 static int cmd_ls(int argc, char **argv)
@@ -468,13 +526,13 @@ static int cmd_ls(int argc, char **argv)
 	if (ret)
 		return fail("listing anonymous buffers", ret);
 	if (json) {
-		putchar('[');
-		for (i = 0; i < n; i++) {
-			if (i)
-				putchar(',');
-			print_entry_json(&v[i], holders_of(&h, v[i].st.st_ino));
-		}
-		puts("]");
+		struct json_object *a = json_object_new_array();
+
+		for (i = 0; i < n; i++)
+			json_object_array_add(
+				a, entry_json(&v[i],
+					      holders_of(&h, v[i].st.st_ino)));
+		json_print(a);
 	} else {
 		printf("%-20s %8s %8s %-8s %-10s %4s %4s %7s\n", "NAME", "INO",
 		       "SIZE", "HEAP", "STATE", "ATT", "MAPS", "HOLDERS");
@@ -517,8 +575,21 @@ static int cmd_info(int argc, char **argv)
 	pt[n > 0 ? n : 0] = '\0';
 	scan_holders(&h);
 	if (json) {
-		print_entry_json(&e, holders_of(&h, e.st.st_ino));
-		putchar('\n');
+		struct json_object *o =
+			entry_json(&e, holders_of(&h, e.st.st_ino));
+		struct json_object *devs = json_object_new_array();
+		char *dev, *save = NULL;
+
+		for (dev = strtok_r(atts, ", ", &save); dev;
+		     dev = strtok_r(NULL, ", ", &save))
+			json_object_array_add(devs,
+					      json_object_new_string(dev));
+		json_object_object_add(o, "devices", devs);
+		json_add_u64(o, "phys_addr", e.info.phys_addr);
+		json_object_object_add(
+			o, "passthrough",
+			json_object_new_string(pt[0] ? pt : "-"));
+		json_print(o);
 	} else {
 		printf("name:         %s\ninode:        %llu\nsize:         %lld\n"
 		       "heap:         %s\ndebug name:   %s\nstate:        %s\n"
@@ -577,11 +648,15 @@ static int cmd_export(int argc, char **argv)
 		return fail(argv[optind], fd);
 	dmabuf_info(fd, &info);
 	close(fd);
-	if (json)
-		printf("{\"name\":\"%s\",\"ino\":%llu,\"size\":%llu,\"heap\":\"%s\"}\n",
-		       argv[optind], (unsigned long long)info.ino,
-		       (unsigned long long)info.size, info.heap);
-	else
+	if (json) {
+		struct json_object *o = json_object_new_object();
+
+		json_add_name(o, "name", argv[optind]);
+		json_add_u64(o, "ino", info.ino);
+		json_add_u64(o, "size", info.size);
+		json_add_name(o, "heap", info.heap);
+		json_print(o);
+	} else
 		printf("exported %s: %llu bytes on heap %s (inode %llu)\n",
 		       argv[optind], (unsigned long long)info.size, info.heap,
 		       (unsigned long long)info.ino);
@@ -590,6 +665,7 @@ static int cmd_export(int argc, char **argv)
 
 static int cmd_heaps(int argc, char **argv)
 {
+	struct json_object *a = json ? json_object_new_array() : NULL;
 	struct dmabuf_heap_info hi;
 	char cap[16], used[16], fr[16], largest[16];
 	uint32_t i;
@@ -598,9 +674,7 @@ static int cmd_heaps(int argc, char **argv)
 	(void)argv;
 	if (argc > 1)
 		return usage_error("heaps takes no arguments");
-	if (json)
-		putchar('[');
-	else
+	if (!json)
 		printf("%-10s %9s %9s %9s %9s %6s\n", "HEAP", "CAPACITY",
 		       "USED", "FREE", "LARGEST", "FRAG");
 	for (i = 0; (ret = dmabuf_heap_info(mount_dir, i, &hi)) == 0; i++) {
@@ -612,12 +686,17 @@ static int cmd_heaps(int argc, char **argv)
 		if (frag < 0)
 			frag = 0;
 		if (json) {
-			printf("%s{\"name\":\"%s\",\"capacity\":%llu,\"used\":%llu,"
-			       "\"largest_free\":%llu,\"fragmentation\":%.1f}",
-			       i ? "," : "", hi.name,
-			       (unsigned long long)hi.capacity,
-			       (unsigned long long)hi.used,
-			       (unsigned long long)hi.largest_free, frag);
+			struct json_object *o = json_object_new_object();
+
+			json_add_name(o, "name", hi.name);
+			json_add_u64(o, "capacity", hi.capacity);
+			json_add_u64(o, "used", hi.used);
+			json_add_u64(o, "largest_free", hi.largest_free);
+			json_object_object_add(
+				o, "fragmentation",
+				json_object_new_double(
+					(double)(long)(frag * 10 + 0.5) / 10));
+			json_object_array_add(a, o);
 			continue;
 		}
 		human(hi.capacity, cap, sizeof(cap));
@@ -627,25 +706,34 @@ static int cmd_heaps(int argc, char **argv)
 		printf("%-10s %9s %9s %9s %9s %5.1f%%\n", hi.name, cap, used,
 		       fr, largest, frag);
 	}
-	if (json)
-		puts("]");
+	if (a && ret == -ENOENT)
+		json_print(a);
+	else if (a)
+		json_object_put(a);
 	return ret == -ENOENT ? 0 : fail(mount_dir, ret);
 }
 
-static void print_device(const struct dmabuf_device_desc *d, bool first)
+static struct json_object *device_json(const struct dmabuf_device_desc *d)
 {
-	if (json) {
-		printf("%s{\"name\":\"%s\",\"dma_bits\":%u,\"max_segments\":%u,"
-		       "\"max_segment_size\":%llu,\"segment_boundary\":%llu,"
-		       "\"alignment\":%llu,\"iommu\":%s,\"coherent\":%s}",
-		       first ? "" : ",", d->name, d->dma_bits, d->max_segments,
-		       (unsigned long long)d->max_segment_size,
-		       (unsigned long long)d->segment_boundary,
-		       (unsigned long long)d->alignment,
-		       d->flags & DMABUF_DEVICE_IOMMU ? "true" : "false",
-		       d->flags & DMABUF_DEVICE_COHERENT ? "true" : "false");
-		return;
-	}
+	struct json_object *o = json_object_new_object();
+
+	json_add_name(o, "name", d->name);
+	json_add_u64(o, "dma_bits", d->dma_bits);
+	json_add_u64(o, "max_segments", d->max_segments);
+	json_add_u64(o, "max_segment_size", d->max_segment_size);
+	json_add_u64(o, "segment_boundary", d->segment_boundary);
+	json_add_u64(o, "alignment", d->alignment);
+	json_object_object_add(
+		o, "iommu",
+		json_object_new_boolean(!!(d->flags & DMABUF_DEVICE_IOMMU)));
+	json_object_object_add(
+		o, "coherent",
+		json_object_new_boolean(!!(d->flags & DMABUF_DEVICE_COHERENT)));
+	return o;
+}
+
+static void print_device(const struct dmabuf_device_desc *d)
+{
 	printf("%-12s %4u %8u %10llu %12llx %9llu  %s%s\n", d->name,
 	       d->dma_bits, d->max_segments,
 	       (unsigned long long)d->max_segment_size,
@@ -707,21 +795,25 @@ static int cmd_devices(int argc, char **argv)
 	ret = dmabuf_device_list(mount_dir, &v, &n);
 	if (ret)
 		return fail(mount_dir, ret);
-	if (json)
-		putchar('[');
-	else
+	if (json) {
+		struct json_object *a = json_object_new_array();
+
+		for (i = 0; i < n; i++)
+			json_object_array_add(a, device_json(&v[i]));
+		json_print(a);
+	} else {
 		printf("%-12s %4s %8s %10s %12s %9s  %s\n", "DEVICE", "BITS",
 		       "MAXSEGS", "MAXSEGSIZE", "BOUNDARY", "ALIGN", "FLAGS");
-	for (i = 0; i < n; i++)
-		print_device(&v[i], i == 0);
-	if (json)
-		puts("]");
+		for (i = 0; i < n; i++)
+			print_device(&v[i]);
+	}
 	free(v);
 	return 0;
 }
 
 static int cmd_who(int argc, char **argv)
 {
+	struct json_object *a = NULL;
 	struct holdings h = {0};
 	struct entry *v = NULL;
 	size_t n = 0, i, j;
@@ -734,7 +826,7 @@ static int cmd_who(int argc, char **argv)
 	if (scan_holders(&h))
 		return fail(mount_dir, errno);
 	if (json)
-		putchar('[');
+		a = json_object_new_array();
 	else
 		printf("%7s %-16s %8s %-20s %9s %4s %4s\n", "PID", "COMMAND",
 		       "INO", "BUFFER", "SIZE", "FDS", "MAPS");
@@ -744,14 +836,16 @@ static int cmd_who(int argc, char **argv)
 		uint64_t bytes = size_of_ino(v, n, x->ino);
 
 		if (json) {
-			printf("%s{\"pid\":%d,\"command\":", i ? "," : "",
-			       (int)x->pid);
-			json_str(x->comm);
-			printf(",\"ino\":%llu,\"buffer\":",
-			       (unsigned long long)x->ino);
-			json_str(name);
-			printf(",\"size\":%llu,\"fds\":%u,\"maps\":%u}",
-			       (unsigned long long)bytes, x->fds, x->maps);
+			struct json_object *o = json_object_new_object();
+
+			json_add_u64(o, "pid", (uint64_t)x->pid);
+			json_add_name(o, "command", x->comm);
+			json_add_u64(o, "ino", x->ino);
+			json_add_name(o, "buffer", name);
+			json_add_u64(o, "size", bytes);
+			json_add_u64(o, "fds", x->fds);
+			json_add_u64(o, "maps", x->maps);
+			json_object_array_add(a, o);
 			continue;
 		}
 		human(bytes, size, sizeof(size));
@@ -760,7 +854,7 @@ static int cmd_who(int argc, char **argv)
 		       bytes ? size : "?", x->fds, x->maps);
 	}
 	if (json) {
-		puts("]");
+		json_print(a);
 	} else {
 		/* per-process totals */
 		puts("\nper process:");

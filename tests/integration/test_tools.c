@@ -6,6 +6,8 @@
 
 #include <dmabuf/dmabuf.h>
 
+#include <json-c/json.h>
+
 #include "mount.h"
 
 TestSuite(tools, .init = mount_default, .fini = unmount_all, .timeout = 180);
@@ -56,6 +58,64 @@ Test(tools, export_ls_info_json)
 	cr_assert_eq(ctl(out, sizeof(out), "frobnicate"), 2);
 	cr_assert_eq(ctl(out, sizeof(out), "ls --help"), 0);
 	cr_assert_not_null(strstr(out, "usage: dmabufctl ls"));
+}
+
+/* A strict parser with UTF-8 validation: @text must be one JSON value. */
+static struct json_object *strict_json(const char *text)
+{
+	struct json_tokener *tok = json_tokener_new();
+	struct json_object *o;
+	size_t len = strlen(text);
+
+	cr_assert_not_null(tok);
+	json_tokener_set_flags(tok, JSON_TOKENER_STRICT |
+					    JSON_TOKENER_VALIDATE_UTF8);
+	while (len && text[len - 1] == '\n')
+		len--;
+	o = json_tokener_parse_ex(tok, text, (int)len);
+	cr_assert_not_null(o, "not strict JSON (%s):\n%s",
+			   json_tokener_error_desc(json_tokener_get_error(tok)),
+			   text);
+	cr_assert_eq(json_tokener_get_parse_end(tok), len,
+		     "trailing bytes after the JSON value:\n%s", text);
+	json_tokener_free(tok);
+	return o;
+}
+
+Test(tools, every_json_output_parses_strictly)
+{
+	static const char *const commands[] = {
+		"--json ls",	  "ls --json",	"--json heaps",
+		"--json devices", "--json who", "--json info good",
+	};
+	struct json_object *o, *v;
+	size_t i;
+
+	cr_assert_eq(
+		sh("truncate -s 4K \"$MNT/$(printf 'bad\\377\\376utf8')\" && "
+		   "truncate -s 4K \"$MNT/$(printf 'tab\\tnew\\nline')\" && "
+		   "truncate -s 4K $MNT/good && "
+		   "setfattr -n user.dmabuf.name -v \"$(printf 'x\\377\\001')\" "
+		   "$MNT/good"),
+		0);
+	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
+		cr_assert_eq(ctl(out, sizeof(out), commands[i]), 0, "%s: %s",
+			     commands[i], out);
+		json_object_put(strict_json(out));
+	}
+	cr_assert_eq(ctl(out, sizeof(out),
+			 "--json export \"$(printf "
+			 "'e\\377')\" 4K"),
+		     0, "%s", out);
+	json_object_put(strict_json(out));
+	cr_assert_eq(ctl(out, sizeof(out), "--json info good"), 0);
+	o = strict_json(out);
+	cr_assert(json_object_object_get_ex(o, "debug_name_hex", &v),
+		  "the exact bytes of a name that is not UTF-8");
+	cr_assert_str_eq(json_object_get_string(v), "78ff01");
+	cr_assert(json_object_object_get_ex(o, "devices", &v));
+	cr_assert(json_object_object_get_ex(o, "phys_addr", &v));
+	json_object_put(o);
 }
 
 Test(tools, heaps_and_devices)
