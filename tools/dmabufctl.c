@@ -1111,6 +1111,21 @@ static int open_buffer(const char *name, int flags)
 	return dmabuf_open(path, flags);
 }
 
+/* A buffer not exported yet has no memory to fill: say what to do. */
+static int unsized(const char *name, int buf)
+{
+	struct dmabuf_info info;
+
+	if (dmabuf_info(buf, &info) || info.size)
+		return 0;
+	fprintf(stderr,
+		"dmabufctl: %s has no size yet: export it first "
+		"(dmabufctl export NAME SIZE, or truncate -s SIZE)\n",
+		name);
+	close(buf);
+	return EXIT_FAILURE;
+}
+
 static int cmd_fill(int argc, char **argv)
 {
 	uint64_t len, moved = 0;
@@ -1129,6 +1144,9 @@ static int cmd_fill(int argc, char **argv)
 	buf = open_buffer(argv[1], O_RDWR);
 	if (buf < 0)
 		return fail(argv[1], buf);
+	ret = unsized(argv[1], buf);
+	if (ret)
+		return ret;
 	ret = dmabuf_mmap(buf, PROT_READ | PROT_WRITE, &m);
 	if (ret)
 		return fail(argv[1], ret);
@@ -1174,6 +1192,9 @@ static int cmd_dump(int argc, char **argv)
 	buf = open_buffer(argv[1], O_RDONLY);
 	if (buf < 0)
 		return fail(argv[1], buf);
+	ret = unsized(argv[1], buf);
+	if (ret)
+		return ret;
 	ret = dmabuf_mmap(buf, PROT_READ, &m);
 	if (ret)
 		return fail(argv[1], ret);

@@ -35,7 +35,7 @@ static void populate(void)
 {
 	cr_assert_eq(sh("truncate -s 1M $MNT/keep && "
 			"head -c 1048576 /dev/urandom > $MNT/keep && "
-			"truncate -s 12345 $MNT/odd"),
+			"truncate -s 12345 $MNT/odd && touch $MNT/empty"),
 		     0);
 }
 
@@ -136,6 +136,8 @@ static const struct {
 	{"export keep 1M", 1, "File exists"},
 	{"fill", 2, "usage: fill NAME FILE"},
 	{"fill keep /nonexistent", 1, "/nonexistent"},
+	{"fill empty /dev/null", 1, "empty has no size yet: export it first"},
+	{"dump empty out.bin", 1, "empty has no size yet"},
 	{"dump nosuch out.bin", 1, "nosuch"},
 	{"devices add", 2, "usage"},
 	{"devices remove nosuch", 1, "nosuch"},
