@@ -47,6 +47,10 @@ static const struct fuse_opt fs_opt_spec[] = {
 	FS_OPT("max_waiters=%s", num_text[FS_OPT_MAX_WAITERS], 0),
 	FS_OPT("max_tokens=%s", num_text[FS_OPT_MAX_TOKENS], 0),
 	FS_OPT("max_snapshots=%s", num_text[FS_OPT_MAX_SNAPSHOTS], 0),
+	FS_OPT("max_attachments=%s", num_text[FS_OPT_MAX_ATTACHMENTS], 0),
+	FS_OPT("max_mappings=%s", num_text[FS_OPT_MAX_MAPPINGS], 0),
+	FS_OPT("max_bytes=%s", num_text[FS_OPT_MAX_BYTES], 0),
+	FS_OPT("cma_max_bytes=%s", num_text[FS_OPT_CMA_MAX_BYTES], 0),
 	FUSE_OPT_END,
 };
 
@@ -84,6 +88,13 @@ static const struct num_rule num_rules[FS_NR_NUM_OPTS] = {
 	[FS_OPT_MAX_WAITERS] = {"max_waiters", NUM_COUNT, 0, 1U << 20, 1024},
 	[FS_OPT_MAX_TOKENS] = {"max_tokens", NUM_COUNT, 0, 4096, 256},
 	[FS_OPT_MAX_SNAPSHOTS] = {"max_snapshots", NUM_COUNT, 0, 65536, 64},
+	[FS_OPT_MAX_ATTACHMENTS] = {"max_attachments", NUM_COUNT, 0, 1U << 24,
+				    4096},
+	[FS_OPT_MAX_MAPPINGS] = {"max_mappings", NUM_COUNT, 0, 1U << 24, 4096},
+	/* Bytes: 0 (no quota) unless a multi-user mount sets one. */
+	[FS_OPT_MAX_BYTES] = {"max_bytes", NUM_SIZE, 0, 1ULL << 50, 0},
+	[FS_OPT_CMA_MAX_BYTES] = {"cma_max_bytes", NUM_SIZE, 0,
+				  DMABUF_CMA_MAX_SIZE, 0},
 };
 
 /* Digits of @base only, no sign, no space, no prefix; no overflow. */
@@ -165,11 +176,15 @@ static int parse_numbers(struct fs_options *o)
 	o->system_size = v[FS_OPT_SYSTEM_SIZE]; /* 0: the machine's RAM */
 	o->token_ttl_ms = (unsigned int)v[FS_OPT_TOKEN_TTL_MS];
 	o->root_mode = (unsigned int)v[FS_OPT_ROOT_MODE];
-	o->max[FS_LIMIT_BUFFERS] = (unsigned int)v[FS_OPT_MAX_BUFFERS];
-	o->max[FS_LIMIT_HANDLES] = (unsigned int)v[FS_OPT_MAX_HANDLES];
-	o->max[FS_LIMIT_WAITERS] = (unsigned int)v[FS_OPT_MAX_WAITERS];
-	o->max[FS_LIMIT_TOKENS] = (unsigned int)v[FS_OPT_MAX_TOKENS];
-	o->max[FS_LIMIT_SNAPSHOTS] = (unsigned int)v[FS_OPT_MAX_SNAPSHOTS];
+	o->max[FS_LIMIT_BUFFERS] = v[FS_OPT_MAX_BUFFERS];
+	o->max[FS_LIMIT_HANDLES] = v[FS_OPT_MAX_HANDLES];
+	o->max[FS_LIMIT_WAITERS] = v[FS_OPT_MAX_WAITERS];
+	o->max[FS_LIMIT_TOKENS] = v[FS_OPT_MAX_TOKENS];
+	o->max[FS_LIMIT_SNAPSHOTS] = v[FS_OPT_MAX_SNAPSHOTS];
+	o->max[FS_LIMIT_ATTACHMENTS] = v[FS_OPT_MAX_ATTACHMENTS];
+	o->max[FS_LIMIT_MAPPINGS] = v[FS_OPT_MAX_MAPPINGS];
+	o->max[FS_LIMIT_BYTES] = v[FS_OPT_MAX_BYTES];
+	o->max[FS_LIMIT_CMA_BYTES] = v[FS_OPT_CMA_MAX_BYTES];
 	return 0;
 }
 
@@ -199,6 +214,10 @@ static void usage(const char *prog)
 	       "    -o max_waiters=N       requests one uid may have waiting (default 1024)\n"
 	       "    -o max_tokens=N        unredeemed zero-copy tokens per uid (default 256)\n"
 	       "    -o max_snapshots=N     open listings, .bufinfo, .stats per uid (default 64)\n"
+	       "    -o max_attachments=N   device attachments per uid (default 4096)\n"
+	       "    -o max_mappings=N      device mappings per uid (default 4096)\n"
+	       "    -o max_bytes=SIZE      placed bytes per uid, all heaps (default: no quota)\n"
+	       "    -o cma_max_bytes=SIZE  placed bytes per uid on the cma heap (default: none)\n"
 	       "                           (0 lifts a limit; root is limited too)\n"
 	       "    -o passthrough=MODE    auto (default): the kernel serves buffer bytes\n"
 	       "                           from their memory when it can (needs Linux >= 6.9\n"
@@ -495,6 +514,7 @@ static void fs_init_struct(struct fs *fs, struct dmabuf_core *core,
 	fs->root_mode = opts->root_mode;
 	clock_gettime(CLOCK_REALTIME, &fs->mount_time);
 	fs_limits_init(&fs->limits, opts->max);
+	dmabuf_core_set_accounting(core, &fs_accounting, fs);
 }
 
 int main(int argc, char **argv)
@@ -543,6 +563,7 @@ int main(int argc, char **argv)
 	}
 	fs_fences_release_all(&fs);
 	fs_release_all(&fs);
+	dmabuf_core_set_accounting(core, NULL, NULL); /* limits go first */
 	fs_limits_destroy(&fs.limits);
 	dmabuf_core_free(core);
 out_args:

@@ -39,6 +39,7 @@
 #include <fuse_lowlevel.h>
 #include <pthread.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <sys/queue.h>
 
 /* glibc's <sys/queue.h> lacks the BSD _SAFE iterator. */
@@ -217,6 +218,10 @@ enum fs_limit {
 	FS_LIMIT_WAITERS,
 	FS_LIMIT_TOKENS,
 	FS_LIMIT_SNAPSHOTS,
+	FS_LIMIT_ATTACHMENTS,
+	FS_LIMIT_MAPPINGS,
+	FS_LIMIT_BYTES, /* placed bytes, every heap */
+	FS_LIMIT_CMA_BYTES, /* placed bytes on the cma heap */
 	FS_NR_LIMITS,
 };
 
@@ -229,7 +234,7 @@ enum fs_limit {
 struct fs_limits {
 	pthread_mutex_t lock;
 	void *uids;
-	unsigned int max[FS_NR_LIMITS];
+	uint64_t max[FS_NR_LIMITS];
 };
 
 /* -o passthrough= */
@@ -270,6 +275,10 @@ enum fs_num_opt {
 	FS_OPT_MAX_WAITERS,
 	FS_OPT_MAX_TOKENS,
 	FS_OPT_MAX_SNAPSHOTS,
+	FS_OPT_MAX_ATTACHMENTS,
+	FS_OPT_MAX_MAPPINGS,
+	FS_OPT_MAX_BYTES,
+	FS_OPT_CMA_MAX_BYTES,
 	FS_NR_NUM_OPTS,
 };
 
@@ -284,7 +293,7 @@ struct fs_options {
 	uint64_t system_size;
 	unsigned int token_ttl_ms;
 	unsigned int root_mode;
-	unsigned int max[FS_NR_LIMITS];
+	uint64_t max[FS_NR_LIMITS];
 };
 
 /**
@@ -394,11 +403,14 @@ enum fs_counter {
 };
 
 /* limits.c */
-void fs_limits_init(struct fs_limits *lim,
-		    const unsigned int max[FS_NR_LIMITS]);
+void fs_limits_init(struct fs_limits *lim, const uint64_t max[FS_NR_LIMITS]);
 void fs_limits_destroy(struct fs_limits *lim);
 int fs_charge(struct fs *fs, uid_t uid, enum fs_limit what);
 void fs_uncharge(struct fs *fs, uid_t uid, enum fs_limit what);
+int fs_charge_n(struct fs *fs, uid_t uid, enum fs_limit what, uint64_t n);
+void fs_uncharge_n(struct fs *fs, uid_t uid, enum fs_limit what, uint64_t n);
+extern const struct dmabuf_accounting fs_accounting;
+void fs_limits_report(struct fs *fs, const struct fuse_ctx *ctx, FILE *f);
 const char *fs_limit_name(enum fs_limit what);
 
 /* stats.c */
@@ -407,9 +419,20 @@ const struct fs_virtual *fs_virtual_by_ino(uint64_t ino);
 const struct fs_virtual *fs_virtual_by_name(const char *name);
 const struct fs_virtual *fs_virtual_first(void);
 
+/**
+ * fs_sees_all() - may @ctx see every buffer and uid (.bufinfo, .stats)?
+ * @fs: the file system
+ * @ctx: the reader
+ *
+ * Root and the mount's owner: the kernel's bufinfo is root's debugfs file.
+ */
+static inline bool fs_sees_all(const struct fs *fs, const struct fuse_ctx *ctx)
+{
+	return ctx->uid == 0 || ctx->uid == fs->owner;
+}
+
 /* ops.c */
 struct fs *fs_of(fuse_req_t req);
-bool fs_sees_all(const struct fs *fs, const struct fuse_ctx *ctx);
 int fs_visible_inos(struct fs *fs, const struct fuse_ctx *ctx, uint64_t **inos,
 		    size_t *n);
 struct fs_inode *fs_inode_get_locked(struct fs *fs, uint64_t ino);

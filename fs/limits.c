@@ -16,7 +16,12 @@
  *  - zero-copy tokens issued and not yet redeemed: EAGAIN; they expire
  *    after token_ttl_ms;
  *  - snapshots: open directory listings and .bufinfo/.stats texts, which
- *    hold a copy as large as the namespace, counted as handles too: EMFILE.
+ *    hold a copy as large as the namespace, counted as handles too: EMFILE;
+ *  - attachments and device mappings, charged to whoever opened the handle
+ *    they are made through (the core's accounting hook): EDQUOT;
+ *  - bytes: a buffer's placement, charged to the uid that created it for as
+ *    long as it is placed (as memcg charges the allocating process), in
+ *    all heaps together and on the cma heap alone: EDQUOT.
  *
  * Root is counted too: the limits are mount options, 0 lifts one.  A
  * refusal is logged once per uid and kind until that uid frees something,
@@ -37,19 +42,32 @@
 
 struct uid_usage {
 	uid_t uid;
-	unsigned int held[FS_NR_LIMITS];
+	uint64_t held[FS_NR_LIMITS];
 	bool logged[FS_NR_LIMITS];
 };
 
+/* What each limit counts, its errno, and its mount option. */
 static const struct {
 	const char *what;
 	int err;
+	const char *key;
+	const char *option;
 } limit_info[FS_NR_LIMITS] = {
-	[FS_LIMIT_BUFFERS] = {"buffers", EDQUOT},
-	[FS_LIMIT_HANDLES] = {"handles", EMFILE},
-	[FS_LIMIT_WAITERS] = {"waiting requests", EAGAIN},
-	[FS_LIMIT_TOKENS] = {"zero-copy tokens", EAGAIN},
-	[FS_LIMIT_SNAPSHOTS] = {"snapshots", EMFILE},
+	[FS_LIMIT_BUFFERS] = {"buffers", EDQUOT, "buffers", "max_buffers"},
+	[FS_LIMIT_HANDLES] = {"handles", EMFILE, "handles", "max_handles"},
+	[FS_LIMIT_WAITERS] = {"waiting requests", EAGAIN, "waiters",
+			      "max_waiters"},
+	[FS_LIMIT_TOKENS] = {"zero-copy tokens", EAGAIN, "tokens",
+			     "max_tokens"},
+	[FS_LIMIT_SNAPSHOTS] = {"snapshots", EMFILE, "snapshots",
+				"max_snapshots"},
+	[FS_LIMIT_ATTACHMENTS] = {"attachments", EDQUOT, "attachments",
+				  "max_attachments"},
+	[FS_LIMIT_MAPPINGS] = {"device mappings", EDQUOT, "mappings",
+			       "max_mappings"},
+	[FS_LIMIT_BYTES] = {"bytes", EDQUOT, "bytes", "max_bytes"},
+	[FS_LIMIT_CMA_BYTES] = {"bytes on the cma heap", EDQUOT, "cma_bytes",
+				"cma_max_bytes"},
 };
 
 static int by_uid(const void *a, const void *b)
@@ -66,7 +84,7 @@ static int by_uid(const void *a, const void *b)
  * @max: per-uid maximum of each kind, 0 for none (the defaults are the
  *       mount options', dmabuffs.c)
  */
-void fs_limits_init(struct fs_limits *lim, const unsigned int max[FS_NR_LIMITS])
+void fs_limits_init(struct fs_limits *lim, const uint64_t max[FS_NR_LIMITS])
 {
 	int i;
 
@@ -107,15 +125,16 @@ static struct uid_usage *usage_locked(struct fs_limits *lim, uid_t uid,
 }
 
 /**
- * fs_charge() - count one more object of kind @what against @uid
+ * fs_charge_n() - count @n more units of kind @what against @uid
  * @fs: the file system
  * @uid: who asks
  * @what: what for
+ * @n: how many (bytes for FS_LIMIT_BYTES, else objects)
  *
- * Return: 0, or the kind's errno (negative) when @uid is at its limit, or
- * -ENOMEM.  Every 0 must be matched by one fs_uncharge().
+ * Return: 0, or the kind's errno (negative) when @uid would pass its limit,
+ * or -ENOMEM.  Every 0 must be matched by one fs_uncharge_n() of @n.
  */
-int fs_charge(struct fs *fs, uid_t uid, enum fs_limit what)
+int fs_charge_n(struct fs *fs, uid_t uid, enum fs_limit what, uint64_t n)
 {
 	struct fs_limits *lim = &fs->limits;
 	struct uid_usage *u;
@@ -126,12 +145,13 @@ int fs_charge(struct fs *fs, uid_t uid, enum fs_limit what)
 	u = usage_locked(lim, uid, true);
 	if (!u) {
 		ret = -ENOMEM;
-	} else if (lim->max[what] && u->held[what] >= lim->max[what]) {
+	} else if (lim->max[what] && (u->held[what] >= lim->max[what] ||
+				      n > lim->max[what] - u->held[what])) {
 		ret = -limit_info[what].err;
 		log = !u->logged[what];
 		u->logged[what] = true;
 	} else {
-		u->held[what]++;
+		u->held[what] += n;
 	}
 	pthread_mutex_unlock(&lim->lock);
 	if (ret == -ENOMEM)
@@ -139,9 +159,10 @@ int fs_charge(struct fs *fs, uid_t uid, enum fs_limit what)
 			   (unsigned int)uid, limit_info[what].what);
 	if (log)
 		dmabuf_log(LOG_WARNING,
-			   "uid %u reached its limit of %u %s (%s); refusing "
+			   "uid %u reached its limit of %llu %s (%s); refusing "
 			   "more until it frees some",
-			   (unsigned int)uid, lim->max[what],
+			   (unsigned int)uid,
+			   (unsigned long long)lim->max[what],
 			   limit_info[what].what, strerror(-ret));
 	if (ret)
 		fs_count(FS_LIMIT_REFUSED);
@@ -149,12 +170,26 @@ int fs_charge(struct fs *fs, uid_t uid, enum fs_limit what)
 }
 
 /**
- * fs_uncharge() - count one object of kind @what less against @uid
+ * fs_charge() - count one more object of kind @what against @uid
  * @fs: the file system
- * @uid: whom fs_charge() charged
- * @what: for what
+ * @uid: who asks
+ * @what: what for
+ *
+ * Return: as fs_charge_n().
  */
-void fs_uncharge(struct fs *fs, uid_t uid, enum fs_limit what)
+int fs_charge(struct fs *fs, uid_t uid, enum fs_limit what)
+{
+	return fs_charge_n(fs, uid, what, 1);
+}
+
+/**
+ * fs_uncharge_n() - count @n units of kind @what less against @uid
+ * @fs: the file system
+ * @uid: whom fs_charge_n() charged
+ * @what: for what
+ * @n: as charged
+ */
+void fs_uncharge_n(struct fs *fs, uid_t uid, enum fs_limit what, uint64_t n)
 {
 	struct fs_limits *lim = &fs->limits;
 	struct uid_usage *u;
@@ -162,8 +197,8 @@ void fs_uncharge(struct fs *fs, uid_t uid, enum fs_limit what)
 
 	pthread_mutex_lock(&lim->lock);
 	u = usage_locked(lim, uid, false);
-	if (u && u->held[what]) {
-		u->held[what]--;
+	if (u) {
+		u->held[what] -= n < u->held[what] ? n : u->held[what];
 		u->logged[what] = false;
 		for (i = 0; i < FS_NR_LIMITS && !u->held[i]; i++)
 			;
@@ -176,6 +211,98 @@ void fs_uncharge(struct fs *fs, uid_t uid, enum fs_limit what)
 }
 
 /**
+ * fs_uncharge() - count one object of kind @what less against @uid
+ * @fs: the file system
+ * @uid: whom fs_charge() charged
+ * @what: for what
+ */
+void fs_uncharge(struct fs *fs, uid_t uid, enum fs_limit what)
+{
+	fs_uncharge_n(fs, uid, what, 1);
+}
+
+/* The core's charges, as limits of ours. */
+static enum fs_limit limit_of(enum dmabuf_charge what)
+{
+	return what == DMABUF_CHARGE_ATTACHMENTS ? FS_LIMIT_ATTACHMENTS
+	       : what == DMABUF_CHARGE_MAPPINGS	 ? FS_LIMIT_MAPPINGS
+						 : FS_LIMIT_BYTES;
+}
+
+static bool on_cma(enum dmabuf_charge what, const char *heap)
+{
+	return what == DMABUF_CHARGE_BYTES && heap && !strcmp(heap, "cma");
+}
+
+static int acct_charge(void *arg, uid_t owner, enum dmabuf_charge what,
+		       const char *heap, uint64_t n)
+{
+	int ret = fs_charge_n(arg, owner, limit_of(what), n);
+
+	if (ret || !on_cma(what, heap))
+		return ret;
+	ret = fs_charge_n(arg, owner, FS_LIMIT_CMA_BYTES, n);
+	if (ret)
+		fs_uncharge_n(arg, owner, FS_LIMIT_BYTES, n);
+	return ret;
+}
+
+static void acct_uncharge(void *arg, uid_t owner, enum dmabuf_charge what,
+			  const char *heap, uint64_t n)
+{
+	fs_uncharge_n(arg, owner, limit_of(what), n);
+	if (on_cma(what, heap))
+		fs_uncharge_n(arg, owner, FS_LIMIT_CMA_BYTES, n);
+}
+
+/*
+ * The core's accounting hooks (dmabuf_core_set_accounting()), called with
+ * the core's lock held: the limits' lock comes after it.
+ */
+const struct dmabuf_accounting fs_accounting = {
+	.charge = acct_charge,
+	.uncharge = acct_uncharge,
+};
+
+struct report {
+	FILE *f;
+	const struct fuse_ctx *ctx;
+	bool all;
+};
+
+static void report_visit(const void *node, VISIT which, void *arg)
+{
+	const struct uid_usage *u = *(const struct uid_usage *const *)node;
+	struct report *r = arg;
+	int i;
+
+	if ((which != postorder && which != leaf) ||
+	    (!r->all && u->uid != r->ctx->uid))
+		return;
+	fprintf(r->f, "uid %u", (unsigned int)u->uid);
+	for (i = 0; i < FS_NR_LIMITS; i++)
+		fprintf(r->f, " %s=%llu", limit_info[i].key,
+			(unsigned long long)u->held[i]);
+	fputc('\n', r->f);
+}
+
+/**
+ * fs_limits_report() - what each uid holds, for .stats
+ * @fs: the file system
+ * @ctx: the reader: root and the mount's owner see every uid, others their
+ *       own
+ * @f: where to write "uid U buffers=N handles=N ... bytes=N" lines
+ */
+void fs_limits_report(struct fs *fs, const struct fuse_ctx *ctx, FILE *f)
+{
+	struct report r = {f, ctx, fs_sees_all(fs, ctx)};
+
+	pthread_mutex_lock(&fs->limits.lock);
+	twalk_r(fs->limits.uids, report_visit, &r);
+	pthread_mutex_unlock(&fs->limits.lock);
+}
+
+/**
  * fs_limit_name() - the mount option that sets a limit
  * @what: the kind
  *
@@ -183,13 +310,5 @@ void fs_uncharge(struct fs *fs, uid_t uid, enum fs_limit what)
  */
 const char *fs_limit_name(enum fs_limit what)
 {
-	static const char *const names[FS_NR_LIMITS] = {
-		[FS_LIMIT_BUFFERS] = "max_buffers",
-		[FS_LIMIT_HANDLES] = "max_handles",
-		[FS_LIMIT_WAITERS] = "max_waiters",
-		[FS_LIMIT_TOKENS] = "max_tokens",
-		[FS_LIMIT_SNAPSHOTS] = "max_snapshots",
-	};
-
-	return names[what];
+	return limit_info[what].option;
 }

@@ -430,6 +430,7 @@ static int new_inode(fuse_req_t req, const char *name, mode_t mode,
 	inode->uid = ctx->uid;
 	inode->gid = ctx->gid;
 	inode->creator = ctx->uid;
+	dmabuf_buffer_set_owner(inode->buf, ctx->uid);
 	now(&inode->atime);
 	inode->mtime = inode->ctime = inode->atime;
 	LIST_INIT(&inode->files);
@@ -487,6 +488,8 @@ static int open_file(struct fs *fs, struct fs_inode *inode, uid_t uid,
 	ret = dmabuf_handle_open(inode->buf, flags, &file->h);
 	if (ret)
 		goto err_file;
+	/* Its attachments and device mappings are charged as it is. */
+	dmabuf_handle_set_owner(file->h, uid);
 	file->inode = inode;
 	file->flags = flags;
 	file->uid = uid;
@@ -1155,18 +1158,6 @@ static void snapshot_visit(const void *node, VISIT which, void *arg)
 }
 
 /* ---- who may see which buffer in .bufinfo ---- */
-
-/**
- * fs_sees_all() - may @ctx see every buffer in .bufinfo?
- * @fs: the file system
- * @ctx: the reader
- *
- * Root and the mount's owner: the kernel's bufinfo is root's debugfs file.
- */
-bool fs_sees_all(const struct fs *fs, const struct fuse_ctx *ctx)
-{
-	return ctx->uid == 0 || ctx->uid == fs->owner;
-}
 
 /* A buffer's owner sees it, and whoever its mode lets read it. */
 static bool may_see(const struct fs_inode *inode, const struct fuse_ctx *ctx)

@@ -73,7 +73,7 @@ static int render_stats(struct fs *fs, const struct fuse_ctx *ctx, char **text,
 	FILE *f = open_memstream(text, len);
 	int i;
 
-	(void)ctx; /* counters and totals only, as df(1) shows every user */
+	/* Counters and totals, as df(1) shows every user; uids: see below. */
 	if (!f)
 		return -ENOMEM;
 	dmabuf_core_totals(fs->core, &buffers, &bytes);
@@ -94,8 +94,9 @@ static int render_stats(struct fs *fs, const struct fuse_ctx *ctx, char **text,
 		fprintf(f, "passthrough_off_because %s\n",
 			fs_passthrough_why_not(fs));
 	for (i = 0; i < FS_NR_LIMITS; i++)
-		fprintf(f, "%s %u\n", fs_limit_name((enum fs_limit)i),
-			fs->limits.max[i]);
+		fprintf(f, "%s %llu\n", fs_limit_name((enum fs_limit)i),
+			(unsigned long long)fs->limits.max[i]);
+	fs_limits_report(fs, ctx, f);
 	return fclose(f) ? -ENOMEM : 0;
 }
 

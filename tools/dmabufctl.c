@@ -926,6 +926,67 @@ static int seconds_arg(const char *opt, const char *text, long *ms)
 	return 0;
 }
 
+/* A number in .stats text: the value of "KEY N" or "KEY=N" after @from. */
+static unsigned long long stat_value(const char *from, const char *key)
+{
+	const char *p = strstr(from, key);
+
+	return p ? strtoull(p + strlen(key), NULL, 10) : 0;
+}
+
+static void quota_text(unsigned long long held, unsigned long long max,
+		       char *out, size_t len)
+{
+	char h[16], m[16];
+
+	human(held, h, sizeof(h));
+	human(max, m, sizeof(m));
+	if (max)
+		snprintf(out, len, "%s/%s", h, m);
+	else
+		snprintf(out, len, "%s", h);
+}
+
+/*
+ * What each uid holds against its limits, from .stats (which shows root
+ * and the mount's owner every uid, anyone else its own).
+ */
+static void print_uids(void)
+{
+	unsigned long long max_bytes, max_cma;
+	char path[4096], *text = NULL, *line, bytes[40], cma[40];
+	size_t len = 0;
+	FILE *f;
+
+	if (path_in_mount(".stats", path, sizeof(path)))
+		return;
+	f = fopen(path, "re");
+	if (!f || getdelim(&text, &len, '\0', f) < 0) {
+		if (f)
+			fclose(f);
+		free(text);
+		return;
+	}
+	fclose(f);
+	max_bytes = stat_value(text, "\nmax_bytes ");
+	max_cma = stat_value(text, "\ncma_max_bytes ");
+	printf("%7s %8s %8s %8s %19s %19s\n", "UID", "BUFFERS", "ATTACH",
+	       "DEVMAPS", "BYTES/QUOTA", "CMA/QUOTA");
+	for (line = strstr(text, "\nuid "); line;
+	     line = strstr(line + 1, "\nuid ")) {
+		quota_text(stat_value(line, " bytes="), max_bytes, bytes,
+			   sizeof(bytes));
+		quota_text(stat_value(line, " cma_bytes="), max_cma, cma,
+			   sizeof(cma));
+		printf("%7llu %8llu %8llu %8llu %19s %19s\n",
+		       stat_value(line, "\nuid "),
+		       stat_value(line, " buffers="),
+		       stat_value(line, " attachments="),
+		       stat_value(line, " mappings="), bytes, cma);
+	}
+	free(text);
+}
+
 static int cmd_top(int argc, char **argv)
 {
 	long count = -1, interval_ms = 1000;
@@ -964,6 +1025,8 @@ static int cmd_top(int argc, char **argv)
 		cmd_ls(1, noargs);
 		putchar('\n');
 		cmd_who(1, noargs);
+		putchar('\n');
+		print_uids();
 		fflush(stdout);
 		if (count > 0 && --count == 0)
 			break;

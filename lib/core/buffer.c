@@ -85,6 +85,9 @@ static void buffer_free_locked(struct dmabuf_buffer *buf)
 		heap->ops->release(heap->priv, &buf->pending);
 	if (buf->placed)
 		heap->ops->release(heap->priv, &buf->pl);
+	if (buf->charged)
+		uncharge_locked(core, buf->owner, DMABUF_CHARGE_BYTES,
+				heap->ops->name, buf->charged);
 	if (buf->memfd >= 0)
 		close(buf->memfd);
 	ranges_close(buf->ranges, buf->nr_ranges);
@@ -135,6 +138,7 @@ int dmabuf_buffer_create(struct dmabuf_core *core, struct dmabuf_buffer **out)
 	buf->core = core;
 	buf->refs = 1;
 	buf->memfd = -1;
+	buf->owner = DMABUF_NO_OWNER;
 	TAILQ_INIT(&buf->attachments);
 	TAILQ_INIT(&buf->handles);
 	TAILQ_INIT(&buf->imports);
@@ -612,13 +616,19 @@ static int place_locked(struct dmabuf_buffer *buf)
 		return 0;
 	if (!buf->size)
 		return -EINVAL;
+	/* As memcg charges the allocating process: the buffer's creator. */
+	ret = charge_locked(buf->core, buf->owner, DMABUF_CHARGE_BYTES,
+			    heap->ops->name, placed_size(buf));
+	if (ret)
+		return ret;
 	ret = allocate_for_locked(buf, NULL, &buf->pl);
 	if (ret) {
 		dmabuf_log(LOG_WARNING,
 			   "buffer %llu: heap %s cannot place %llu bytes: %s",
 			   (unsigned long long)buf->ino, heap->ops->name,
 			   (unsigned long long)buf->size, strerror(-ret));
-		return ret == -EINVAL ? -EBUSY : ret;
+		ret = ret == -EINVAL ? -EBUSY : ret;
+		goto err_uncharge;
 	}
 	if (buf->memfd < 0 && !buf->nr_ranges) {
 		ret = memfd_make(buf);
@@ -627,11 +637,17 @@ static int place_locked(struct dmabuf_buffer *buf)
 			dmabuf_log(LOG_ERR, "buffer %llu: memfd: %s",
 				   (unsigned long long)buf->ino,
 				   strerror(-ret));
-			return ret;
+			goto err_uncharge;
 		}
 	}
 	buf->placed = true;
+	buf->charged = buf->owner == DMABUF_NO_OWNER ? 0 : placed_size(buf);
 	return 0;
+
+err_uncharge:
+	uncharge_locked(buf->core, buf->owner, DMABUF_CHARGE_BYTES,
+			heap->ops->name, placed_size(buf));
+	return ret;
 }
 
 /**
@@ -968,6 +984,7 @@ int dmabuf_handle_open(struct dmabuf_buffer *buf, int flags,
 		return -ENOMEM;
 	h->buf = buf;
 	h->flags = flags;
+	h->owner = DMABUF_NO_OWNER;
 	h->next_attach_id = 1;
 	TAILQ_INIT(&h->attachments);
 	pthread_mutex_lock(&buf->core->lock);
@@ -976,6 +993,33 @@ int dmabuf_handle_open(struct dmabuf_buffer *buf, int flags,
 	pthread_mutex_unlock(&buf->core->lock);
 	*out = h;
 	return 0;
+}
+
+/**
+ * dmabuf_handle_set_owner() - whom the handle's attachments and device
+ * mappings are charged to (struct dmabuf_accounting)
+ * @h: a handle with no attachment yet
+ * @owner: a uid, or DMABUF_NO_OWNER
+ */
+void dmabuf_handle_set_owner(struct dmabuf_handle *h, uid_t owner)
+{
+	pthread_mutex_lock(&h->buf->core->lock);
+	h->owner = owner;
+	pthread_mutex_unlock(&h->buf->core->lock);
+}
+
+/**
+ * dmabuf_buffer_set_owner() - whom the buffer's placement is charged to
+ * @buf: a buffer not placed yet
+ * @owner: a uid (its creator, as memcg charges the allocating process), or
+ *         DMABUF_NO_OWNER
+ */
+void dmabuf_buffer_set_owner(struct dmabuf_buffer *buf, uid_t owner)
+{
+	pthread_mutex_lock(&buf->core->lock);
+	if (!buf->placed)
+		buf->owner = owner;
+	pthread_mutex_unlock(&buf->core->lock);
 }
 
 struct dmabuf_buffer *dmabuf_handle_buffer(struct dmabuf_handle *h)
@@ -994,6 +1038,8 @@ static void unmap_locked(struct dmabuf_attachment *att, bool torn_down)
 
 	heap->ops->unmap_dma_buf(heap->priv, att->dev, &att->sgt);
 	fences_mapping_ended_locked(buf->core, att->map_seq, torn_down);
+	uncharge_locked(buf->core, att->handle->owner, DMABUF_CHARGE_MAPPINGS,
+			NULL, 1);
 	att->mapped = false;
 	buf->nr_maps--;
 	if (att->dir == DMABUF_DIR_TO_DEVICE)
@@ -1020,6 +1066,8 @@ static void detach_locked(struct dmabuf_attachment *att)
 
 	TAILQ_REMOVE(&buf->attachments, att, buf_link);
 	TAILQ_REMOVE(&att->handle->attachments, att, handle_link);
+	uncharge_locked(buf->core, att->handle->owner,
+			DMABUF_CHARGE_ATTACHMENTS, NULL, 1);
 	att->dev->users--;
 	free(att);
 	cancel_needless_migration_locked(buf);
@@ -1133,9 +1181,16 @@ static int attach_locked(struct dmabuf_handle *h, const char *device,
 	ret = admit_device_locked(buf, dev);
 	if (ret)
 		return ret;
+	ret = charge_locked(buf->core, h->owner, DMABUF_CHARGE_ATTACHMENTS,
+			    NULL, 1);
+	if (ret)
+		return ret;
 	att = calloc(1, sizeof(*att));
-	if (!att)
+	if (!att) {
+		uncharge_locked(buf->core, h->owner, DMABUF_CHARGE_ATTACHMENTS,
+				NULL, 1);
 		return -ENOMEM;
+	}
 	att->id = h->next_attach_id++;
 	att->dev = dev;
 	att->handle = h;
@@ -1233,10 +1288,17 @@ static int map_locked(struct dmabuf_attachment *att, uint32_t dir)
 	ret = place_locked(buf);
 	if (ret)
 		return ret;
-	ret = heap->ops->map_dma_buf(heap->priv, &buf->pl, att->dev, dir,
-				     &att->sgt);
+	ret = charge_locked(buf->core, att->handle->owner,
+			    DMABUF_CHARGE_MAPPINGS, NULL, 1);
 	if (ret)
 		return ret;
+	ret = heap->ops->map_dma_buf(heap->priv, &buf->pl, att->dev, dir,
+				     &att->sgt);
+	if (ret) {
+		uncharge_locked(buf->core, att->handle->owner,
+				DMABUF_CHARGE_MAPPINGS, NULL, 1);
+		return ret;
+	}
 	att->mapped = true;
 	att->dir = dir;
 	att->map_seq = ++buf->core->next_fence_seq;

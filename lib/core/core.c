@@ -111,6 +111,36 @@ void dmabuf_core_set_notify(struct dmabuf_core *core,
 	pthread_mutex_unlock(&core->lock);
 }
 
+/**
+ * dmabuf_core_set_accounting() - charge owners for what they hold
+ * @core: the core, before any buffer has an owner
+ * @acct: the hooks (see struct dmabuf_accounting), or NULL for none
+ * @arg: passed to them
+ */
+void dmabuf_core_set_accounting(struct dmabuf_core *core,
+				const struct dmabuf_accounting *acct, void *arg)
+{
+	pthread_mutex_lock(&core->lock);
+	core->acct = acct;
+	core->acct_arg = arg;
+	pthread_mutex_unlock(&core->lock);
+}
+
+int charge_locked(struct dmabuf_core *core, uid_t owner,
+		  enum dmabuf_charge what, const char *heap, uint64_t n)
+{
+	if (!core->acct || owner == DMABUF_NO_OWNER)
+		return 0;
+	return core->acct->charge(core->acct_arg, owner, what, heap, n);
+}
+
+void uncharge_locked(struct dmabuf_core *core, uid_t owner,
+		     enum dmabuf_charge what, const char *heap, uint64_t n)
+{
+	if (core->acct && owner != DMABUF_NO_OWNER)
+		core->acct->uncharge(core->acct_arg, owner, what, heap, n);
+}
+
 const char *dmabuf_core_default_heap(struct dmabuf_core *core)
 {
 	return core->default_heap;

@@ -69,6 +69,37 @@ void dmabuf_log_set_level(int max_prio);
 int dmabuf_core_new(const struct dmabuf_core_config *cfg,
 		    struct dmabuf_core **out);
 void dmabuf_core_free(struct dmabuf_core *core);
+/* What the accounting hook charges (dmabuf_core_set_accounting()). */
+enum dmabuf_charge {
+	DMABUF_CHARGE_ATTACHMENTS, /* to the handle's owner, 1 each */
+	DMABUF_CHARGE_MAPPINGS, /* device mappings, to the handle's owner */
+	DMABUF_CHARGE_BYTES, /* a placement's bytes, to the buffer's owner */
+};
+
+/**
+ * struct dmabuf_accounting - who pays for what the object model holds
+ * @charge: called with the core's lock held (so it may take only locks
+ *          that come after it) before an attachment, a device mapping or a
+ *          placement is made: 0 to go on, or a negative errno the caller
+ *          gets instead; @heap names the heap for DMABUF_CHARGE_BYTES
+ * @uncharge: called with the core's lock held when it ends; cannot fail
+ *
+ * An owner of DMABUF_NO_OWNER is never charged.
+ */
+struct dmabuf_accounting {
+	int (*charge)(void *arg, uid_t owner, enum dmabuf_charge what,
+		      const char *heap, uint64_t n);
+	void (*uncharge)(void *arg, uid_t owner, enum dmabuf_charge what,
+			 const char *heap, uint64_t n);
+};
+
+#define DMABUF_NO_OWNER ((uid_t)-1)
+
+void dmabuf_core_set_accounting(struct dmabuf_core *core,
+				const struct dmabuf_accounting *acct,
+				void *arg);
+void dmabuf_buffer_set_owner(struct dmabuf_buffer *buf, uid_t owner);
+void dmabuf_handle_set_owner(struct dmabuf_handle *h, uid_t owner);
 void dmabuf_core_set_notify(struct dmabuf_core *core,
 			    void (*fn)(void *arg, struct dmabuf_buffer *buf),
 			    void *arg);

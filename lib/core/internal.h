@@ -150,6 +150,7 @@ TAILQ_HEAD(attachment_list, dmabuf_attachment);
 struct dmabuf_handle {
 	struct dmabuf_buffer *buf;
 	int flags;
+	uid_t owner;
 	uint64_t next_attach_id;
 	unsigned int cpu_brackets;
 	struct attachment_list attachments;
@@ -231,6 +232,8 @@ struct dmabuf_buffer {
 	struct dmabuf_heap *heap;
 	char name[DMABUF_NAME_LEN];
 	bool placed;
+	uid_t owner;
+	uint64_t charged; /* bytes charged to @owner for the placement */
 	struct dmabuf_placement pl;
 	bool has_pending;
 	struct dmabuf_placement pending;
@@ -292,8 +295,15 @@ struct dmabuf_core {
 	unsigned int nr_imports;
 	void (*notify)(void *arg, struct dmabuf_buffer *buf);
 	void *notify_arg;
+	const struct dmabuf_accounting *acct;
+	void *acct_arg;
 	struct dmabuf_core_config cfg;
 };
+
+int charge_locked(struct dmabuf_core *core, uid_t owner,
+		  enum dmabuf_charge what, const char *heap, uint64_t n);
+void uncharge_locked(struct dmabuf_core *core, uid_t owner,
+		     enum dmabuf_charge what, const char *heap, uint64_t n);
 
 /* Copy a NUL-terminated name of at most DMABUF_NAME_LEN - 1 bytes. */
 int name_copy(char dst[DMABUF_NAME_LEN], const char *src);

@@ -261,7 +261,7 @@ static void setup(struct state *s)
 	static const int modes[NR_FILES] = {O_RDWR, O_RDONLY, O_WRONLY, O_RDWR};
 	struct dmabuf_core_config cfg = {.cma_size = 16 << 20,
 					 .system_size = 64 << 20};
-	const unsigned int max[FS_NR_LIMITS] = {
+	const uint64_t max[FS_NR_LIMITS] = {
 		[FS_LIMIT_HANDLES] = 16, [FS_LIMIT_TOKENS] = 8};
 	unsigned int i;
 

@@ -367,3 +367,97 @@ Test(limits, zero_lifts_a_limit_and_bad_options_are_refused)
 			build_path("fs/dmabuffs")),
 		     0, "an impossible mode is refused");
 }
+
+Test(limits, attachments_and_device_mappings_per_uid_edquot)
+{
+	struct dmabuf_attach a = {.device = "gpu0"};
+	uint64_t ids[3];
+	int fd, fd2, i;
+
+	mount_with("cma_size=16M,max_attachments=3,max_mappings=2");
+	fd = new_buffer("b", NULL, 1 << 20, 0);
+	for (i = 0; i < 3; i++)
+		ids[i] = do_attach(fd, "gpu0");
+	cr_assert_eq(ioctl(fd, DMABUF_IOCTL_ATTACH, &a), -1);
+	cr_assert_eq(errno, EDQUOT, "a fourth attachment");
+	cr_assert(logged("reached its limit of 3 attachments"));
+	do_map(fd, ids[0], DMABUF_DIR_TO_DEVICE);
+	do_map(fd, ids[1], DMABUF_DIR_TO_DEVICE);
+	cr_assert_eq(ioctl(fd, DMABUF_IOCTL_MAP,
+			   &(struct dmabuf_map){.attach_id = ids[2],
+						.dir = DMABUF_DIR_TO_DEVICE}),
+		     -1);
+	cr_assert_eq(errno, EDQUOT, "a third device mapping");
+	do_unmap(fd, ids[1]);
+	do_map(fd, ids[2], DMABUF_DIR_TO_DEVICE);
+	do_unmap(fd, ids[2]);
+	cr_assert_eq(ioctl(fd, DMABUF_IOCTL_DETACH,
+			   &(struct dmabuf_attach_ref){.attach_id = ids[2]}),
+		     0);
+	do_attach(fd, "gpu0");
+	/* A closed handle gives back what it held, mapped or not. */
+	close(fd);
+	fd2 = open(at("b"), O_RDWR);
+	cr_assert_geq(fd2, 0);
+	cr_assert(WAIT_FOR(ioctl(fd2, DMABUF_IOCTL_ATTACH, &a) == 0, 10));
+	do_map(fd2, a.attach_id, DMABUF_DIR_TO_DEVICE);
+	cr_assert(strstr(slurp(at(".stats")), "attachments=1 mappings=1"));
+	close(fd2);
+}
+
+Test(limits, bytes_per_uid_and_heap_edquot)
+{
+	struct dmabuf_export e = {.size = 1 << 20,
+				  .flags = DMABUF_EXPORT_ALLOC_NOW};
+	int fd, i, status;
+	char name[8];
+	pid_t pid;
+
+	mount_with("cma_size=16M,max_bytes=3M,cma_max_bytes=1M,allow_other,"
+		   "root_mode=1777");
+	for (i = 0; i < 3; i++) {
+		snprintf(name, sizeof(name), "s%d", i);
+		fd = open(at(name), O_RDWR | O_CREAT, 0644);
+		cr_assert_geq(fd, 0);
+		strcpy(e.heap, i == 2 ? "cma" : "system");
+		cr_assert_eq(ioctl(fd, DMABUF_IOCTL_EXPORT, &e), 0, "%s: %s",
+			     name, strerror(errno));
+		close(fd);
+	}
+	/* 3 MiB placed in all, 1 MiB of it on cma: both quotas are full. */
+	fd = open(at("more"), O_RDWR | O_CREAT, 0644);
+	cr_assert_eq(ioctl(fd, DMABUF_IOCTL_EXPORT, &e), -1);
+	cr_assert_eq(errno, EDQUOT);
+	cr_assert(logged("reached its limit of 3145728 bytes"));
+	close(fd);
+	/* Sized but not placed costs nothing; placing it does. */
+	cr_assert_eq(sh("truncate -s 1M $MNT/lazy"), 0);
+	fd = open(at("lazy"), O_RDWR);
+	cr_assert_eq(ioctl(fd, DMA_BUF_IOCTL_SYNC,
+			   &(struct dma_buf_sync){.flags = DMA_BUF_SYNC_START |
+							   DMA_BUF_SYNC_READ}),
+		     -1);
+	cr_assert_eq(errno, EDQUOT, "placing it passes the quota");
+	close(fd);
+	cr_assert_eq(unlink(at("s0")), 0,
+		     "a freed buffer gives its bytes back");
+	fd = open(at("lazy"), O_RDWR);
+	cr_assert_eq(ioctl(fd, DMA_BUF_IOCTL_SYNC,
+			   &(struct dma_buf_sync){.flags = DMA_BUF_SYNC_START |
+							   DMA_BUF_SYNC_READ}),
+		     0);
+	close(fd);
+	if (geteuid() != 0)
+		return;
+	pid = fork();
+	if (pid == 0) {
+		int ok = setgid(NOBODY) == 0 && setuid(NOBODY) == 0;
+		int f = ok ? open(at("theirs"), O_RDWR | O_CREAT, 0644) : -1;
+
+		e.heap[0] = '\0';
+		_exit(f >= 0 && ioctl(f, DMABUF_IOCTL_EXPORT, &e) == 0 ? 0 : 1);
+	}
+	waitpid(pid, &status, 0);
+	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+		  "another uid has its own quota");
+}
