@@ -100,6 +100,13 @@ static const char *check_fence_import(const union ioctl_arg *a)
 	return NULL;
 }
 
+static const char *check_revoke(const union ioctl_arg *a)
+{
+	return a->revoke.pid < 0 || a->revoke.count
+		       ? "pid must be 0 or a process, count 0"
+		       : NULL;
+}
+
 static const char *check_fence_merge(const union ioctl_arg *a)
 {
 	if (a->fmerge.id || !terminated(a->fmerge.name, sizeof(a->fmerge.name)))

@@ -47,6 +47,7 @@ union ioctl_arg {
 	struct dmabuf_fence_bind fbind;
 	struct dmabuf_fence_merge fmerge;
 	struct dmabuf_fence_info finfo;
+	struct dmabuf_revoke revoke;
 };
 
 int ioctl_decode(unsigned int cmd, enum ioctl_target target, bool unrestricted,

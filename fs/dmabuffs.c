@@ -51,6 +51,7 @@ static const struct fuse_opt fs_opt_spec[] = {
 	FS_OPT("max_mappings=%s", num_text[FS_OPT_MAX_MAPPINGS], 0),
 	FS_OPT("max_bytes=%s", num_text[FS_OPT_MAX_BYTES], 0),
 	FS_OPT("cma_max_bytes=%s", num_text[FS_OPT_CMA_MAX_BYTES], 0),
+	FS_OPT("fence_timeout_ms=%s", num_text[FS_OPT_FENCE_TIMEOUT_MS], 0),
 	FUSE_OPT_END,
 };
 
@@ -95,6 +96,8 @@ static const struct num_rule num_rules[FS_NR_NUM_OPTS] = {
 	[FS_OPT_MAX_BYTES] = {"max_bytes", NUM_SIZE, 0, 1ULL << 50, 0},
 	[FS_OPT_CMA_MAX_BYTES] = {"cma_max_bytes", NUM_SIZE, 0,
 				  DMABUF_CMA_MAX_SIZE, 0},
+	[FS_OPT_FENCE_TIMEOUT_MS] = {"fence_timeout_ms", NUM_COUNT, 0, 3600000,
+				     5000},
 };
 
 /* Digits of @base only, no sign, no space, no prefix; no overflow. */
@@ -185,6 +188,7 @@ static int parse_numbers(struct fs_options *o)
 	o->max[FS_LIMIT_MAPPINGS] = v[FS_OPT_MAX_MAPPINGS];
 	o->max[FS_LIMIT_BYTES] = v[FS_OPT_MAX_BYTES];
 	o->max[FS_LIMIT_CMA_BYTES] = v[FS_OPT_CMA_MAX_BYTES];
+	o->fence_timeout_ms = (unsigned int)v[FS_OPT_FENCE_TIMEOUT_MS];
 	return 0;
 }
 
@@ -218,6 +222,8 @@ static void usage(const char *prog)
 	       "    -o max_mappings=N      device mappings per uid (default 4096)\n"
 	       "    -o max_bytes=SIZE      placed bytes per uid, all heaps (default: no quota)\n"
 	       "    -o cma_max_bytes=SIZE  placed bytes per uid on the cma heap (default: none)\n"
+	       "    -o fence_timeout_ms=N  how long a device mapping of another uid may\n"
+	       "                           keep a CPU access waiting (default 5000, 0: ever)\n"
 	       "                           (0 lifts a limit; root is limited too)\n"
 	       "    -o passthrough=MODE    auto (default): the kernel serves buffer bytes\n"
 	       "                           from their memory when it can (needs Linux >= 6.9\n"
@@ -500,11 +506,16 @@ out_signals:
 static void fs_init_struct(struct fs *fs, struct dmabuf_core *core,
 			   const struct fs_options *opts)
 {
+	pthread_condattr_t attr;
+
 	memset(fs, 0, sizeof(*fs));
 	fs->core = core;
 	pthread_mutex_init(&fs->lock, NULL);
 	pthread_mutex_init(&fs->ev_lock, NULL);
-	pthread_cond_init(&fs->ev_cond, NULL);
+	pthread_condattr_init(&attr);
+	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC); /* for its ticks */
+	pthread_cond_init(&fs->ev_cond, &attr);
+	pthread_condattr_destroy(&attr);
 	TAILQ_INIT(&fs->waiters);
 	TAILQ_INIT(&fs->events);
 	LIST_INIT(&fs->virtual_files);
@@ -512,6 +523,7 @@ static void fs_init_struct(struct fs *fs, struct dmabuf_core *core,
 	LIST_INIT(&fs->sync_files);
 	fs->owner = getuid();
 	fs->root_mode = opts->root_mode;
+	fs->fence_timeout_ms = opts->fence_timeout_ms;
 	clock_gettime(CLOCK_REALTIME, &fs->mount_time);
 	fs_limits_init(&fs->limits, opts->max);
 	dmabuf_core_set_accounting(core, &fs_accounting, fs);

@@ -153,6 +153,9 @@ enum fs_wait_kind {
  * @result: outcome of the retry that ended the wait
  * @nents: MAP: entries of the table, on success
  * @total: MAP: bytes mapped, on success
+ * @pid: the process that asked, for the log
+ * @since: when it was parked (CLOCK_MONOTONIC)
+ * @told: its wait was logged (after a second)
  * @link: entry in fs.waiters
  */
 struct fs_waiter {
@@ -170,6 +173,9 @@ struct fs_waiter {
 	int result;
 	uint32_t nents;
 	uint64_t total;
+	pid_t pid;
+	struct timespec since;
+	bool told;
 	TAILQ_ENTRY(fs_waiter) link;
 };
 
@@ -279,6 +285,7 @@ enum fs_num_opt {
 	FS_OPT_MAX_MAPPINGS,
 	FS_OPT_MAX_BYTES,
 	FS_OPT_CMA_MAX_BYTES,
+	FS_OPT_FENCE_TIMEOUT_MS,
 	FS_NR_NUM_OPTS,
 };
 
@@ -293,6 +300,7 @@ struct fs_options {
 	uint64_t system_size;
 	unsigned int token_ttl_ms;
 	unsigned int root_mode;
+	unsigned int fence_timeout_ms;
 	uint64_t max[FS_NR_LIMITS];
 };
 
@@ -342,6 +350,7 @@ struct fs {
 	struct zc *zc;
 	uid_t owner;
 	mode_t root_mode;
+	unsigned int fence_timeout_ms;
 	struct timespec mount_time;
 	struct fs_limits limits;
 	struct fs_passthrough pt;
@@ -399,6 +408,7 @@ enum fs_counter {
 	FS_PT_BACKING_OPENED,
 	FS_PT_BACKING_CLOSED,
 	FS_PT_BACKING_REFUSED,
+	FS_REVOKED,
 	FS_NR_COUNTERS,
 };
 

@@ -216,6 +216,27 @@ static void do_fence_import(struct fs_ioctl_call *c)
 	fs_ioctl_reply(c, fs_fence_import(c->fs, file_of(c), &c->a->fimp));
 }
 
+/* The buffer's owner, root and the mount's owner end others' mappings. */
+static void do_revoke(struct fs_ioctl_call *c)
+{
+	const struct fuse_ctx *ctx = fuse_req_ctx(c->req);
+	struct fs_inode *inode = file_of(c)->inode;
+	struct dmabuf_revoke *r = &c->a->revoke;
+	int n;
+
+	if (ctx->uid != inode->uid && !fs_sees_all(c->fs, ctx)) {
+		fs_ioctl_reply(c,
+			       refuse(c->cmd, EPERM, "not the buffer's owner"));
+		return;
+	}
+	n = dmabuf_buffer_revoke(inode->buf, 0,
+				 r->pid ? DMABUF_NO_OWNER : ctx->uid, r->pid);
+	if (n)
+		fs_count(FS_REVOKED);
+	r->count = (uint32_t)n;
+	fs_ioctl_reply(c, 0);
+}
+
 /* ---- root directory ioctls: the device registry ---- */
 
 static int may_edit_devices(struct fs_ioctl_call *c)

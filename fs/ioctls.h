@@ -36,6 +36,7 @@
 	    do_fence_export)                                                   \
 	ROW(DMABUF_IOCTL_FENCE_IMPORT, BUFFER, check_fence_import,             \
 	    do_fence_import)                                                   \
+	ROW(DMABUF_IOCTL_REVOKE, BUFFER, check_revoke, do_revoke)              \
 	ROW(DMABUF_IOCTL_FENCE_BIND, SYNC_FILE, NULL, fs_fence_bind_ioctl)     \
 	ROW(DMABUF_IOCTL_FENCE_MERGE, SYNC_FILE, check_fence_merge,            \
 	    fs_fence_merge_ioctl)                                              \

@@ -472,9 +472,11 @@ static void discard_inode(struct fs *fs, struct fs_inode *inode)
 }
 
 /* A handle of @inode for @uid, charged to it. */
-static int open_file(struct fs *fs, struct fs_inode *inode, uid_t uid,
-		     int flags, struct fs_file **out)
+static int open_file(struct fs *fs, struct fs_inode *inode,
+		     const struct fuse_ctx *ctx, int flags,
+		     struct fs_file **out)
 {
+	uid_t uid = ctx->uid;
 	struct fs_file *file;
 	int ret = fs_charge(fs, uid, FS_LIMIT_HANDLES);
 
@@ -489,7 +491,7 @@ static int open_file(struct fs *fs, struct fs_inode *inode, uid_t uid,
 	if (ret)
 		goto err_file;
 	/* Its attachments and device mappings are charged as it is. */
-	dmabuf_handle_set_owner(file->h, uid);
+	dmabuf_handle_set_owner(file->h, uid, ctx->pid);
 	file->inode = inode;
 	file->flags = flags;
 	file->uid = uid;
@@ -530,8 +532,7 @@ static int make_file(fuse_req_t req, fuse_ino_t parent, const char *name,
 	if (ret)
 		return ret;
 	if (fi) {
-		ret = open_file(fs, inode, fuse_req_ctx(req)->uid, fi->flags,
-				&file);
+		ret = open_file(fs, inode, fuse_req_ctx(req), fi->flags, &file);
 		if (ret)
 			goto err_inode;
 		/* EMPTY: nothing to bind yet (see choose_path_locked()) */
@@ -873,8 +874,7 @@ static void fs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	inode = fs_inode_get_locked(fs, ino);
 	ret = inode ? choose_path_locked(fs, inode, &path) : -ENOENT;
 	if (!ret)
-		ret = open_file(fs, inode, fuse_req_ctx(req)->uid, fi->flags,
-				&file);
+		ret = open_file(fs, inode, fuse_req_ctx(req), fi->flags, &file);
 	if (!ret) {
 		file->direct = path == OPEN_DIRECT;
 		backing_id = inode->backing_id;

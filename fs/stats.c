@@ -52,6 +52,7 @@ static const char *const counter_names[FS_NR_COUNTERS] = {
 	[FS_PT_BACKING_OPENED] = "backing_opened",
 	[FS_PT_BACKING_CLOSED] = "backing_closed",
 	[FS_PT_BACKING_REFUSED] = "backing_refused",
+	[FS_REVOKED] = "revocations",
 };
 
 static uint64_t counters[FS_NR_COUNTERS];

@@ -209,6 +209,10 @@ static void park(struct fs *fs, struct fs_waiter *w)
 		if (it == w && it->req == req)
 			w->armed = true;
 	pthread_mutex_unlock(&fs->lock);
+	/* The notifier watches the age of parked requests: wake it. */
+	pthread_mutex_lock(&fs->ev_lock);
+	pthread_cond_signal(&fs->ev_cond);
+	pthread_mutex_unlock(&fs->ev_lock);
 	/* The buffer may have changed before the waiter was armed. */
 	fs_retry_waiters(fs, buf);
 }
@@ -318,11 +322,115 @@ void fs_wait_or_eagain(fuse_req_t req, struct fs_file *file,
 	}
 	*w = *tmpl;
 	w->uid = uid;
+	w->pid = fuse_req_ctx(req)->pid;
+	clock_gettime(CLOCK_MONOTONIC, &w->since);
+	w->told = false;
 	w->req = req;
 	w->file = file;
 	w->buf = file->inode->buf;
 	fs_count(FS_PARKED);
 	park(fs_of(req), w);
+}
+
+/* ---- waits that last: logged after a second, bounded by fence_timeout_ms */
+
+#define WAIT_TICK_MS 250
+#define WAIT_LOG_MS 1000
+
+/* A parked wait to log or to end, taken from fs.waiters under fs.lock. */
+struct overdue {
+	struct dmabuf_buffer *buf; /* referenced */
+	uint32_t dir;
+	uid_t uid;
+	pid_t pid;
+	long waited_ms;
+	bool log, revoke;
+};
+
+static long ms_since(const struct timespec *t, const struct timespec *now)
+{
+	return (long)(now->tv_sec - t->tv_sec) * 1000 +
+	       (now->tv_nsec - t->tv_nsec) / 1000000;
+}
+
+static size_t take_overdue_locked(struct fs *fs, struct overdue *v, size_t max)
+{
+	struct timespec now;
+	struct fs_waiter *w;
+	size_t n = 0;
+	long ms;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	TAILQ_FOREACH (w, &fs->waiters, link) {
+		if (w->kind != FS_WAIT_BEGIN || n == max)
+			continue;
+		ms = ms_since(&w->since, &now);
+		v[n] = (struct overdue){
+			.buf = w->buf,
+			.dir = w->dir,
+			.uid = w->uid,
+			.pid = w->pid,
+			.waited_ms = ms,
+			.log = !w->told && ms >= WAIT_LOG_MS,
+			.revoke = fs->fence_timeout_ms &&
+				  ms >= (long)fs->fence_timeout_ms};
+		if (!v[n].log && !v[n].revoke)
+			continue;
+		w->told = w->told || v[n].log;
+		dmabuf_buffer_get(w->buf);
+		n++;
+	}
+	return n;
+}
+
+/*
+ * Say who a long wait waits for; past fence_timeout_ms, end the device
+ * mappings of other uids that it waits for (dmabuf_buffer_revoke()): a
+ * reader of someone else's buffer cannot stall its owner for ever.  The
+ * owner's own mappings are never ended for it.
+ */
+static void handle_overdue(struct fs *fs)
+{
+	struct overdue v[32];
+	char who[512];
+	uid_t first;
+	size_t n, i;
+	int ended;
+
+	pthread_mutex_lock(&fs->lock);
+	n = take_overdue_locked(fs, v, sizeof(v) / sizeof(v[0]));
+	pthread_mutex_unlock(&fs->lock);
+	for (i = 0; i < n; i++) {
+		dmabuf_buffer_blockers(v[i].buf, v[i].dir, &first, who,
+				       sizeof(who));
+		if (v[i].log)
+			dmabuf_log(
+				LOG_WARNING,
+				"uid %u pid %d has waited %ld ms for CPU "
+				"access to buffer %llu: it waits for %s",
+				(unsigned int)v[i].uid, (int)v[i].pid,
+				v[i].waited_ms,
+				(unsigned long long)dmabuf_buffer_ino(v[i].buf),
+				who[0] ? who : "an imported fence");
+		if (v[i].revoke) {
+			ended = dmabuf_buffer_revoke(v[i].buf, v[i].dir,
+						     v[i].uid, 0);
+			if (ended)
+				fs_count(FS_REVOKED);
+		}
+		dmabuf_buffer_put(v[i].buf);
+	}
+}
+
+/* Are requests parked?  Then the notifier ticks to watch their age. */
+static bool any_parked(struct fs *fs)
+{
+	bool any;
+
+	pthread_mutex_lock(&fs->lock);
+	any = !TAILQ_EMPTY(&fs->waiters);
+	pthread_mutex_unlock(&fs->lock);
+	return any;
 }
 
 /* Poll handles taken from their files, to notify without fs.lock. */
@@ -440,8 +548,28 @@ static void *notifier_main(void *arg)
 
 	pthread_mutex_lock(&fs->ev_lock);
 	for (;;) {
-		while (!fs->stop && TAILQ_EMPTY(&fs->events))
-			pthread_cond_wait(&fs->ev_cond, &fs->ev_lock);
+		while (!fs->stop && TAILQ_EMPTY(&fs->events)) {
+			struct timespec tick;
+			bool parked;
+
+			pthread_mutex_unlock(&fs->ev_lock);
+			parked = any_parked(fs);
+			if (parked)
+				handle_overdue(fs);
+			pthread_mutex_lock(&fs->ev_lock);
+			if (fs->stop || !TAILQ_EMPTY(&fs->events))
+				break;
+			if (!parked) {
+				pthread_cond_wait(&fs->ev_cond, &fs->ev_lock);
+				continue;
+			}
+			clock_gettime(CLOCK_MONOTONIC, &tick);
+			tick.tv_nsec += WAIT_TICK_MS * 1000000L;
+			tick.tv_sec += tick.tv_nsec / 1000000000L;
+			tick.tv_nsec %= 1000000000L;
+			pthread_cond_timedwait(&fs->ev_cond, &fs->ev_lock,
+					       &tick);
+		}
 		ev = TAILQ_FIRST(&fs->events);
 		if (!ev)
 			break; /* stopping, queue drained */

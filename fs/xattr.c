@@ -19,8 +19,9 @@
 #define XATTR_PREFIX "user.dmabuf."
 
 static const char *const xattr_names[] = {
-	"heap",	  "name",    "state",	 "attachments", "maps",
-	"fences", "handles", "cpu_maps", "placement",	"passthrough",
+	"heap",	     "name",	    "state",	 "attachments",
+	"maps",	     "fences",	    "handles",	 "cpu_maps",
+	"placement", "passthrough", "waits_for",
 };
 
 #define NR_XATTRS (sizeof(xattr_names) / sizeof(*xattr_names))
@@ -78,6 +79,14 @@ static int xattr_value(struct dmabuf_buffer *buf, const char *pt,
 				   : snprintf(out, len, "none");
 	if (!strcmp(key, "passthrough"))
 		return snprintf(out, len, "%s", pt);
+	if (!strcmp(key, "waits_for")) { /* what a CPU write would wait for */
+		uid_t first;
+
+		if (!dmabuf_buffer_blockers(buf, DMA_BUF_SYNC_WRITE, &first,
+					    out, len))
+			return snprintf(out, len, "nothing");
+		return (int)strnlen(out, len);
+	}
 	return -ENODATA;
 }
 

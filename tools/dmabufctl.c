@@ -1174,6 +1174,30 @@ static int open_buffer(const char *name, int flags)
 	return dmabuf_open(path, flags);
 }
 
+/*
+ * A CPU bracket waits while devices own the bytes: say for what, so that a
+ * person sees why fill or dump does not finish.
+ */
+static void say_what_it_waits_for(const char *name, int buf, bool write)
+{
+	char path[4096], who[1024];
+	struct dmabuf_info info;
+	ssize_t n;
+
+	if (dmabuf_info(buf, &info) ||
+	    !(write ? info.write_fences + info.read_fences
+		    : info.write_fences) ||
+	    path_in_mount(name, path, sizeof(path)))
+		return;
+	n = getxattr(path, "user.dmabuf.waits_for", who, sizeof(who) - 1);
+	who[n > 0 ? n : 0] = '\0';
+	fprintf(stderr,
+		"dmabufctl: %s: waiting for device mappings to end: %s\n"
+		"  (another user's end after the mount's fence_timeout_ms; "
+		"the owner may run dmabufctl revoke %s)\n",
+		name, n > 0 ? who : "?", name);
+}
+
 /* A buffer not exported yet has no memory to fill: say what to do. */
 static int unsized(const char *name, int buf)
 {
@@ -1221,6 +1245,7 @@ static int cmd_fill(int argc, char **argv)
 		return EXIT_FAILURE;
 	}
 	len = stream ? dmabuf_mapping_size(m) : (uint64_t)st.st_size;
+	say_what_it_waits_for(argv[1], buf, true);
 	ret = dmabuf_mapping_begin(m, 0, 0, DMABUF_CPU_WRITE);
 	if (!ret && len)
 		ret = uring_copy(file, dmabuf_mapping_addr(m), len, true,
@@ -1267,6 +1292,7 @@ static int cmd_dump(int argc, char **argv)
 		return fail(argv[2], errno);
 	if (fstat(file, &st))
 		return fail(argv[2], errno);
+	say_what_it_waits_for(argv[1], buf, false);
 	ret = dmabuf_mapping_begin(m, 0, 0, DMABUF_CPU_READ);
 	if (!ret)
 		ret = uring_copy(file, dmabuf_mapping_addr(m), size, false,
@@ -1282,6 +1308,39 @@ static int cmd_dump(int argc, char **argv)
 	if (!json)
 		printf("dumped %llu bytes of %s to %s\n",
 		       (unsigned long long)size, argv[1], argv[2]);
+	return 0;
+}
+
+/* ---- revoke: end other holders' device mappings ---- */
+
+static int cmd_revoke(int argc, char **argv)
+{
+	long pid = 0;
+	int buf, n, ret;
+
+	if (argc < 2 || argc > 3)
+		return usage_error("usage: revoke NAME [PID]");
+	if (argc == 3) {
+		ret = count_arg("PID", argv[2], 1, INT32_MAX, &pid);
+		if (ret)
+			return ret;
+	}
+	buf = open_buffer(argv[1], O_RDONLY);
+	if (buf < 0)
+		return fail(argv[1], buf);
+	n = dmabuf_revoke(buf, (pid_t)pid);
+	close(buf);
+	if (n < 0)
+		return fail(argv[1], n);
+	if (json) {
+		struct json_object *o = json_object_new_object();
+
+		json_add_name(o, "name", argv[1]);
+		json_add_u64(o, "revoked", (uint64_t)n);
+		json_print(o);
+	} else {
+		printf("revoked %d device mapping(s) of %s\n", n, argv[1]);
+	}
 	return 0;
 }
 
@@ -1439,6 +1498,9 @@ static const struct command commands[] = {
 	 "copy FILE into a buffer through its zero-copy mapping"},
 	{"dump", cmd_dump, "NAME FILE",
 	 "copy a buffer into FILE through its zero-copy mapping"},
+	{"revoke", cmd_revoke, "NAME [PID]",
+	 "end the device mappings other users (or process PID) keep of a "
+	 "buffer you own"},
 	{"run", cmd_run, "[--] PROGRAM [ARGS...]",
 	 "run an unmodified program with /dev/dma_heap and /dev/udmabuf served "
 	 "by the mount (see dmabuf-compat(7))"},

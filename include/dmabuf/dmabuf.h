@@ -94,6 +94,7 @@ int dmabuf_end_cpu_access(int fd, uint64_t offset, uint64_t length,
 			  uint32_t dir);
 int dmabuf_sync(int fd, uint64_t flags);
 int dmabuf_poll(int fd, short events, int timeout_ms);
+int dmabuf_revoke(int fd, pid_t pid);
 
 /* ---- zero-copy mapping ---- */
 

@@ -457,6 +457,23 @@ struct dmabuf_fence_leaf_info {
 };
 
 /**
+ * struct dmabuf_revoke - DMABUF_IOCTL_REVOKE: end device mappings of others
+ * @pid: in: only those made through handles this process opened (any uid);
+ *       0 for those of every handle opened by another uid than the caller
+ * @count: in: must be 0; out: how many were ended
+ *
+ * For the buffer's owner, root and the mount's owner (else EPERM).  The
+ * mappings' fences signal with an error, waiting CPU accesses go on, and
+ * the holder's next unmap or get_sg of the mapping fails with EIO.  The
+ * daemon does the same on its own to a mapping of another uid that keeps a
+ * CPU access waiting longer than -o fence_timeout_ms.
+ */
+struct dmabuf_revoke {
+	__s32 pid;
+	__u32 count;
+};
+
+/**
  * struct dmabuf_fence_info - DMABUF_IOCTL_FENCE_INFO, on a bound handle
  * @id: out: the fence's id
  * @status: out: 1 signalled, 0 active, a negative errno
@@ -515,6 +532,7 @@ struct dmabuf_heap_info {
 	_IOWR(DMABUF_IOC_MAGIC, 0x0b, struct dmabuf_fence_export)
 #define DMABUF_IOCTL_FENCE_IMPORT \
 	_IOW(DMABUF_IOC_MAGIC, 0x0c, struct dmabuf_fence_import)
+#define DMABUF_IOCTL_REVOKE _IOWR(DMABUF_IOC_MAGIC, 0x10, struct dmabuf_revoke)
 /* On <mount>/.sync_file handles: */
 #define DMABUF_IOCTL_FENCE_BIND \
 	_IOW(DMABUF_IOC_MAGIC, 0x0d, struct dmabuf_fence_bind)

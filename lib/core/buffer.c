@@ -997,14 +997,16 @@ int dmabuf_handle_open(struct dmabuf_buffer *buf, int flags,
 
 /**
  * dmabuf_handle_set_owner() - whom the handle's attachments and device
- * mappings are charged to (struct dmabuf_accounting)
+ * mappings are charged to (struct dmabuf_accounting), and who opened it
  * @h: a handle with no attachment yet
  * @owner: a uid, or DMABUF_NO_OWNER
+ * @pid: the process that opened it, for logs and dmabuf_buffer_revoke()
  */
-void dmabuf_handle_set_owner(struct dmabuf_handle *h, uid_t owner)
+void dmabuf_handle_set_owner(struct dmabuf_handle *h, uid_t owner, pid_t pid)
 {
 	pthread_mutex_lock(&h->buf->core->lock);
 	h->owner = owner;
+	h->pid = pid;
 	pthread_mutex_unlock(&h->buf->core->lock);
 }
 
@@ -1288,6 +1290,7 @@ static int map_locked(struct dmabuf_attachment *att, uint32_t dir)
 	ret = place_locked(buf);
 	if (ret)
 		return ret;
+	att->revoked = false;
 	ret = charge_locked(buf->core, att->handle->owner,
 			    DMABUF_CHARGE_MAPPINGS, NULL, 1);
 	if (ret)
@@ -1393,6 +1396,8 @@ int dmabuf_handle_get_sg(struct dmabuf_handle *h, uint64_t attach_id,
 
 	pthread_mutex_lock(&buf->core->lock);
 	att = find_attachment(h, attach_id);
+	if (att && att->revoked)
+		ret = -EIO;
 	if (att && att->mapped && first <= att->sgt.nents) {
 		if (count > att->sgt.nents - first)
 			count = att->sgt.nents - first;
@@ -1410,7 +1415,8 @@ int dmabuf_handle_get_sg(struct dmabuf_handle *h, uint64_t attach_id,
  * @h: the owning handle
  * @attach_id: a mapped attachment
  *
- * Return: 0, or -EINVAL when not a mapped attachment of @h.
+ * Return: 0; -EIO, once, for a mapping that was revoked
+ * (dmabuf_buffer_revoke()); -EINVAL when not a mapped attachment of @h.
  */
 int dmabuf_handle_unmap(struct dmabuf_handle *h, uint64_t attach_id)
 {
@@ -1420,17 +1426,123 @@ int dmabuf_handle_unmap(struct dmabuf_handle *h, uint64_t attach_id)
 
 	pthread_mutex_lock(&buf->core->lock);
 	att = find_attachment(h, attach_id);
-	if (!att || !att->mapped)
+	if (att && att->revoked) {
+		att->revoked = false; /* told once; it may be mapped again */
+		ret = -EIO;
+	} else if (!att || !att->mapped) {
 		ret = -EINVAL;
-	else
+	} else {
 		unmap_locked(att, false);
+	}
 	unlock_notify(buf, ret == 0);
-	if (ret)
+	if (ret == -EINVAL)
 		dmabuf_log(LOG_WARNING,
 			   "buffer %llu: unmap %llu refused: not mapped",
 			   (unsigned long long)buf->ino,
 			   (unsigned long long)attach_id);
 	return ret;
+}
+
+/* ---- fences that outlive their welcome ---- */
+
+/* Does the device mapping @att keep a CPU access of @cpu_dir waiting? */
+static bool blocks(const struct dmabuf_attachment *att, uint32_t cpu_dir)
+{
+	if (!att->mapped)
+		return false;
+	/* As begin_locked(): writers wait for every mapping, readers for
+	 * mappings the device writes through. */
+	return !cpu_dir || (cpu_dir & DMA_BUF_SYNC_WRITE) ||
+	       att->dir != DMABUF_DIR_TO_DEVICE;
+}
+
+static bool spared(const struct dmabuf_attachment *att, uid_t spare, pid_t only)
+{
+	const struct dmabuf_handle *h = att->handle;
+
+	return (spare != DMABUF_NO_OWNER && h->owner == spare) ||
+	       (only && h->pid != only);
+}
+
+/**
+ * dmabuf_buffer_revoke() - end device mappings that hold a buffer's fences
+ * @buf: the buffer
+ * @cpu_dir: end only those a CPU access in this direction waits for
+ *           (DMA_BUF_SYNC_READ/WRITE); 0 for all
+ * @spare: leave the mappings of handles this uid opened; DMABUF_NO_OWNER to
+ *         spare none
+ * @only: end only the mappings of handles this process opened; 0 for any
+ *
+ * The kernel bounds a fence with timeouts and driver resets; here a
+ * mapping's fences end as if its device had been reset: they signal with
+ * an error (explicit fences report -ECANCELED), the waiters go on, and the
+ * holder learns at its next use of the mapping (unmap or get_sg: -EIO).
+ *
+ * Return: how many mappings were ended.
+ */
+int dmabuf_buffer_revoke(struct dmabuf_buffer *buf, uint32_t cpu_dir,
+			 uid_t spare, pid_t only)
+{
+	struct dmabuf_attachment *att;
+	int n = 0;
+
+	pthread_mutex_lock(&buf->core->lock);
+	TAILQ_FOREACH (att, &buf->attachments, buf_link) {
+		if (!blocks(att, cpu_dir) || spared(att, spare, only))
+			continue;
+		dmabuf_log(LOG_WARNING,
+			   "buffer %llu: revoking %s's mapping held by uid %u "
+			   "pid %d",
+			   (unsigned long long)buf->ino, att->dev->desc.name,
+			   (unsigned int)att->handle->owner,
+			   (int)att->handle->pid);
+		unmap_locked(att, true);
+		att->revoked = true;
+		n++;
+	}
+	unlock_notify(buf, n > 0);
+	return n;
+}
+
+/**
+ * dmabuf_buffer_blockers() - who a CPU access in @cpu_dir waits for
+ * @buf: the buffer
+ * @cpu_dir: DMA_BUF_SYNC_READ and/or WRITE
+ * @first_uid: out: the owner of the first blocking mapping, or
+ *             DMABUF_NO_OWNER when none blocks
+ * @text: out: e.g. "gpu0 (device reads, uid 1000 pid 42)", "" when none
+ * @len: its room
+ *
+ * Return: how many device mappings it waits for.
+ */
+int dmabuf_buffer_blockers(struct dmabuf_buffer *buf, uint32_t cpu_dir,
+			   uid_t *first_uid, char *text, size_t len)
+{
+	struct dmabuf_attachment *att;
+	size_t used = 0;
+	int n = 0, w;
+
+	*first_uid = DMABUF_NO_OWNER;
+	if (len)
+		text[0] = '\0';
+	pthread_mutex_lock(&buf->core->lock);
+	TAILQ_FOREACH (att, &buf->attachments, buf_link) {
+		if (!blocks(att, cpu_dir))
+			continue;
+		if (!n++)
+			*first_uid = att->handle->owner;
+		w = snprintf(text + used, len > used ? len - used : 0,
+			     "%s%s (device %s, uid %u pid %d)",
+			     n > 1 ? ", " : "", att->dev->desc.name,
+			     att->dir == DMABUF_DIR_TO_DEVICE ? "reads"
+							      : "writes",
+			     (unsigned int)att->handle->owner,
+			     (int)att->handle->pid);
+		if (w > 0)
+			used += (size_t)w;
+	}
+	pthread_mutex_unlock(&buf->core->lock);
+	return n;
 }
 
 /* ---- CPU access ---- */

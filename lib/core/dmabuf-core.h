@@ -99,7 +99,11 @@ void dmabuf_core_set_accounting(struct dmabuf_core *core,
 				const struct dmabuf_accounting *acct,
 				void *arg);
 void dmabuf_buffer_set_owner(struct dmabuf_buffer *buf, uid_t owner);
-void dmabuf_handle_set_owner(struct dmabuf_handle *h, uid_t owner);
+void dmabuf_handle_set_owner(struct dmabuf_handle *h, uid_t owner, pid_t pid);
+int dmabuf_buffer_revoke(struct dmabuf_buffer *buf, uint32_t cpu_dir,
+			 uid_t spare, pid_t only);
+int dmabuf_buffer_blockers(struct dmabuf_buffer *buf, uint32_t cpu_dir,
+			   uid_t *first_uid, char *text, size_t len);
 void dmabuf_core_set_notify(struct dmabuf_core *core,
 			    void (*fn)(void *arg, struct dmabuf_buffer *buf),
 			    void *arg);

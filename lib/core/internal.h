@@ -138,6 +138,7 @@ struct dmabuf_attachment {
 	struct dmabuf_handle *handle;
 	struct dmabuf_buffer *buf;
 	bool mapped;
+	bool revoked; /* its mapping was ended by dmabuf_buffer_revoke() */
 	uint32_t dir;
 	uint64_t map_seq;
 	struct dmabuf_sg_table sgt;
@@ -151,6 +152,7 @@ struct dmabuf_handle {
 	struct dmabuf_buffer *buf;
 	int flags;
 	uid_t owner;
+	pid_t pid;
 	uint64_t next_attach_id;
 	unsigned int cpu_brackets;
 	struct attachment_list attachments;

@@ -450,6 +450,26 @@ int dmabuf_poll(int fd, short events, int timeout_ms)
 	return n ? p.revents : 0;
 }
 
+/**
+ * dmabuf_revoke() - end the device mappings other holders keep
+ * @fd: a buffer fd
+ * @pid: only those of handles this process opened; 0 for those of every
+ *       handle opened by another user
+ *
+ * For the buffer's owner, root and the mount's owner.  Their fences signal
+ * with an error and what waits on them goes on; the holders learn at the
+ * next use of their mapping (EIO).
+ *
+ * Return: how many mappings were ended, or a negative errno (-EPERM).
+ */
+int dmabuf_revoke(int fd, pid_t pid)
+{
+	struct dmabuf_revoke r = {.pid = pid};
+	int ret = xioctl(fd, DMABUF_IOCTL_REVOKE, &r);
+
+	return ret ? ret : (int)r.count;
+}
+
 /* ---- zero-copy ---- */
 
 static int connect_to(const char *addr)

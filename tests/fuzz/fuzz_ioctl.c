@@ -56,6 +56,7 @@ static const struct {
 	{DMABUF_IOCTL_GET_TOKEN, IOCTL_TARGET_BUFFER},
 	{DMABUF_IOCTL_FENCE_EXPORT, IOCTL_TARGET_BUFFER},
 	{DMABUF_IOCTL_FENCE_IMPORT, IOCTL_TARGET_BUFFER},
+	{DMABUF_IOCTL_REVOKE, IOCTL_TARGET_BUFFER},
 	{DMABUF_IOCTL_FENCE_BIND, IOCTL_TARGET_SYNC_FILE},
 	{DMABUF_IOCTL_FENCE_MERGE, IOCTL_TARGET_SYNC_FILE},
 	{DMABUF_IOCTL_FENCE_INFO, IOCTL_TARGET_SYNC_FILE},
@@ -136,6 +137,8 @@ static bool fields_ok(unsigned int cmd, const union ioctl_arg *a)
 		return (a->fimp.flags & DMA_BUF_SYNC_RW) &&
 		       !(a->fimp.flags & ~(uint32_t)DMA_BUF_SYNC_RW) &&
 		       !a->fimp.pad;
+	case DMABUF_IOCTL_REVOKE:
+		return a->revoke.pid >= 0 && !a->revoke.count;
 	case DMABUF_IOCTL_FENCE_MERGE:
 		return !a->fmerge.id &&
 		       str_ok(a->fmerge.name, sizeof(a->fmerge.name));
@@ -267,6 +270,12 @@ static void apply_buffer(struct state *s, struct dmabuf_handle *h,
 		break;
 	case DMABUF_IOCTL_FENCE_EXPORT:
 		ret = apply_fence_export(buf, a->fexp.flags);
+		break;
+	case DMABUF_IOCTL_REVOKE:
+		n = dmabuf_buffer_revoke(buf, 0, DMABUF_NO_OWNER,
+					 a->revoke.pid);
+		if (n < 0)
+			FAIL("revoke answered %d\n", n);
 		break;
 	}
 	(void)s;

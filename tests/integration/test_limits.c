@@ -461,3 +461,112 @@ Test(limits, bytes_per_uid_and_heap_edquot)
 	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0,
 		  "another uid has its own quota");
 }
+
+/* As uid nobody: map @name for a device read, then hold it until told. */
+static pid_t foreign_reader(const char *name, int ready[2], int go[2],
+			    int result[2])
+{
+	pid_t pid = fork();
+
+	cr_assert_geq(pid, 0);
+	if (pid == 0) {
+		struct dmabuf_attach a = {.device = "gpu0"};
+		struct dmabuf_map m = {.dir = DMABUF_DIR_TO_DEVICE};
+		struct dmabuf_attach_ref r;
+		char c = 0;
+		int fd;
+
+		if (setgid(NOBODY) || setuid(NOBODY))
+			_exit(1);
+		fd = open(at(name), O_RDONLY);
+		if (fd < 0 || ioctl(fd, DMABUF_IOCTL_ATTACH, &a))
+			_exit(2);
+		m.attach_id = r.attach_id = a.attach_id;
+		if (ioctl(fd, DMABUF_IOCTL_MAP, &m) ||
+		    write(ready[1], "r", 1) != 1)
+			_exit(3);
+		if (read(go[0], &c, 1) != 1)
+			_exit(4);
+		c = ioctl(fd, DMABUF_IOCTL_UNMAP, &r) ? (char)errno : 0;
+		_exit(write(result[1], &c, 1) == 1 ? 0 : 5);
+	}
+	return pid;
+}
+
+Test(limits, another_uid_cannot_stall_the_owner)
+{
+	struct dma_buf_sync s = {.flags = DMA_BUF_SYNC_START |
+					  DMA_BUF_SYNC_WRITE};
+	int ready[2], go[2], result[2], fd, status;
+	double t;
+	pid_t pid;
+	char c;
+
+	need_root();
+	mount_with("cma_size=16M,allow_other,fence_timeout_ms=300");
+	fd = new_buffer("frame", NULL, 1 << 20, 0);
+	cr_assert_eq(fchmod(fd, 0644), 0);
+	cr_assert(pipe(ready) == 0 && pipe(go) == 0 && pipe(result) == 0);
+	pid = foreign_reader("frame", ready, go, result);
+	cr_assert_eq(read(ready[0], &c, 1), 1, "the reader holds a fence");
+	t = now_s();
+	cr_assert_eq(ioctl(fd, DMA_BUF_IOCTL_SYNC, &s), 0,
+		     "the owner's write goes on once the fence is revoked");
+	cr_assert_lt(now_s() - t, 10.0);
+	cr_assert(logged("mapping held by uid 65534"));
+	s.flags = DMA_BUF_SYNC_END | DMA_BUF_SYNC_WRITE;
+	cr_assert_eq(ioctl(fd, DMA_BUF_IOCTL_SYNC, &s), 0);
+	cr_assert_eq(write(go[1], "g", 1), 1);
+	cr_assert_eq(read(result[0], &c, 1), 1);
+	cr_assert_eq(c, EIO, "the holder learns at its next use: %s",
+		     strerror(c));
+	waitpid(pid, &status, 0);
+	cr_assert(strstr(slurp(at(".stats")), "\nrevocations 1\n"));
+
+	/* The owner revokes by hand; a stranger may not. */
+	pid = foreign_reader("frame", ready, go, result);
+	cr_assert_eq(read(ready[0], &c, 1), 1);
+	cr_assert_eq(sh("%s -m $MNT revoke frame | grep -q 'revoked 1 device'",
+			build_path("tools/dmabufctl")),
+		     0);
+	cr_assert_eq(sh("setpriv --reuid=%d --regid=%d --clear-groups "
+			"%s -m $MNT revoke frame 2>&1 | "
+			"grep -q 'Operation not permitted'",
+			NOBODY, NOBODY, build_path("tools/dmabufctl")),
+		     0);
+	cr_assert_eq(write(go[1], "g", 1), 1);
+	cr_assert_eq(read(result[0], &c, 1), 1);
+	cr_assert_eq(c, EIO);
+	waitpid(pid, &status, 0);
+	close(fd);
+}
+
+Test(limits, own_mappings_are_waited_for_and_the_wait_is_logged)
+{
+	int fd, fd2, status;
+	uint64_t id;
+	pid_t pid;
+
+	mount_with("cma_size=16M,fence_timeout_ms=100");
+	fd = new_buffer("mine", NULL, 1 << 20, 0);
+	id = do_attach(fd, "gpu0");
+	do_map(fd, id, DMABUF_DIR_TO_DEVICE);
+	pid = fork();
+	if (pid == 0) {
+		struct dma_buf_sync s = {.flags = DMA_BUF_SYNC_START |
+						  DMA_BUF_SYNC_WRITE};
+
+		fd2 = open(at("mine"), O_RDWR);
+		_exit(fd2 >= 0 && ioctl(fd2, DMA_BUF_IOCTL_SYNC, &s) == 0 ? 0
+									  : 1);
+	}
+	cr_assert(WAIT_FOR(logged("for CPU access to buffer"), 10),
+		  "a wait over a second says who it waits for");
+	cr_assert(logged("it waits for gpu0 (device reads, uid"));
+	cr_assert(!logged("revoking"),
+		  "a uid's own mappings outlive fence_timeout_ms");
+	do_unmap(fd, id);
+	waitpid(pid, &status, 0);
+	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	close(fd);
+}
