@@ -410,7 +410,7 @@ Test(limits, bytes_per_uid_and_heap_edquot)
 	struct dmabuf_export e = {.size = 1 << 20,
 				  .flags = DMABUF_EXPORT_ALLOC_NOW};
 	int fd, i, status;
-	char name[8];
+	char name[16];
 	pid_t pid;
 
 	mount_with("cma_size=16M,max_bytes=3M,cma_max_bytes=1M,allow_other,"
