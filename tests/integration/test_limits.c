@@ -441,11 +441,13 @@ Test(limits, bytes_per_uid_and_heap_edquot)
 	close(fd);
 	cr_assert_eq(unlink(at("s0")), 0,
 		     "a freed buffer gives its bytes back");
+	/* Freed once the kernel forgets the inode: wait for that. */
 	fd = open(at("lazy"), O_RDWR);
-	cr_assert_eq(ioctl(fd, DMA_BUF_IOCTL_SYNC,
-			   &(struct dma_buf_sync){.flags = DMA_BUF_SYNC_START |
-							   DMA_BUF_SYNC_READ}),
-		     0);
+	cr_assert(WAIT_FOR(
+		ioctl(fd, DMA_BUF_IOCTL_SYNC,
+		      &(struct dma_buf_sync){.flags = DMA_BUF_SYNC_START |
+						      DMA_BUF_SYNC_READ}) == 0,
+		10));
 	close(fd);
 	if (geteuid() != 0)
 		return;
