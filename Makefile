@@ -221,12 +221,12 @@ $(B)/tests/plugins/%.so: tests/plugins/%.c
 # Preloaded into programs from elsewhere, so never sanitized: an ASan
 # runtime must come first in a process, and theirs has none.
 COMPAT_CFLAGS = -std=gnu11 $(WARN) $(CFLAGS) -fPIC -D_GNU_SOURCE -Iinclude
-$(COMPAT_SO): lib/compat/compat.c lib/compat/compat.h $(LIB_SRCS) \
-		$(wildcard include/dmabuf/*.h)
+$(COMPAT_SO): lib/compat/compat.c lib/compat/sanitizer.c lib/compat/compat.h \
+		$(LIB_SRCS) $(wildcard include/dmabuf/*.h)
 	@mkdir -p $(@D)
 	$(call say,LD,$@)
 	$(Q)$(CC) $(COMPAT_CFLAGS) -shared -o $@ lib/compat/compat.c \
-		$(LIB_SRCS) -pthread -ldl
+		lib/compat/sanitizer.c $(LIB_SRCS) -pthread -ldl
 
 $(COMPAT_CAMERA): tools/compat-camera.c
 	@mkdir -p $(@D)

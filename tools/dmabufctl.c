@@ -1434,12 +1434,18 @@ static int cmd_run(int argc, char **argv)
 {
 	char lib[4096], mnt[4096], heaps[4096 + 8], prog[4096], *preload;
 	const char *old = getenv("LD_PRELOAD");
+	bool sanitize = false;
 	int i = 1;
 
+	if (i < argc && !strcmp(argv[i], "--sanitize")) {
+		sanitize = true; /* dmabuf-sanitizer(7) */
+		i++;
+	}
 	if (i < argc && !strcmp(argv[i], "--"))
 		i++;
 	if (i >= argc)
-		return usage_error("usage: run [--] PROGRAM [ARGS...]");
+		return usage_error(
+			"usage: run [--sanitize] [--] PROGRAM [ARGS...]");
 	if (!realpath(mount_dir, mnt))
 		return fail(mount_dir, errno);
 	snprintf(heaps, sizeof(heaps), "%s/.heaps", mnt);
@@ -1461,7 +1467,9 @@ static int cmd_run(int argc, char **argv)
 	if (asprintf(&preload, "%s%s%s", lib, old && *old ? ":" : "",
 		     old && *old ? old : "") < 0)
 		return fail("LD_PRELOAD", ENOMEM);
-	if (setenv("LD_PRELOAD", preload, 1) || setenv("DMABUF_MOUNT", mnt, 1))
+	if (setenv("LD_PRELOAD", preload, 1) ||
+	    setenv("DMABUF_MOUNT", mnt, 1) ||
+	    (sanitize && setenv("DMABUF_SANITIZE", "1", 1)))
 		return fail("environment", errno);
 	free(preload);
 	/* The program's exit status is ours: it replaces this process. */
@@ -1501,7 +1509,7 @@ static const struct command commands[] = {
 	{"revoke", cmd_revoke, "NAME [PID]",
 	 "end the device mappings other users (or process PID) keep of a "
 	 "buffer you own"},
-	{"run", cmd_run, "[--] PROGRAM [ARGS...]",
+	{"run", cmd_run, "[--sanitize] [--] PROGRAM [ARGS...]",
 	 "run an unmodified program with /dev/dma_heap and /dev/udmabuf served "
 	 "by the mount (see dmabuf-compat(7))"},
 };

@@ -871,9 +871,13 @@ int ioctl(int fd, unsigned long req, ...)
 	arg = va_arg(ap, void *);
 	va_end(ap);
 	ret = compat_ioctl(fd, req, arg, &handled);
-	if (!handled)
-		return REAL(ioctl)(fd, req, arg);
-	return ret < 0 ? fail(-ret) : ret;
+	if (handled)
+		return ret < 0 ? fail(-ret) : ret;
+	ret = REAL(ioctl)(fd, req, arg);
+	if (req == DMA_BUF_IOCTL_SYNC && arg && ours(fd, NULL, 0))
+		sanitizer_sync(fd, ((const struct dma_buf_sync *)arg)->flags,
+			       ret);
+	return ret;
 }
 
 /* ---- mmap ---- */
@@ -900,14 +904,25 @@ static bool private_of_ours(int flags, int fd)
 	       (flags & MAP_TYPE) != MAP_SHARED_VALIDATE && ours(fd, NULL, 0);
 }
 
+/* A mapping of a buffer of ours, for the sanitizer to watch. */
+static void *watched(void *p, size_t len, int prot, int flags, int fd,
+		     off_t off)
+{
+	if (p != MAP_FAILED && fd >= 0 && !(flags & MAP_ANONYMOUS) &&
+	    ours(fd, NULL, 0))
+		sanitizer_mapped(p, len, prot, fd, off);
+	return p;
+}
+
 void *mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off)
 {
 	if (private_of_ours(flags, fd)) {
 		errno = EINVAL;
 		return MAP_FAILED;
 	}
-	return map_fallback(REAL(mmap)(addr, len, prot, flags, fd, off), addr,
-			    len, prot, flags, fd, off);
+	return watched(map_fallback(REAL(mmap)(addr, len, prot, flags, fd, off),
+				    addr, len, prot, flags, fd, off),
+		       len, prot, flags, fd, off);
 }
 
 void *mmap64(void *addr, size_t len, int prot, int flags, int fd, off64_t off)
@@ -916,6 +931,14 @@ void *mmap64(void *addr, size_t len, int prot, int flags, int fd, off64_t off)
 		errno = EINVAL;
 		return MAP_FAILED;
 	}
-	return map_fallback(REAL(mmap64)(addr, len, prot, flags, fd, off), addr,
-			    len, prot, flags, fd, off);
+	return watched(
+		map_fallback(REAL(mmap64)(addr, len, prot, flags, fd, off),
+			     addr, len, prot, flags, fd, off),
+		len, prot, flags, fd, off);
+}
+
+int munmap(void *addr, size_t len)
+{
+	sanitizer_unmapping(addr, len);
+	return REAL(munmap)(addr, len);
 }

@@ -20,4 +20,12 @@ int compat_import_sync_file(int fd, const void *arg);
 int compat_sync_merge(int fd, void *arg);
 int compat_sync_file_info(int fd, void *arg);
 
+/* sanitizer.c: the CPU-access sanitizer's hooks (DMABUF_SANITIZE=1) */
+#include <stdint.h>
+#include <sys/types.h>
+
+void sanitizer_mapped(void *addr, size_t len, int prot, int fd, off_t off);
+void sanitizer_unmapping(void *addr, size_t len);
+void sanitizer_sync(int fd, uint64_t flags, int ret);
+
 #endif /* DMABUF_COMPAT_H */

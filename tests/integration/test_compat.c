@@ -312,3 +312,105 @@ Test(compat, fence_of_a_killed_holder_signals_with_an_error)
 	close(sf);
 	close(a);
 }
+
+/* Run the sanitizer's client with @mistake; its output in @out. */
+static int sanitized(const char *mistake, const char *opts, char *out,
+		     size_t len)
+{
+	char cmd[PATH_MAX * 8];
+	FILE *p;
+	size_t n;
+	int st;
+
+	cr_assert_lt(snprintf(cmd, sizeof(cmd),
+			      "DMABUF_SANITIZE_OPTIONS='%s' %s -m %s run "
+			      "--sanitize -- %s %s 2>&1",
+			      opts, ctl(), M.mp, prog("sanitize_client"),
+			      mistake),
+		     (int)sizeof(cmd));
+	p = popen(cmd, "r");
+	cr_assert_not_null(p);
+	n = fread(out, 1, len - 1, p);
+	out[n] = '\0';
+	st = pclose(p);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+static unsigned int count(const char *text, const char *needle)
+{
+	unsigned int n = 0;
+
+	for (; (text = strstr(text, needle)); text++)
+		n++;
+	return n;
+}
+
+Test(compat, sanitizer_reports_each_mistake_once)
+{
+	static const struct {
+		const char *mistake, *kind, *where;
+	} rows[] = {
+		{"write-outside", "cpu-write-outside-bracket",
+		 "offset 0x1010 in the buffer"},
+		{"read-outside", "cpu-read-outside-bracket", "READ of 1 byte"},
+		{"write-in-read", "write-in-read-bracket",
+		 "brackets open: 1 READ"},
+		{"end-without-start", "end-without-start", "in sync_"},
+		{"end-mismatch", "end-flags-mismatch", "START|WRITE"},
+		{"leak", "bracket-leak", "at munmap"},
+		{"thread", "cpu-write-outside-bracket", "in thread_writes"},
+		{"fork", "cpu-write-outside-bracket", "offset 0xc8"},
+	};
+	static char out[1 << 16];
+	char summary[128];
+	size_t i;
+
+	for (i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		cr_assert_eq(sanitized(rows[i].mistake, "", out, sizeof(out)),
+			     0, "%s goes on after the finding:\n%s",
+			     rows[i].mistake, out);
+		snprintf(summary, sizeof(summary),
+			 "SUMMARY: dmabuf-sanitizer: %s ", rows[i].kind);
+		cr_assert_eq(count(out, "ERROR: dmabuf-sanitizer:"), 1,
+			     "%s: one finding:\n%s", rows[i].mistake, out);
+		cr_assert_eq(count(out, summary), 1, "%s:\n%s", rows[i].mistake,
+			     out);
+		cr_assert_not_null(strstr(out, rows[i].where), "%s:\n%s",
+				   rows[i].mistake, out);
+		cr_assert_not_null(strstr(out, "sanitize_client.c:"),
+				   "symbolized to a line:\n%s", out);
+	}
+	for (i = 0; i < 3; i++) {
+		const char *clean[] = {"clean", "probe", "own-handler"};
+
+		cr_assert_eq(sanitized(clean[i], "", out, sizeof(out)), 0,
+			     "%s:\n%s", clean[i], out);
+		cr_assert_null(strstr(out, "dmabuf-sanitizer"),
+			       "%s reports nothing:\n%s", clean[i], out);
+	}
+}
+
+Test(compat, sanitizer_options)
+{
+	static char out[1 << 16];
+	char opts[PATH_MAX];
+
+	cr_assert_eq(sanitized("write-outside", "halt_on_error=1:exitcode=23",
+			       out, sizeof(out)),
+		     23, "halt_on_error stops at the first finding:\n%s", out);
+	cr_assert_null(strstr(out, "done write-outside"));
+	snprintf(opts, sizeof(opts), "log_path=%s/san", M.dir);
+	cr_assert_eq(sanitized("write-in-read", opts, out, sizeof(out)), 0);
+	cr_assert_null(strstr(out, "ERROR"), "the report went to the log");
+	cr_assert_eq(
+		sh("cat %s/san.* | grep -q 'write-in-read-bracket'", M.dir), 0);
+	cr_assert_eq(sh("echo mistake > %s/supp", M.dir), 0);
+	snprintf(opts, sizeof(opts), "suppressions=%s/supp", M.dir);
+	cr_assert_eq(sanitized("write-in-read", opts, out, sizeof(out)), 0);
+	cr_assert_null(strstr(out, "ERROR"), "suppressed by function:\n%s",
+		       out);
+	cr_assert_eq(
+		sanitized("clean", "print_stats_on_exit=1", out, sizeof(out)),
+		0);
+	cr_assert_not_null(strstr(out, "dmabuf-sanitizer: 0 finding(s)"));
+}

@@ -1,0 +1,160 @@
+// SPDX-License-Identifier: MIT
+/*
+ * A program written against the kernel's uapi that commits one CPU-access
+ * mistake on purpose, chosen by its argument, for the sanitizer's tests
+ * (test_compat): it allocates a 64 KiB buffer from /dev/dma_heap/system,
+ * maps it, and does what the mistake says.  "clean" commits none.  Only
+ * the system's headers: what a program from elsewhere would have.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/dma-buf.h>
+#include <linux/dma-heap.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define SIZE 65536
+
+static volatile char *mem;
+static int buf;
+
+static void sync_(unsigned long long flags)
+{
+	struct dma_buf_sync s = {.flags = flags};
+
+	if (ioctl(buf, DMA_BUF_IOCTL_SYNC, &s)) {
+		perror("DMA_BUF_IOCTL_SYNC");
+		exit(3);
+	}
+}
+
+#define START_R sync_(DMA_BUF_SYNC_START | DMA_BUF_SYNC_READ)
+#define START_W sync_(DMA_BUF_SYNC_START | DMA_BUF_SYNC_WRITE)
+#define END_R sync_(DMA_BUF_SYNC_END | DMA_BUF_SYNC_READ)
+#define END_W sync_(DMA_BUF_SYNC_END | DMA_BUF_SYNC_WRITE)
+
+static void *thread_writes(void *arg)
+{
+	(void)arg;
+	mem[100] = 1; /* outside any bracket, from another thread */
+	return NULL;
+}
+
+static sigjmp_buf jump;
+
+static void own_handler(int sig)
+{
+	(void)sig;
+	siglongjmp(jump, 1);
+}
+
+/* The program's own SIGSEGV handler still gets the faults that are not
+ * the sanitizer's. */
+static int own_handler_runs(void)
+{
+	char *guard =
+		mmap(NULL, 4096, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	struct sigaction sa = {.sa_handler = own_handler};
+
+	sigaction(SIGSEGV, &sa, NULL);
+	if (sigsetjmp(jump, 1) == 0) {
+		guard[0] = 1;
+		return 0; /* not reached */
+	}
+	return 1;
+}
+
+static int mistake(const char *what)
+{
+	volatile char c;
+	pthread_t t;
+	pid_t pid;
+	int i, status;
+
+	if (!strcmp(what, "clean")) {
+		START_W;
+		mem[0] = 1;
+		END_W;
+		START_R;
+		c = mem[0];
+		START_R; /* nested, as GStreamer maps twice */
+		END_R;
+		c = mem[1];
+		END_R;
+		(void)c;
+	} else if (!strcmp(what, "write-outside")) {
+		for (i = 0; i < 3; i++) /* one site, three times: one report */
+			mem[4096 + 16] = 1;
+	} else if (!strcmp(what, "read-outside")) {
+		START_W;
+		END_W;
+		c = mem[8];
+		(void)c;
+	} else if (!strcmp(what, "write-in-read")) {
+		START_R;
+		mem[0] = 2;
+		END_R;
+	} else if (!strcmp(what, "end-without-start")) {
+		END_W;
+	} else if (!strcmp(what, "end-mismatch")) {
+		START_W;
+		END_R;
+	} else if (!strcmp(what, "leak")) {
+		START_W;
+		munmap((void *)mem, SIZE);
+		return 0;
+	} else if (!strcmp(what, "probe")) {
+		struct dma_buf_sync bad = {.flags = 1ULL << 40};
+
+		/* waypipe's probe: EINVAL, not a finding */
+		return ioctl(buf, DMA_BUF_IOCTL_SYNC, &bad) == -1 &&
+				       errno == EINVAL
+			       ? 0
+			       : 4;
+	} else if (!strcmp(what, "thread")) {
+		pthread_create(&t, NULL, thread_writes, NULL);
+		pthread_join(t, NULL);
+	} else if (!strcmp(what, "fork")) {
+		pid = fork();
+		if (pid == 0) {
+			mem[200] = 1; /* the child's mapping is watched too */
+			_exit(0);
+		}
+		waitpid(pid, &status, 0);
+	} else if (!strcmp(what, "own-handler")) {
+		return own_handler_runs() ? 0 : 5;
+	} else {
+		fprintf(stderr, "unknown mistake %s\n", what);
+		return 2;
+	}
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct dma_heap_allocation_data d = {.len = SIZE,
+					     .fd_flags = O_RDWR | O_CLOEXEC};
+	int heap = open("/dev/dma_heap/system", O_RDONLY | O_CLOEXEC), ret;
+
+	if (argc != 2 || heap < 0 || ioctl(heap, DMA_HEAP_IOCTL_ALLOC, &d)) {
+		perror("dma_heap");
+		return 2;
+	}
+	buf = (int)d.fd;
+	mem = mmap(NULL, SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, buf, 0);
+	if (mem == MAP_FAILED) {
+		perror("mmap");
+		return 2;
+	}
+	ret = mistake(argv[1]);
+	printf("done %s\n", argv[1]);
+	return ret;
+}
