@@ -146,7 +146,7 @@ build-fuzz/fuzz_sidechannel: tests/fuzz/fuzz_sidechannel.c tests/fuzz/input.h \
 	$(Q)clang $(FUZZ_FLAGS) $(FUSE_CFLAGS) -o $@ $< $(SIDECHANNEL_SRCS) \
 		$(CORE_SRCS) $(LIB_SRCS) -pthread -ldl
 
-.PHONY: all check unit-tests demo demo-compat bench fuzz fio-check valgrind-check install uninstall clean deps format format-check build-tests
+.PHONY: all check unit-tests demo demo-compat demo-sanitize bench fuzz fio-check valgrind-check install uninstall clean deps format format-check build-tests
 all: $(CORE_LIB) $(LIB_A) $(LIB_SO) $(FS_BIN) $(CTL_BIN) $(DEMO_BIN) \
 	$(COMPAT_SO) $(COMPAT_CAMERA)
 
@@ -170,6 +170,10 @@ demo: deps
 demo-compat: deps
 	@$(MAKE) --no-print-directory all
 	@$(DEMO_BIN) --compat
+
+demo-sanitize: deps
+	@$(MAKE) --no-print-directory all
+	@$(DEMO_BIN) --sanitize
 
 bench: deps
 	@$(MAKE) --no-print-directory all $(BENCH_BINS) $(COMPAT_PROGS)

@@ -11,10 +11,15 @@
  * message carrying the fd, then { index, checksum }, then wait for the
  * encoder's one-byte answer.  The demo runs it under `dmabufctl run`.
  *
- *   dmabuf-compat-camera SOCKET_FD FRAMES FRAME_SIZE
+ *   dmabuf-compat-camera SOCKET_FD FRAMES FRAME_SIZE [--late-write]
+ *
+ * --late-write plants the bug make demo-sanitize finds: the first pixel is
+ * touched again after SYNC END, outside the bracket (the same value, so
+ * the frames still verify; on a non-coherent device it could be lost).
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdbool.h>
 #include <linux/dma-buf.h>
 #include <linux/dma-heap.h>
 #include <stdint.h>
@@ -74,10 +79,12 @@ static int sync_buf(int fd, unsigned long long flags)
 int main(int argc, char **argv)
 {
 	int sock, heap, frames, i;
+	bool late_write;
 	size_t size, b;
 
-	if (argc != 4)
+	if (argc != 4 && argc != 5)
 		return 2;
+	late_write = argc == 5 && !strcmp(argv[4], "--late-write");
 	sock = atoi(argv[1]);
 	frames = atoi(argv[2]);
 	size = (size_t)atol(argv[3]);
@@ -110,6 +117,8 @@ int main(int argc, char **argv)
 		msg.checksum = checksum(p, size);
 		if (sync_buf((int)d.fd, DMA_BUF_SYNC_END | DMA_BUF_SYNC_WRITE))
 			return fail("SYNC END");
+		if (late_write)
+			p[0] = (unsigned char)(i * 13); /* the planted bug */
 		munmap(p, size);
 		printf("[camera   ] %s: allocated, named, written (checksum "
 		       "%016llx); handing the fd over\n",

@@ -20,6 +20,10 @@
  * every frame's checksum end to end, and unmounts on every exit path.
  * Steps are sequenced by messages between the processes, never by sleeps.
  *
+ * With --sanitize (make demo-sanitize) that camera runs under
+ * dmabufctl run --sanitize with a bug planted, and the sanitizer's report
+ * names the line (see dmabuf-sanitizer(7)).
+ *
  * With --compat (make demo-compat) the camera is an unmodified program,
  * tools/compat-camera.c, built against the kernel's uapi headers only and
  * run under `dmabufctl run`: its frames come from /dev/dma_heap/cma and
@@ -52,7 +56,7 @@
 #define FRAME_SIZE (2u << 20)
 
 static char tmpdir[64], mnt[128], bindir[PATH_MAX];
-static bool compat;
+static bool compat, sanitize;
 static struct mountd fsd;
 
 struct frame_msg {
@@ -378,8 +382,12 @@ static void compat_camera(int enc)
 	snprintf(size, sizeof(size), "%u", FRAME_SIZE);
 	snprintf(ctl, sizeof(ctl), "%s/dmabufctl", bindir);
 	snprintf(prog, sizeof(prog), "%s/dmabuf-compat-camera", bindir);
-	execl(ctl, "dmabufctl", "run", "--", prog, fd, frames, size,
-	      (char *)NULL);
+	if (sanitize)
+		execl(ctl, "dmabufctl", "run", "--sanitize", "--", prog, fd,
+		      frames, size, "--late-write", (char *)NULL);
+	else
+		execl(ctl, "dmabufctl", "run", "--", prog, fd, frames, size,
+		      (char *)NULL);
 	die("camera", "exec dmabufctl run", errno);
 }
 
@@ -426,7 +434,8 @@ int main(int argc, char **argv)
 	pid_t cam, enc, disp;
 	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
 
-	compat = argc > 1 && !strcmp(argv[1], "--compat");
+	sanitize = argc > 1 && !strcmp(argv[1], "--sanitize");
+	compat = sanitize || (argc > 1 && !strcmp(argv[1], "--compat"));
 	if (n <= 0)
 		die("demo", "readlink", errno);
 	exe[n] = '\0';
@@ -435,8 +444,11 @@ int main(int argc, char **argv)
 	say("demo",
 	    "a camera -> encoder -> display pipeline over dmabuffs, %d frames%s",
 	    FRAMES,
-	    compat ? "; the camera is an unmodified /dev/dma_heap program"
-		   : "");
+	    sanitize ? "; the camera is an unmodified /dev/dma_heap program "
+		       "run under dmabuf-sanitizer, with a bug planted: it "
+		       "touches a pixel after SYNC END"
+	    : compat ? "; the camera is an unmodified /dev/dma_heap program"
+		     : "");
 	start_daemon();
 	if (socketpair(AF_UNIX, SOCK_STREAM, 0, cam_enc) ||
 	    socketpair(AF_UNIX, SOCK_STREAM, 0, enc_disp) ||

@@ -291,6 +291,31 @@ Test(tools, the_compat_demo_verifies_every_frame)
 	cr_assert_not_null(strstr(out, "went with their last fd: yes"));
 }
 
+/* make demo-sanitize: the planted bug is found, named and survived. */
+Test(tools, the_sanitize_demo_names_the_planted_bug)
+{
+	char cmd[PATH_MAX + 32];
+	FILE *p;
+	size_t n;
+
+	snprintf(cmd, sizeof(cmd), "%s --sanitize 2>&1",
+		 build_path("tools/dmabuf-demo"));
+	p = popen(cmd, "r");
+	n = fread(out, 1, sizeof(out) - 1, p);
+	out[n] = '\0';
+	cr_assert_eq(pclose(p), 0, "%s", out);
+	cr_assert_not_null(
+		strstr(out,
+		       "SUMMARY: dmabuf-sanitizer: cpu-write-outside-bracket "
+		       "in main"),
+		"%s", out);
+	cr_assert_not_null(strstr(out, "compat-camera.c:"), "%s", out);
+	cr_assert_not_null(strstr(out, "SYNC END|WRITE"),
+			   "with the END it came after:\n%s", out);
+	cr_assert_not_null(strstr(out, "all 3 frames verified end to end"),
+			   "%s", out);
+}
+
 Test(tools, readme_example_builds_against_the_installed_library)
 {
 	char root[PATH_MAX], cmd[PATH_MAX * 4];
