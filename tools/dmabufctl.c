@@ -811,6 +811,43 @@ static int cmd_devices(int argc, char **argv)
 	return 0;
 }
 
+#define LONG_BRACKET_S 5.0
+
+/*
+ * Open CPU brackets, from .bufinfo (the buffers this user may see), with
+ * those held longer than LONG_BRACKET_S flagged: a forgotten SYNC END.
+ */
+static void print_open_brackets(void)
+{
+	char path[4096], line[512], *p;
+	bool header = false;
+	unsigned long long ino = 0;
+	double secs;
+	FILE *f;
+
+	if (path_in_mount(".bufinfo", path, sizeof(path)))
+		return;
+	f = fopen(path, "re");
+	while (f && fgets(line, sizeof(line), f)) {
+		if (line[0] >= '0' && line[0] <= '9')
+			sscanf(line, "%*s %*s %*s %*s %*s %llu", &ino);
+		if (strncmp(line, "\tCPU bracket: ", 14))
+			continue;
+		if (!header)
+			puts("\nopen CPU brackets:");
+		header = true;
+		p = strstr(line, " for ");
+		secs = p ? strtod(p + 5, NULL) : 0;
+		line[strcspn(line, "\n")] = '\0';
+		printf("  inode %llu: %s%s\n", ino, line + 14,
+		       secs > LONG_BRACKET_S ? "  <- held long: a missing "
+					       "SYNC END?"
+					     : "");
+	}
+	if (f)
+		fclose(f);
+}
+
 static int cmd_who(int argc, char **argv)
 {
 	struct json_object *a = NULL;
@@ -877,6 +914,7 @@ static int cmd_who(int argc, char **argv)
 			printf("%7d %-16s %u buffer(s), %s\n", (int)h.v[i].pid,
 			       h.v[i].comm, nb, size);
 		}
+		print_open_brackets();
 	}
 	free(v);
 	free(h.v);

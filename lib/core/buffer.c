@@ -1583,7 +1583,13 @@ static int begin_locked(struct dmabuf_handle *h, uint64_t off, uint64_t len,
 		if (ret)
 			return ret;
 	}
-	h->cpu_brackets++;
+	if (!h->cpu_brackets++) {
+		h->bracket_dir = 0;
+		h->bracket_off = off;
+		h->bracket_len = len;
+		clock_gettime(CLOCK_MONOTONIC, &h->bracket_since);
+	}
+	h->bracket_dir |= dir;
 	buf->cpu_brackets++;
 	return 0;
 }

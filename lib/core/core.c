@@ -196,6 +196,34 @@ static void put_name(FILE *f, const char *name)
 			fputc(*c, f);
 }
 
+/*
+ * Open CPU brackets, per handle: who, range, direction and since when, so a
+ * forgotten END shows even without the sanitizer.
+ */
+static void describe_brackets_locked(FILE *f, const struct dmabuf_buffer *buf)
+{
+	static const char *const dir_names[] = {"?", "READ", "WRITE",
+						"READ|WRITE"};
+	const struct dmabuf_handle *h;
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	TAILQ_FOREACH (h, &buf->handles, link)
+		if (h->cpu_brackets)
+			fprintf(f,
+				"\tCPU bracket: %u open (%s) on [%llu, +%llu) "
+				"by uid %d pid %d for %.1f s\n",
+				h->cpu_brackets,
+				dir_names[h->bracket_dir & DMA_BUF_SYNC_RW],
+				(unsigned long long)h->bracket_off,
+				(unsigned long long)h->bracket_len,
+				(int)h->owner, (int)h->pid,
+				(double)(now.tv_sec - h->bracket_since.tv_sec) +
+					(now.tv_nsec -
+					 h->bracket_since.tv_nsec) /
+						1e9);
+}
+
 static void describe_buffer_locked(FILE *f, const struct dmabuf_buffer *buf)
 {
 	const struct dmabuf_attachment *att;
@@ -208,6 +236,7 @@ static void describe_buffer_locked(FILE *f, const struct dmabuf_buffer *buf)
 		(unsigned long long)buf->ino);
 	put_name(f, buf->name);
 	fputc('\n', f);
+	describe_brackets_locked(f, buf);
 	TAILQ_FOREACH (att, &buf->attachments, buf_link)
 		if (att->mapped)
 			fprintf(f,

@@ -155,6 +155,9 @@ struct dmabuf_handle {
 	pid_t pid;
 	uint64_t next_attach_id;
 	unsigned int cpu_brackets;
+	uint32_t bracket_dir; /* directions of the brackets open */
+	uint64_t bracket_off, bracket_len; /* the first one's range */
+	struct timespec bracket_since; /* when the first was opened */
 	struct attachment_list attachments;
 	TAILQ_ENTRY(dmabuf_handle) link;
 };

@@ -516,3 +516,26 @@ Test(files, names_cannot_forge_bufinfo_rows)
 			build_path("tools/dmabufctl")),
 		     0, "dmabufctl ls escapes file names");
 }
+
+Test(files, bufinfo_shows_open_cpu_brackets)
+{
+	struct dma_buf_sync s = {.flags = DMA_BUF_SYNC_START |
+					  DMA_BUF_SYNC_WRITE};
+	char needle[128];
+	int fd = new_buffer("held", NULL, 8192, 0);
+
+	cr_assert_eq(ioctl(fd, DMA_BUF_IOCTL_SYNC, &s), 0);
+	snprintf(needle, sizeof(needle),
+		 "\tCPU bracket: 1 open (WRITE) on [0, +8192) by uid %d pid %d",
+		 (int)getuid(), (int)getpid());
+	cr_assert_not_null(strstr(slurp(at(".bufinfo")), needle),
+			   "a forgotten END shows:\n%s", slurp(at(".bufinfo")));
+	cr_assert_eq(sh("%s -m $MNT who | grep -A1 'open CPU brackets:' | "
+			"grep -q '1 open (WRITE) on \\[0, +8192)'",
+			build_path("tools/dmabufctl")),
+		     0, "and in dmabufctl who");
+	s.flags = DMA_BUF_SYNC_END | DMA_BUF_SYNC_WRITE;
+	cr_assert_eq(ioctl(fd, DMA_BUF_IOCTL_SYNC, &s), 0);
+	cr_assert_null(strstr(slurp(at(".bufinfo")), "CPU bracket"));
+	close(fd);
+}
