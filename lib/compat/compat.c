@@ -874,7 +874,8 @@ int ioctl(int fd, unsigned long req, ...)
 	if (handled)
 		return ret < 0 ? fail(-ret) : ret;
 	ret = REAL(ioctl)(fd, req, arg);
-	if (req == DMA_BUF_IOCTL_SYNC && arg && ours(fd, NULL, 0))
+	if (req == DMA_BUF_IOCTL_SYNC && arg && sanitizer_enabled() &&
+	    ours(fd, NULL, 0))
 		sanitizer_sync(fd, ((const struct dma_buf_sync *)arg)->flags,
 			       ret);
 	return ret;
@@ -908,8 +909,8 @@ static bool private_of_ours(int flags, int fd)
 static void *watched(void *p, size_t len, int prot, int flags, int fd,
 		     off_t off)
 {
-	if (p != MAP_FAILED && fd >= 0 && !(flags & MAP_ANONYMOUS) &&
-	    ours(fd, NULL, 0))
+	if (sanitizer_enabled() && p != MAP_FAILED && fd >= 0 &&
+	    !(flags & MAP_ANONYMOUS) && ours(fd, NULL, 0))
 		sanitizer_mapped(p, len, prot, fd, off);
 	return p;
 }
@@ -939,6 +940,7 @@ void *mmap64(void *addr, size_t len, int prot, int flags, int fd, off64_t off)
 
 int munmap(void *addr, size_t len)
 {
-	sanitizer_unmapping(addr, len);
+	if (sanitizer_enabled())
+		sanitizer_unmapping(addr, len);
 	return REAL(munmap)(addr, len);
 }

@@ -24,6 +24,9 @@ int compat_sync_file_info(int fd, void *arg);
 #include <stdint.h>
 #include <sys/types.h>
 
+#include <stdbool.h>
+
+bool sanitizer_enabled(void);
 void sanitizer_mapped(void *addr, size_t len, int prot, int fd, off_t off);
 void sanitizer_unmapping(void *addr, size_t len);
 void sanitizer_sync(int fd, uint64_t flags, int ret);

@@ -309,6 +309,16 @@ static struct san_map *map_at(uintptr_t addr)
 /* ---- the hooks compat.c calls ---- */
 
 /**
+ * sanitizer_enabled() - is DMABUF_SANITIZE=1 in force?
+ *
+ * compat.c asks first, so that with the sanitizer off no call pays for it.
+ */
+bool sanitizer_enabled(void)
+{
+	return san.on;
+}
+
+/**
  * sanitizer_mapped() - a mapping of one of our buffer fds was made
  * @addr: where
  * @len: its length

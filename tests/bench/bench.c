@@ -757,6 +757,54 @@ static void bench_compat_cycle(const char *build)
 		 "unmodified program under dmabufctl run; median");
 }
 
+/*
+ * ---- the sanitizer's cost: the same frames with it on and off ----
+ *
+ * heap_cycle's frames under dmabufctl run, with --sanitize and without,
+ * in the same run: a SYNC pair around a 4 KiB write, and an 8 MiB frame.
+ */
+static double heap_frames_us(const char *build, const char *how, int n,
+			     size_t size)
+{
+	char cmd[1024], out[64] = "";
+	FILE *p;
+
+	snprintf(
+		cmd, sizeof(cmd),
+		"%s/tools/dmabufctl -m %s run %s -- %s/tests/compat/heap_cycle "
+		"%d %zu frames",
+		build, mnt, how, build, n, size);
+	p = popen(cmd, "r");
+	if (!p || !fgets(out, sizeof(out), p) || pclose(p))
+		die("heap_cycle frames under dmabufctl run", EIO);
+	return strtod(out, NULL);
+}
+
+static void bench_sanitizer(const char *build)
+{
+	static const struct {
+		const char *metric;
+		int n;
+		size_t size;
+	} rows[] = {
+		{"SYNC pair + 4 KiB write, sanitizer on vs off", 2000, 4096},
+		{"8 MiB frame, sanitizer on vs off", 40, 8u << 20},
+	};
+	double on, off;
+	size_t i;
+
+	for (i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		off = heap_frames_us(build, "", rows[i].n, rows[i].size);
+		on = heap_frames_us(build, "--sanitize", rows[i].n,
+				    rows[i].size);
+		snprintf(record(rows[i].metric, on, off, "us", on / off, 0, 0,
+				"report")
+				 ->note,
+			 sizeof(results[0].note),
+			 "unmodified program; median per frame");
+	}
+}
+
 /* ---- output ---- */
 
 static void print_table(void)
@@ -881,6 +929,7 @@ int main(int argc, char **argv)
 	bench_dd(mnt, mode, 0.85, 0.9);
 	bench_plain();
 	bench_compat_cycle(argv[1]);
+	bench_sanitizer(argv[1]);
 	bench_scale();
 	print_table();
 	write_json(json, commit);
