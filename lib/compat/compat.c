@@ -63,16 +63,6 @@ static struct {
 	dev_t dev; /* the mount's st_dev; 0 when there is no mount */
 } compat = {.once = PTHREAD_ONCE_INIT};
 
-/* The next definition of @name: libc's, or another preload's. */
-#define REAL(name)                                                           \
-	({                                                                   \
-		static __typeof__(name) *real_##name;                        \
-		if (!real_##name)                                            \
-			real_##name =                                        \
-				(__typeof__(name) *)dlsym(RTLD_NEXT, #name); \
-		real_##name;                                                 \
-	})
-
 static void compat_init(void)
 {
 	const char *mnt = dmabuf_mount_path();

@@ -9,7 +9,18 @@
 #ifndef DMABUF_COMPAT_H
 #define DMABUF_COMPAT_H
 
+#include <dlfcn.h>
 #include <stddef.h>
+
+/* The next definition of @name: libc's, or another preload's. */
+#define REAL(name)                                                           \
+	({                                                                   \
+		static __typeof__(name) *real_##name;                        \
+		if (!real_##name)                                            \
+			real_##name =                                        \
+				(__typeof__(name) *)dlsym(RTLD_NEXT, #name); \
+		real_##name;                                                 \
+	})
 
 const char *compat_redirect(const char *path, char *buf, size_t len);
 int compat_heap_alloc(const char *heap, unsigned long req, void *arg);

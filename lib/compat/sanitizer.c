@@ -112,15 +112,6 @@ static struct {
 	unsigned long total;
 } san = {.lock = PTHREAD_MUTEX_INITIALIZER, .exitcode = 1, .log_fd = 2};
 
-#define REAL(name)                                                           \
-	({                                                                   \
-		static __typeof__(name) *real_##name;                        \
-		if (!real_##name)                                            \
-			real_##name =                                        \
-				(__typeof__(name) *)dlsym(RTLD_NEXT, #name); \
-		real_##name;                                                 \
-	})
-
 /* ---- reports ---- */
 
 static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

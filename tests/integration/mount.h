@@ -91,6 +91,27 @@ static inline double now_s(void)
 		_ok;                                                     \
 	})
 
+/*
+ * Run shell command @cmd; its output (stdout and stderr) in @out.
+ * Return: its exit status, or -1 if it did not exit.
+ */
+static inline int capture(const char *cmd, char *out, size_t len)
+{
+	char full[PATH_MAX * 8];
+	FILE *p;
+	size_t n;
+	int st;
+
+	cr_assert_lt(snprintf(full, sizeof(full), "%s 2>&1", cmd),
+		     (int)sizeof(full));
+	p = popen(full, "r");
+	cr_assert_not_null(p);
+	n = fread(out, 1, len - 1, p);
+	out[n] = '\0';
+	st = pclose(p);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
 static inline void show_log(void)
 {
 	char cmd[PATH_MAX + 16];

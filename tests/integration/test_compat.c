@@ -317,23 +317,15 @@ Test(compat, fence_of_a_killed_holder_signals_with_an_error)
 static int sanitized(const char *mistake, const char *opts, char *out,
 		     size_t len)
 {
-	char cmd[PATH_MAX * 8];
-	FILE *p;
-	size_t n;
-	int st;
+	char cmd[PATH_MAX * 6];
 
 	cr_assert_lt(snprintf(cmd, sizeof(cmd),
 			      "DMABUF_SANITIZE_OPTIONS='%s' %s -m %s run "
-			      "--sanitize -- %s %s 2>&1",
+			      "--sanitize -- %s %s",
 			      opts, ctl(), M.mp, prog("sanitize_client"),
 			      mistake),
 		     (int)sizeof(cmd));
-	p = popen(cmd, "r");
-	cr_assert_not_null(p);
-	n = fread(out, 1, len - 1, p);
-	out[n] = '\0';
-	st = pclose(p);
-	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+	return capture(cmd, out, len);
 }
 
 static unsigned int count(const char *text, const char *needle)

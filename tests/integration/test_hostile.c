@@ -43,19 +43,12 @@ static void populate(void)
 static void expect(const char *cmd, int status, const char *message)
 {
 	char full[PATH_MAX * 4], out[4096];
-	FILE *p;
-	size_t n;
 	int st;
 
-	snprintf(full, sizeof(full), "cd %s && %s 2>&1 </dev/null", M.dir, cmd);
-	p = popen(full, "r");
-	cr_assert_not_null(p);
-	n = fread(out, 1, sizeof(out) - 1, p);
-	out[n] = '\0';
-	st = pclose(p);
-	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == status,
-		  "%s: exit %d, not %d\n%s", cmd,
-		  WIFEXITED(st) ? WEXITSTATUS(st) : -1, status, out);
+	snprintf(full, sizeof(full), "cd %s && %s </dev/null", M.dir, cmd);
+	st = capture(full, out, sizeof(out));
+	cr_assert_eq(st, status, "%s: exit %d, not %d\n%s", cmd, st, status,
+		     out);
 	cr_assert_not_null(strstr(out, message), "%s: no \"%s\" in:\n%s", cmd,
 			   message, out);
 }

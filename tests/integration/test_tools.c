@@ -12,23 +12,15 @@
 
 TestSuite(tools, .init = mount_default, .fini = unmount_all, .timeout = 180);
 
-/* Run dmabufctl with ARGS against the test mount; capture stdout. */
+/* Run dmabufctl with ARGS against the test mount; capture its output. */
 static int ctl(char *out, size_t len, const char *args)
 {
 	char cmd[8192];
-	FILE *p;
-	size_t n;
-	int status;
 
-	cr_assert_lt(snprintf(cmd, sizeof(cmd), "%s -m %s %s 2>&1",
+	cr_assert_lt(snprintf(cmd, sizeof(cmd), "%s -m %s %s",
 			      build_path("tools/dmabufctl"), M.mp, args),
 		     (int)sizeof(cmd));
-	p = popen(cmd, "r");
-	cr_assert_not_null(p);
-	n = fread(out, 1, len - 1, p);
-	out[n] = '\0';
-	status = pclose(p);
-	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+	return capture(cmd, out, len);
 }
 
 static char out[1 << 16];
@@ -275,15 +267,10 @@ Test(tools, the_demo_verifies_every_frame)
 Test(tools, the_compat_demo_verifies_every_frame)
 {
 	char cmd[PATH_MAX + 32];
-	FILE *p;
-	size_t n;
 
-	snprintf(cmd, sizeof(cmd), "%s --compat 2>&1",
+	snprintf(cmd, sizeof(cmd), "%s --compat",
 		 build_path("tools/dmabuf-demo"));
-	p = popen(cmd, "r");
-	n = fread(out, 1, sizeof(out) - 1, p);
-	out[n] = '\0';
-	cr_assert_eq(pclose(p), 0, "%s", out);
+	cr_assert_eq(capture(cmd, out, sizeof(out)), 0, "%s", out);
 	cr_assert_not_null(strstr(out, "frames from /dev/dma_heap/cma"), "%s",
 			   out);
 	cr_assert_not_null(strstr(out, "all 3 frames verified end to end"),
@@ -295,15 +282,10 @@ Test(tools, the_compat_demo_verifies_every_frame)
 Test(tools, the_sanitize_demo_names_the_planted_bug)
 {
 	char cmd[PATH_MAX + 32];
-	FILE *p;
-	size_t n;
 
-	snprintf(cmd, sizeof(cmd), "%s --sanitize 2>&1",
+	snprintf(cmd, sizeof(cmd), "%s --sanitize",
 		 build_path("tools/dmabuf-demo"));
-	p = popen(cmd, "r");
-	n = fread(out, 1, sizeof(out) - 1, p);
-	out[n] = '\0';
-	cr_assert_eq(pclose(p), 0, "%s", out);
+	cr_assert_eq(capture(cmd, out, sizeof(out)), 0, "%s", out);
 	cr_assert_not_null(
 		strstr(out,
 		       "SUMMARY: dmabuf-sanitizer: cpu-write-outside-bracket "
