@@ -850,6 +850,29 @@ static int compat_ioctl(int fd, unsigned long req, void *arg, bool *handled)
 	}
 }
 
+/*
+ * A bracket call, for the sanitizer: the kernel's SYNC, and dmabuffs's own
+ * ranged begin/end, counted over the whole buffer (dmabuf-sanitizer(7)).
+ */
+static void watch_bracket(int fd, unsigned long req, const void *arg, int ret)
+{
+	const struct dmabuf_cpu_access *r = arg;
+	uint64_t flags;
+
+	if (req == DMA_BUF_IOCTL_SYNC)
+		flags = ((const struct dma_buf_sync *)arg)->flags;
+	else if (req == DMABUF_IOCTL_BEGIN_CPU_ACCESS ||
+		 req == DMABUF_IOCTL_END_CPU_ACCESS)
+		flags = (r->flags & DMA_BUF_SYNC_RW) |
+			(req == DMABUF_IOCTL_END_CPU_ACCESS
+				 ? DMA_BUF_SYNC_END
+				 : DMA_BUF_SYNC_START);
+	else
+		return;
+	if (ours(fd, NULL, 0))
+		sanitizer_sync(fd, flags, ret);
+}
+
 int ioctl(int fd, unsigned long req, ...)
 {
 	bool handled;
@@ -864,10 +887,8 @@ int ioctl(int fd, unsigned long req, ...)
 	if (handled)
 		return ret < 0 ? fail(-ret) : ret;
 	ret = REAL(ioctl)(fd, req, arg);
-	if (req == DMA_BUF_IOCTL_SYNC && arg && sanitizer_enabled() &&
-	    ours(fd, NULL, 0))
-		sanitizer_sync(fd, ((const struct dma_buf_sync *)arg)->flags,
-			       ret);
+	if (arg && sanitizer_enabled())
+		watch_bracket(fd, req, arg, ret);
 	return ret;
 }
 

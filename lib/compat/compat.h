@@ -41,5 +41,6 @@ bool sanitizer_enabled(void);
 void sanitizer_mapped(void *addr, size_t len, int prot, int fd, off_t off);
 void sanitizer_unmapping(void *addr, size_t len);
 void sanitizer_sync(int fd, uint64_t flags, int ret);
+void dmabuf_sanitizer_watch(void *addr, size_t len, int prot, int fd);
 
 #endif /* DMABUF_COMPAT_H */

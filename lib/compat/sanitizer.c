@@ -339,6 +339,22 @@ void sanitizer_mapped(void *addr, size_t len, int prot, int fd, off_t off)
 }
 
 /**
+ * dmabuf_sanitizer_watch() - libdmabuf's zero-copy mapping of a buffer
+ * @addr: where it is mapped
+ * @len: its length
+ * @prot: its rights
+ * @fd: the buffer fd it was made from
+ *
+ * libdmabuf calls it, when defined, from dmabuf_mmap(3): the mapping is
+ * of a memfd the sanitizer would not know as the buffer's.
+ */
+void dmabuf_sanitizer_watch(void *addr, size_t len, int prot, int fd)
+{
+	if (san.on)
+		sanitizer_mapped(addr, len, prot, fd, 0);
+}
+
+/**
  * sanitizer_unmapping() - the program unmaps [@addr, @addr + @len)
  * @addr: start
  * @len: length

@@ -892,6 +892,14 @@ int dmabuf_export_memfds(const char *mount, const char *name,
  * Return: 0; -EACCES for PROT_WRITE on a read-only fd (or a refused
  * token); -EINVAL for bad @prot or a non-buffer fd; a negative errno.
  */
+/*
+ * dmabuf-sanitizer(7), when the compat layer is preloaded with
+ * DMABUF_SANITIZE=1: a zero-copy mapping is watched as a file mapping is.
+ * Weak, so that without the layer nothing is called.
+ */
+void dmabuf_sanitizer_watch(void *addr, size_t len, int prot, int fd)
+	__attribute__((weak));
+
 int dmabuf_mmap(int fd, int prot, struct dmabuf_mapping **mapping)
 {
 	static __thread struct memory mem;
@@ -920,6 +928,8 @@ int dmabuf_mmap(int fd, int prot, struct dmabuf_mapping **mapping)
 	m->size = mem.reply.size;
 	m->map_size = mem.reply.map_size;
 	m->writable = prot & PROT_WRITE;
+	if (dmabuf_sanitizer_watch)
+		dmabuf_sanitizer_watch(m->addr, m->map_size, prot, m->fd);
 	*mapping = m;
 	return 0;
 

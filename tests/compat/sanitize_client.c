@@ -4,14 +4,19 @@
  * mistake on purpose, chosen by its argument, for the sanitizer's tests
  * (test_compat): it allocates a 64 KiB buffer from /dev/dma_heap/system,
  * maps it, and does what the mistake says.  "clean" commits none.  Only
- * the system's headers: what a program from elsewhere would have.
+ * the system's headers: what a program from elsewhere would have.  The
+ * "lib-" mistakes use libdmabuf's zero-copy mapping instead, found with
+ * dlsym(3) in the preloaded layer (which carries libdmabuf).
  */
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/dma-buf.h>
 #include <linux/dma-heap.h>
 #include <pthread.h>
 #include <setjmp.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -72,6 +77,40 @@ static int own_handler_runs(void)
 	return 1;
 }
 
+/* libdmabuf, as the preloaded layer exports it. */
+struct dmabuf_mapping;
+
+static int through_libdmabuf(bool bracket)
+{
+	int (*export_)(const char *, const char *, const char *, uint64_t,
+		       const char *, unsigned int) =
+		dlsym(RTLD_DEFAULT, "dmabuf_export");
+	int (*mmap_)(int, int, struct dmabuf_mapping **) =
+		dlsym(RTLD_DEFAULT, "dmabuf_mmap");
+	void *(*addr_)(const struct dmabuf_mapping *) =
+		dlsym(RTLD_DEFAULT, "dmabuf_mapping_addr");
+	int (*begin_)(struct dmabuf_mapping *, uint64_t, uint64_t, uint32_t) =
+		dlsym(RTLD_DEFAULT, "dmabuf_mapping_begin");
+	int (*end_)(struct dmabuf_mapping *, uint64_t, uint64_t, uint32_t) =
+		dlsym(RTLD_DEFAULT, "dmabuf_mapping_end");
+	struct dmabuf_mapping *m;
+	volatile char *p;
+	int fd;
+
+	if (!export_ || !mmap_ || !addr_ || !begin_ || !end_)
+		return 6; /* not under the layer */
+	fd = export_(NULL, NULL, NULL, SIZE, NULL, 0);
+	if (fd < 0 || mmap_(fd, PROT_READ | PROT_WRITE, &m))
+		return 7;
+	p = addr_(m);
+	if (bracket && begin_(m, 8192, 4096, 2 /* DMABUF_CPU_WRITE */))
+		return 8;
+	p[8192 + 5] = 1; /* a ranged bracket covers it, or nothing does */
+	if (bracket && end_(m, 8192, 4096, 2))
+		return 8;
+	return 0;
+}
+
 static int mistake(const char *what)
 {
 	volatile char c;
@@ -129,6 +168,10 @@ static int mistake(const char *what)
 			_exit(0);
 		}
 		waitpid(pid, &status, 0);
+	} else if (!strcmp(what, "lib-outside")) {
+		return through_libdmabuf(false);
+	} else if (!strcmp(what, "lib-clean")) {
+		return through_libdmabuf(true);
 	} else if (!strcmp(what, "own-handler")) {
 		return own_handler_runs() ? 0 : 5;
 	} else {

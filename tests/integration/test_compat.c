@@ -352,6 +352,7 @@ Test(compat, sanitizer_reports_each_mistake_once)
 		{"leak", "bracket-leak", "at munmap"},
 		{"thread", "cpu-write-outside-bracket", "in thread_writes"},
 		{"fork", "cpu-write-outside-bracket", "offset 0xc8"},
+		{"lib-outside", "cpu-write-outside-bracket", "offset 0x2005"},
 	};
 	static char out[1 << 16];
 	char summary[128];
@@ -372,8 +373,9 @@ Test(compat, sanitizer_reports_each_mistake_once)
 		cr_assert_not_null(strstr(out, "sanitize_client.c:"),
 				   "symbolized to a line:\n%s", out);
 	}
-	for (i = 0; i < 3; i++) {
-		const char *clean[] = {"clean", "probe", "own-handler"};
+	for (i = 0; i < 4; i++) {
+		const char *clean[] = {"clean", "probe", "own-handler",
+				       "lib-clean"};
 
 		cr_assert_eq(sanitized(clean[i], "", out, sizeof(out)), 0,
 			     "%s:\n%s", clean[i], out);
