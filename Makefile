@@ -232,7 +232,7 @@ $(COMPAT_SO): lib/compat/compat.c lib/compat/sanitizer.c lib/compat/compat.h \
 	$(Q)$(CC) $(COMPAT_CFLAGS) -shared -o $@ lib/compat/compat.c \
 		lib/compat/sanitizer.c $(LIB_SRCS) -pthread -ldl
 
-$(COMPAT_CAMERA): tools/compat-camera.c
+$(COMPAT_CAMERA): tools/compat-camera.c tools/demo-frame.h
 	@mkdir -p $(@D)
 	$(call say,CC,$@)
 	$(Q)$(CC) -std=gnu11 $(WARN) $(CFLAGS) -D_GNU_SOURCE -o $@ $<

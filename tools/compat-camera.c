@@ -31,25 +31,12 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-struct frame_msg {
-	uint32_t index;
-	uint64_t checksum;
-};
+#include "demo-frame.h"
 
 static int fail(const char *what)
 {
 	printf("[camera   ] FAILED: %s: %s\n", what, strerror(errno));
 	return 1;
-}
-
-static uint64_t checksum(const unsigned char *p, size_t len)
-{
-	uint64_t h = 0xcbf29ce484222325ULL;
-	size_t i;
-
-	for (i = 0; i < len; i++)
-		h = (h ^ p[i]) * 0x100000001b3ULL;
-	return h;
 }
 
 static int send_fd(int sock, int fd)

@@ -50,6 +50,7 @@
 
 #include <dmabuf/dmabuf.h>
 
+#include "demo-frame.h"
 #include "mountd.h"
 
 #define FRAMES 3
@@ -58,11 +59,6 @@
 static char tmpdir[64], mnt[128], bindir[PATH_MAX];
 static bool compat, sanitize;
 static struct mountd fsd;
-
-struct frame_msg {
-	uint32_t index;
-	uint64_t checksum;
-};
 
 static void say(const char *who, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
@@ -91,17 +87,6 @@ static void die(const char *who, const char *what, int err)
 		if (_r < 0)                  \
 			die(who, #call, _r); \
 	} while (0)
-
-/* FNV-1a, 64 bits: enough to catch a wrong or torn frame. */
-static uint64_t checksum(const unsigned char *p, size_t len)
-{
-	uint64_t h = 0xcbf29ce484222325ULL;
-	size_t i;
-
-	for (i = 0; i < len; i++)
-		h = (h ^ p[i]) * 0x100000001b3ULL;
-	return h;
-}
 
 /* Send @msg, preceded by @fd (SCM_RIGHTS) unless it is -1. */
 static void send_msg(int sock, const void *msg, size_t len, int fd)
