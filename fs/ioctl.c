@@ -237,6 +237,12 @@ static void do_revoke(struct fs_ioctl_call *c)
 	fs_ioctl_reply(c, 0);
 }
 
+static void do_take_race(struct fs_ioctl_call *c)
+{
+	dmabuf_handle_take_race(handle_of(c), &c->a->race);
+	fs_ioctl_reply(c, 0);
+}
+
 /* ---- root directory ioctls: the device registry ---- */
 
 static int may_edit_devices(struct fs_ioctl_call *c)

@@ -37,6 +37,7 @@
 	ROW(DMABUF_IOCTL_FENCE_IMPORT, BUFFER, check_fence_import,             \
 	    do_fence_import)                                                   \
 	ROW(DMABUF_IOCTL_REVOKE, BUFFER, check_revoke, do_revoke)              \
+	ROW(DMABUF_IOCTL_TAKE_RACE, BUFFER, NULL, do_take_race)                \
 	ROW(DMABUF_IOCTL_FENCE_BIND, SYNC_FILE, NULL, fs_fence_bind_ioctl)     \
 	ROW(DMABUF_IOCTL_FENCE_MERGE, SYNC_FILE, check_fence_merge,            \
 	    fs_fence_merge_ioctl)                                              \

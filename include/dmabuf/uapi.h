@@ -474,6 +474,33 @@ struct dmabuf_revoke {
 };
 
 /**
+ * struct dmabuf_cpu_race - DMABUF_IOCTL_TAKE_RACE: what raced this handle's
+ * CPU brackets
+ * @count: out: device mappings made, since the last call, while a CPU
+ *         bracket of this handle was open and conflicting with it: a
+ *         device that writes (FROM_DEVICE, BIDIRECTIONAL) against any
+ *         bracket, a device that reads against a WRITE bracket
+ * @dir: out: the last one's DMABUF_DIR_*
+ * @pid: out: the process whose handle made it
+ * @uid: out: that handle's uid
+ * @device: out: its device
+ *
+ * A START waits for the device mappings it conflicts with, but a device
+ * may map the buffer while the CPU holds a bracket: the kernel allows it
+ * and so does dmabuffs.  The daemon notes each such mapping on the
+ * bracket's handle and logs it; this call reads the note and clears it
+ * (dmabuf-sanitizer(7) asks at every END).  Any handle may ask about
+ * itself.
+ */
+struct dmabuf_cpu_race {
+	__u32 count;
+	__u32 dir;
+	__s32 pid;
+	__u32 uid;
+	char device[DMABUF_NAME_LEN];
+};
+
+/**
  * struct dmabuf_fence_info - DMABUF_IOCTL_FENCE_INFO, on a bound handle
  * @id: out: the fence's id
  * @status: out: 1 signalled, 0 active, a negative errno
@@ -533,6 +560,8 @@ struct dmabuf_heap_info {
 #define DMABUF_IOCTL_FENCE_IMPORT \
 	_IOW(DMABUF_IOC_MAGIC, 0x0c, struct dmabuf_fence_import)
 #define DMABUF_IOCTL_REVOKE _IOWR(DMABUF_IOC_MAGIC, 0x10, struct dmabuf_revoke)
+#define DMABUF_IOCTL_TAKE_RACE \
+	_IOR(DMABUF_IOC_MAGIC, 0x11, struct dmabuf_cpu_race)
 /* On <mount>/.sync_file handles: */
 #define DMABUF_IOCTL_FENCE_BIND \
 	_IOW(DMABUF_IOC_MAGIC, 0x0d, struct dmabuf_fence_bind)

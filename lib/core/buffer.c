@@ -1276,6 +1276,39 @@ static void migrate_locked(struct dmabuf_buffer *buf)
 		   (unsigned long long)buf->pl.chunks[0].addr);
 }
 
+/*
+ * A START waits for the device mappings it conflicts with, but nothing
+ * stops a device from mapping while the CPU holds a bracket (nor does the
+ * kernel).  Such a mapping races the bracket: note it on each handle whose
+ * bracket it conflicts with, for DMABUF_IOCTL_TAKE_RACE (the sanitizer
+ * asks at every END), and log it once per note.
+ */
+static void note_races_locked(const struct dmabuf_attachment *att)
+{
+	static const char *const dir_names[] = {"BIDIRECTIONAL", "TO_DEVICE",
+						"FROM_DEVICE"};
+	bool device_writes = att->dir != DMABUF_DIR_TO_DEVICE;
+	struct dmabuf_handle *h;
+
+	TAILQ_FOREACH (h, &att->buf->handles, link) {
+		if (!h->cpu_brackets ||
+		    !(device_writes || (h->bracket_dir & DMA_BUF_SYNC_WRITE)))
+			continue;
+		if (!h->race.count++)
+			dmabuf_log(LOG_NOTICE,
+				   "buffer %llu: device %s mapped it %s while "
+				   "pid %d holds a CPU bracket: they race",
+				   (unsigned long long)att->buf->ino,
+				   att->dev->desc.name, dir_names[att->dir],
+				   (int)h->pid);
+		h->race.dir = att->dir;
+		h->race.pid = att->handle->pid;
+		h->race.uid = att->handle->owner;
+		snprintf(h->race.device, sizeof(h->race.device), "%s",
+			 att->dev->desc.name);
+	}
+}
+
 static int map_locked(struct dmabuf_attachment *att, uint32_t dir)
 {
 	struct dmabuf_buffer *buf = att->buf;
@@ -1310,6 +1343,7 @@ static int map_locked(struct dmabuf_attachment *att, uint32_t dir)
 		buf->read_fences++;
 	else
 		buf->write_fences++;
+	note_races_locked(att);
 	return 0;
 }
 
@@ -1652,6 +1686,20 @@ int dmabuf_handle_end_cpu(struct dmabuf_handle *h, uint64_t off, uint64_t len,
 	}
 	pthread_mutex_unlock(&buf->core->lock);
 	return ret;
+}
+
+/**
+ * dmabuf_handle_take_race() - what raced @h's CPU brackets, and forget it
+ * @h: the handle
+ * @race: out: see struct dmabuf_cpu_race; count 0 when nothing did
+ */
+void dmabuf_handle_take_race(struct dmabuf_handle *h,
+			     struct dmabuf_cpu_race *race)
+{
+	pthread_mutex_lock(&h->buf->core->lock);
+	*race = h->race;
+	memset(&h->race, 0, sizeof(h->race));
+	pthread_mutex_unlock(&h->buf->core->lock);
 }
 
 /**

@@ -222,6 +222,14 @@ static void describe_brackets_locked(FILE *f, const struct dmabuf_buffer *buf)
 					(now.tv_nsec -
 					 h->bracket_since.tv_nsec) /
 						1e9);
+	TAILQ_FOREACH (h, &buf->handles, link)
+		if (h->race.count)
+			fprintf(f,
+				"\tCPU bracket raced: %u device mapping(s) "
+				"while pid %d held a bracket, the last by %s "
+				"(pid %d)\n",
+				h->race.count, (int)h->pid, h->race.device,
+				(int)h->race.pid);
 }
 
 static void describe_buffer_locked(FILE *f, const struct dmabuf_buffer *buf)

@@ -246,5 +246,7 @@ int dmabuf_handle_begin_cpu(struct dmabuf_handle *h, uint64_t off, uint64_t len,
 int dmabuf_handle_end_cpu(struct dmabuf_handle *h, uint64_t off, uint64_t len,
 			  uint32_t dir);
 int dmabuf_handle_sync(struct dmabuf_handle *h, uint64_t flags);
+void dmabuf_handle_take_race(struct dmabuf_handle *h,
+			     struct dmabuf_cpu_race *race);
 
 #endif /* DMABUF_CORE_H */

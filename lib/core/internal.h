@@ -158,6 +158,7 @@ struct dmabuf_handle {
 	uint32_t bracket_dir; /* directions of the brackets open */
 	uint64_t bracket_off, bracket_len; /* the first one's range */
 	struct timespec bracket_since; /* when the first was opened */
+	struct dmabuf_cpu_race race; /* device mappings that raced a bracket */
 	struct attachment_list attachments;
 	TAILQ_ENTRY(dmabuf_handle) link;
 };

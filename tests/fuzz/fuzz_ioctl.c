@@ -57,6 +57,7 @@ static const struct {
 	{DMABUF_IOCTL_FENCE_EXPORT, IOCTL_TARGET_BUFFER},
 	{DMABUF_IOCTL_FENCE_IMPORT, IOCTL_TARGET_BUFFER},
 	{DMABUF_IOCTL_REVOKE, IOCTL_TARGET_BUFFER},
+	{DMABUF_IOCTL_TAKE_RACE, IOCTL_TARGET_BUFFER},
 	{DMABUF_IOCTL_FENCE_BIND, IOCTL_TARGET_SYNC_FILE},
 	{DMABUF_IOCTL_FENCE_MERGE, IOCTL_TARGET_SYNC_FILE},
 	{DMABUF_IOCTL_FENCE_INFO, IOCTL_TARGET_SYNC_FILE},
@@ -276,6 +277,12 @@ static void apply_buffer(struct state *s, struct dmabuf_handle *h,
 					 a->revoke.pid);
 		if (n < 0)
 			FAIL("revoke answered %d\n", n);
+		break;
+	case DMABUF_IOCTL_TAKE_RACE:
+		dmabuf_handle_take_race(h, &a->race);
+		dmabuf_handle_take_race(h, &a->race);
+		if (a->race.count)
+			FAIL("a race was taken twice\n");
 		break;
 	}
 	(void)s;

@@ -521,6 +521,9 @@ Test(files, bufinfo_shows_open_cpu_brackets)
 {
 	struct dma_buf_sync s = {.flags = DMA_BUF_SYNC_START |
 					  DMA_BUF_SYNC_WRITE};
+	struct dmabuf_attach att = {.device = "gpu0"};
+	struct dmabuf_map map = {.dir = DMABUF_DIR_BIDIRECTIONAL};
+	struct dmabuf_cpu_race race;
 	char needle[128];
 	int fd = new_buffer("held", NULL, 8192, 0);
 
@@ -534,6 +537,29 @@ Test(files, bufinfo_shows_open_cpu_brackets)
 			"grep -q '1 open (WRITE) on \\[0, +8192)'",
 			build_path("tools/dmabufctl")),
 		     0, "and in dmabufctl who");
+
+	/* A device that maps the buffer meanwhile races the bracket. */
+	cr_assert_eq(ioctl(fd, DMABUF_IOCTL_ATTACH, &att), 0);
+	map.attach_id = att.attach_id;
+	cr_assert_eq(ioctl(fd, DMABUF_IOCTL_MAP, &map), 0);
+	snprintf(needle, sizeof(needle),
+		 "\tCPU bracket raced: 1 device mapping(s) while pid %d held "
+		 "a bracket, the last by gpu0 (pid %d)",
+		 (int)getpid(), (int)getpid());
+	cr_assert_not_null(strstr(slurp(at(".bufinfo")), needle), "%s",
+			   slurp(at(".bufinfo")));
+	cr_assert_eq(ioctl(fd, DMABUF_IOCTL_TAKE_RACE, &race), 0);
+	cr_assert_eq(race.count, 1);
+	cr_assert_str_eq(race.device, "gpu0");
+	cr_assert_eq(race.dir, DMABUF_DIR_BIDIRECTIONAL);
+	cr_assert_eq(race.pid, getpid());
+	cr_assert_eq(race.uid, getuid());
+	cr_assert_null(strstr(slurp(at(".bufinfo")), "raced"), "taken");
+	cr_assert_eq(
+		ioctl(fd, DMABUF_IOCTL_UNMAP,
+		      &(struct dmabuf_attach_ref){.attach_id = att.attach_id}),
+		0);
+
 	s.flags = DMA_BUF_SYNC_END | DMA_BUF_SYNC_WRITE;
 	cr_assert_eq(ioctl(fd, DMA_BUF_IOCTL_SYNC, &s), 0);
 	cr_assert_null(strstr(slurp(at(".bufinfo")), "CPU bracket"));

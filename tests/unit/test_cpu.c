@@ -114,6 +114,42 @@ Test(cpu, write_fence_blocks_reads_read_fence_blocks_writes)
 	dmabuf_buffer_put(buf);
 }
 
+Test(cpu, device_mapping_during_a_bracket_is_noted_as_a_race)
+{
+	struct dmabuf_buffer *buf = export_buf("system", MiB);
+	struct dmabuf_handle *cpu = open_buf(buf), *dev = open_buf(buf),
+			     *idle = open_buf(buf);
+	uint64_t enc = attach(dev, "encoder0"), gpu = attach(dev, "gpu0");
+	struct dmabuf_cpu_race race;
+
+	cr_assert_eq(dmabuf_handle_begin_cpu(cpu, 0, 0, DMA_BUF_SYNC_READ), 0);
+	map(dev, enc, DMABUF_DIR_TO_DEVICE);
+	dmabuf_handle_take_race(cpu, &race);
+	cr_assert_eq(race.count, 0, "a reading device does not race a reader");
+	map(dev, gpu, DMABUF_DIR_FROM_DEVICE);
+	dmabuf_handle_take_race(cpu, &race);
+	cr_assert_eq(race.count, 1, "a writing device races any bracket");
+	cr_assert_str_eq(race.device, "gpu0");
+	cr_assert_eq(race.dir, DMABUF_DIR_FROM_DEVICE);
+	dmabuf_handle_take_race(cpu, &race);
+	cr_assert_eq(race.count, 0, "taken once");
+	dmabuf_handle_take_race(idle, &race);
+	cr_assert_eq(race.count, 0, "a handle without a bracket did not race");
+	cr_assert_eq(dmabuf_handle_end_cpu(cpu, 0, 0, DMA_BUF_SYNC_READ), 0);
+	cr_assert_eq(dmabuf_handle_unmap(dev, gpu), 0);
+	cr_assert_eq(dmabuf_handle_unmap(dev, enc), 0);
+
+	cr_assert_eq(dmabuf_handle_begin_cpu(cpu, 0, 0, DMA_BUF_SYNC_WRITE), 0);
+	map(dev, enc, DMABUF_DIR_TO_DEVICE);
+	dmabuf_handle_take_race(cpu, &race);
+	cr_assert_eq(race.count, 1, "a reading device races a writer");
+	cr_assert_str_eq(race.device, "encoder0");
+	dmabuf_handle_release(idle);
+	dmabuf_handle_release(dev);
+	dmabuf_handle_release(cpu);
+	dmabuf_buffer_put(buf);
+}
+
 static void *release_thread(void *arg)
 {
 	dmabuf_handle_release(arg);
