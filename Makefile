@@ -65,7 +65,7 @@ CORE_SRCS := lib/core/log.c lib/core/range.c lib/core/sg.c lib/core/device.c \
 CORE_OBJS := $(CORE_SRCS:%.c=$(B)/%.o)
 CORE_LIB := $(B)/lib/libdmabufcore.a
 
-LIB_SRCS := lib/libdmabuf/dmabuf.c
+LIB_SRCS := lib/libdmabuf/dmabuf.c lib/libdmabuf/sanitizer.c
 LIB_OBJS := $(LIB_SRCS:%.c=$(B)/%.o)
 LIB_A := $(B)/lib/libdmabuf.a
 SONAME := libdmabuf.so.0
@@ -79,6 +79,12 @@ COMPAT_SO := $(B)/lib/libdmabuf-compat.so
 COMPAT_PROG_SRCS := $(wildcard tests/compat/*.c)
 COMPAT_PROGS := $(COMPAT_PROG_SRCS:tests/compat/%.c=$(B)/tests/compat/%) \
 	$(B)/tests/compat/heap_client-static
+
+# Programs linked against libdmabuf.so, as a user's are; never sanitized,
+# like the compat layer, so that they may run under it too.
+LIB_PROG_SRCS := $(wildcard tests/lib/*.c)
+LIB_PROGS := $(LIB_PROG_SRCS:tests/lib/%.c=$(B)/tests/lib/%)
+PLAIN_LIB_SO := $(B)/tests/lib/$(SONAME)
 
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(UNIT_SRCS:%.c=$(B)/%)
@@ -151,7 +157,7 @@ all: $(CORE_LIB) $(LIB_A) $(LIB_SO) $(FS_BIN) $(CTL_BIN) $(DEMO_BIN) \
 	$(COMPAT_SO) $(COMPAT_CAMERA)
 
 build-tests: all $(UNIT_BINS) $(INTEG_BINS) $(TEST_PLUGINS) $(BENCH_BINS) \
-	$(COMPAT_PROGS)
+	$(COMPAT_PROGS) $(LIB_PROGS)
 
 deps:
 	@tools/install-deps
@@ -225,12 +231,12 @@ $(B)/tests/plugins/%.so: tests/plugins/%.c
 # Preloaded into programs from elsewhere, so never sanitized: an ASan
 # runtime must come first in a process, and theirs has none.
 COMPAT_CFLAGS = -std=gnu11 $(WARN) $(CFLAGS) -fPIC -D_GNU_SOURCE -Iinclude
-$(COMPAT_SO): lib/compat/compat.c lib/compat/sanitizer.c lib/compat/compat.h \
-		$(LIB_SRCS) $(wildcard include/dmabuf/*.h)
+$(COMPAT_SO): lib/compat/compat.c lib/compat/compat.h \
+		lib/libdmabuf/sanitizer.h $(LIB_SRCS) $(wildcard include/dmabuf/*.h)
 	@mkdir -p $(@D)
 	$(call say,LD,$@)
 	$(Q)$(CC) $(COMPAT_CFLAGS) -shared -o $@ lib/compat/compat.c \
-		lib/compat/sanitizer.c $(LIB_SRCS) -pthread -ldl
+		$(LIB_SRCS) -pthread -ldl
 
 $(COMPAT_CAMERA): tools/compat-camera.c tools/demo-frame.h
 	@mkdir -p $(@D)
@@ -242,6 +248,18 @@ $(B)/tests/compat/%: tests/compat/%.c tests/compat/tap.h
 	@mkdir -p $(@D)
 	$(call say,CC,$@)
 	$(Q)$(CC) -std=gnu11 $(WARN) $(CFLAGS) -D_GNU_SOURCE -o $@ $<
+
+$(PLAIN_LIB_SO): $(LIB_SRCS) lib/libdmabuf/sanitizer.h \
+		$(wildcard include/dmabuf/*.h)
+	@mkdir -p $(@D)
+	$(call say,LD,$@)
+	$(Q)$(CC) $(COMPAT_CFLAGS) -shared -Wl,-soname,$(SONAME) -o $@ \
+		$(LIB_SRCS) -pthread
+
+$(B)/tests/lib/%: tests/lib/%.c $(PLAIN_LIB_SO)
+	$(call say,CC,$@)
+	$(Q)$(CC) $(COMPAT_CFLAGS) -o $@ $< $(PLAIN_LIB_SO) \
+		-Wl,-rpath,'$$ORIGIN'
 
 # A static build, for the message dmabufctl run gives such programs.
 $(B)/tests/compat/heap_client-static: tests/compat/heap_client.c tests/compat/tap.h

@@ -37,6 +37,7 @@
 #include <linux/sync_file.h>
 #include <linux/udmabuf.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -850,29 +851,6 @@ static int compat_ioctl(int fd, unsigned long req, void *arg, bool *handled)
 	}
 }
 
-/*
- * A bracket call, for the sanitizer: the kernel's SYNC, and dmabuffs's own
- * ranged begin/end, counted over the whole buffer (dmabuf-sanitizer(7)).
- */
-static void watch_bracket(int fd, unsigned long req, const void *arg, int ret)
-{
-	const struct dmabuf_cpu_access *r = arg;
-	uint64_t flags;
-
-	if (req == DMA_BUF_IOCTL_SYNC)
-		flags = ((const struct dma_buf_sync *)arg)->flags;
-	else if (req == DMABUF_IOCTL_BEGIN_CPU_ACCESS ||
-		 req == DMABUF_IOCTL_END_CPU_ACCESS)
-		flags = (r->flags & DMA_BUF_SYNC_RW) |
-			(req == DMABUF_IOCTL_END_CPU_ACCESS
-				 ? DMA_BUF_SYNC_END
-				 : DMA_BUF_SYNC_START);
-	else
-		return;
-	if (ours(fd, NULL, 0))
-		sanitizer_sync(fd, flags, ret);
-}
-
 int ioctl(int fd, unsigned long req, ...)
 {
 	bool handled;
@@ -887,8 +865,8 @@ int ioctl(int fd, unsigned long req, ...)
 	if (handled)
 		return ret < 0 ? fail(-ret) : ret;
 	ret = REAL(ioctl)(fd, req, arg);
-	if (arg && sanitizer_enabled())
-		watch_bracket(fd, req, arg, ret);
+	if (dmabuf_sanitizer_enabled() && ours(fd, NULL, 0))
+		dmabuf_sanitizer_ioctl(fd, req, arg, ret ? errno : 0, true);
 	return ret;
 }
 
@@ -920,9 +898,9 @@ static bool private_of_ours(int flags, int fd)
 static void *watched(void *p, size_t len, int prot, int flags, int fd,
 		     off_t off)
 {
-	if (sanitizer_enabled() && p != MAP_FAILED && fd >= 0 &&
+	if (dmabuf_sanitizer_enabled() && p != MAP_FAILED && fd >= 0 &&
 	    !(flags & MAP_ANONYMOUS) && ours(fd, NULL, 0))
-		sanitizer_mapped(p, len, prot, fd, off);
+		dmabuf_sanitizer_mapped(p, len, prot, fd, off);
 	return p;
 }
 
@@ -951,7 +929,39 @@ void *mmap64(void *addr, size_t len, int prot, int flags, int fd, off64_t off)
 
 int munmap(void *addr, size_t len)
 {
-	if (sanitizer_enabled())
-		sanitizer_unmapping(addr, len);
+	if (dmabuf_sanitizer_enabled())
+		dmabuf_sanitizer_unmapping(addr, len);
 	return REAL(munmap)(addr, len);
+}
+
+/* ---- signals, for the sanitizer ---- */
+
+/*
+ * With the sanitizer on, a SIGSEGV handler the program installs is kept
+ * for the faults that are not the sanitizer's, and the sanitizer's stays
+ * in place.  signal(3) too: glibc's does not go through sigaction().
+ */
+int sigaction(int sig, const struct sigaction *act, struct sigaction *old)
+{
+	if (sig == SIGSEGV && dmabuf_sanitizer_keeps_sigsegv(act, old))
+		return 0;
+	return REAL(sigaction)(sig, act, old);
+}
+
+sighandler_t signal(int sig, sighandler_t handler)
+{
+	struct sigaction act = {.sa_handler = handler, .sa_flags = SA_RESTART},
+			 old;
+
+	sigemptyset(&act.sa_mask);
+	sigaddset(&act.sa_mask, sig);
+	if (sig != SIGSEGV || !dmabuf_sanitizer_keeps_sigsegv(&act, &old))
+		return REAL(signal)(sig, handler);
+	return old.sa_handler; /* shares its storage with sa_sigaction */
+}
+
+/* Its ioctl() sees every call, libdmabuf's own included. */
+__attribute__((constructor)) static void compat_watches_ioctls(void)
+{
+	dmabuf_sanitizer_interposed();
 }

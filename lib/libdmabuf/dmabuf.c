@@ -28,6 +28,8 @@
 
 #include <dmabuf/dmabuf.h>
 
+#include "sanitizer.h"
+
 /**
  * struct dmabuf_mapping - a zero-copy mapping of a buffer's memory
  * @addr: where it is mapped
@@ -50,7 +52,11 @@ struct dmabuf_mapping {
 
 static int xioctl(int fd, unsigned long cmd, void *arg)
 {
-	return ioctl(fd, cmd, arg) ? -errno : 0;
+	int err = ioctl(fd, cmd, arg) ? errno : 0;
+
+	if (dmabuf_sanitizer_enabled()) /* dmabuf-sanitizer(7) */
+		dmabuf_sanitizer_ioctl(fd, cmd, arg, err, false);
+	return -err;
 }
 
 static int copy_name(char dst[DMABUF_NAME_LEN], const char *src)
@@ -892,14 +898,6 @@ int dmabuf_export_memfds(const char *mount, const char *name,
  * Return: 0; -EACCES for PROT_WRITE on a read-only fd (or a refused
  * token); -EINVAL for bad @prot or a non-buffer fd; a negative errno.
  */
-/*
- * dmabuf-sanitizer(7), when the compat layer is preloaded with
- * DMABUF_SANITIZE=1: a zero-copy mapping is watched as a file mapping is.
- * Weak, so that without the layer nothing is called.
- */
-void dmabuf_sanitizer_watch(void *addr, size_t len, int prot, int fd)
-	__attribute__((weak));
-
 int dmabuf_mmap(int fd, int prot, struct dmabuf_mapping **mapping)
 {
 	static __thread struct memory mem;
@@ -928,8 +926,8 @@ int dmabuf_mmap(int fd, int prot, struct dmabuf_mapping **mapping)
 	m->size = mem.reply.size;
 	m->map_size = mem.reply.map_size;
 	m->writable = prot & PROT_WRITE;
-	if (dmabuf_sanitizer_watch)
-		dmabuf_sanitizer_watch(m->addr, m->map_size, prot, m->fd);
+	if (dmabuf_sanitizer_enabled()) /* watched as a file mapping is */
+		dmabuf_sanitizer_mapped(m->addr, m->map_size, prot, m->fd, 0);
 	*mapping = m;
 	return 0;
 
@@ -1028,7 +1026,11 @@ void dmabuf_kunmap(struct dmabuf_mapping *m, uint64_t page)
  */
 int dmabuf_munmap(struct dmabuf_mapping *m)
 {
-	int ret = munmap(m->addr, m->map_size) ? -errno : 0;
+	int ret;
+
+	if (dmabuf_sanitizer_enabled())
+		dmabuf_sanitizer_unmapping(m->addr, m->map_size);
+	ret = munmap(m->addr, m->map_size) ? -errno : 0;
 
 	close(m->sock);
 	close(m->fd);

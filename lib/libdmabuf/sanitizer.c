@@ -2,23 +2,36 @@
 /*
  * DOC: the CPU-access sanitizer
  *
- * With DMABUF_SANITIZE=1 (dmabufctl run --sanitize), every mapping the
- * program makes of a buffer of the mount (mmap(2) of a buffer fd, heap and
- * udmabuf fds included) is kept without access rights outside CPU brackets,
- * read-only inside a READ bracket and with its own rights inside a WRITE
- * or RW one.  A fault in such a mapping is a finding: reported once per
- * buffer and code site, in the shape AddressSanitizer users know, with the
- * last START/END on that buffer and its stack; then the page is opened for
- * the access and the program goes on (unless halt_on_error=1).  Brackets
- * nest as the kernel allows: they are counted per buffer and direction,
- * and rights drop when the last one ends.
+ * With DMABUF_SANITIZE=1, every mapping the program makes of a buffer is
+ * kept without access rights outside CPU brackets, read-only inside a READ
+ * bracket and with its own rights inside a WRITE or RW one, page by page
+ * over the bracket's range.  A fault in such a mapping is a finding:
+ * reported once per buffer and code site, in the shape AddressSanitizer
+ * users know, with the last bracket call on that buffer and its stack;
+ * then the page is opened for the access and the program goes on (unless
+ * halt_on_error=1) until the next bracket call sets the rights again.
+ * Brackets nest as the kernel allows: they are counted per range and
+ * direction, and rights drop when the last one covering a page ends.  At
+ * each END the daemon is asked whether a device mapped the buffer while
+ * the bracket was open (DMABUF_IOCTL_TAKE_RACE): it knows both sides.
+ *
+ * It lives in libdmabuf, so a program linked against libdmabuf is watched
+ * with nothing preloaded: its dmabuf_mmap() mappings and its bracket
+ * calls.  The compat layer, which carries libdmabuf, adds the mmap(2),
+ * ioctl(2) and sigaction(2)/signal(2) calls of programs written against
+ * the kernel's uapi.  When both are in a process (a libdmabuf program run
+ * under dmabufctl run), the dynamic linker binds every libdmabuf symbol
+ * to the first copy, the preloaded one, and the constructors of both
+ * start that one copy: one sanitizer, one set of tables.
  *
  * With passthrough, page faults never reach the daemon: the checking lives
  * here, in the program's process.  Faults that are not ours go to the
- * program's own SIGSEGV handler, which sigaction(2) records instead of
- * installing.  Everything the signal handler reads is in fixed tables
- * written under a mutex by the wrappers; it takes no lock and allocates
- * nothing until it reports.
+ * program's own SIGSEGV handler: the compat layer hands it over when the
+ * program installs it, and every bracket call takes it over if it was
+ * installed some other way (a libdmabuf program, a raw syscall).
+ * Everything the signal handler reads is in fixed tables written under a
+ * mutex by the hooks; it takes no lock and allocates nothing until it
+ * reports.
  *
  * Options, in DMABUF_SANITIZE_OPTIONS as ASan's: halt_on_error=1,
  * exitcode=N, log_path=P (writes P.<pid>), suppressions=FILE (one function
@@ -38,18 +51,23 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/auxv.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <ucontext.h>
 #include <unistd.h>
 
-#include "compat.h"
+#include <dmabuf/uapi.h>
+
+#include "sanitizer.h"
 
 #define MAX_BUFFERS 128
 #define MAX_MAPS 512
 #define MAX_SITES 256
 #define MAX_FRAMES 16
 #define MAX_SUPPRESSIONS 64
+#define MAX_OPEN 16 /* distinct (range, direction) brackets per buffer */
 
 enum san_kind {
 	SAN_READ_OUTSIDE,
@@ -58,6 +76,7 @@ enum san_kind {
 	SAN_END_WITHOUT_START,
 	SAN_END_FLAGS_MISMATCH,
 	SAN_BRACKET_LEAK,
+	SAN_RACED_DEVICE,
 	SAN_NR_KINDS,
 };
 
@@ -68,15 +87,24 @@ static const char *const kind_names[SAN_NR_KINDS] = {
 	[SAN_END_WITHOUT_START] = "end-without-start",
 	[SAN_END_FLAGS_MISMATCH] = "end-flags-mismatch",
 	[SAN_BRACKET_LEAK] = "bracket-leak",
+	[SAN_RACED_DEVICE] = "cpu-access-raced-device",
 };
 
-/* A buffer the program mapped, by inode; its brackets, all handles. */
+/* Open brackets of one byte range and direction, nested @count deep. */
+struct san_bracket {
+	uint64_t start, end;
+	uint32_t dir; /* DMA_BUF_SYNC_READ, WRITE or RW */
+	unsigned int count;
+};
+
+/* A buffer the program mapped or bracketed, by inode; all handles. */
 struct san_buffer {
-	uint64_t ino;
+	uint64_t ino, size;
 	char name[256];
-	int readers; /* open READ brackets */
-	int writers; /* open WRITE and RW brackets */
-	uint64_t last_flags; /* the last START/END, and its stack */
+	struct san_bracket open[MAX_OPEN];
+	int nr_open;
+	bool start_refused; /* the last START got EAGAIN: a device held it */
+	char last_call[128]; /* the last bracket call, and its stack */
 	void *last_stack[MAX_FRAMES];
 	int last_depth;
 	unsigned int findings[SAN_NR_KINDS];
@@ -97,11 +125,12 @@ struct san_site {
 };
 
 static struct {
-	bool on, halt;
+	bool on, started, halt, stats;
+	bool interposed; /* the compat layer's ioctl() reports every call */
 	int exitcode, log_fd;
-	bool stats;
 	char suppress[MAX_SUPPRESSIONS][64];
 	int nr_suppress;
+	uintptr_t own_base; /* where this code is loaded, to skip its frames */
 	pthread_mutex_t lock;
 	struct san_buffer bufs[MAX_BUFFERS];
 	int nr_bufs;
@@ -111,6 +140,11 @@ static struct {
 	struct sigaction chained; /* the program's SIGSEGV handler */
 	unsigned long total;
 } san = {.lock = PTHREAD_MUTEX_INITIALIZER, .exitcode = 1, .log_fd = 2};
+
+static uint64_t page_size(void)
+{
+	return (uint64_t)sysconf(_SC_PAGESIZE);
+}
 
 /* ---- reports ---- */
 
@@ -170,6 +204,24 @@ static void print_stack(void *const *frames, int depth)
 	}
 }
 
+/*
+ * The program's part of a stack taken in a hook: the frames after the
+ * hook's own and those in this library (the ioctl wrapper, xioctl,
+ * dmabuf_sync, ...).  Linked into the program itself, the library cannot
+ * be told from the program: only the hook's frame goes.
+ */
+static int program_frames(void **frames, int depth, void ***first)
+{
+	Dl_info dl;
+	int i = 1;
+
+	while (san.own_base && i < depth - 1 && dladdr(frames[i], &dl) &&
+	       (uintptr_t)dl.dli_fbase == san.own_base)
+		i++;
+	*first = frames + i;
+	return depth - i;
+}
+
 static bool suppressed(void *const *frames, int depth)
 {
 	char sym[PATH_MAX + 300];
@@ -199,18 +251,27 @@ static bool seen(struct san_buffer *b, enum san_kind kind, uintptr_t pc)
 	return false;
 }
 
-static const char *flags_text(uint64_t flags)
-{
-	static const char *const text[] = {
-		"START|?", "START|READ", "START|WRITE", "START|RW",
-		"END|?",   "END|READ",	 "END|WRITE",	"END|RW"};
+static const char *const dir_names[] = {"?", "READ", "WRITE", "RW"};
 
-	return text[(flags & DMA_BUF_SYNC_RW) | (flags & DMA_BUF_SYNC_END)];
+static void say_brackets(const struct san_buffer *b)
+{
+	int i, readers = 0, writers = 0;
+
+	for (i = 0; i < b->nr_open; i++)
+		*(b->open[i].dir & DMA_BUF_SYNC_WRITE ? &writers : &readers) +=
+			(int)b->open[i].count;
+	say("    brackets open: %d READ, %d WRITE/RW\n", readers, writers);
+	for (i = 0; i < b->nr_open; i++)
+		if (b->open[i].start || b->open[i].end != b->size)
+			say("      [%#llx, %#llx) %s x%u\n",
+			    (unsigned long long)b->open[i].start,
+			    (unsigned long long)b->open[i].end,
+			    dir_names[b->open[i].dir], b->open[i].count);
 }
 
 /*
  * One finding: the access or call, its stack (@frames, from the handler or
- * the wrapper), and the buffer's last bracket with its own stack.
+ * the hook), and the buffer's last bracket call with its own stack.
  */
 static void report(struct san_buffer *b, enum san_kind kind, uintptr_t pc,
 		   const char *what, void *const *frames, int depth)
@@ -224,12 +285,12 @@ static void report(struct san_buffer *b, enum san_kind kind, uintptr_t pc,
 	say("==%d==ERROR: dmabuf-sanitizer: %s on buffer '%s' (inode %llu)\n",
 	    (int)getpid(), kind_names[kind], b->name,
 	    (unsigned long long)b->ino);
-	say("%s\n    brackets open: %d READ, %d WRITE/RW\n", what, b->readers,
-	    b->writers);
+	say("%s\n", what);
+	say_brackets(b);
 	print_stack(frames, depth);
 	if (b->last_depth) {
-		say("  the last bracket call on this buffer was SYNC %s:\n",
-		    flags_text(b->last_flags));
+		say("  the last bracket call on this buffer was %s:\n",
+		    b->last_call);
 		print_stack(b->last_stack, b->last_depth);
 	} else {
 		say("  no bracket was ever taken on this buffer\n");
@@ -245,36 +306,86 @@ static void report(struct san_buffer *b, enum san_kind kind, uintptr_t pc,
 static struct san_buffer *buffer_of_fd_locked(int fd)
 {
 	char link[64], path[PATH_MAX];
+	struct san_buffer *b;
 	struct stat st;
 	ssize_t n;
-	int i;
 
 	if (fstat(fd, &st))
 		return NULL;
-	for (i = 0; i < san.nr_bufs; i++)
-		if (san.bufs[i].ino == st.st_ino)
-			return &san.bufs[i];
+	for (b = san.bufs; b < san.bufs + san.nr_bufs; b++)
+		if (b->ino == st.st_ino)
+			goto found;
 	if (san.nr_bufs == MAX_BUFFERS)
 		return NULL;
-	san.bufs[i].ino = st.st_ino;
+	b = &san.bufs[san.nr_bufs++];
+	b->ino = st.st_ino;
 	snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
 	n = readlink(link, path, sizeof(path) - 1);
 	path[n > 0 ? n : 0] = '\0';
 	/* A buffer from /dev/dma_heap has no name: it was never linked. */
-	snprintf(san.bufs[i].name, sizeof(san.bufs[i].name), "%.255s",
+	snprintf(b->name, sizeof(b->name), "%.255s",
 		 n <= 0 || strstr(path, " (deleted)") ? "(anonymous)"
 		 : strrchr(path, '/')		      ? strrchr(path, '/') + 1
 						      : path);
-	san.nr_bufs++;
-	return &san.bufs[i];
+found:
+	b->size = (uint64_t)st.st_size;
+	return b;
 }
 
-/* The rights a mapping of @b has now: none, read, or its own. */
-static int rights(const struct san_map *m)
+/* Rights a mapping @m has on the page at buffer offset @off: the union of
+ * the brackets that touch the page (mprotect cannot do less than one). */
+static int rights_at(const struct san_map *m, uint64_t off)
 {
-	if (m->buf->writers)
-		return m->prot;
-	return m->buf->readers ? m->prot & PROT_READ : PROT_NONE;
+	const struct san_buffer *b = m->buf;
+	uint64_t end = off + page_size();
+	int i, prot = PROT_NONE;
+
+	for (i = 0; i < b->nr_open; i++) {
+		if (b->open[i].start >= end || b->open[i].end <= off)
+			continue;
+		if (b->open[i].dir & DMA_BUF_SYNC_WRITE)
+			return m->prot;
+		prot = m->prot & PROT_READ;
+	}
+	return prot;
+}
+
+/* The first page boundary after @off where a bracket of @b begins or ends. */
+static uint64_t next_edge(const struct san_buffer *b, uint64_t off,
+			  uint64_t end)
+{
+	uint64_t pg = page_size(), next = end, edge;
+	int i;
+
+	for (i = 0; i < b->nr_open; i++) {
+		edge = b->open[i].start / pg * pg;
+		if (edge > off && edge < next)
+			next = edge;
+		edge = (b->open[i].end + pg - 1) / pg * pg;
+		if (edge > off && edge < next)
+			next = edge;
+	}
+	return next;
+}
+
+/* Set @m's rights run by run: one mprotect per stretch of equal rights. */
+static void protect_locked(const struct san_map *m)
+{
+	uint64_t first = (uint64_t)m->off, end = first + (m->end - m->start);
+	uint64_t run = first, off = first, next;
+	int prot = rights_at(m, first);
+
+	while (off < end) {
+		next = next_edge(m->buf, off, end);
+		if (next == end || rights_at(m, next) != prot) {
+			mprotect((void *)(m->start + (run - first)), next - run,
+				 prot);
+			run = next;
+			if (next < end)
+				prot = rights_at(m, next);
+		}
+		off = next;
+	}
 }
 
 static void apply_locked(struct san_buffer *b)
@@ -283,8 +394,7 @@ static void apply_locked(struct san_buffer *b)
 
 	for (m = san.maps; m < san.maps + MAX_MAPS; m++)
 		if (m->buf == b)
-			mprotect((void *)m->start, m->end - m->start,
-				 rights(m));
+			protect_locked(m);
 }
 
 static struct san_map *map_at(uintptr_t addr)
@@ -297,33 +407,182 @@ static struct san_map *map_at(uintptr_t addr)
 	return NULL;
 }
 
-/* ---- the hooks compat.c calls ---- */
+/* ---- brackets ---- */
+
+static void open_bracket(struct san_buffer *b, uint64_t start, uint64_t end,
+			 uint32_t dir)
+{
+	struct san_bracket *o;
+
+	for (o = b->open; o < b->open + b->nr_open; o++)
+		if (o->start == start && o->end == end && o->dir == dir)
+			goto nest;
+	if (b->nr_open == MAX_OPEN) {
+		/* Out of slots: widen the last one, never report falsely. */
+		o = &b->open[MAX_OPEN - 1];
+		o->start = start < o->start ? start : o->start;
+		o->end = end > o->end ? end : o->end;
+		o->dir |= dir;
+		goto nest;
+	}
+	o = &b->open[b->nr_open++];
+	*o = (struct san_bracket){.start = start, .end = end, .dir = dir};
+nest:
+	o->count++;
+}
+
+static void drop_bracket(struct san_buffer *b, struct san_bracket *o)
+{
+	if (--o->count)
+		return;
+	*o = b->open[--b->nr_open];
+}
+
+static struct san_bracket *find_bracket(struct san_buffer *b, uint64_t start,
+					uint64_t end, uint32_t dir)
+{
+	struct san_bracket *o;
+
+	for (o = b->open; o < b->open + b->nr_open; o++)
+		if (o->start == start && o->end == end &&
+		    (!dir || o->dir == dir))
+			return o;
+	return NULL;
+}
+
+/* An END: it must name the range and direction of an open START. */
+static void close_bracket(struct san_buffer *b, uint64_t start, uint64_t end,
+			  uint32_t dir, void **frames, int depth)
+{
+	struct san_bracket *o = find_bracket(b, start, end, dir);
+	char what[256];
+
+	if (o) {
+		drop_bracket(b, o);
+		return;
+	}
+	o = find_bracket(b, start, end, 0);
+	if (o) {
+		snprintf(what, sizeof(what),
+			 "  END|%s of a bracket opened START|%s (the uapi "
+			 "wants the same flags)",
+			 dir_names[dir], dir_names[o->dir]);
+		report(b, SAN_END_FLAGS_MISMATCH, (uintptr_t)frames[0], what,
+		       frames, depth);
+		drop_bracket(b, o);
+		return;
+	}
+	snprintf(what, sizeof(what),
+		 "  END|%s of [%#llx, %#llx) without a matching START",
+		 dir_names[dir], (unsigned long long)start,
+		 (unsigned long long)end);
+	report(b, SAN_END_WITHOUT_START, (uintptr_t)frames[0], what, frames,
+	       depth);
+}
+
+/*
+ * Did a device map the buffer while the bracket that @fd's END closes was
+ * open?  The daemon noted it on the handle; a finding at the END.
+ */
+static void check_race_locked(struct san_buffer *b, int fd, void **frames,
+			      int depth)
+{
+	static const char *const dev_dirs[] = {"BIDIRECTIONAL", "TO_DEVICE",
+					       "FROM_DEVICE"};
+	struct dmabuf_cpu_race race = {0};
+	char what[512];
+
+	if (REAL(ioctl)(fd, DMABUF_IOCTL_TAKE_RACE, &race) || !race.count)
+		return;
+	snprintf(what, sizeof(what),
+		 "  device '%.31s' mapped the buffer %s (pid %d, uid %u) "
+		 "while this CPU bracket was open: the device and the CPU "
+		 "used it at once (%u such mapping(s))",
+		 race.device, dev_dirs[race.dir % 3], (int)race.pid, race.uid,
+		 race.count);
+	report(b, SAN_RACED_DEVICE, (uintptr_t)frames[0], what, frames, depth);
+}
+
+/* ---- the SIGSEGV handler, ours or the program's ---- */
+
+static void on_fault(int sig, siginfo_t *si, void *ctx);
+
+/*
+ * Is ours still the SIGSEGV handler?  A handler installed past the compat
+ * layer (a libdmabuf program, a raw syscall) replaced it: keep it as the
+ * program's, to chain to, and put ours back.
+ */
+static void reclaim_sigsegv_locked(void)
+{
+	struct sigaction now, ours = {.sa_sigaction = on_fault,
+				      .sa_flags = SA_SIGINFO | SA_NODEFER};
+
+	if (REAL(sigaction)(SIGSEGV, NULL, &now) ||
+	    ((now.sa_flags & SA_SIGINFO) && now.sa_sigaction == on_fault))
+		return;
+	san.chained = now;
+	sigemptyset(&ours.sa_mask);
+	REAL(sigaction)(SIGSEGV, &ours, NULL);
+}
 
 /**
- * sanitizer_enabled() - is DMABUF_SANITIZE=1 in force?
+ * dmabuf_sanitizer_keeps_sigsegv() - the program installs a SIGSEGV handler
+ * @act: the handler, or NULL to only ask
+ * @old: out, or NULL: the program's previous handler
  *
- * compat.c asks first, so that with the sanitizer off no call pays for it.
+ * The compat layer's sigaction() and signal() ask first.  While the
+ * sanitizer is on, its own handler stays installed and calls the
+ * program's for every fault that is not in a watched mapping.
+ *
+ * Return: true when kept here (the call is done), false to pass it on.
  */
-bool sanitizer_enabled(void)
+bool dmabuf_sanitizer_keeps_sigsegv(const struct sigaction *act,
+				    struct sigaction *old)
+{
+	if (!san.on)
+		return false;
+	if (old)
+		*old = san.chained;
+	if (act)
+		san.chained = *act;
+	return true;
+}
+
+/* ---- the hooks libdmabuf and the compat layer call ---- */
+
+/**
+ * dmabuf_sanitizer_enabled() - is DMABUF_SANITIZE=1 in force?
+ *
+ * Callers ask first, so that with the sanitizer off no call pays for it.
+ *
+ * Return: true when on.
+ */
+bool dmabuf_sanitizer_enabled(void)
 {
 	return san.on;
 }
 
 /**
- * sanitizer_mapped() - a mapping of one of our buffer fds was made
- * @addr: where
+ * dmabuf_sanitizer_mapped() - a mapping of a buffer was made
+ * @addr: where; MAP_FAILED is ignored
  * @len: its length
  * @prot: what the program asked for
  * @fd: the buffer fd
  * @off: offset in the buffer
+ *
+ * Called by the compat layer's mmap() and by dmabuf_mmap().
  */
-void sanitizer_mapped(void *addr, size_t len, int prot, int fd, off_t off)
+void dmabuf_sanitizer_mapped(void *addr, size_t len, int prot, int fd,
+			     off_t off)
 {
 	struct san_map *m;
+	int saved_errno;
 
 	if (!san.on || addr == MAP_FAILED)
 		return;
+	saved_errno = errno;
 	pthread_mutex_lock(&san.lock);
+	reclaim_sigsegv_locked();
 	for (m = san.maps; m < san.maps + MAX_MAPS && m->buf; m++)
 		;
 	if (m < san.maps + MAX_MAPS) {
@@ -333,45 +592,33 @@ void sanitizer_mapped(void *addr, size_t len, int prot, int fd, off_t off)
 				      .off = off,
 				      .buf = buffer_of_fd_locked(fd)};
 		if (m->buf)
-			mprotect(addr, len, rights(m));
+			protect_locked(m);
 	}
 	pthread_mutex_unlock(&san.lock);
+	errno = saved_errno;
 }
 
 /**
- * dmabuf_sanitizer_watch() - libdmabuf's zero-copy mapping of a buffer
- * @addr: where it is mapped
- * @len: its length
- * @prot: its rights
- * @fd: the buffer fd it was made from
- *
- * libdmabuf calls it, when defined, from dmabuf_mmap(3): the mapping is
- * of a memfd the sanitizer would not know as the buffer's.
- */
-void dmabuf_sanitizer_watch(void *addr, size_t len, int prot, int fd)
-{
-	if (san.on)
-		sanitizer_mapped(addr, len, prot, fd, 0);
-}
-
-/**
- * sanitizer_unmapping() - the program unmaps [@addr, @addr + @len)
+ * dmabuf_sanitizer_unmapping() - [@addr, @addr + @len) is being unmapped
  * @addr: start
  * @len: length
  *
  * A bracket still open when the last mapping of its buffer goes is a leak.
+ * Called by the compat layer's munmap() and by dmabuf_munmap(); the second
+ * call for one mapping finds nothing left to do.
  */
-void sanitizer_unmapping(void *addr, size_t len)
+void dmabuf_sanitizer_unmapping(void *addr, size_t len)
 {
 	uintptr_t a = (uintptr_t)addr;
 	struct san_buffer *b = NULL;
-	void *frames[MAX_FRAMES];
+	void *frames[MAX_FRAMES], **at;
 	struct san_map *m;
 	bool last = true;
-	int depth;
+	int depth, saved_errno;
 
 	if (!san.on)
 		return;
+	saved_errno = errno;
 	pthread_mutex_lock(&san.lock);
 	for (m = san.maps; m < san.maps + MAX_MAPS; m++)
 		if (m->buf && m->start >= a && m->end <= a + len) {
@@ -380,64 +627,125 @@ void sanitizer_unmapping(void *addr, size_t len)
 		}
 	for (m = san.maps; b && m < san.maps + MAX_MAPS; m++)
 		last = last && m->buf != b;
-	depth = b && last ? backtrace(frames, MAX_FRAMES) : 0;
-	if (depth >= 3 && (b->readers || b->writers)) {
-		/* frames[0] is here, [1] the munmap wrapper */
-		report(b, SAN_BRACKET_LEAK, (uintptr_t)frames[2],
+	if (b && last && b->nr_open) {
+		depth = program_frames(frames, backtrace(frames, MAX_FRAMES),
+				       &at);
+		report(b, SAN_BRACKET_LEAK, (uintptr_t)at[0],
 		       "  a CPU bracket is still open at munmap of the "
 		       "buffer's last mapping",
-		       frames + 2, depth - 2);
+		       at, depth);
 	}
 	pthread_mutex_unlock(&san.lock);
+	errno = saved_errno;
+}
+
+/* The bracket call @req on @arg: byte range, direction and END or START. */
+static bool decode_bracket(const struct san_buffer *b, unsigned long req,
+			   const void *arg, uint64_t *start, uint64_t *end,
+			   uint32_t *dir, bool *is_end)
+{
+	const struct dmabuf_cpu_access *r = arg;
+	uint64_t flags;
+
+	if (req == DMA_BUF_IOCTL_SYNC) {
+		flags = ((const struct dma_buf_sync *)arg)->flags;
+		*start = 0;
+		*end = b->size;
+		*dir = (uint32_t)(flags & DMA_BUF_SYNC_RW);
+		*is_end = flags & DMA_BUF_SYNC_END;
+		return true;
+	}
+	if (req != DMABUF_IOCTL_BEGIN_CPU_ACCESS &&
+	    req != DMABUF_IOCTL_END_CPU_ACCESS)
+		return false;
+	*start = r->offset;
+	*end = r->length ? r->offset + r->length : b->size;
+	*dir = r->flags & DMA_BUF_SYNC_RW;
+	*is_end = req == DMABUF_IOCTL_END_CPU_ACCESS;
+	return true;
+}
+
+static void describe_call(struct san_buffer *b, unsigned long req,
+			  uint64_t start, uint64_t end, uint32_t dir,
+			  bool is_end, int err)
+{
+	int n = req == DMA_BUF_IOCTL_SYNC
+			? snprintf(b->last_call, sizeof(b->last_call),
+				   "SYNC %s|%s", is_end ? "END" : "START",
+				   dir_names[dir])
+			: snprintf(b->last_call, sizeof(b->last_call),
+				   "%s_CPU_ACCESS of [%#llx, %#llx) %s",
+				   is_end ? "END" : "BEGIN",
+				   (unsigned long long)start,
+				   (unsigned long long)end, dir_names[dir]);
+
+	if (err && n > 0 && (size_t)n < sizeof(b->last_call))
+		snprintf(b->last_call + n, sizeof(b->last_call) - (size_t)n,
+			 ", refused with %s: a device still held the buffer",
+			 strerrorname_np(err));
 }
 
 /**
- * sanitizer_sync() - the program called DMA_BUF_IOCTL_SYNC on a buffer fd
+ * dmabuf_sanitizer_ioctl() - the program made an ioctl on a buffer fd
  * @fd: the fd
- * @flags: its flags
- * @ret: what the call returned; a refused SYNC is not a bracket (waypipe
- *       probes with invalid flags)
+ * @req: the request; only the bracket calls matter (DMA_BUF_IOCTL_SYNC,
+ *       DMABUF_IOCTL_BEGIN/END_CPU_ACCESS)
+ * @arg: its argument, as the call left it
+ * @err: 0, or the errno it failed with.  A refused call is not a bracket
+ *       (waypipe probes with invalid flags); a START refused with EAGAIN is
+ *       remembered: an access after it did not wait for the device.
+ * @interposer: the caller is the compat layer's ioctl(), which sees every
+ *              call, libdmabuf's own included: libdmabuf's calls are then
+ *              not counted twice
  */
-void sanitizer_sync(int fd, uint64_t flags, int ret)
+void dmabuf_sanitizer_ioctl(int fd, unsigned long req, const void *arg, int err,
+			    bool interposer)
 {
-	void *frames[MAX_FRAMES];
+	void *frames[MAX_FRAMES], **at;
+	uint64_t start, end;
 	struct san_buffer *b;
-	bool end = flags & DMA_BUF_SYNC_END;
-	bool write = flags & DMA_BUF_SYNC_WRITE;
-	int depth, *count;
+	int depth, saved_errno;
+	bool is_end;
+	uint32_t dir;
 
-	if (!san.on || ret)
+	if (!san.on || !arg || (san.interposed && !interposer) ||
+	    (err && err != EAGAIN) ||
+	    (req != DMA_BUF_IOCTL_SYNC &&
+	     req != DMABUF_IOCTL_BEGIN_CPU_ACCESS &&
+	     req != DMABUF_IOCTL_END_CPU_ACCESS))
 		return;
-	/* frames[0] is here, [1] the ioctl wrapper, [2] the program's call */
-	depth = backtrace(frames, MAX_FRAMES);
-	if (depth < 3)
-		return;
+	saved_errno = errno;
 	pthread_mutex_lock(&san.lock);
 	b = buffer_of_fd_locked(fd);
-	if (!b)
+	if (!b || !decode_bracket(b, req, arg, &start, &end, &dir, &is_end) ||
+	    (err && is_end))
 		goto out;
-	count = write ? &b->writers : &b->readers;
-	if (end && !*count) {
-		int *other = write ? &b->readers : &b->writers;
-
-		report(b,
-		       *other ? SAN_END_FLAGS_MISMATCH : SAN_END_WITHOUT_START,
-		       (uintptr_t)frames[2],
-		       *other ? "  SYNC END with other read/write flags than "
-				"its START (the uapi wants the same)"
-			      : "  SYNC END without a matching START",
-		       frames + 2, depth - 2);
-		if (*other)
-			(*other)--;
-	} else {
-		*count += end ? -1 : 1;
+	reclaim_sigsegv_locked();
+	depth = program_frames(frames, backtrace(frames, MAX_FRAMES), &at);
+	b->start_refused = err == EAGAIN;
+	if (is_end && !err) {
+		check_race_locked(b, fd, at, depth);
+		close_bracket(b, start, end, dir, at, depth);
+	} else if (!err) {
+		open_bracket(b, start, end, dir);
 	}
-	b->last_flags = flags;
-	b->last_depth = depth - 2;
-	memcpy(b->last_stack, frames + 2, (size_t)(depth - 2) * sizeof(void *));
+	describe_call(b, req, start, end, dir, is_end, err);
+	b->last_depth = depth;
+	memcpy(b->last_stack, at, (size_t)depth * sizeof(void *));
 	apply_locked(b);
 out:
 	pthread_mutex_unlock(&san.lock);
+	errno = saved_errno;
+}
+
+/**
+ * dmabuf_sanitizer_interposed() - the compat layer reports every ioctl
+ *
+ * Called once by the compat layer: its ioctl() sees libdmabuf's calls too.
+ */
+void dmabuf_sanitizer_interposed(void)
+{
+	san.interposed = true;
 }
 
 /* ---- faults ---- */
@@ -476,68 +784,70 @@ static void chain(int sig, siginfo_t *si, void *ctx)
 	signal(sig, SIG_DFL); /* the fault repeats, and kills */
 }
 
+/* What kind of access fault at buffer offset @off is. */
+static enum san_kind fault_kind(const struct san_map *m, uint64_t off,
+				bool write)
+{
+	uint64_t page = off / page_size() * page_size();
+
+	if (write && rights_at(m, page) & PROT_READ)
+		return SAN_WRITE_IN_READ;
+	if (m->buf->start_refused)
+		return SAN_RACED_DEVICE;
+	return write ? SAN_WRITE_OUTSIDE : SAN_READ_OUTSIDE;
+}
+
 static void on_fault(int sig, siginfo_t *si, void *ctx)
 {
-	uintptr_t addr = (uintptr_t)si->si_addr, page;
+	uintptr_t addr = (uintptr_t)si->si_addr, pg = page_size();
 	struct san_map *m = map_at(addr);
 	void *frames[MAX_FRAMES];
+	enum san_kind kind;
+	uint64_t off;
 	char what[256];
 	bool write;
 	int depth;
 
-	if (!m || sig != SIGSEGV) {
-		chain(sig, si, ctx);
+	write = ctx && is_write_fault(ctx);
+	if (!m || sig != SIGSEGV || (write && !(m->prot & PROT_WRITE))) {
+		chain(sig, si, ctx); /* not ours, or wrong even in a bracket */
 		return;
 	}
-	write = is_write_fault(ctx);
+	off = addr - m->start + (uint64_t)m->off;
+	kind = fault_kind(m, off, write);
 	snprintf(what, sizeof(what),
-		 "%s of 1 byte at %#lx: offset %#lx in the buffer",
+		 "%s of 1 byte at %#lx: offset %#llx in the buffer%s",
 		 write ? "WRITE" : "READ", (unsigned long)addr,
-		 (unsigned long)(addr - m->start + (uintptr_t)m->off));
+		 (unsigned long long)off,
+		 kind == SAN_RACED_DEVICE
+			 ? ", after a START that did not wait for the device"
+			 : "");
 	depth = backtrace(frames, MAX_FRAMES);
 	/* frames[0] is here, frames[1] the signal trampoline */
 	if (depth > 2)
 		frames[2] = (void *)fault_pc(ctx);
-	report(m->buf,
-	       m->buf->readers && write ? SAN_WRITE_IN_READ
-	       : write			? SAN_WRITE_OUTSIDE
-					: SAN_READ_OUTSIDE,
-	       fault_pc(ctx), what, frames + 2, depth - 2);
+	report(m->buf, kind, fault_pc(ctx), what, frames + 2, depth - 2);
 	/* Let this access through; rights come back at the next bracket. */
-	page = addr & ~(uintptr_t)(sysconf(_SC_PAGESIZE) - 1);
-	mprotect((void *)page, (size_t)sysconf(_SC_PAGESIZE), m->prot);
-}
-
-/* The program's own SIGSEGV handler is kept, to be called for faults not
- * ours; ours stays installed. */
-int sigaction(int sig, const struct sigaction *act, struct sigaction *old)
-{
-	if (!san.on || sig != SIGSEGV)
-		return REAL(sigaction)(sig, act, old);
-	if (old)
-		*old = san.chained;
-	if (act)
-		san.chained = *act;
-	return 0;
+	mprotect((void *)(addr & ~(pg - 1)), pg, m->prot);
 }
 
 /* ---- start and end ---- */
 
 static void leaks_at_exit(void)
 {
+	void *frames[MAX_FRAMES], **at;
 	struct san_buffer *b;
-	void *frames[MAX_FRAMES];
 	int depth, k;
 
 	if (!san.on)
 		return;
-	depth = backtrace(frames, MAX_FRAMES);
+	depth = program_frames(frames, backtrace(frames, MAX_FRAMES), &at);
 	for (b = san.bufs; b < san.bufs + san.nr_bufs; b++)
-		if ((b->readers || b->writers) &&
+		if (b->nr_open &&
 		    !b->findings[SAN_BRACKET_LEAK]) /* once per buffer */
 			report(b, SAN_BRACKET_LEAK, 0,
-			       "  a CPU bracket is still open at exit",
-			       frames + 1, depth - 1);
+			       "  a CPU bracket is still open at exit", at,
+			       depth);
 	if (!san.stats && !san.total)
 		return;
 	say("==%d==dmabuf-sanitizer: %lu finding(s)\n", (int)getpid(),
@@ -613,16 +923,40 @@ static void check_not_late(void)
 		    (int)getpid(), late, mnt);
 }
 
-__attribute__((constructor)) static void sanitizer_init(void)
+/* Where this code is loaded, unless it is linked into the program. */
+static uintptr_t own_object(void)
+{
+	Dl_info own, prog;
+
+	if (!dladdr((void *)own_object, &own) ||
+	    !dladdr((void *)getauxval(AT_ENTRY), &prog) ||
+	    own.dli_fbase == prog.dli_fbase)
+		return 0;
+	return (uintptr_t)own.dli_fbase;
+}
+
+/**
+ * dmabuf_sanitizer_start() - arm the sanitizer, once per process
+ *
+ * The constructor of every copy of libdmabuf in the process calls the
+ * first definition of this function, so exactly one copy is armed.
+ */
+void dmabuf_sanitizer_start(void)
 {
 	struct sigaction sa = {.sa_sigaction = on_fault,
 			       .sa_flags = SA_SIGINFO | SA_NODEFER};
 	void *warm[2];
-	const char *on = getenv("DMABUF_SANITIZE");
 
-	if (!on || strcmp(on, "1"))
+	if (san.started)
 		return;
+	san.started = true;
 	parse_options(getenv("DMABUF_SANITIZE_OPTIONS"));
+	if (!REAL(sigaction) || !REAL(ioctl)) {
+		say("dmabuf-sanitizer: cannot find libc's sigaction and ioctl "
+		    "(a static program?): not armed\n");
+		return;
+	}
+	san.own_base = own_object();
 	backtrace(warm, 2); /* loads libgcc now, not in a signal handler */
 	sigemptyset(&sa.sa_mask);
 	if (REAL(sigaction)(SIGSEGV, &sa, &san.chained))
@@ -630,4 +964,15 @@ __attribute__((constructor)) static void sanitizer_init(void)
 	san.on = true;
 	check_not_late();
 	atexit(leaks_at_exit);
+}
+
+__attribute__((constructor)) static void sanitizer_init(void)
+{
+	const char *on = getenv("DMABUF_SANITIZE");
+	void (*start)(void);
+
+	if (!on || strcmp(on, "1"))
+		return;
+	start = (void (*)(void))dlsym(RTLD_DEFAULT, "dmabuf_sanitizer_start");
+	(start ? start : dmabuf_sanitizer_start)();
 }

@@ -3,12 +3,11 @@
  * A program written against the kernel's uapi that commits one CPU-access
  * mistake on purpose, chosen by its argument, for the sanitizer's tests
  * (test_compat): it allocates a 64 KiB buffer from /dev/dma_heap/system,
- * maps it, and does what the mistake says.  "clean" commits none.  Only
- * the system's headers: what a program from elsewhere would have.  The
- * "lib-" mistakes use libdmabuf's zero-copy mapping instead, found with
- * dlsym(3) in the preloaded layer (which carries libdmabuf).
+ * maps it, and does what the mistake says.  "clean", "probe" and
+ * "own-handler" commit none.  Only the system's headers: what a
+ * program from elsewhere would have.  tests/lib/sanitize_lib.c does the
+ * same through libdmabuf.
  */
-#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/dma-buf.h>
@@ -61,54 +60,29 @@ static void own_handler(int sig)
 	siglongjmp(jump, 1);
 }
 
-/* The program's own SIGSEGV handler still gets the faults that are not
- * the sanitizer's. */
-static int own_handler_runs(void)
+/* The program's own SIGSEGV handler, installed with sigaction(2) or
+ * signal(3), still gets the faults that are not the sanitizer's, and the
+ * sanitizer still gets its own. */
+static int own_handler_runs(bool with_signal)
 {
 	char *guard =
 		mmap(NULL, 4096, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	struct sigaction sa = {.sa_handler = own_handler};
 
-	sigaction(SIGSEGV, &sa, NULL);
+	if (with_signal) {
+		signal(SIGSEGV, own_handler);
+		mem[3 * 4096] = 1; /* a finding, not the program's fault */
+	} else {
+		sigaction(SIGSEGV, &sa, NULL);
+		START_W;
+		mem[0] = 1;
+		END_W;
+	}
 	if (sigsetjmp(jump, 1) == 0) {
 		guard[0] = 1;
 		return 0; /* not reached */
 	}
 	return 1;
-}
-
-/* libdmabuf, as the preloaded layer exports it. */
-struct dmabuf_mapping;
-
-static int through_libdmabuf(bool bracket)
-{
-	int (*export_)(const char *, const char *, const char *, uint64_t,
-		       const char *, unsigned int) =
-		dlsym(RTLD_DEFAULT, "dmabuf_export");
-	int (*mmap_)(int, int, struct dmabuf_mapping **) =
-		dlsym(RTLD_DEFAULT, "dmabuf_mmap");
-	void *(*addr_)(const struct dmabuf_mapping *) =
-		dlsym(RTLD_DEFAULT, "dmabuf_mapping_addr");
-	int (*begin_)(struct dmabuf_mapping *, uint64_t, uint64_t, uint32_t) =
-		dlsym(RTLD_DEFAULT, "dmabuf_mapping_begin");
-	int (*end_)(struct dmabuf_mapping *, uint64_t, uint64_t, uint32_t) =
-		dlsym(RTLD_DEFAULT, "dmabuf_mapping_end");
-	struct dmabuf_mapping *m;
-	volatile char *p;
-	int fd;
-
-	if (!export_ || !mmap_ || !addr_ || !begin_ || !end_)
-		return 6; /* not under the layer */
-	fd = export_(NULL, NULL, NULL, SIZE, NULL, 0);
-	if (fd < 0 || mmap_(fd, PROT_READ | PROT_WRITE, &m))
-		return 7;
-	p = addr_(m);
-	if (bracket && begin_(m, 8192, 4096, 2 /* DMABUF_CPU_WRITE */))
-		return 8;
-	p[8192 + 5] = 1; /* a ranged bracket covers it, or nothing does */
-	if (bracket && end_(m, 8192, 4096, 2))
-		return 8;
-	return 0;
 }
 
 static int mistake(const char *what)
@@ -168,12 +142,10 @@ static int mistake(const char *what)
 			_exit(0);
 		}
 		waitpid(pid, &status, 0);
-	} else if (!strcmp(what, "lib-outside")) {
-		return through_libdmabuf(false);
-	} else if (!strcmp(what, "lib-clean")) {
-		return through_libdmabuf(true);
 	} else if (!strcmp(what, "own-handler")) {
-		return own_handler_runs() ? 0 : 5;
+		return own_handler_runs(false) ? 0 : 5;
+	} else if (!strcmp(what, "own-handler-signal")) {
+		return own_handler_runs(true) ? 0 : 5;
 	} else {
 		fprintf(stderr, "unknown mistake %s\n", what);
 		return 2;
