@@ -554,12 +554,80 @@ static int cmd_ls(int argc, char **argv)
 	return 0;
 }
 
+#define LONG_BRACKET_S 5.0
+
+/*
+ * Call @fn for each open CPU bracket and each race a device made with one,
+ * from .bufinfo (the buffers this user may see), of inode @only or of all
+ * (0); @secs is how long the bracket has been held (0 for a race).
+ */
+static void each_bracket(unsigned long long only,
+			 void (*fn)(unsigned long long ino, const char *text,
+				    double secs, void *arg),
+			 void *arg)
+{
+	char path[4096], line[512], *p;
+	unsigned long long ino = 0;
+	size_t skip;
+	FILE *f;
+
+	if (path_in_mount(".bufinfo", path, sizeof(path)))
+		return;
+	f = fopen(path, "re");
+	while (f && fgets(line, sizeof(line), f)) {
+		if (line[0] >= '0' && line[0] <= '9')
+			sscanf(line, "%*s %*s %*s %*s %*s %llu", &ino);
+		if (!strncmp(line, "\tCPU bracket: ", 14))
+			skip = 14;
+		else if (!strncmp(line, "\tCPU bracket raced: ", 20))
+			skip = 1;
+		else
+			continue;
+		if (only && ino != only)
+			continue;
+		p = skip == 14 ? strstr(line, " for ") : NULL;
+		line[strcspn(line, "\n")] = '\0';
+		fn(ino, line + skip, p ? strtod(p + 5, NULL) : 0, arg);
+	}
+	if (f)
+		fclose(f);
+}
+
+/* Those held longer than LONG_BRACKET_S are flagged: a missing END. */
+static void print_bracket(unsigned long long ino, const char *text, double secs,
+			  void *arg)
+{
+	bool *header = arg;
+
+	if (!*header)
+		puts("\nopen CPU brackets:");
+	*header = true;
+	printf("  inode %llu: %s%s\n", ino, text,
+	       secs > LONG_BRACKET_S ? "  <- held long: a missing SYNC END?"
+				     : "");
+}
+
+static void json_bracket(unsigned long long ino, const char *text, double secs,
+			 void *arg)
+{
+	(void)ino, (void)secs;
+	json_object_array_add(arg, json_object_new_string(text));
+}
+
+static void print_open_brackets(void)
+{
+	bool header = false;
+
+	each_bracket(0, print_bracket, &header);
+}
+
 static int cmd_info(int argc, char **argv)
 {
 	char path[4096], atts[1024] = "", pt[16] = "";
 	char name[256 * 4 + 1], dbg[DMABUF_NAME_LEN * 4];
 	struct holdings h = {0};
 	struct entry e = {0};
+	bool header = false;
 	ssize_t n;
 
 	if (argc != 2)
@@ -577,7 +645,7 @@ static int cmd_info(int argc, char **argv)
 	if (json) {
 		struct json_object *o =
 			entry_json(&e, holders_of(&h, e.st.st_ino));
-		struct json_object *devs = json_object_new_array();
+		struct json_object *devs = json_object_new_array(), *brackets;
 		char *dev, *save = NULL;
 
 		for (dev = strtok_r(atts, ", ", &save); dev;
@@ -589,6 +657,9 @@ static int cmd_info(int argc, char **argv)
 		json_object_object_add(
 			o, "passthrough",
 			json_object_new_string(pt[0] ? pt : "-"));
+		brackets = json_object_new_array();
+		each_bracket(e.st.st_ino, json_bracket, brackets);
+		json_object_object_add(o, "cpu_brackets", brackets);
 		json_print(o);
 	} else {
 		printf("name:         %s\ninode:        %llu\nsize:         %lld\n"
@@ -606,6 +677,7 @@ static int cmd_info(int argc, char **argv)
 		       e.info.maps, e.info.write_fences, e.info.read_fences,
 		       e.info.nr_chunks, (unsigned long long)e.info.phys_addr,
 		       pt[0] ? pt : "-", holders_of(&h, e.st.st_ino));
+		each_bracket(e.st.st_ino, print_bracket, &header);
 	}
 	free(h.v);
 	return 0;
@@ -809,43 +881,6 @@ static int cmd_devices(int argc, char **argv)
 	}
 	free(v);
 	return 0;
-}
-
-#define LONG_BRACKET_S 5.0
-
-/*
- * Open CPU brackets, from .bufinfo (the buffers this user may see), with
- * those held longer than LONG_BRACKET_S flagged: a forgotten SYNC END.
- */
-static void print_open_brackets(void)
-{
-	char path[4096], line[512], *p;
-	bool header = false;
-	unsigned long long ino = 0;
-	double secs;
-	FILE *f;
-
-	if (path_in_mount(".bufinfo", path, sizeof(path)))
-		return;
-	f = fopen(path, "re");
-	while (f && fgets(line, sizeof(line), f)) {
-		if (line[0] >= '0' && line[0] <= '9')
-			sscanf(line, "%*s %*s %*s %*s %*s %llu", &ino);
-		if (strncmp(line, "\tCPU bracket: ", 14))
-			continue;
-		if (!header)
-			puts("\nopen CPU brackets:");
-		header = true;
-		p = strstr(line, " for ");
-		secs = p ? strtod(p + 5, NULL) : 0;
-		line[strcspn(line, "\n")] = '\0';
-		printf("  inode %llu: %s%s\n", ino, line + 14,
-		       secs > LONG_BRACKET_S ? "  <- held long: a missing "
-					       "SYNC END?"
-					     : "");
-	}
-	if (f)
-		fclose(f);
 }
 
 static int cmd_who(int argc, char **argv)

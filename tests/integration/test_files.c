@@ -537,6 +537,11 @@ Test(files, bufinfo_shows_open_cpu_brackets)
 			"grep -q '1 open (WRITE) on \\[0, +8192)'",
 			build_path("tools/dmabufctl")),
 		     0, "and in dmabufctl who");
+	cr_assert_eq(
+		sh("%s -m $MNT info held | grep -A1 'open CPU brackets:' | "
+		   "grep -q '1 open (WRITE) on \\[0, +8192)'",
+		   build_path("tools/dmabufctl")),
+		0, "and in dmabufctl info");
 
 	/* A device that maps the buffer meanwhile races the bracket. */
 	cr_assert_eq(ioctl(fd, DMABUF_IOCTL_ATTACH, &att), 0);
@@ -548,6 +553,10 @@ Test(files, bufinfo_shows_open_cpu_brackets)
 		 (int)getpid(), (int)getpid());
 	cr_assert_not_null(strstr(slurp(at(".bufinfo")), needle), "%s",
 			   slurp(at(".bufinfo")));
+	cr_assert_eq(sh("%s -m $MNT --json info held | grep -q "
+			"'\"cpu_brackets\":\\[.*\"CPU bracket raced: 1 device'",
+			build_path("tools/dmabufctl")),
+		     0, "dmabufctl info --json lists the race");
 	cr_assert_eq(ioctl(fd, DMABUF_IOCTL_TAKE_RACE, &race), 0);
 	cr_assert_eq(race.count, 1);
 	cr_assert_str_eq(race.device, "gpu0");
