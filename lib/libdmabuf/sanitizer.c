@@ -407,6 +407,52 @@ static struct san_map *map_at(uintptr_t addr)
 	return NULL;
 }
 
+static struct san_map *free_map_slot(void)
+{
+	struct san_map *m;
+
+	for (m = san.maps; m < san.maps + MAX_MAPS; m++)
+		if (!m->buf)
+			return m;
+	return NULL;
+}
+
+/*
+ * [@a, @z) is no longer what we mapped (munmap, or a MAP_FIXED mapping on
+ * top): drop it from the table, trimming or splitting a mapping it covers
+ * in part, so that no later fault there is taken for ours.
+ *
+ * Return: a buffer one of whose mappings went away entirely, or NULL.
+ */
+static struct san_buffer *forget_range_locked(uintptr_t a, uintptr_t z)
+{
+	struct san_buffer *gone = NULL;
+	struct san_map *m, *tail;
+
+	for (m = san.maps; m < san.maps + MAX_MAPS; m++) {
+		if (!m->buf || m->end <= a || m->start >= z)
+			continue;
+		if (m->start >= a && m->end <= z) {
+			gone = m->buf;
+			m->buf = NULL;
+		} else if (m->start < a && m->end > z) {
+			tail = free_map_slot();
+			if (tail) { /* a hole in the middle: two mappings */
+				*tail = *m;
+				tail->off += (off_t)(z - m->start);
+				tail->start = z;
+			}
+			m->end = a;
+		} else if (m->start < a) {
+			m->end = a;
+		} else {
+			m->off += (off_t)(z - m->start);
+			m->start = z;
+		}
+	}
+	return gone;
+}
+
 /* ---- brackets ---- */
 
 static void open_bracket(struct san_buffer *b, uint64_t start, uint64_t end,
@@ -583,9 +629,9 @@ void dmabuf_sanitizer_mapped(void *addr, size_t len, int prot, int fd,
 	saved_errno = errno;
 	pthread_mutex_lock(&san.lock);
 	reclaim_sigsegv_locked();
-	for (m = san.maps; m < san.maps + MAX_MAPS && m->buf; m++)
-		;
-	if (m < san.maps + MAX_MAPS) {
+	forget_range_locked((uintptr_t)addr, (uintptr_t)addr + len);
+	m = free_map_slot();
+	if (m) {
 		*m = (struct san_map){.start = (uintptr_t)addr,
 				      .end = (uintptr_t)addr + len,
 				      .prot = prot,
@@ -610,8 +656,8 @@ void dmabuf_sanitizer_mapped(void *addr, size_t len, int prot, int fd,
 void dmabuf_sanitizer_unmapping(void *addr, size_t len)
 {
 	uintptr_t a = (uintptr_t)addr;
-	struct san_buffer *b = NULL;
 	void *frames[MAX_FRAMES], **at;
+	struct san_buffer *b;
 	struct san_map *m;
 	bool last = true;
 	int depth, saved_errno;
@@ -620,11 +666,7 @@ void dmabuf_sanitizer_unmapping(void *addr, size_t len)
 		return;
 	saved_errno = errno;
 	pthread_mutex_lock(&san.lock);
-	for (m = san.maps; m < san.maps + MAX_MAPS; m++)
-		if (m->buf && m->start >= a && m->end <= a + len) {
-			b = m->buf;
-			m->buf = NULL;
-		}
+	b = forget_range_locked(a, a + len);
 	for (m = san.maps; b && m < san.maps + MAX_MAPS; m++)
 		last = last && m->buf != b;
 	if (b && last && b->nr_open) {

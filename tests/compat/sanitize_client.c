@@ -85,6 +85,29 @@ static int own_handler_runs(bool with_signal)
 	return 1;
 }
 
+/*
+ * Part of the mapping unmapped and the hole reused: a fault in the new
+ * mapping is the program's, and the rest of the buffer keeps its offsets.
+ */
+static int partial_unmap(void)
+{
+	struct sigaction sa = {.sa_handler = own_handler};
+	char *hole;
+
+	sigaction(SIGSEGV, &sa, NULL);
+	munmap((void *)mem, 4096);
+	hole = mmap((void *)mem, 4096, PROT_READ,
+		    MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+	if (hole == MAP_FAILED)
+		return 7;
+	if (sigsetjmp(jump, 1) == 0) {
+		hole[0] = 1; /* read-only: the program's own fault */
+		return 8; /* not reached */
+	}
+	mem[0x2000] = 1; /* outside any bracket */
+	return 0;
+}
+
 static int mistake(const char *what)
 {
 	volatile char c;
@@ -142,6 +165,8 @@ static int mistake(const char *what)
 			_exit(0);
 		}
 		waitpid(pid, &status, 0);
+	} else if (!strcmp(what, "partial-unmap")) {
+		return partial_unmap();
 	} else if (!strcmp(what, "own-handler")) {
 		return own_handler_runs(false) ? 0 : 5;
 	} else if (!strcmp(what, "own-handler-signal")) {

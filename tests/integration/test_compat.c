@@ -356,6 +356,7 @@ Test(compat, sanitizer_reports_each_mistake_once)
 		 * own fault and the sanitizer still gets the mapping's */
 		{"own-handler-signal", "cpu-write-outside-bracket",
 		 "offset 0x3000"},
+		{"partial-unmap", "cpu-write-outside-bracket", "offset 0x2000"},
 	};
 	static char out[1 << 16];
 	char summary[128];
