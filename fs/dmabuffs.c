@@ -517,6 +517,7 @@ static void fs_init_struct(struct fs *fs, struct dmabuf_core *core,
 	pthread_cond_init(&fs->ev_cond, &attr);
 	pthread_condattr_destroy(&attr);
 	TAILQ_INIT(&fs->waiters);
+	LIST_INIT(&fs->wanting);
 	TAILQ_INIT(&fs->events);
 	LIST_INIT(&fs->virtual_files);
 	LIST_INIT(&fs->dirs);

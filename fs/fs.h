@@ -115,6 +115,8 @@ struct fs_inode {
  * @text_refs: virtual files: the open plus replies in flight; a reply's memory
  *             must outlive the write(2) that sends it, and release may run
  *             on another thread as soon as the client has its bytes
+ * @want: a CPU access this handle waits for without a parked request
+ *        (wait.c): a poll not yet ready, or O_NONBLOCK STARTs refused
  * @link: entry in fs_inode.files, or in fs.virtual_files for a virtual file
  */
 struct fs_file {
@@ -127,6 +129,16 @@ struct fs_file {
 	char *text;
 	size_t text_len;
 	unsigned int text_refs;
+	struct fs_want {
+		bool on; /* in fs.wanting */
+		bool told; /* logged after a second */
+		uint32_t dir; /* DMA_BUF_SYNC_READ and/or WRITE */
+		uid_t uid;
+		pid_t pid;
+		struct timespec since; /* the first refusal */
+		struct timespec last; /* the latest */
+		LIST_ENTRY(fs_file) link;
+	} want;
 	LIST_ENTRY(fs_file) link;
 };
 
@@ -313,6 +325,7 @@ struct fs_options {
  * @inodes: tsearch tree of inodes by number
  * @nr_names: named inodes
  * @waiters: parked requests
+ * @wanting: files waiting for CPU access without parking (fs_file.want)
  * @ev_lock: guards @events and @stop
  * @ev_cond: signalled when @events grows or @stop is set
  * @events: the notifier's queue
@@ -339,6 +352,7 @@ struct fs {
 	void *inodes;
 	uint64_t nr_names;
 	TAILQ_HEAD(, fs_waiter) waiters;
+	LIST_HEAD(, fs_file) wanting;
 	pthread_mutex_t ev_lock;
 	pthread_cond_t ev_cond;
 	TAILQ_HEAD(, fs_event) events;
@@ -459,6 +473,10 @@ void fs_poll(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi,
 /* wait.c */
 void fs_wait_or_eagain(fuse_req_t req, struct fs_file *file,
 		       const struct fs_waiter *tmpl);
+void fs_want_cpu(struct fs *fs, struct fs_file *file,
+		 const struct fuse_ctx *ctx, uint32_t dir);
+void fs_want_done(struct fs *fs, struct fs_file *file);
+void fs_want_done_locked(struct fs_file *file);
 void fs_retry_waiters(struct fs *fs, struct dmabuf_buffer *buf);
 void fs_fail_waiters(struct fs *fs);
 void fs_reply_synced(fuse_req_t req, struct fs_file *file, int ret,

@@ -167,10 +167,12 @@ static void do_unmap(struct fs_ioctl_call *c)
 static void cpu_access_reply(struct fs_ioctl_call *c, int ret,
 			     const struct fs_waiter *tmpl)
 {
-	if (ret == -EAGAIN)
+	if (ret == -EAGAIN) {
 		fs_wait_or_eagain(c->req, file_of(c), tmpl);
-	else
-		fs_reply_synced(c->req, file_of(c), ret, NULL, 0);
+		return;
+	}
+	fs_want_done(c->fs, file_of(c)); /* not refused: no longer waits */
+	fs_reply_synced(c->req, file_of(c), ret, NULL, 0);
 }
 
 static void do_cpu_access(struct fs_ioctl_call *c)
@@ -354,6 +356,7 @@ void fs_poll(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi,
 	struct fs_file *file = (struct fs_file *)(uintptr_t)fi->fh;
 	struct fuse_pollhandle *old = NULL;
 	struct fs *fs = fs_of(req);
+	unsigned int mask, waits;
 
 	fs_count(FS_OP_POLL);
 	if (ino == FS_SYNC_FILE_INO) {
@@ -374,5 +377,14 @@ void fs_poll(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi,
 		if (old)
 			fuse_pollhandle_destroy(old);
 	}
-	fuse_reply_poll(req, dmabuf_buffer_poll(file->inode->buf));
+	mask = dmabuf_buffer_poll(file->inode->buf);
+	/* A poll that will sleep for what is not ready is a wait (wait.c). */
+	waits = fi->poll_events & ~mask & (POLLIN | POLLOUT);
+	if (ph && waits)
+		fs_want_cpu(fs, file, fuse_req_ctx(req),
+			    (waits & POLLIN ? DMA_BUF_SYNC_READ : 0) |
+				    (waits & POLLOUT ? DMA_BUF_SYNC_WRITE : 0));
+	else if (!waits)
+		fs_want_done(fs, file);
+	fuse_reply_poll(req, mask);
 }

@@ -914,6 +914,7 @@ static void fs_release(fuse_req_t req, fuse_ino_t ino,
 	}
 	pthread_mutex_lock(&fs->lock);
 	LIST_REMOVE(file, link);
+	fs_want_done_locked(file);
 	ph = file->ph;
 	pthread_mutex_unlock(&fs->lock);
 	if (ph)

@@ -15,6 +15,14 @@
  * the caller answers EINTR; a handle opened O_NONBLOCK gets EAGAIN at once;
  * unmounting answers ENOTCONN (fs_fail_waiters()).
  *
+ * Waits that do not park.  A poll(2) not yet ready and a handle whose
+ * O_NONBLOCK STARTs keep getting EAGAIN wait too, in the caller's own
+ * process: fs_want_cpu() notes them on the handle (fs.wanting), from the
+ * first refusal for as long as they go on (a poll handle not yet woken,
+ * or a refusal in the last WANT_GONE_MS).  Parked or not, a wait is logged
+ * after a second and, past fence_timeout_ms, ends the device mappings of
+ * other uids that it waits for.
+ *
  * Invalidation.  After a CPU bracket or an export, the kernel's cached
  * pages and attributes of the file may be stale (zero-copy writers bypass
  * them, an export changes the size).  fs_reply_synced() and
@@ -306,6 +314,9 @@ void fs_wait_or_eagain(fuse_req_t req, struct fs_file *file,
 	int ret;
 
 	if (file->flags & O_NONBLOCK) {
+		if (tmpl->kind == FS_WAIT_BEGIN)
+			fs_want_cpu(fs_of(req), file, fuse_req_ctx(req),
+				    tmpl->dir);
 		fuse_reply_err(req, EAGAIN);
 		return;
 	}
@@ -336,6 +347,70 @@ void fs_wait_or_eagain(fuse_req_t req, struct fs_file *file,
 
 #define WAIT_TICK_MS 250
 #define WAIT_LOG_MS 1000
+#define WANT_GONE_MS 1000 /* an unparked wait not renewed for this long ended \
+			   */
+
+/**
+ * fs_want_cpu() - a handle is refused CPU access, and does not park
+ * @fs: the file system
+ * @file: the handle
+ * @ctx: who asked
+ * @dir: DMA_BUF_SYNC_READ and/or WRITE: what it waits to do
+ *
+ * Called for a poll that asked to be woken and is not ready, and for an
+ * O_NONBLOCK START answered EAGAIN.  The wait counts from the first such
+ * refusal until the handle gets what it asked (fs_want_done()), is closed,
+ * or stops asking.
+ */
+void fs_want_cpu(struct fs *fs, struct fs_file *file,
+		 const struct fuse_ctx *ctx, uint32_t dir)
+{
+	struct fs_want *w = &file->want;
+	bool first;
+
+	pthread_mutex_lock(&fs->lock);
+	first = !w->on;
+	clock_gettime(CLOCK_MONOTONIC, &w->last);
+	if (first) {
+		*w = (struct fs_want){
+			.on = true, .last = w->last, .since = w->last};
+		LIST_INSERT_HEAD(&fs->wanting, file, want.link);
+	}
+	w->dir |= dir;
+	w->uid = ctx->uid;
+	w->pid = ctx->pid;
+	pthread_mutex_unlock(&fs->lock);
+	if (!first)
+		return;
+	/* The notifier ticks only while somebody waits: wake it. */
+	pthread_mutex_lock(&fs->ev_lock);
+	pthread_cond_signal(&fs->ev_cond);
+	pthread_mutex_unlock(&fs->ev_lock);
+}
+
+/**
+ * fs_want_done_locked() - @file no longer waits without parking
+ * @file: the handle; fs.lock held
+ */
+void fs_want_done_locked(struct fs_file *file)
+{
+	if (!file->want.on)
+		return;
+	LIST_REMOVE(file, want.link);
+	file->want.on = false;
+}
+
+/**
+ * fs_want_done() - @file got the CPU access or readiness it asked for
+ * @fs: the file system
+ * @file: the handle
+ */
+void fs_want_done(struct fs *fs, struct fs_file *file)
+{
+	pthread_mutex_lock(&fs->lock);
+	fs_want_done_locked(file);
+	pthread_mutex_unlock(&fs->lock);
+}
 
 /* A parked wait to log or to end, taken from fs.waiters under fs.lock. */
 struct overdue {
@@ -353,32 +428,54 @@ static long ms_since(const struct timespec *t, const struct timespec *now)
 	       (now->tv_nsec - t->tv_nsec) / 1000000;
 }
 
+/* Is a wait that began @ms ago due to be logged or ended?  Then note it. */
+static bool overdue_locked(struct fs *fs, struct overdue *o, long ms,
+			   bool *told)
+{
+	o->waited_ms = ms;
+	o->log = !*told && ms >= WAIT_LOG_MS;
+	o->revoke = fs->fence_timeout_ms && ms >= (long)fs->fence_timeout_ms;
+	if (!o->log && !o->revoke)
+		return false;
+	*told = *told || o->log;
+	dmabuf_buffer_get(o->buf);
+	return true;
+}
+
 static size_t take_overdue_locked(struct fs *fs, struct overdue *v, size_t max)
 {
+	struct fs_file *file, *next;
 	struct timespec now;
 	struct fs_waiter *w;
+	struct fs_want *want;
 	size_t n = 0;
-	long ms;
 
 	clock_gettime(CLOCK_MONOTONIC, &now);
 	TAILQ_FOREACH (w, &fs->waiters, link) {
 		if (w->kind != FS_WAIT_BEGIN || n == max)
 			continue;
-		ms = ms_since(&w->since, &now);
-		v[n] = (struct overdue){
-			.buf = w->buf,
-			.dir = w->dir,
-			.uid = w->uid,
-			.pid = w->pid,
-			.waited_ms = ms,
-			.log = !w->told && ms >= WAIT_LOG_MS,
-			.revoke = fs->fence_timeout_ms &&
-				  ms >= (long)fs->fence_timeout_ms};
-		if (!v[n].log && !v[n].revoke)
+		v[n] = (struct overdue){.buf = w->buf,
+					.dir = w->dir,
+					.uid = w->uid,
+					.pid = w->pid};
+		n += overdue_locked(fs, &v[n], ms_since(&w->since, &now),
+				    &w->told);
+	}
+	for (file = LIST_FIRST(&fs->wanting); file; file = next) {
+		next = LIST_NEXT(file, want.link);
+		want = &file->want;
+		if (!file->ph && ms_since(&want->last, &now) >= WANT_GONE_MS) {
+			fs_want_done_locked(file); /* it stopped asking */
 			continue;
-		w->told = w->told || v[n].log;
-		dmabuf_buffer_get(w->buf);
-		n++;
+		}
+		if (n == max)
+			continue;
+		v[n] = (struct overdue){.buf = file->inode->buf,
+					.dir = want->dir,
+					.uid = want->uid,
+					.pid = want->pid};
+		n += overdue_locked(fs, &v[n], ms_since(&want->since, &now),
+				    &want->told);
 	}
 	return n;
 }
@@ -422,13 +519,13 @@ static void handle_overdue(struct fs *fs)
 	}
 }
 
-/* Are requests parked?  Then the notifier ticks to watch their age. */
+/* Does anybody wait?  Then the notifier ticks to watch their age. */
 static bool any_parked(struct fs *fs)
 {
 	bool any;
 
 	pthread_mutex_lock(&fs->lock);
-	any = !TAILQ_EMPTY(&fs->waiters);
+	any = !TAILQ_EMPTY(&fs->waiters) || !LIST_EMPTY(&fs->wanting);
 	pthread_mutex_unlock(&fs->lock);
 	return any;
 }

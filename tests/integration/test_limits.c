@@ -543,6 +543,55 @@ Test(limits, another_uid_cannot_stall_the_owner)
 	close(fd);
 }
 
+/* A poll(2) or O_NONBLOCK STARTs wait too, and are bounded the same way. */
+Test(limits, another_uid_cannot_stall_a_poller_or_a_nonblocking_owner)
+{
+	struct dma_buf_sync s = {.flags = DMA_BUF_SYNC_START |
+					  DMA_BUF_SYNC_WRITE};
+	int ready[2], go[2], result[2], fd, nb, status;
+	struct pollfd p;
+	pid_t pid;
+	char c;
+
+	need_root();
+	mount_with("cma_size=16M,allow_other,fence_timeout_ms=300");
+	fd = new_buffer("frame", NULL, 1 << 20, 0);
+	cr_assert_eq(fchmod(fd, 0644), 0);
+	cr_assert(pipe(ready) == 0 && pipe(go) == 0 && pipe(result) == 0);
+
+	pid = foreign_reader("frame", ready, go, result);
+	cr_assert_eq(read(ready[0], &c, 1), 1, "the reader holds a fence");
+	p = (struct pollfd){.fd = fd, .events = POLLOUT};
+	cr_assert_eq(poll(&p, 1, 0), 0, "not writable while a device reads");
+	cr_assert_eq(poll(&p, 1, 20000), 1,
+		     "a poller's wait ends the foreign mapping too");
+	cr_assert(p.revents & POLLOUT);
+	cr_assert(logged("mapping held by uid 65534"),
+		  "the revocation was logged");
+	cr_assert_eq(write(go[1], "g", 1), 1);
+	cr_assert_eq(read(result[0], &c, 1), 1);
+	cr_assert_eq(c, EIO, "revoked: %s", strerror(c));
+	waitpid(pid, &status, 0);
+
+	pid = foreign_reader("frame", ready, go, result);
+	cr_assert_eq(read(ready[0], &c, 1), 1);
+	nb = open(at("frame"), O_RDWR | O_NONBLOCK);
+	cr_assert_geq(nb, 0);
+	cr_assert_eq(ioctl(nb, DMA_BUF_IOCTL_SYNC, &s), -1);
+	cr_assert_eq(errno, EAGAIN);
+	cr_assert(WAIT_FOR(ioctl(nb, DMA_BUF_IOCTL_SYNC, &s) == 0, 20),
+		  "STARTs retried on an O_NONBLOCK fd are a wait too");
+	s.flags = DMA_BUF_SYNC_END | DMA_BUF_SYNC_WRITE;
+	cr_assert_eq(ioctl(nb, DMA_BUF_IOCTL_SYNC, &s), 0);
+	cr_assert_eq(write(go[1], "g", 1), 1);
+	cr_assert_eq(read(result[0], &c, 1), 1);
+	cr_assert_eq(c, EIO);
+	waitpid(pid, &status, 0);
+	cr_assert(strstr(slurp(at(".stats")), "\nrevocations 2\n"));
+	close(nb);
+	close(fd);
+}
+
 Test(limits, own_mappings_are_waited_for_and_the_wait_is_logged)
 {
 	int fd, fd2, status;
