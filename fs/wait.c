@@ -347,8 +347,9 @@ void fs_wait_or_eagain(fuse_req_t req, struct fs_file *file,
 
 #define WAIT_TICK_MS 250
 #define WAIT_LOG_MS 1000
-#define WANT_GONE_MS 1000 /* an unparked wait not renewed for this long ended \
-			   */
+#define WANT_GONE_MS                                             \
+	1000 /* an unparked wait not renewed for this long ended \
+	      */
 
 /**
  * fs_want_cpu() - a handle is refused CPU access, and does not park

@@ -934,6 +934,23 @@ int munmap(void *addr, size_t len)
 	return REAL(munmap)(addr, len);
 }
 
+/* A watched mapping is watched where mremap(2) moves it. */
+void *mremap(void *from, size_t from_len, size_t to_len, int flags, ...)
+{
+	void *to = NULL, *p;
+	va_list ap;
+
+	if (flags & MREMAP_FIXED) {
+		va_start(ap, flags);
+		to = va_arg(ap, void *);
+		va_end(ap);
+	}
+	p = REAL(mremap)(from, from_len, to_len, flags, to);
+	if (p != MAP_FAILED && dmabuf_sanitizer_enabled())
+		dmabuf_sanitizer_moved(from, from_len, p, to_len);
+	return p;
+}
+
 /* ---- signals, for the sanitizer ---- */
 
 /*

@@ -681,6 +681,44 @@ void dmabuf_sanitizer_unmapping(void *addr, size_t len)
 	errno = saved_errno;
 }
 
+/**
+ * dmabuf_sanitizer_moved() - mremap(2) moved or resized a mapping
+ * @from: where it was
+ * @from_len: its length there
+ * @to: where it is now
+ * @to_len: its length now
+ *
+ * Called by the compat layer's mremap() after a successful call: a watched
+ * mapping is watched where it went, with the rights of its buffer's
+ * brackets (the kernel carries the old ones along).
+ */
+void dmabuf_sanitizer_moved(void *from, size_t from_len, void *to,
+			    size_t to_len)
+{
+	uintptr_t a = (uintptr_t)from;
+	struct san_map *m, moved = {0};
+	int saved_errno;
+
+	if (!san.on)
+		return;
+	saved_errno = errno;
+	pthread_mutex_lock(&san.lock);
+	for (m = san.maps; m < san.maps + MAX_MAPS; m++)
+		if (m->buf && m->start == a && m->end - m->start <= from_len)
+			moved = *m;
+	forget_range_locked(a, a + from_len);
+	forget_range_locked((uintptr_t)to, (uintptr_t)to + to_len);
+	m = moved.buf ? free_map_slot() : NULL;
+	if (m) {
+		*m = moved;
+		m->start = (uintptr_t)to;
+		m->end = (uintptr_t)to + to_len;
+		protect_locked(m);
+	}
+	pthread_mutex_unlock(&san.lock);
+	errno = saved_errno;
+}
+
 /* The bracket call @req on @arg: byte range, direction and END or START. */
 static bool decode_bracket(const struct san_buffer *b, unsigned long req,
 			   const void *arg, uint64_t *start, uint64_t *end,

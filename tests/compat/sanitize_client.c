@@ -108,6 +108,23 @@ static int partial_unmap(void)
 	return 0;
 }
 
+/* The mapping moved with mremap(2) is watched where it went. */
+static int moved(void)
+{
+	void *to =
+		mmap(NULL, SIZE, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	volatile char *p;
+
+	START_W;
+	p = mremap((void *)mem, SIZE, SIZE, MREMAP_MAYMOVE | MREMAP_FIXED, to);
+	if (p == MAP_FAILED)
+		return 9;
+	p[0] = 1; /* inside the bracket */
+	END_W;
+	p[0x4000] = 1; /* outside any bracket */
+	return 0;
+}
+
 static int mistake(const char *what)
 {
 	volatile char c;
@@ -165,6 +182,8 @@ static int mistake(const char *what)
 			_exit(0);
 		}
 		waitpid(pid, &status, 0);
+	} else if (!strcmp(what, "mremap")) {
+		return moved();
 	} else if (!strcmp(what, "partial-unmap")) {
 		return partial_unmap();
 	} else if (!strcmp(what, "own-handler")) {

@@ -357,6 +357,7 @@ Test(compat, sanitizer_reports_each_mistake_once)
 		{"own-handler-signal", "cpu-write-outside-bracket",
 		 "offset 0x3000"},
 		{"partial-unmap", "cpu-write-outside-bracket", "offset 0x2000"},
+		{"mremap", "cpu-write-outside-bracket", "offset 0x4000"},
 	};
 	static char out[1 << 16];
 	char summary[128];
