@@ -19,10 +19,10 @@
  * with nothing preloaded: its dmabuf_mmap() mappings and its bracket
  * calls.  The compat layer, which carries libdmabuf, adds the mmap(2),
  * mremap(2), munmap(2), ioctl(2) and sigaction(2)/signal(2) calls of
- * programs written against the kernel's uapi.  When both are in a process (a libdmabuf program run
- * under dmabufctl run), the dynamic linker binds every libdmabuf symbol
- * to the first copy, the preloaded one, and the constructors of both
- * start that one copy: one sanitizer, one set of tables.
+ * programs written against the kernel's uapi.  When both are in a process (a
+ * libdmabuf program run under dmabufctl run), the dynamic linker binds every
+ * libdmabuf symbol to the first copy, the preloaded one, and the constructors
+ * of both start that one copy: one sanitizer, one set of tables.
  *
  * With passthrough, page faults never reach the daemon: the checking lives
  * here, in the program's process.  Faults that are not ours go to the

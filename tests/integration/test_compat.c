@@ -375,6 +375,8 @@ Test(compat, sanitizer_reports_each_mistake_once)
 			     out);
 		cr_assert_not_null(strstr(out, rows[i].where), "%s:\n%s",
 				   rows[i].mistake, out);
+		cr_assert_not_null(strstr(out, "on buffer '(anonymous)'"),
+				   "a heap buffer has no name:\n%s", out);
 		cr_assert_not_null(strstr(out, "sanitize_client.c:"),
 				   "symbolized to a line:\n%s", out);
 	}
@@ -452,6 +454,8 @@ Test(compat, sanitizer_ranges_races_and_libdmabuf)
 			cr_assert_eq(count(out, summary), 1, "%s:\n%s", m, out);
 			cr_assert_not_null(strstr(out, rows[i].where),
 					   "%s:\n%s", m, out);
+			cr_assert_not_null(strstr(out, "on buffer 'san-"),
+					   "the buffer's name:\n%s", out);
 			cr_assert_not_null(strstr(out, "sanitize_lib.c:"),
 					   "symbolized to a line:\n%s", out);
 		}
