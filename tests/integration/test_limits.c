@@ -464,53 +464,80 @@ Test(limits, bytes_per_uid_and_heap_edquot)
 		  "another uid has its own quota");
 }
 
-/* As uid nobody: map @name for a device read, then hold it until told. */
-static pid_t foreign_reader(const char *name, int ready[2], int go[2],
-			    int result[2])
+/* A process of uid nobody that holds a device read of a buffer. */
+struct foreign {
+	int ready[2], go[2], result[2];
+	pid_t pid;
+};
+
+/* Mount with a short fence timeout; a buffer "frame" others may open. */
+static int shared_frame(struct foreign *f)
 {
-	pid_t pid = fork();
+	int fd;
 
-	cr_assert_geq(pid, 0);
-	if (pid == 0) {
-		struct dmabuf_attach a = {.device = "gpu0"};
-		struct dmabuf_map m = {.dir = DMABUF_DIR_TO_DEVICE};
-		struct dmabuf_attach_ref r;
-		char c = 0;
-		int fd;
+	need_root();
+	mount_with("cma_size=16M,allow_other,fence_timeout_ms=300");
+	fd = new_buffer("frame", NULL, 1 << 20, 0);
+	cr_assert_eq(fchmod(fd, 0644), 0);
+	cr_assert(pipe(f->ready) == 0 && pipe(f->go) == 0 &&
+		  pipe(f->result) == 0);
+	return fd;
+}
 
-		if (setgid(NOBODY) || setuid(NOBODY))
-			_exit(1);
-		fd = open(at(name), O_RDONLY);
-		if (fd < 0 || ioctl(fd, DMABUF_IOCTL_ATTACH, &a))
-			_exit(2);
-		m.attach_id = r.attach_id = a.attach_id;
-		if (ioctl(fd, DMABUF_IOCTL_MAP, &m) ||
-		    write(ready[1], "r", 1) != 1)
-			_exit(3);
-		if (read(go[0], &c, 1) != 1)
-			_exit(4);
-		c = ioctl(fd, DMABUF_IOCTL_UNMAP, &r) ? (char)errno : 0;
-		_exit(write(result[1], &c, 1) == 1 ? 0 : 5);
-	}
-	return pid;
+static void foreign_child(struct foreign *f)
+{
+	struct dmabuf_attach a = {.device = "gpu0"};
+	struct dmabuf_map m = {.dir = DMABUF_DIR_TO_DEVICE};
+	struct dmabuf_attach_ref r;
+	char c = 0;
+	int fd;
+
+	if (setgid(NOBODY) || setuid(NOBODY))
+		_exit(1);
+	fd = open(at("frame"), O_RDONLY);
+	if (fd < 0 || ioctl(fd, DMABUF_IOCTL_ATTACH, &a))
+		_exit(2);
+	m.attach_id = r.attach_id = a.attach_id;
+	if (ioctl(fd, DMABUF_IOCTL_MAP, &m) || write(f->ready[1], "r", 1) != 1)
+		_exit(3);
+	if (read(f->go[0], &c, 1) != 1)
+		_exit(4);
+	c = ioctl(fd, DMABUF_IOCTL_UNMAP, &r) ? (char)errno : 0;
+	_exit(write(f->result[1], &c, 1) == 1 ? 0 : 5);
+}
+
+/* As uid nobody: map "frame" for a device read, and hold it. */
+static void foreign_holds(struct foreign *f)
+{
+	char c;
+
+	f->pid = fork();
+	cr_assert_geq(f->pid, 0);
+	if (f->pid == 0)
+		foreign_child(f);
+	cr_assert_eq(read(f->ready[0], &c, 1), 1, "the reader holds a fence");
+}
+
+/* Tell the holder to unmap: the errno its unmap got. */
+static int foreign_unmaps(struct foreign *f)
+{
+	char c;
+
+	cr_assert_eq(write(f->go[1], "g", 1), 1);
+	cr_assert_eq(read(f->result[0], &c, 1), 1);
+	waitpid(f->pid, NULL, 0);
+	return c;
 }
 
 Test(limits, another_uid_cannot_stall_the_owner)
 {
 	struct dma_buf_sync s = {.flags = DMA_BUF_SYNC_START |
 					  DMA_BUF_SYNC_WRITE};
-	int ready[2], go[2], result[2], fd, status;
+	struct foreign f;
+	int fd = shared_frame(&f), err;
 	double t;
-	pid_t pid;
-	char c;
 
-	need_root();
-	mount_with("cma_size=16M,allow_other,fence_timeout_ms=300");
-	fd = new_buffer("frame", NULL, 1 << 20, 0);
-	cr_assert_eq(fchmod(fd, 0644), 0);
-	cr_assert(pipe(ready) == 0 && pipe(go) == 0 && pipe(result) == 0);
-	pid = foreign_reader("frame", ready, go, result);
-	cr_assert_eq(read(ready[0], &c, 1), 1, "the reader holds a fence");
+	foreign_holds(&f);
 	t = now_s();
 	cr_assert_eq(ioctl(fd, DMA_BUF_IOCTL_SYNC, &s), 0,
 		     "the owner's write goes on once the fence is revoked");
@@ -518,16 +545,13 @@ Test(limits, another_uid_cannot_stall_the_owner)
 	cr_assert(logged("mapping held by uid 65534"));
 	s.flags = DMA_BUF_SYNC_END | DMA_BUF_SYNC_WRITE;
 	cr_assert_eq(ioctl(fd, DMA_BUF_IOCTL_SYNC, &s), 0);
-	cr_assert_eq(write(go[1], "g", 1), 1);
-	cr_assert_eq(read(result[0], &c, 1), 1);
-	cr_assert_eq(c, EIO, "the holder learns at its next use: %s",
-		     strerror(c));
-	waitpid(pid, &status, 0);
+	err = foreign_unmaps(&f);
+	cr_assert_eq(err, EIO, "the holder learns at its next use: %s",
+		     strerror(err));
 	cr_assert(strstr(slurp(at(".stats")), "\nrevocations 1\n"));
 
 	/* The owner revokes by hand; a stranger may not. */
-	pid = foreign_reader("frame", ready, go, result);
-	cr_assert_eq(read(ready[0], &c, 1), 1);
+	foreign_holds(&f);
 	cr_assert_eq(sh("%s -m $MNT revoke frame | grep -q 'revoked 1 device'",
 			build_path("tools/dmabufctl")),
 		     0);
@@ -536,10 +560,7 @@ Test(limits, another_uid_cannot_stall_the_owner)
 			"grep -q 'Operation not permitted'",
 			NOBODY, NOBODY, build_path("tools/dmabufctl")),
 		     0);
-	cr_assert_eq(write(go[1], "g", 1), 1);
-	cr_assert_eq(read(result[0], &c, 1), 1);
-	cr_assert_eq(c, EIO);
-	waitpid(pid, &status, 0);
+	cr_assert_eq(foreign_unmaps(&f), EIO);
 	close(fd);
 }
 
@@ -548,33 +569,21 @@ Test(limits, another_uid_cannot_stall_a_poller_or_a_nonblocking_owner)
 {
 	struct dma_buf_sync s = {.flags = DMA_BUF_SYNC_START |
 					  DMA_BUF_SYNC_WRITE};
-	int ready[2], go[2], result[2], fd, nb, status;
-	struct pollfd p;
-	pid_t pid;
-	char c;
+	struct foreign f;
+	int fd = shared_frame(&f), nb, err;
+	struct pollfd p = {.fd = fd, .events = POLLOUT};
 
-	need_root();
-	mount_with("cma_size=16M,allow_other,fence_timeout_ms=300");
-	fd = new_buffer("frame", NULL, 1 << 20, 0);
-	cr_assert_eq(fchmod(fd, 0644), 0);
-	cr_assert(pipe(ready) == 0 && pipe(go) == 0 && pipe(result) == 0);
-
-	pid = foreign_reader("frame", ready, go, result);
-	cr_assert_eq(read(ready[0], &c, 1), 1, "the reader holds a fence");
-	p = (struct pollfd){.fd = fd, .events = POLLOUT};
+	foreign_holds(&f);
 	cr_assert_eq(poll(&p, 1, 0), 0, "not writable while a device reads");
 	cr_assert_eq(poll(&p, 1, 20000), 1,
 		     "a poller's wait ends the foreign mapping too");
 	cr_assert(p.revents & POLLOUT);
 	cr_assert(logged("mapping held by uid 65534"),
 		  "the revocation was logged");
-	cr_assert_eq(write(go[1], "g", 1), 1);
-	cr_assert_eq(read(result[0], &c, 1), 1);
-	cr_assert_eq(c, EIO, "revoked: %s", strerror(c));
-	waitpid(pid, &status, 0);
+	err = foreign_unmaps(&f);
+	cr_assert_eq(err, EIO, "revoked: %s", strerror(err));
 
-	pid = foreign_reader("frame", ready, go, result);
-	cr_assert_eq(read(ready[0], &c, 1), 1);
+	foreign_holds(&f);
 	nb = open(at("frame"), O_RDWR | O_NONBLOCK);
 	cr_assert_geq(nb, 0);
 	cr_assert_eq(ioctl(nb, DMA_BUF_IOCTL_SYNC, &s), -1);
@@ -583,10 +592,7 @@ Test(limits, another_uid_cannot_stall_a_poller_or_a_nonblocking_owner)
 		  "STARTs retried on an O_NONBLOCK fd are a wait too");
 	s.flags = DMA_BUF_SYNC_END | DMA_BUF_SYNC_WRITE;
 	cr_assert_eq(ioctl(nb, DMA_BUF_IOCTL_SYNC, &s), 0);
-	cr_assert_eq(write(go[1], "g", 1), 1);
-	cr_assert_eq(read(result[0], &c, 1), 1);
-	cr_assert_eq(c, EIO);
-	waitpid(pid, &status, 0);
+	cr_assert_eq(foreign_unmaps(&f), EIO);
 	cr_assert(strstr(slurp(at(".stats")), "\nrevocations 2\n"));
 	close(nb);
 	close(fd);
