@@ -347,9 +347,8 @@ void fs_wait_or_eagain(fuse_req_t req, struct fs_file *file,
 
 #define WAIT_TICK_MS 250
 #define WAIT_LOG_MS 1000
-#define WANT_GONE_MS                                             \
-	1000 /* an unparked wait not renewed for this long ended \
-	      */
+/* An unparked wait not renewed for this long has ended. */
+#define WANT_GONE_MS 1000
 
 /**
  * fs_want_cpu() - a handle is refused CPU access, and does not park
@@ -413,7 +412,8 @@ void fs_want_done(struct fs *fs, struct fs_file *file)
 	pthread_mutex_unlock(&fs->lock);
 }
 
-/* A parked wait to log or to end, taken from fs.waiters under fs.lock. */
+/* A wait to log or to end, parked (fs.waiters) or not (fs.wanting),
+ * taken under fs.lock. */
 struct overdue {
 	struct dmabuf_buffer *buf; /* referenced */
 	uint32_t dir;

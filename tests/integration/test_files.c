@@ -323,15 +323,21 @@ Test(files, bufinfo_getfattr_and_df)
 	close(fd);
 }
 
+/* A mount other uids may reach; the test becomes uid nobody (root only). */
+static void mount_for_two_users(void)
+{
+	if (geteuid() != 0)
+		cr_skip("needs root to become another user");
+	unmount_all();
+	mount_with("allow_other");
+}
+
 Test(files, other_user_refused_by_mode_bits)
 {
 	int fd, status;
 	pid_t pid;
 
-	if (geteuid() != 0)
-		cr_skip("needs root to become another user");
-	unmount_all();
-	mount_with("allow_other");
+	mount_for_two_users();
 	fd = new_buffer("private", NULL, 4096, 0);
 	cr_assert_eq(fchmod(fd, 0600), 0);
 	close(fd);
@@ -359,10 +365,7 @@ Test(files, bufinfo_shows_each_user_what_it_may_read)
 	int fd, status;
 	pid_t pid;
 
-	if (geteuid() != 0)
-		cr_skip("needs root to become another user");
-	unmount_all();
-	mount_with("allow_other");
+	mount_for_two_users();
 	fd = new_buffer("secret-frame", NULL, 4096, 0);
 	cr_assert_eq(fchmod(fd, 0600), 0);
 	cr_assert_eq(ioctl(fd, DMABUF_IOCTL_SET_NAME,
