@@ -52,6 +52,8 @@ static const struct fuse_opt fs_opt_spec[] = {
 	FS_OPT("max_bytes=%s", num_text[FS_OPT_MAX_BYTES], 0),
 	FS_OPT("cma_max_bytes=%s", num_text[FS_OPT_CMA_MAX_BYTES], 0),
 	FS_OPT("fence_timeout_ms=%s", num_text[FS_OPT_FENCE_TIMEOUT_MS], 0),
+	FS_OPT("max_fences=%s", num_text[FS_OPT_MAX_FENCES], 0),
+	FS_OPT("max_fds=%s", num_text[FS_OPT_MAX_FDS], 0),
 	FUSE_OPT_END,
 };
 
@@ -98,6 +100,8 @@ static const struct num_rule num_rules[FS_NR_NUM_OPTS] = {
 				  DMABUF_CMA_MAX_SIZE, 0},
 	[FS_OPT_FENCE_TIMEOUT_MS] = {"fence_timeout_ms", NUM_COUNT, 0, 3600000,
 				     5000},
+	[FS_OPT_MAX_FENCES] = {"max_fences", NUM_COUNT, 0, 1U << 20, 1024},
+	[FS_OPT_MAX_FDS] = {"max_fds", NUM_COUNT, 0, 1U << 20, 1024},
 };
 
 /* Digits of @base only, no sign, no space, no prefix; no overflow. */
@@ -188,6 +192,8 @@ static int parse_numbers(struct fs_options *o)
 	o->max[FS_LIMIT_MAPPINGS] = v[FS_OPT_MAX_MAPPINGS];
 	o->max[FS_LIMIT_BYTES] = v[FS_OPT_MAX_BYTES];
 	o->max[FS_LIMIT_CMA_BYTES] = v[FS_OPT_CMA_MAX_BYTES];
+	o->max[FS_LIMIT_FENCES] = v[FS_OPT_MAX_FENCES];
+	o->max[FS_LIMIT_FDS] = v[FS_OPT_MAX_FDS];
 	o->fence_timeout_ms = (unsigned int)v[FS_OPT_FENCE_TIMEOUT_MS];
 	return 0;
 }
@@ -222,6 +228,10 @@ static void usage(const char *prog)
 	       "    -o max_mappings=N      device mappings per uid (default 4096)\n"
 	       "    -o max_bytes=SIZE      placed bytes per uid, all heaps (default: no quota)\n"
 	       "    -o cma_max_bytes=SIZE  placed bytes per uid on the cma heap (default: none)\n"
+	       "    -o max_fences=N        fence ids, imported fences and .sync_file handles\n"
+	       "                           per uid (default 1024)\n"
+	       "    -o max_fds=N           descriptors the daemon keeps per uid: zero-copy\n"
+	       "                           connections, udmabuf memfds (default 1024)\n"
 	       "    -o fence_timeout_ms=N  how long a device mapping of another uid may\n"
 	       "                           keep a CPU access waiting (default 5000, 0: ever)\n"
 	       "                           (0 lifts a limit; root is limited too)\n"
@@ -522,6 +532,7 @@ static void fs_init_struct(struct fs *fs, struct dmabuf_core *core,
 	LIST_INIT(&fs->virtual_files);
 	LIST_INIT(&fs->dirs);
 	LIST_INIT(&fs->sync_files);
+	TAILQ_INIT(&fs->unclaimed);
 	fs->owner = getuid();
 	fs->root_mode = opts->root_mode;
 	fs->fence_timeout_ms = opts->fence_timeout_ms;

@@ -17,6 +17,12 @@
  *
  * Ids are 64 random bits, so only whoever was told one can name its fence.
  * The table of ids and every sync_file handle are under fs.lock.
+ *
+ * Accounts (FS_LIMIT_FENCES, EMFILE): an id is charged to the uid it was
+ * made for until it is dropped, a .sync_file handle to the uid that opened
+ * it until it is closed, and an import to its importer in the core
+ * (DMABUF_CHARGE_FENCES).  Unclaimed ids wait on a queue in claim order, so
+ * dropping the stale ones costs only what is dropped.
  */
 #include <errno.h>
 #include <poll.h>
@@ -40,25 +46,33 @@
  * @fence: one reference
  * @handles: sync_file handles bound to it
  * @claim_by: CLOCK_MONOTONIC seconds by which a handle must bind it
+ * @uid: the uid charged for it (FS_LIMIT_FENCES)
+ * @unclaimed: on fs.unclaimed: no handle bound it yet
  * @name: what SYNC_IOC_FILE_INFO reports
+ * @claim_link: entry in fs.unclaimed
  */
 struct fs_fence {
 	uint64_t id;
 	struct dmabuf_fence *fence;
 	unsigned int handles;
 	time_t claim_by;
+	uid_t uid;
+	bool unclaimed;
 	char name[DMABUF_NAME_LEN];
+	TAILQ_ENTRY(fs_fence) claim_link;
 };
 
 /**
  * struct fs_sync_file - one open of <mount>/.sync_file
  * @ff: the fence it is bound to, NULL before DMABUF_IOCTL_FENCE_BIND
  * @ph: poll handle to notify when the fence may have signalled
+ * @uid: the uid charged for it (FS_LIMIT_FENCES)
  * @link: entry in fs.sync_files
  */
 struct fs_sync_file {
 	struct fs_fence *ff;
 	struct fuse_pollhandle *ph;
+	uid_t uid;
 	LIST_ENTRY(fs_sync_file) link;
 };
 
@@ -88,50 +102,26 @@ static struct fs_fence *find_locked(struct fs *fs, uint64_t id)
 static void drop_locked(struct fs *fs, struct fs_fence *ff)
 {
 	tdelete(ff, &fs->fences, by_id);
+	if (ff->unclaimed)
+		TAILQ_REMOVE(&fs->unclaimed, ff, claim_link);
+	fs_uncharge(fs, ff->uid, FS_LIMIT_FENCES);
 	dmabuf_fence_put(ff->fence);
 	free(ff);
-}
-
-struct unclaimed {
-	struct fs_fence **v;
-	size_t n, cap;
-	time_t now;
-};
-
-static void collect_unclaimed(const void *node, VISIT which, void *arg)
-{
-	struct fs_fence *ff = *(struct fs_fence *const *)node;
-	struct unclaimed *u = arg;
-	struct fs_fence **grown;
-
-	if ((which != postorder && which != leaf) || ff->handles ||
-	    ff->claim_by > u->now)
-		return;
-	if (u->n == u->cap) {
-		u->cap = u->cap ? u->cap * 2 : 8;
-		grown = realloc(u->v, u->cap * sizeof(*u->v));
-		if (!grown)
-			return; /* dropped at a later call */
-		u->v = grown;
-	}
-	u->v[u->n++] = ff;
 }
 
 /* Ids handed out and never bound: a client that died between the steps. */
 static void drop_unclaimed_locked(struct fs *fs)
 {
-	struct unclaimed u = {.now = now_s()};
-	size_t i;
+	struct fs_fence *ff;
+	time_t now = now_s();
 
-	twalk_r(fs->fences, collect_unclaimed, &u);
-	for (i = 0; i < u.n; i++)
-		drop_locked(fs, u.v[i]);
-	free(u.v);
+	while ((ff = TAILQ_FIRST(&fs->unclaimed)) && ff->claim_by <= now)
+		drop_locked(fs, ff);
 }
 
-/* Name @fence by a new id, unclaimed; takes the caller's reference. */
-static int publish(struct fs *fs, struct dmabuf_fence *fence, const char *name,
-		   __u64 *id)
+/* Name @fence by a new id for @uid, unclaimed; takes the caller's reference. */
+static int publish(struct fs *fs, uid_t uid, struct dmabuf_fence *fence,
+		   const char *name, __u64 *id)
 {
 	struct fs_fence *ff = calloc(1, sizeof(*ff));
 	int ret = ff ? 0 : -ENOMEM;
@@ -139,19 +129,30 @@ static int publish(struct fs *fs, struct dmabuf_fence *fence, const char *name,
 	while (!ret && !ff->id)
 		if (getrandom(&ff->id, sizeof(ff->id), 0) != sizeof(ff->id))
 			ret = -EAGAIN;
+	if (!ret) {
+		pthread_mutex_lock(&fs->lock);
+		drop_unclaimed_locked(fs);
+		pthread_mutex_unlock(&fs->lock);
+		ret = fs_charge(fs, uid, FS_LIMIT_FENCES);
+	}
 	if (ret) {
 		free(ff);
 		dmabuf_fence_put(fence);
 		return ret;
 	}
 	ff->fence = fence;
+	ff->uid = uid;
 	ff->claim_by = now_s() + FENCE_CLAIM_S;
 	snprintf(ff->name, sizeof(ff->name), "%s", name);
 	pthread_mutex_lock(&fs->lock);
-	drop_unclaimed_locked(fs);
 	ret = tsearch(ff, &fs->fences, by_id) ? 0 : -ENOMEM;
+	if (!ret) {
+		ff->unclaimed = true;
+		TAILQ_INSERT_TAIL(&fs->unclaimed, ff, claim_link);
+	}
 	pthread_mutex_unlock(&fs->lock);
 	if (ret) {
+		fs_uncharge(fs, uid, FS_LIMIT_FENCES);
 		dmabuf_fence_put(fence);
 		free(ff);
 		return ret;
@@ -163,30 +164,35 @@ static int publish(struct fs *fs, struct dmabuf_fence *fence, const char *name,
 /**
  * fs_fence_export() - DMABUF_IOCTL_FENCE_EXPORT
  * @fs: the file system
+ * @ctx: who asks (charged for the id)
  * @file: the buffer handle
  * @e: in: flags; out: the id
  *
- * Return: 0 or -errno.
+ * Return: 0; -EMFILE past max_fences; -errno.
  */
-int fs_fence_export(struct fs *fs, struct fs_file *file,
-		    struct dmabuf_fence_export *e)
+int fs_fence_export(struct fs *fs, const struct fuse_ctx *ctx,
+		    struct fs_file *file, struct dmabuf_fence_export *e)
 {
 	struct dmabuf_fence *f;
 	int ret = dmabuf_fence_export(file->inode->buf, e->flags, &f);
 
-	return ret ? ret : publish(fs, f, "dma-buf", &e->id);
+	return ret ? ret : publish(fs, ctx->uid, f, "dma-buf", &e->id);
 }
 
 /**
  * fs_fence_import() - DMABUF_IOCTL_FENCE_IMPORT
  * @fs: the file system
+ * @ctx: who asks: charged for the import, and named when it is dropped
  * @file: the buffer handle
  * @imp: the fence's id and the direction
  *
- * Return: 0; -EINVAL for an id that names no fence; -ENOMEM.
+ * Importing a fence the caller's uid imported already is a no-op.
+ *
+ * Return: 0; -EINVAL for an id that names no fence; -EMFILE past
+ * max_fences; -ENOMEM.
  */
-int fs_fence_import(struct fs *fs, struct fs_file *file,
-		    const struct dmabuf_fence_import *imp)
+int fs_fence_import(struct fs *fs, const struct fuse_ctx *ctx,
+		    struct fs_file *file, const struct dmabuf_fence_import *imp)
 {
 	struct dmabuf_fence *f = NULL;
 	struct fs_fence *ff;
@@ -200,12 +206,14 @@ int fs_fence_import(struct fs *fs, struct fs_file *file,
 	}
 	pthread_mutex_unlock(&fs->lock);
 	if (!f) {
-		dmabuf_log(LOG_WARNING,
-			   "fence import refused (EINVAL): not a sync_file");
+		fs_log_refusal(
+			ctx->uid,
+			"fence import refused (EINVAL): not a sync_file");
 		return -EINVAL;
 	}
 	ret = dmabuf_buffer_import_fence(file->inode->buf, f,
-					 imp->flags & DMA_BUF_SYNC_WRITE);
+					 imp->flags & DMA_BUF_SYNC_WRITE,
+					 ctx->uid, ctx->pid);
 	dmabuf_fence_put(f);
 	return ret;
 }
@@ -213,16 +221,21 @@ int fs_fence_import(struct fs *fs, struct fs_file *file,
 /**
  * fs_sync_file_open() - a new, unbound .sync_file handle
  * @fs: the file system
+ * @uid: who opens it (charged until it is closed)
  * @fi: its file info (fh set here)
  *
- * Return: 0 or -ENOMEM.
+ * Return: 0; -EMFILE past max_fences; -ENOMEM.
  */
-int fs_sync_file_open(struct fs *fs, struct fuse_file_info *fi)
+int fs_sync_file_open(struct fs *fs, uid_t uid, struct fuse_file_info *fi)
 {
 	struct fs_sync_file *sf = calloc(1, sizeof(*sf));
+	int ret = sf ? fs_charge(fs, uid, FS_LIMIT_FENCES) : -ENOMEM;
 
-	if (!sf)
-		return -ENOMEM;
+	if (ret) {
+		free(sf);
+		return ret;
+	}
+	sf->uid = uid;
 	pthread_mutex_lock(&fs->lock);
 	LIST_INSERT_HEAD(&fs->sync_files, sf, link);
 	pthread_mutex_unlock(&fs->lock);
@@ -240,6 +253,7 @@ void fs_sync_file_release(struct fs *fs, struct fuse_file_info *fi)
 	if (sf->ff && !--sf->ff->handles)
 		drop_locked(fs, sf->ff);
 	pthread_mutex_unlock(&fs->lock);
+	fs_uncharge(fs, sf->uid, FS_LIMIT_FENCES);
 	if (sf->ph)
 		fuse_pollhandle_destroy(sf->ph);
 	free(sf);
@@ -259,6 +273,9 @@ static int bind_fence(struct fs *fs, struct fs_sync_file *sf, uint64_t id)
 	else {
 		ff->handles++;
 		sf->ff = ff;
+		if (ff->unclaimed)
+			TAILQ_REMOVE(&fs->unclaimed, ff, claim_link);
+		ff->unclaimed = false;
 	}
 	pthread_mutex_unlock(&fs->lock);
 	return ret;
@@ -283,7 +300,7 @@ static struct dmabuf_fence *fence_of(struct fs *fs, struct fs_sync_file *sf,
 	return f;
 }
 
-static int merge(struct fs *fs, struct fs_sync_file *sf,
+static int merge(struct fs *fs, uid_t uid, struct fs_sync_file *sf,
 		 struct dmabuf_fence_merge *m)
 {
 	struct dmabuf_fence *a = fence_of(fs, sf, NULL, NULL), *b = NULL, *f;
@@ -302,7 +319,7 @@ static int merge(struct fs *fs, struct fs_sync_file *sf,
 	if (!ret)
 		ret = dmabuf_fence_merge(a, b, &f);
 	if (!ret)
-		ret = publish(fs, f, m->name, &m->id);
+		ret = publish(fs, uid, f, m->name, &m->id);
 	if (a)
 		dmabuf_fence_put(a);
 	if (b)
@@ -349,7 +366,8 @@ void fs_fence_bind_ioctl(struct fs_ioctl_call *c)
 /** fs_fence_merge_ioctl() - FENCE_MERGE (SYNC_IOC_MERGE) */
 void fs_fence_merge_ioctl(struct fs_ioctl_call *c)
 {
-	fs_ioctl_reply(c, merge(c->fs, sync_file_of(c), &c->a->fmerge));
+	fs_ioctl_reply(c, merge(c->fs, fuse_req_ctx(c->req)->uid,
+				sync_file_of(c), &c->a->fmerge));
 }
 
 /** fs_fence_info_ioctl() - FENCE_INFO (SYNC_IOC_FILE_INFO) */
@@ -369,21 +387,14 @@ void fs_sync_file_poll(fuse_req_t req, struct fuse_file_info *fi,
 {
 	struct fs_sync_file *sf = (struct fs_sync_file *)(uintptr_t)fi->fh;
 	struct fs *fs = fs_of(req);
-	struct dmabuf_fence *f = fence_of(fs, sf, NULL, NULL);
-	struct fuse_pollhandle *old = NULL;
+	struct dmabuf_fence *f;
 	unsigned int mask = 0;
 
+	fs_poll_arm(fs, &sf->ph, ph); /* before the check: see there */
+	f = fence_of(fs, sf, NULL, NULL);
 	if (f) {
 		mask = dmabuf_fence_status(f) ? POLLIN | POLLRDNORM : 0;
 		dmabuf_fence_put(f);
-	}
-	if (ph) {
-		pthread_mutex_lock(&fs->lock);
-		old = sf->ph;
-		sf->ph = ph;
-		pthread_mutex_unlock(&fs->lock);
-		if (old)
-			fuse_pollhandle_destroy(old);
 	}
 	fuse_reply_poll(req, mask);
 }
@@ -439,10 +450,12 @@ void fs_fences_release_all(struct fs *fs)
 
 	while ((sf = LIST_FIRST(&fs->sync_files))) {
 		LIST_REMOVE(sf, link);
+		fs_uncharge(fs, sf->uid, FS_LIMIT_FENCES);
 		if (sf->ph)
 			fuse_pollhandle_destroy(sf->ph);
 		free(sf);
 	}
 	tdestroy(fs->fences, free_fence);
 	fs->fences = NULL;
+	TAILQ_INIT(&fs->unclaimed);
 }

@@ -10,7 +10,7 @@
  *
  *	libfuse's request lock -> fs.lock -> core.lock -> fs.limits.lock
  *	zc->lock -> core.lock -> fs.limits.lock
- *	fs.ev_lock: a leaf
+ *	fs.ev_lock, zc->reap_lock, the refusal log's lock: leaves
  *
  * - libfuse's request lock (struct fuse_req.lock) is held while libfuse
  *   calls an interrupt callback, and waiter_interrupted() (wait.c) takes
@@ -31,6 +31,8 @@
  *   (fs.limits.lock) under it.
  * - fs.limits.lock is taken after any other lock, and nothing under it.
  * - fs.ev_lock guards the notifier's queue; nothing is taken under it.
+ * - The refusal log's lock (limits.c) and zc->reap_lock (zerocopy.c) are
+ *   leaves: nothing is taken under them.
  */
 #ifndef DMABUFFS_FS_H
 #define DMABUFFS_FS_H
@@ -63,6 +65,7 @@
 #define FS_MAX_HEAP_NODES 64
 
 struct fs_file;
+struct fs_fence;
 struct fs_sync_file;
 struct zc;
 union ioctl_arg;
@@ -240,6 +243,8 @@ enum fs_limit {
 	FS_LIMIT_MAPPINGS,
 	FS_LIMIT_BYTES, /* placed bytes, every heap */
 	FS_LIMIT_CMA_BYTES, /* placed bytes on the cma heap */
+	FS_LIMIT_FENCES, /* fence ids, imports, .sync_file handles */
+	FS_LIMIT_FDS, /* descriptors the daemon keeps for a client */
 	FS_NR_LIMITS,
 };
 
@@ -298,6 +303,8 @@ enum fs_num_opt {
 	FS_OPT_MAX_BYTES,
 	FS_OPT_CMA_MAX_BYTES,
 	FS_OPT_FENCE_TIMEOUT_MS,
+	FS_OPT_MAX_FENCES,
+	FS_OPT_MAX_FDS,
 	FS_NR_NUM_OPTS,
 };
 
@@ -342,6 +349,7 @@ struct fs_options {
  * @limits: what each uid holds, and may hold
  * @pt: passthrough (passthrough.c)
  * @fences: tsearch tree of explicit fences by id (fences.c)
+ * @unclaimed: ids no handle bound yet, oldest first (fences.c)
  * @sync_files: open .sync_file handles (fences.c)
  */
 struct fs {
@@ -369,6 +377,7 @@ struct fs {
 	struct fs_limits limits;
 	struct fs_passthrough pt;
 	void *fences;
+	TAILQ_HEAD(, fs_fence) unclaimed;
 	LIST_HEAD(, fs_sync_file) sync_files;
 };
 
@@ -436,6 +445,8 @@ void fs_uncharge_n(struct fs *fs, uid_t uid, enum fs_limit what, uint64_t n);
 extern const struct dmabuf_accounting fs_accounting;
 void fs_limits_report(struct fs *fs, const struct fuse_ctx *ctx, FILE *f);
 const char *fs_limit_name(enum fs_limit what);
+void fs_log_refusal(uid_t uid, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
 
 /* stats.c */
 void fs_count(enum fs_counter c);
@@ -455,6 +466,21 @@ static inline bool fs_sees_all(const struct fs *fs, const struct fuse_ctx *ctx)
 	return ctx->uid == 0 || ctx->uid == fs->owner;
 }
 
+/**
+ * fs_may_revoke() - may @uid end others' fences on a buffer owned by @owner?
+ * @fs: the file system
+ * @uid: who would
+ * @owner: the buffer's owner (fs_inode.uid)
+ *
+ * The buffer's owner, root and the mount's owner: the one rule for
+ * DMABUF_IOCTL_REVOKE and for fence_timeout_ms, so a wait revokes only on
+ * behalf of a uid that could revoke by hand.
+ */
+static inline bool fs_may_revoke(const struct fs *fs, uid_t uid, uid_t owner)
+{
+	return uid == owner || uid == 0 || uid == fs->owner;
+}
+
 /* ops.c */
 struct fs *fs_of(fuse_req_t req);
 int fs_visible_inos(struct fs *fs, const struct fuse_ctx *ctx, uint64_t **inos,
@@ -471,6 +497,8 @@ void fs_poll(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi,
 	     struct fuse_pollhandle *ph);
 
 /* wait.c */
+void fs_poll_arm(struct fs *fs, struct fuse_pollhandle **slot,
+		 struct fuse_pollhandle *ph);
 void fs_wait_or_eagain(fuse_req_t req, struct fs_file *file,
 		       const struct fs_waiter *tmpl);
 void fs_want_cpu(struct fs *fs, struct fs_file *file,
@@ -491,6 +519,7 @@ void fs_reply_after_inval(struct fs *fs, fuse_req_t req, uint64_t ino,
 /* zerocopy.c */
 int fs_zc_start(struct fs *fs, unsigned int token_ttl_ms);
 void fs_zc_stop(struct fs *fs);
+int fs_fd_handout(int fd, bool write);
 int fs_zc_issue(struct fs *fs, const struct fuse_ctx *ctx, struct fs_file *file,
 		struct dmabuf_token *tok);
 
@@ -516,11 +545,12 @@ void fs_devnode_list(struct fs *fs, uint64_t dir,
 		     void *arg);
 
 /* fences.c */
-int fs_fence_export(struct fs *fs, struct fs_file *file,
-		    struct dmabuf_fence_export *e);
-int fs_fence_import(struct fs *fs, struct fs_file *file,
+int fs_fence_export(struct fs *fs, const struct fuse_ctx *ctx,
+		    struct fs_file *file, struct dmabuf_fence_export *e);
+int fs_fence_import(struct fs *fs, const struct fuse_ctx *ctx,
+		    struct fs_file *file,
 		    const struct dmabuf_fence_import *imp);
-int fs_sync_file_open(struct fs *fs, struct fuse_file_info *fi);
+int fs_sync_file_open(struct fs *fs, uid_t uid, struct fuse_file_info *fi);
 void fs_sync_file_release(struct fs *fs, struct fuse_file_info *fi);
 void fs_fence_bind_ioctl(struct fs_ioctl_call *c);
 void fs_fence_merge_ioctl(struct fs_ioctl_call *c);

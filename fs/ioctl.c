@@ -21,10 +21,13 @@
 #include "fs.h"
 #include "ioctls.h"
 
-static int refuse(unsigned int cmd, int err, const char *why)
+static int refuse(fuse_req_t req, unsigned int cmd, int err, const char *why)
 {
-	dmabuf_log(LOG_WARNING, "ioctl %#x refused (%s): %s", cmd,
-		   strerror(err), why);
+	const struct fuse_ctx *ctx = fuse_req_ctx(req);
+
+	fs_log_refusal(
+		ctx->uid, "ioctl %#x from uid %u pid %d refused (%s): %s", cmd,
+		(unsigned int)ctx->uid, (int)ctx->pid, strerror(err), why);
 	return -err;
 }
 
@@ -210,15 +213,17 @@ static void do_get_token(struct fs_ioctl_call *c)
 
 static void do_fence_export(struct fs_ioctl_call *c)
 {
-	fs_ioctl_reply(c, fs_fence_export(c->fs, file_of(c), &c->a->fexp));
+	fs_ioctl_reply(c, fs_fence_export(c->fs, fuse_req_ctx(c->req),
+					  file_of(c), &c->a->fexp));
 }
 
 static void do_fence_import(struct fs_ioctl_call *c)
 {
-	fs_ioctl_reply(c, fs_fence_import(c->fs, file_of(c), &c->a->fimp));
+	fs_ioctl_reply(c, fs_fence_import(c->fs, fuse_req_ctx(c->req),
+					  file_of(c), &c->a->fimp));
 }
 
-/* The buffer's owner, root and the mount's owner end others' mappings. */
+/* The buffer's owner, root and the mount's owner end others' fences. */
 static void do_revoke(struct fs_ioctl_call *c)
 {
 	const struct fuse_ctx *ctx = fuse_req_ctx(c->req);
@@ -226,9 +231,9 @@ static void do_revoke(struct fs_ioctl_call *c)
 	struct dmabuf_revoke *r = &c->a->revoke;
 	int n;
 
-	if (ctx->uid != inode->uid && !fs_sees_all(c->fs, ctx)) {
-		fs_ioctl_reply(c,
-			       refuse(c->cmd, EPERM, "not the buffer's owner"));
+	if (!fs_may_revoke(c->fs, ctx->uid, inode->uid)) {
+		fs_ioctl_reply(c, refuse(c->req, c->cmd, EPERM,
+					 "not the buffer's owner"));
 		return;
 	}
 	n = dmabuf_buffer_revoke(inode->buf, 0,
@@ -253,7 +258,7 @@ static int may_edit_devices(struct fs_ioctl_call *c)
 
 	if (uid == 0 || uid == c->fs->owner)
 		return 0;
-	return refuse(c->cmd, EPERM, "not the mount's owner");
+	return refuse(c->req, c->cmd, EPERM, "not the mount's owner");
 }
 
 static void do_device_add(struct fs_ioctl_call *c)
@@ -338,7 +343,7 @@ void fs_ioctl(fuse_req_t req, fuse_ino_t ino, unsigned int cmd, void *arg,
 	else if (ret == -ENOTTY)
 		not_tty(req, cmd, why);
 	else if (ret)
-		fuse_reply_err(req, -refuse(cmd, -ret, why));
+		fuse_reply_err(req, -refuse(req, cmd, -ret, why));
 	else
 		handlers[ioctl_row(cmd)](&call);
 }
@@ -354,7 +359,6 @@ void fs_poll(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi,
 	     struct fuse_pollhandle *ph)
 {
 	struct fs_file *file = (struct fs_file *)(uintptr_t)fi->fh;
-	struct fuse_pollhandle *old = NULL;
 	struct fs *fs = fs_of(req);
 	unsigned int mask, waits;
 
@@ -369,14 +373,7 @@ void fs_poll(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi,
 		fuse_reply_poll(req, POLLIN | POLLRDNORM);
 		return;
 	}
-	if (ph) {
-		pthread_mutex_lock(&fs->lock);
-		old = file->ph;
-		file->ph = ph;
-		pthread_mutex_unlock(&fs->lock);
-		if (old)
-			fuse_pollhandle_destroy(old);
-	}
+	fs_poll_arm(fs, &file->ph, ph);
 	mask = dmabuf_buffer_poll(file->inode->buf);
 	/* A poll that will sleep for what is not ready is a wait (wait.c). */
 	waits = fi->poll_events & ~mask & (POLLIN | POLLOUT);

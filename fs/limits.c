@@ -21,11 +21,23 @@
  *    they are made through (the core's accounting hook): EDQUOT;
  *  - bytes: a buffer's placement, charged to the uid that created it for as
  *    long as it is placed (as memcg charges the allocating process), in
- *    all heaps together and on the cma heap alone: EDQUOT.
+ *    all heaps together and on the cma heap alone: EDQUOT;
+ *  - fences: fence ids it was given (FENCE_EXPORT, FENCE_MERGE) until they
+ *    are dropped, fences it imported into a buffer until they signal or are
+ *    dropped, and its open .sync_file handles: EMFILE;
+ *  - daemon descriptors: what the daemon keeps open for it besides its
+ *    buffers' own memory: zero-copy connections, the memfds of its
+ *    udmabufs (one per distinct memfd), and descriptors it sent that wait
+ *    to be closed off the side channel's thread (zerocopy.c): EMFILE.
  *
  * Root is counted too: the limits are mount options, 0 lifts one.  A
  * refusal is logged once per uid and kind until that uid frees something,
  * so a client hammering its limit cannot flood the log.
+ *
+ * Log lines are a resource too: every refusal of a client's request (a
+ * malformed ioctl, a side-channel message) goes through fs_log_refusal(),
+ * at most one line a second per uid, the next saying how many were left
+ * out.
  *
  * The table is a tsearch(3) tree of uids with a lock of its own, taken
  * last: it is charged from FUSE workers, the notifier and the zero-copy
@@ -34,9 +46,12 @@
 #include <errno.h>
 #include <limits.h>
 #include <search.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <syslog.h>
+#include <time.h>
 
 #include "fs.h"
 
@@ -68,6 +83,8 @@ static const struct {
 	[FS_LIMIT_BYTES] = {"bytes", EDQUOT, "bytes", "max_bytes"},
 	[FS_LIMIT_CMA_BYTES] = {"bytes on the cma heap", EDQUOT, "cma_bytes",
 				"cma_max_bytes"},
+	[FS_LIMIT_FENCES] = {"fences", EMFILE, "fences", "max_fences"},
+	[FS_LIMIT_FDS] = {"daemon descriptors", EMFILE, "fds", "max_fds"},
 };
 
 static int by_uid(const void *a, const void *b)
@@ -224,9 +241,15 @@ void fs_uncharge(struct fs *fs, uid_t uid, enum fs_limit what)
 /* The core's charges, as limits of ours. */
 static enum fs_limit limit_of(enum dmabuf_charge what)
 {
-	return what == DMABUF_CHARGE_ATTACHMENTS ? FS_LIMIT_ATTACHMENTS
-	       : what == DMABUF_CHARGE_MAPPINGS	 ? FS_LIMIT_MAPPINGS
-						 : FS_LIMIT_BYTES;
+	static const enum fs_limit limit[] = {
+		[DMABUF_CHARGE_ATTACHMENTS] = FS_LIMIT_ATTACHMENTS,
+		[DMABUF_CHARGE_MAPPINGS] = FS_LIMIT_MAPPINGS,
+		[DMABUF_CHARGE_BYTES] = FS_LIMIT_BYTES,
+		[DMABUF_CHARGE_FENCES] = FS_LIMIT_FENCES,
+		[DMABUF_CHARGE_FDS] = FS_LIMIT_FDS,
+	};
+
+	return limit[what];
 }
 
 static bool on_cma(enum dmabuf_charge what, const char *heap)
@@ -311,4 +334,54 @@ void fs_limits_report(struct fs *fs, const struct fuse_ctx *ctx, FILE *f)
 const char *fs_limit_name(enum fs_limit what)
 {
 	return limit_info[what].option;
+}
+
+#define LOG_SLOTS 64 /* uids whose refusals are rate-limited apart */
+
+/* Per uid (hashed): the second of its last line, and lines left out since. */
+static struct log_slot {
+	uid_t uid;
+	time_t second;
+	unsigned int unlogged;
+} log_slots[LOG_SLOTS];
+static pthread_mutex_t log_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/**
+ * fs_log_refusal() - log a refusal of @uid's request, rate-limited
+ * @uid: whose request it was
+ * @fmt: printf format of the line
+ *
+ * Any local user can send malformed requests as fast as it likes; the log
+ * must not be its weapon.  One line a second per uid (uids hashed into
+ * LOG_SLOTS slots); the next line says how many were not logged.  Takes a
+ * leaf lock of its own: callable under any other.
+ */
+void fs_log_refusal(uid_t uid, const char *fmt, ...)
+{
+	struct log_slot *slot = &log_slots[uid % LOG_SLOTS];
+	unsigned int unlogged = 0;
+	struct timespec now;
+	char line[256];
+	va_list ap;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	pthread_mutex_lock(&log_lock);
+	if (slot->uid == uid && slot->second == now.tv_sec) {
+		slot->unlogged++;
+		pthread_mutex_unlock(&log_lock);
+		return;
+	}
+	if (slot->uid == uid)
+		unlogged = slot->unlogged;
+	*slot = (struct log_slot){.uid = uid, .second = now.tv_sec};
+	pthread_mutex_unlock(&log_lock);
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	if (unlogged)
+		dmabuf_log(LOG_WARNING,
+			   "%s (and %u more from uid %u not logged)", line,
+			   unlogged, (unsigned int)uid);
+	else
+		dmabuf_log(LOG_WARNING, "%s", line);
 }

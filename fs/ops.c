@@ -789,17 +789,22 @@ enum open_path {
  * creating one, above all) are served by the daemon uncached, which never
  * conflicts with passthrough opens made after the export.
  *
- * Binding does not place the backing: placement stays deferred to the first
- * device map or CPU bracket (SYNC START, BEGIN_CPU_ACCESS), which a correct
- * program takes before it touches the bytes.  The memfd exists from the
- * first open on and is the same file after placement and migration, so
- * bytes written before either stay where they are.
+ * Binding a read-only open does not place the backing: placement stays
+ * deferred to the first device map or CPU bracket (SYNC START,
+ * BEGIN_CPU_ACCESS), which a correct program takes before it touches the
+ * bytes.  Binding an open for writing places it first, as the first write
+ * would on the plain path: the kernel lets such a handle fill every page
+ * without asking the daemon, so the bytes are charged to the buffer's
+ * owner (max_bytes) and taken from its heap (df) before it may, and the
+ * open fails with what placement says (EDQUOT, ENOSPC, ENOMEM).  The memfd
+ * exists from the first open on and is the same file after placement and
+ * migration, so bytes written before either stay where they are.
  */
-static int choose_path_locked(struct fs *fs, struct fs_inode *inode,
+static int choose_path_locked(struct fs *fs, struct fs_inode *inode, bool write,
 			      enum open_path *path)
 {
 	struct dmabuf_buffer *buf = inode->buf;
-	int fd, id;
+	int fd, id, ret;
 
 	*path = OPEN_CACHED;
 	if (dmabuf_buffer_ranges(buf, NULL, 0) > 0) {
@@ -824,6 +829,14 @@ static int choose_path_locked(struct fs *fs, struct fs_inode *inode,
 				 __ATOMIC_RELEASE);
 		if (id < 0)
 			return 0;
+	}
+	ret = write ? dmabuf_buffer_memfd(buf, true) : 0;
+	if (ret < 0) {
+		dmabuf_log(LOG_WARNING,
+			   "buffer %llu: open for writing refused (%s): its "
+			   "bytes cannot be placed",
+			   (unsigned long long)inode->ino, strerror(-ret));
+		return ret;
 	}
 	*path = OPEN_PASSTHROUGH;
 	return 0;
@@ -863,7 +876,10 @@ static void fs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	if (fs_devnode_ino(ino)) {
 		fi->fh = 0; /* nothing to keep: the inode says which node */
 		fi->direct_io = 1;
-		ret = ino == FS_SYNC_FILE_INO ? fs_sync_file_open(fs, fi) : 0;
+		ret = ino == FS_SYNC_FILE_INO
+			      ? fs_sync_file_open(fs, fuse_req_ctx(req)->uid,
+						  fi)
+			      : 0;
 		if (ret)
 			fuse_reply_err(req, -ret);
 		else
@@ -872,7 +888,10 @@ static void fs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	}
 	pthread_mutex_lock(&fs->lock);
 	inode = fs_inode_get_locked(fs, ino);
-	ret = inode ? choose_path_locked(fs, inode, &path) : -ENOENT;
+	ret = inode ? choose_path_locked(fs, inode,
+					 (fi->flags & O_ACCMODE) != O_RDONLY,
+					 &path)
+		    : -ENOENT;
 	if (!ret)
 		ret = open_file(fs, inode, fuse_req_ctx(req), fi->flags, &file);
 	if (!ret) {

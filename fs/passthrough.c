@@ -34,9 +34,11 @@
  *  - fs_passthrough_close() drops a backing id when its inode dies.
  *
  * Modes (-o passthrough=): "auto" uses it when the kernel offers it and the
- * daemon has CAP_SYS_ADMIN (which BACKING_OPEN needs), "on" refuses to run
- * without it, "off" never negotiates it.  Which buffers take it, and when,
- * is ops.c's business; this file only says whether the mount can.
+ * daemon has CAP_SYS_ADMIN in the initial user namespace (which
+ * BACKING_OPEN needs: full capabilities inside a user namespace are not
+ * enough), "on" refuses to run without it, "off" never negotiates it.  Which
+ * buffers take it, and when, is ops.c's business; this file only says whether
+ * the mount can.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -145,6 +147,32 @@ static bool have_sys_admin(void)
 	if (f)
 		fclose(f);
 	return caps & (1ULL << 21);
+}
+
+/*
+ * Is the daemon in the initial user namespace?  Its uid_map is the identity
+ * over every uid there, and nowhere else.
+ */
+static bool in_initial_userns(void)
+{
+	unsigned long long inside, outside, count;
+	FILE *f = fopen("/proc/self/uid_map", "re");
+	int n = f ? fscanf(f, "%llu %llu %llu", &inside, &outside, &count) : 0;
+
+	if (f)
+		fclose(f);
+	return n == 3 && inside == 0 && outside == 0 && count == 4294967295ULL;
+}
+
+/* Why the daemon may not ask for passthrough, or NULL when it may. */
+static const char *lacks_privilege(void)
+{
+	if (!have_sys_admin())
+		return "the daemon lacks CAP_SYS_ADMIN";
+	if (!in_initial_userns())
+		return "the daemon runs in a user namespace (the kernel wants "
+		       "CAP_SYS_ADMIN in the initial one)";
+	return NULL;
 }
 
 static void note_init_request(struct fs_passthrough *pt, const void *buf,
@@ -268,8 +296,8 @@ static const struct fuse_custom_io pt_io = {
  * privileges allow.
  *
  * Return: 0 (passthrough may or may not follow at INIT), or -EPERM when
- * @mode is "on" and the daemon lacks CAP_SYS_ADMIN, or what
- * fuse_session_custom_io() returns.
+ * @mode is "on" and the daemon lacks CAP_SYS_ADMIN in the initial user
+ * namespace, or what fuse_session_custom_io() returns.
  */
 int fs_passthrough_setup(struct fs *fs, enum fs_passthrough_mode mode)
 {
@@ -280,8 +308,7 @@ int fs_passthrough_setup(struct fs *fs, enum fs_passthrough_mode mode)
 	pt->want = false;
 	if (mode == FS_PASSTHROUGH_OFF) {
 		pt->why_not = "passthrough=off";
-	} else if (!have_sys_admin()) {
-		pt->why_not = "the daemon lacks CAP_SYS_ADMIN";
+	} else if ((pt->why_not = lacks_privilege())) {
 		if (mode == FS_PASSTHROUGH_ON) {
 			dmabuf_log(LOG_ERR, "passthrough=on, but %s",
 				   pt->why_not);

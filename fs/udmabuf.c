@@ -14,14 +14,24 @@
  *    empty, and inside its memfd;
  *  - there are 1 to DMABUF_BACKING_MAX_RANGES runs.
  *
- * Anything else is EINVAL, as the kernel says.  The daemon keeps a
- * duplicate of each memfd for as long as the buffer lives, which keeps the
- * pages, as the kernel's pin does; the program's writes through its own
- * mapping of the memfd are the buffer's bytes at once.
+ * Anything else is EINVAL, as the kernel says.  Stricter than the kernel
+ * (6.12 accepts a read-only memfd fd and grants writing): each memfd must
+ * come open for reading and writing (EACCES otherwise), since the buffer
+ * is written through it; and the daemon makes each memfd private to its
+ * owner (clears the group and other bits, which memfd_create() sets), so
+ * that nobody handed a read-only fd of it can reopen it writable through
+ * /proc.
+ *
+ * The daemon keeps one duplicate of each distinct memfd, however many runs
+ * name it, for as long as the buffer lives (charged to the buffer's owner
+ * as daemon descriptors, FS_LIMIT_FDS), which keeps the pages, as the
+ * kernel's pin does; the program's writes through its own mapping of the
+ * memfd are the buffer's bytes at once.
  *
  * The other way, fs_udmabuf_describe() answers a mapping of such a buffer
- * with the runs and one fd per distinct memfd (read-only reopens for a
- * read-only mapping), so a process can map exactly those pages.
+ * with the runs and one fd per distinct memfd, each made by fs_fd_handout()
+ * (read-only reopens for a read-only mapping), so a process can map
+ * exactly those pages and nothing more.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -106,25 +116,81 @@ static void close_all(int *fds, unsigned int n)
 			close(fds[i]);
 }
 
+/*
+ * The memfd @fd as the buffer may use it: open for reading and writing,
+ * and reopenable by its owner only.  Return: 0 or -EACCES, saying @why.
+ */
+static int memfd_private(int fd, const char **why)
+{
+	int flags = fcntl(fd, F_GETFL);
+	struct stat st;
+
+	if (flags < 0 || (flags & O_ACCMODE) != O_RDWR) {
+		*why = "memfd not open for reading and writing";
+		return -EACCES;
+	}
+	if (fstat(fd, &st) ||
+	    ((st.st_mode & 077) && fchmod(fd, st.st_mode & 07700))) {
+		*why = "memfd cannot be made private to its owner (chmod 600)";
+		return -EACCES;
+	}
+	return 0;
+}
+
+/*
+ * One duplicate of each distinct memfd of @fds into @dups (inode order
+ * kept), and for each received fd the index of its duplicate in @idx.
+ */
+static int dup_distinct(const int *fds, unsigned int nr_fds, int *dups,
+			unsigned int *idx, const char **why)
+{
+	struct stat ids[DMABUF_BACKING_MAX_FDS], st;
+	unsigned int i, j, n = 0;
+
+	for (i = 0; i < nr_fds; i++) {
+		if (fstat(fds[i], &st))
+			goto err;
+		for (j = 0; j < n; j++)
+			if (ids[j].st_dev == st.st_dev &&
+			    ids[j].st_ino == st.st_ino)
+				break;
+		idx[i] = j;
+		if (j < n)
+			continue;
+		dups[n] = fcntl(fds[i], F_DUPFD_CLOEXEC, 0);
+		if (dups[n] < 0)
+			goto err;
+		ids[n++] = st;
+	}
+	return (int)n;
+err:
+	*why = "out of descriptors";
+	close_all(dups, n);
+	return -errno;
+}
+
 /**
  * fs_udmabuf_bind() - make an EMPTY buffer of a client's memfd runs
  * @buf: the buffer (the backing token's)
  * @msg: the struct dmabuf_backing that came with the token
  * @len: its length as received
- * @fds: the memfds that came with it; all are closed on return
+ * @fds: the memfds that came with it, each checked to be a memfd
+ *       (zerocopy.c); all are closed on return
  * @nr_fds: their number
  *
- * Return: 0, or -EINVAL (with a log line saying why), or what
- * dmabuf_buffer_bind_memfds() returns.
+ * Return: 0, or -EINVAL or -EACCES (with a log line saying why), or what
+ * dmabuf_buffer_bind_memfds() returns (-EMFILE past the owner's max_fds).
  */
 int fs_udmabuf_bind(struct dmabuf_buffer *buf, const void *msg, size_t len,
 		    int *fds, unsigned int nr_fds)
 {
 	const struct dmabuf_backing *b = msg;
+	unsigned int idx[DMABUF_BACKING_MAX_FDS];
+	int dups[DMABUF_BACKING_MAX_FDS];
 	struct dmabuf_memfd_range *r = NULL;
 	const char *why = "malformed backing message";
 	unsigned int i;
-	int ret = -EINVAL;
+	int ret = -EINVAL, nr_dups = 0;
 
 	if (len < sizeof(*b) || !b->count ||
 	    b->count > DMABUF_BACKING_MAX_RANGES ||
@@ -132,22 +198,22 @@ int fs_udmabuf_bind(struct dmabuf_buffer *buf, const void *msg, size_t len,
 	    b->nr_fds != nr_fds || !nr_fds)
 		goto out;
 	ret = check_ranges(b, fds, &why);
+	for (i = 0; !ret && i < nr_fds; i++)
+		ret = memfd_private(fds[i], &why);
 	if (ret)
 		goto out;
 	ret = -ENOMEM;
 	r = calloc(b->count, sizeof(*r));
 	if (!r)
 		goto out;
-	for (i = 0; i < b->count; i++) {
-		r[i].offset = b->ranges[i].offset;
-		r[i].size = b->ranges[i].size;
-		r[i].fd = fcntl(fds[b->ranges[i].memfd], F_DUPFD_CLOEXEC, 0);
-		if (r[i].fd < 0) {
-			ret = -errno;
-			why = "out of descriptors";
-			goto out_ranges;
-		}
-	}
+	ret = nr_dups = dup_distinct(fds, nr_fds, dups, idx, &why);
+	if (ret < 0)
+		goto out_ranges;
+	for (i = 0; i < b->count; i++)
+		r[i] = (struct dmabuf_memfd_range){
+			.fd = dups[idx[b->ranges[i].memfd]],
+			.offset = b->ranges[i].offset,
+			.size = b->ranges[i].size};
 	ret = dmabuf_buffer_bind_memfds(buf, r, b->count);
 	why = "the object model refused it";
 	if (!ret) {
@@ -155,9 +221,8 @@ int fs_udmabuf_bind(struct dmabuf_buffer *buf, const void *msg, size_t len,
 		close_all(fds, nr_fds);
 		return 0;
 	}
+	close_all(dups, (unsigned int)nr_dups);
 out_ranges:
-	while (i--)
-		close(r[i].fd);
 	free(r);
 out:
 	close_all(fds, nr_fds);
@@ -165,20 +230,6 @@ out:
 		   (unsigned long long)dmabuf_buffer_ino(buf), strerror(-ret),
 		   why);
 	return ret;
-}
-
-/* @fd, or a read-only reopen of it. */
-static int share_fd(int fd, bool write)
-{
-	char path[64];
-
-	if (write)
-		fd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
-	else {
-		snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
-		fd = open(path, O_RDONLY | O_CLOEXEC);
-	}
-	return fd < 0 ? -errno : fd;
 }
 
 /* Index of the memfd @fd among @ids (by inode), adding it if new. */
@@ -225,7 +276,7 @@ int fs_udmabuf_describe(struct dmabuf_buffer *buf, bool write,
 		if (idx < 0)
 			goto err;
 		if ((unsigned int)idx == *nr_fds) {
-			fds[idx] = share_fd(r[i].fd, write);
+			fds[idx] = fs_fd_handout(r[i].fd, write);
 			if (fds[idx] < 0) {
 				idx = fds[idx];
 				goto err;

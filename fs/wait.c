@@ -20,8 +20,15 @@
  * process: fs_want_cpu() notes them on the handle (fs.wanting), from the
  * first refusal for as long as they go on (a poll handle not yet woken,
  * or a refusal in the last WANT_GONE_MS).  Parked or not, a wait is logged
- * after a second and, past fence_timeout_ms, ends the device mappings of
- * other uids that it waits for.
+ * after a second and, past fence_timeout_ms, ends the fences of other uids
+ * that it waits for (device mappings and imported fences) -- but only when
+ * the waiting uid may revoke them by hand (fs_may_revoke(): the buffer's
+ * owner, root, the mount's owner).  The timeout protects an owner against
+ * others, never others against the owner: a reader's wait never revokes.
+ *
+ * Polling.  fs_poll_arm() registers a poll handle before the caller reads
+ * readiness, for buffers and sync_files alike: a change after the check
+ * finds the handle and wakes it, a change before it is seen by the check.
  *
  * Invalidation.  After a CPU bracket or an export, the kernel's cached
  * pages and attributes of the file may be stale (zero-copy writers bypass
@@ -42,11 +49,63 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <search.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <syslog.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "fs.h"
+
+/*
+ * For a test only: with DMABUFFS_TEST_POLL_PAUSE=PATH in the daemon's
+ * environment, every poll creates PATH.armed once its handle is registered
+ * and waits (at most 10 s) until the test removes it, which holds open the
+ * window between registering and checking.
+ */
+static void test_poll_pause(void)
+{
+	const char *path = secure_getenv("DMABUFFS_TEST_POLL_PAUSE");
+	char armed[4096];
+	int i, fd;
+
+	if (!path || snprintf(armed, sizeof(armed), "%s.armed", path) >=
+			     (int)sizeof(armed))
+		return;
+	fd = open(armed, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return;
+	close(fd);
+	for (i = 0; i < 10000 && access(armed, F_OK) == 0; i++)
+		nanosleep(&(struct timespec){0, 1000000}, NULL);
+}
+
+/**
+ * fs_poll_arm() - register a poller; the caller checks readiness after
+ * @fs: the file system
+ * @slot: where the handle to notify is kept (fs.lock guards it)
+ * @ph: the new handle from the poll request, or NULL
+ *
+ * The order is the kernel's (poll_wait() before reading the state): a
+ * change the check misses happens after the handle is in @slot, where the
+ * notifier finds it.  A handle replaced here is destroyed.
+ */
+void fs_poll_arm(struct fs *fs, struct fuse_pollhandle **slot,
+		 struct fuse_pollhandle *ph)
+{
+	struct fuse_pollhandle *old;
+
+	if (!ph)
+		return;
+	pthread_mutex_lock(&fs->lock);
+	old = *slot;
+	*slot = ph;
+	pthread_mutex_unlock(&fs->lock);
+	if (old)
+		fuse_pollhandle_destroy(old);
+	test_poll_pause();
+}
 
 static void enqueue(struct fs *fs, struct fs_event *ev)
 {
@@ -429,13 +488,17 @@ static long ms_since(const struct timespec *t, const struct timespec *now)
 	       (now->tv_nsec - t->tv_nsec) / 1000000;
 }
 
-/* Is a wait that began @ms ago due to be logged or ended?  Then note it. */
+/*
+ * Is a wait that began @ms ago, on a buffer owned by @owner, due to be
+ * logged or ended?  Then note it.
+ */
 static bool overdue_locked(struct fs *fs, struct overdue *o, long ms,
-			   bool *told)
+			   uid_t owner, bool *told)
 {
 	o->waited_ms = ms;
 	o->log = !*told && ms >= WAIT_LOG_MS;
-	o->revoke = fs->fence_timeout_ms && ms >= (long)fs->fence_timeout_ms;
+	o->revoke = fs->fence_timeout_ms && ms >= (long)fs->fence_timeout_ms &&
+		    fs_may_revoke(fs, o->uid, owner);
 	if (!o->log && !o->revoke)
 		return false;
 	*told = *told || o->log;
@@ -460,7 +523,7 @@ static size_t take_overdue_locked(struct fs *fs, struct overdue *v, size_t max)
 					.uid = w->uid,
 					.pid = w->pid};
 		n += overdue_locked(fs, &v[n], ms_since(&w->since, &now),
-				    &w->told);
+				    w->file->inode->uid, &w->told);
 	}
 	for (file = LIST_FIRST(&fs->wanting); file; file = next) {
 		next = LIST_NEXT(file, want.link);
@@ -476,16 +539,16 @@ static size_t take_overdue_locked(struct fs *fs, struct overdue *v, size_t max)
 					.uid = want->uid,
 					.pid = want->pid};
 		n += overdue_locked(fs, &v[n], ms_since(&want->since, &now),
-				    &want->told);
+				    file->inode->uid, &want->told);
 	}
 	return n;
 }
 
 /*
- * Say who a long wait waits for; past fence_timeout_ms, end the device
- * mappings of other uids that it waits for (dmabuf_buffer_revoke()): a
- * reader of someone else's buffer cannot stall its owner for ever.  The
- * owner's own mappings are never ended for it.
+ * Say who a long wait waits for; past fence_timeout_ms, end the fences of
+ * other uids that it waits for (dmabuf_buffer_revoke()) when the waiter may
+ * revoke: nobody can stall a buffer's owner for ever, and a reader cannot
+ * end the owner's mappings by waiting.  The waiter's own are never ended.
  */
 static void handle_overdue(struct fs *fs)
 {
@@ -509,7 +572,7 @@ static void handle_overdue(struct fs *fs)
 				(unsigned int)v[i].uid, (int)v[i].pid,
 				v[i].waited_ms,
 				(unsigned long long)dmabuf_buffer_ino(v[i].buf),
-				who[0] ? who : "an imported fence");
+				who[0] ? who : "nothing any more");
 		if (v[i].revoke) {
 			ended = dmabuf_buffer_revoke(v[i].buf, v[i].dir,
 						     v[i].uid, 0);

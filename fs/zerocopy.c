@@ -22,12 +22,25 @@
  * mapping of such a buffer is answered with those runs and memfds.
  *
  * One thread serves the socket with epoll; it never blocks on a client (all
- * sockets are non-blocking and each message is one datagram).
+ * sockets are non-blocking and each message is one datagram).  Nor on a
+ * descriptor a client sent: each is checked to be a memfd (F_GET_SEALS,
+ * which asks no file system) before anything else is done with it, and
+ * anything else -- a socket with SO_LINGER, a file on a FUSE mount whose
+ * server never answers FLUSH, a tty -- is refused and handed to the reaper
+ * thread, the only one that closes such descriptors, charged to the
+ * sender's uid (FS_LIMIT_FDS) until it has.  When accept() fails for want
+ * of descriptors or memory, the listening socket rests for a while instead
+ * of waking the thread again at once.
  *
- * Limits: tokens are charged to the asking uid until redeemed or expired,
- * connections to the connecting uid as handles (each holds a descriptor in
- * the daemon).  A connection that presents no token within the token
- * lifetime is closed, so silent clients cannot pile up.
+ * Every descriptor handed to a client is made by fs_fd_handout(): a dup for
+ * a writable mapping, a read-only reopen otherwise, and never of a file
+ * that another uid could reopen with more rights than the handle has.
+ *
+ * Limits: tokens are charged to the asking uid until redeemed or expired
+ * (expired ones are dropped on time, by this thread), connections to the
+ * connecting uid as handles and as daemon descriptors.  A connection that
+ * presents no token within the token lifetime is closed, so silent clients
+ * cannot pile up.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -49,7 +62,7 @@
 
 #define DEFAULT_TOKEN_TTL_MS 5000
 #define MAX_TOKENS 4096
-#define LOG_SLOTS 64 /* uids whose refusals are rate-limited apart */
+#define ACCEPT_REST_MS 100 /* after accept() ran out of descriptors */
 
 struct zc_token {
 	uint8_t bytes[DMABUF_TOKEN_LEN];
@@ -79,6 +92,8 @@ struct zc_conn {
  * @listen_fd: the listening socket
  * @epoll_fd: what the thread waits on
  * @stop_fd: eventfd that tells the thread to exit
+ * @kick_fd: eventfd that tells the thread a token was issued (its expiry
+ *           is a new deadline)
  * @addr: socket address as handed out ('@' for the abstract namespace)
  * @thread: the serving thread
  * @lock: guards @tokens and @nr_tokens (ioctl handlers issue, the thread
@@ -88,14 +103,21 @@ struct zc_conn {
  * @conns: connections, touched by the thread only
  * @pending: connections that have presented no token yet, oldest first
  * @ttl_ms: how long a token stays valid, and a connection may stay silent
- * @log_slots: per uid (hashed), the second of its last refusal line and
- *             the refusals since then that were not logged; the thread's
+ * @resting: the listening socket is out of epoll until @rest_until
+ * @rest_until: when accept() may be tried again
+ * @reaper: the thread that closes descriptors that may block in close()
+ * @reap_lock: guards @reap, @nr_reap and @reap_stop
+ * @reap_cond: signalled when @reap grows or @reap_stop is set
+ * @reap: descriptors to close, with the uid charged for each
+ * @nr_reap: their number
+ * @reap_stop: the reaper must exit once @reap is empty
  */
 struct zc {
 	struct fs *fs;
 	int listen_fd;
 	int epoll_fd;
 	int stop_fd;
+	int kick_fd;
 	char addr[DMABUF_SOCKET_LEN];
 	pthread_t thread;
 	pthread_mutex_t lock;
@@ -104,42 +126,19 @@ struct zc {
 	LIST_HEAD(, zc_conn) conns;
 	TAILQ_HEAD(, zc_conn) pending;
 	unsigned int ttl_ms;
-	struct zc_log_slot {
+	bool resting;
+	struct timespec rest_until;
+	pthread_t reaper;
+	pthread_mutex_t reap_lock;
+	pthread_cond_t reap_cond;
+	struct zc_reap {
+		int fd;
 		uid_t uid;
-		time_t second;
-		unsigned int unlogged;
-	} log_slots[LOG_SLOTS];
+		bool charged;
+	} * reap;
+	size_t nr_reap, reap_cap;
+	bool reap_stop;
 };
-
-/*
- * A refusal on the side channel, logged at most once a second per uid: any
- * local user can connect and send, and must not be able to flood the log.
- * The next line says how many were left out.
- */
-static void __attribute__((format(printf, 3, 4)))
-refusal_log(struct zc *zc, uid_t uid, const char *fmt, ...)
-{
-	struct zc_log_slot *slot = &zc->log_slots[uid % LOG_SLOTS];
-	struct timespec now;
-	char line[256];
-	va_list ap;
-
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	if (slot->uid == uid && slot->second == now.tv_sec) {
-		slot->unlogged++;
-		return;
-	}
-	va_start(ap, fmt);
-	vsnprintf(line, sizeof(line), fmt, ap);
-	va_end(ap);
-	if (slot->uid == uid && slot->unlogged)
-		dmabuf_log(LOG_WARNING,
-			   "%s (and %u more from uid %u not logged)", line,
-			   slot->unlogged, (unsigned int)uid);
-	else
-		dmabuf_log(LOG_WARNING, "%s", line);
-	*slot = (struct zc_log_slot){.uid = uid, .second = now.tv_sec};
-}
 
 /* Milliseconds from now until @t; 0 once it passed. */
 static long ms_until(const struct timespec *t)
@@ -229,6 +228,7 @@ int fs_zc_issue(struct fs *fs, const struct fuse_ctx *ctx, struct fs_file *file,
 	struct zc_token *t;
 	bool write = tok->flags & DMABUF_TOKEN_WRITE;
 	bool backing = tok->flags & DMABUF_TOKEN_BACKING;
+	bool kick = false;
 	int ret;
 
 	/*
@@ -237,8 +237,8 @@ int fs_zc_issue(struct fs *fs, const struct fuse_ctx *ctx, struct fs_file *file,
 	 */
 	if ((file->flags & O_ACCMODE) == O_WRONLY ||
 	    (write && (file->flags & O_ACCMODE) != O_RDWR)) {
-		dmabuf_log(
-			LOG_WARNING,
+		fs_log_refusal(
+			ctx->uid,
 			"token refused (EACCES): %s mapping asked on a handle opened %s",
 			write ? "writable" : "readable",
 			(file->flags & O_ACCMODE) == O_RDONLY ? "read-only"
@@ -247,9 +247,10 @@ int fs_zc_issue(struct fs *fs, const struct fuse_ctx *ctx, struct fs_file *file,
 	}
 	if (backing && ((file->flags & O_ACCMODE) != O_RDWR ||
 			dmabuf_buffer_size(file->inode->buf))) {
-		dmabuf_log(LOG_WARNING,
-			   "backing token refused (EPERM): the buffer must be "
-			   "empty and the handle open for reading and writing");
+		fs_log_refusal(
+			ctx->uid,
+			"backing token refused (EPERM): the buffer must be "
+			"empty and the handle open for reading and writing");
 		return -EPERM;
 	}
 	ret = backing ? 0 : dmabuf_buffer_memfd(file->inode->buf, true);
@@ -284,9 +285,11 @@ int fs_zc_issue(struct fs *fs, const struct fuse_ctx *ctx, struct fs_file *file,
 		ret = -ENOSPC;
 	} else {
 		TAILQ_INSERT_TAIL(&zc->tokens, t, link);
-		zc->nr_tokens++;
+		kick = !zc->nr_tokens++; /* the thread may sleep for ever */
 	}
 	pthread_mutex_unlock(&zc->lock);
+	if (kick)
+		eventfd_write(zc->kick_fd, 1);
 	if (ret) {
 		dmabuf_log(LOG_WARNING,
 			   "token refused (ENOSPC): %u outstanding",
@@ -300,6 +303,120 @@ int fs_zc_issue(struct fs *fs, const struct fuse_ctx *ctx, struct fs_file *file,
 	memcpy(tok->socket, zc->addr, sizeof(tok->socket));
 	return 0;
 }
+
+/**
+ * fs_fd_handout() - a descriptor of @fd's file for a client
+ * @fd: the daemon's descriptor (a memfd)
+ * @write: the client may write (its handle is open for reading and writing)
+ *
+ * The one function that makes descriptors for clients.  A read-only one is
+ * a fresh open of the file for reading, so no fcntl() makes it writable;
+ * and no descriptor is made of a file whose mode lets another uid reopen it
+ * (through /proc/PID/fd/N a reopen is checked against the file's mode, not
+ * the descriptor's): the daemon's memfds are 0600, and a udmabuf's are made
+ * private to their owner when bound (udmabuf.c).
+ *
+ * Return: the new descriptor, close-on-exec; -EACCES for a file others may
+ * reopen; -errno.
+ */
+int fs_fd_handout(int fd, bool write)
+{
+	char path[64];
+	struct stat st;
+	int ret;
+
+	if (fstat(fd, &st))
+		return -errno;
+	if (st.st_mode & 077) {
+		dmabuf_log(
+			LOG_WARNING,
+			"descriptor refused (EACCES): its file has mode %04o "
+			"and uid %u, so other users could reopen it",
+			(unsigned int)(st.st_mode & 07777),
+			(unsigned int)st.st_uid);
+		return -EACCES;
+	}
+	if (write) {
+		ret = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+	} else {
+		snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+		ret = open(path, O_RDONLY | O_CLOEXEC);
+	}
+	return ret < 0 ? -errno : ret;
+}
+
+/* ---- descriptors clients send: checked first, closed off this thread ---- */
+
+/* Is @fd a memfd (shmem or hugetlbfs)?  Asks no file system: cannot block. */
+static bool is_memfd(int fd)
+{
+	return fcntl(fd, F_GET_SEALS) >= 0;
+}
+
+/*
+ * The reaper: close what clients sent that is not a memfd.  Such a close may
+ * block (a FUSE server that never answers FLUSH, a socket's linger, a tty
+ * draining), and does so here, where it holds up nobody's request.
+ */
+static void *reaper_main(void *arg)
+{
+	struct zc *zc = arg;
+	struct zc_reap r;
+
+	pthread_mutex_lock(&zc->reap_lock);
+	for (;;) {
+		while (!zc->nr_reap && !zc->reap_stop)
+			pthread_cond_wait(&zc->reap_cond, &zc->reap_lock);
+		if (!zc->nr_reap)
+			break;
+		r = zc->reap[--zc->nr_reap];
+		pthread_mutex_unlock(&zc->reap_lock);
+		close(r.fd);
+		pthread_mutex_lock(&zc->reap_lock);
+		/* After a stop that gave up on us, fs may be gone. */
+		if (r.charged && !zc->reap_stop)
+			fs_uncharge(zc->fs, r.uid, FS_LIMIT_FDS);
+	}
+	pthread_mutex_unlock(&zc->reap_lock);
+	return NULL;
+}
+
+/*
+ * Hand @fd, sent by @uid, to the reaper, charged to @uid while it waits
+ * there; past its max_fds it is still taken (the daemon holds it already),
+ * and the uid stays at its limit, so its next connection is refused.
+ */
+static void reap(struct zc *zc, uid_t uid, int fd)
+{
+	struct zc_reap r = {.fd = fd, .uid = uid};
+	struct zc_reap *grown;
+	size_t cap;
+
+	r.charged = fs_charge(zc->fs, uid, FS_LIMIT_FDS) == 0;
+	pthread_mutex_lock(&zc->reap_lock);
+	if (zc->nr_reap == zc->reap_cap) {
+		cap = zc->reap_cap ? zc->reap_cap * 2 : 16;
+		grown = realloc(zc->reap, cap * sizeof(*grown));
+		if (grown) {
+			zc->reap = grown;
+			zc->reap_cap = cap;
+		}
+	}
+	if (zc->nr_reap < zc->reap_cap) {
+		zc->reap[zc->nr_reap++] = r;
+		pthread_cond_signal(&zc->reap_cond);
+		r.fd = -1;
+	}
+	pthread_mutex_unlock(&zc->reap_lock);
+	if (r.fd < 0)
+		return;
+	dmabuf_log(LOG_ERR,
+		   "zero-copy channel: out of memory: a descriptor "
+		   "from uid %u stays open",
+		   (unsigned int)uid);
+}
+
+static bool reaper_stop(struct zc *zc);
 
 /* Constant-time comparison: a guess learns nothing from the timing. */
 static bool same_token(const uint8_t *a, const uint8_t *b)
@@ -390,8 +507,10 @@ static int send_reply(int fd, const struct dmabuf_redeem_reply *r, int memfd)
  * @in: the redeem request
  * @bytes: it and what may follow (struct dmabuf_backing)
  * @len: bytes received
- * @fds: descriptors received, owned until closed or passed on
+ * @fds: descriptors received, owned until closed or passed on; memfds
+ *       only (recv_request() reaps anything else)
  * @nr_fds: their number
+ * @foreign: something other than a memfd came, and was reaped
  */
 struct zc_msg {
 	union {
@@ -404,6 +523,7 @@ struct zc_msg {
 	size_t len;
 	int fds[DMABUF_BACKING_MAX_FDS];
 	unsigned int nr_fds;
+	bool foreign;
 };
 
 static void msg_close_fds(struct zc_msg *m)
@@ -412,9 +532,30 @@ static void msg_close_fds(struct zc_msg *m)
 		close(m->fds[--m->nr_fds]);
 }
 
-/* Receive one request; -EAGAIN when there was none after all. */
-static int recv_request(int fd, struct zc_msg *m)
+/*
+ * Keep the memfds among what came with @m; hand anything else to the
+ * reaper before it is looked at in any other way.
+ */
+static void sort_fds(struct zc *zc, uid_t uid, struct zc_msg *m)
 {
+	unsigned int i, n = 0;
+
+	m->foreign = false;
+	for (i = 0; i < m->nr_fds; i++) {
+		if (is_memfd(m->fds[i])) {
+			m->fds[n++] = m->fds[i];
+			continue;
+		}
+		m->foreign = true;
+		reap(zc, uid, m->fds[i]);
+	}
+	m->nr_fds = n;
+}
+
+/* Receive one request; -EAGAIN when there was none after all. */
+static int recv_request(struct zc *zc, struct zc_conn *conn, struct zc_msg *m)
+{
+	int fd = conn->fd;
 	union {
 		struct cmsghdr h;
 		char buf[CMSG_SPACE(sizeof(int) * DMABUF_BACKING_MAX_FDS)];
@@ -440,29 +581,21 @@ static int recv_request(int fd, struct zc_msg *m)
 			       sizeof(int) * k);
 			m->nr_fds += k;
 		}
+	sort_fds(zc, conn->cred.uid, m);
 	m->len = (size_t)n;
 	if (msg.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) {
 		msg_close_fds(m);
 		return -EMSGSIZE;
 	}
-	return 0;
+	return m->foreign ? -EBADF : 0;
 }
 
-/* The memfd to hand out: a read-only reopen unless writing is allowed. */
+/* The memfd to hand out; -EXDEV for a udmabuf's runs. */
 static int memfd_for(struct dmabuf_buffer *buf, bool write)
 {
-	char path[64];
 	int fd = dmabuf_buffer_memfd(buf, true);
 
-	if (fd < 0)
-		return fd;
-	if (write) {
-		fd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
-	} else {
-		snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
-		fd = open(path, O_RDONLY | O_CLOEXEC);
-	}
-	return fd < 0 ? -errno : fd;
+	return fd < 0 ? fd : fs_fd_handout(fd, write);
 }
 
 /* A mapping of a udmabuf: its runs and their memfds. */
@@ -552,13 +685,15 @@ static int redeem(struct zc *zc, struct zc_conn *conn)
 	struct dmabuf_redeem_reply reply = {0};
 	const char *why = "malformed request";
 	struct zc_token *t = NULL;
-	int ret = recv_request(conn->fd, &m);
+	int ret = recv_request(zc, conn, &m);
 
 	if (ret == -EAGAIN)
 		return 0; /* spurious wake-up */
+	if (ret == -EBADF)
+		why = "a descriptor that is not a memfd came with it";
 	if (ret || m.len < sizeof(m.in) ||
 	    m.in.version != DMABUF_REDEEM_VERSION || m.in.flags) {
-		ret = -EINVAL;
+		ret = -EINVAL; /* udmabuf(4) says EINVAL for a non-memfd */
 		goto refuse;
 	}
 	t = take_token(zc, m.in.token);
@@ -579,13 +714,39 @@ static int redeem(struct zc *zc, struct zc_conn *conn)
 refuse:
 	msg_close_fds(&m);
 	fs_count(FS_TOKENS_REFUSED);
-	refusal_log(zc, conn->cred.uid,
-		    "zero-copy token from uid %u pid %d refused (%s): %s",
-		    (unsigned int)conn->cred.uid, (int)conn->cred.pid,
-		    strerror(-ret), why);
+	fs_log_refusal(conn->cred.uid,
+		       "zero-copy token from uid %u pid %d refused (%s): %s",
+		       (unsigned int)conn->cred.uid, (int)conn->cred.pid,
+		       strerror(-ret), why);
 	reply.status = ret;
 	send_reply(conn->fd, &reply, -1);
 	return ret;
+}
+
+/*
+ * Close a client's socket without letting what it still holds block this
+ * thread.  Shut down first, so nothing more can arrive, then read what did
+ * arrive with room for its descriptors: a socket closed with messages
+ * queued would drop their descriptors here, and the last close of, say, a
+ * lingering TCP socket blocks the thread that drops it.  What is read goes
+ * through recv_request(), so foreign descriptors reach the reaper.  Also,
+ * a Unix socket closed with unread data resets its peer, which would then
+ * never read an answer just sent.
+ */
+static void drain_and_close(struct zc *zc, int fd, uid_t uid)
+{
+	static __thread struct zc_msg m;
+	struct zc_conn peer = {.fd = fd, .cred.uid = uid};
+	int i, ret;
+
+	shutdown(fd, SHUT_RDWR);
+	for (i = 0; i < 64; i++) {
+		ret = recv_request(zc, &peer, &m);
+		msg_close_fds(&m);
+		if (ret == -EAGAIN || (ret == 0 && !m.len))
+			break;
+	}
+	close(fd);
 }
 
 static void conn_close(struct zc *zc, struct zc_conn *conn)
@@ -596,27 +757,22 @@ static void conn_close(struct zc *zc, struct zc_conn *conn)
 	if (conn->buf)
 		dmabuf_buffer_cpu_map_put(conn->buf);
 	fs_uncharge(zc->fs, conn->cred.uid, FS_LIMIT_HANDLES);
-	close(conn->fd);
+	fs_uncharge(zc->fs, conn->cred.uid, FS_LIMIT_FDS);
+	drain_and_close(zc, conn->fd, conn->cred.uid);
 	free(conn);
 }
 
 /*
- * Answer a connection refused before its request, and close it.  Shut down
- * first, so no request can arrive any more, and drop any that did: a Unix
- * socket closed with unread data resets its peer, which would then never
- * read the answer.  The client's send fails (EPIPE) or was dropped; its
- * receive queue holds the answer.
+ * Answer a connection refused before its request, and close it.  The
+ * client's send fails (EPIPE) or was dropped; its receive queue holds the
+ * answer.
  */
-static void refuse_conn(int fd, int status)
+static void refuse_conn(struct zc *zc, int fd, uid_t uid, int status)
 {
 	struct dmabuf_redeem_reply reply = {.status = status};
-	char drop[sizeof(struct dmabuf_redeem)];
 
 	send_reply(fd, &reply, -1);
-	shutdown(fd, SHUT_RDWR);
-	while (recv(fd, drop, sizeof(drop), MSG_DONTWAIT) > 0)
-		;
-	close(fd);
+	drain_and_close(zc, fd, uid);
 }
 
 /* A connection is charged to its peer's uid, as a handle is. */
@@ -634,6 +790,11 @@ static struct zc_conn *conn_new(struct zc *zc, int fd)
 	ret = fs_charge(zc->fs, conn->cred.uid, FS_LIMIT_HANDLES);
 	if (ret)
 		goto refuse;
+	ret = fs_charge(zc->fs, conn->cred.uid, FS_LIMIT_FDS);
+	if (ret) {
+		fs_uncharge(zc->fs, conn->cred.uid, FS_LIMIT_HANDLES);
+		goto refuse;
+	}
 	conn->fd = fd;
 	conn->pending = true;
 	deadline_in(&conn->deadline, zc->ttl_ms);
@@ -643,7 +804,7 @@ static struct zc_conn *conn_new(struct zc *zc, int fd)
 
 refuse:
 	fs_count(FS_TOKENS_REFUSED);
-	refuse_conn(fd, ret);
+	refuse_conn(zc, fd, conn ? conn->cred.uid : (uid_t)-1, ret);
 	free(conn);
 	return NULL;
 }
@@ -654,21 +815,62 @@ static void expire_pending(struct zc *zc)
 	struct zc_conn *conn;
 
 	while ((conn = TAILQ_FIRST(&zc->pending)) && expired(&conn->deadline)) {
-		refusal_log(zc, conn->cred.uid,
-			    "zero-copy connection from uid %u pid %d closed: "
-			    "no token within %u ms",
-			    (unsigned int)conn->cred.uid, (int)conn->cred.pid,
-			    zc->ttl_ms);
+		fs_log_refusal(
+			conn->cred.uid,
+			"zero-copy connection from uid %u pid %d closed: "
+			"no token within %u ms",
+			(unsigned int)conn->cred.uid, (int)conn->cred.pid,
+			zc->ttl_ms);
 		conn_close(zc, conn);
 	}
 }
 
 /* How long epoll may sleep: until the oldest silent connection's deadline. */
+/*
+ * How long epoll may sleep: until the oldest silent connection's deadline,
+ * the oldest token's expiry, or the end of the listening socket's rest.
+ */
 static int next_timeout(struct zc *zc)
 {
 	struct zc_conn *conn = TAILQ_FIRST(&zc->pending);
+	struct zc_token *t;
+	long ms = conn ? ms_until(&conn->deadline) : -1, m;
 
-	return conn ? (int)ms_until(&conn->deadline) + 1 : -1;
+	pthread_mutex_lock(&zc->lock);
+	t = TAILQ_FIRST(
+		&zc->tokens); /* one lifetime: the first expires first */
+	m = t ? ms_until(&t->expires) : -1;
+	pthread_mutex_unlock(&zc->lock);
+	if (m >= 0 && (ms < 0 || m < ms))
+		ms = m;
+	m = zc->resting ? ms_until(&zc->rest_until) : -1;
+	if (m >= 0 && (ms < 0 || m < ms))
+		ms = m;
+	return ms < 0 ? -1 : (int)ms + 1;
+}
+
+/* Take the listening socket out of epoll for ACCEPT_REST_MS, or back in. */
+static void rest_listener(struct zc *zc, bool rest)
+{
+	struct epoll_event ev = {.events = rest ? 0 : EPOLLIN,
+				 .data.ptr = &zc->listen_fd};
+
+	if (epoll_ctl(zc->epoll_fd, EPOLL_CTL_MOD, zc->listen_fd, &ev))
+		return;
+	zc->resting = rest;
+	if (rest)
+		deadline_in(&zc->rest_until, ACCEPT_REST_MS);
+}
+
+/* Work due by the clock: silent connections, expired tokens, the rest. */
+static void tick(struct zc *zc)
+{
+	expire_pending(zc);
+	pthread_mutex_lock(&zc->lock);
+	purge_expired_locked(zc);
+	pthread_mutex_unlock(&zc->lock);
+	if (zc->resting && expired(&zc->rest_until))
+		rest_listener(zc, false);
 }
 
 static void accept_all(struct zc *zc)
@@ -686,9 +888,14 @@ static void accept_all(struct zc *zc)
 		if (epoll_ctl(zc->epoll_fd, EPOLL_CTL_ADD, fd, &ev))
 			conn_close(zc, conn);
 	}
-	if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED)
-		dmabuf_log(LOG_WARNING, "zero-copy channel: accept: %s",
-			   strerror(errno));
+	if (errno == EAGAIN || errno == EINTR || errno == ECONNABORTED)
+		return;
+	/* Out of descriptors or memory: the socket stays readable, so
+	 * waking again at once would spin; rest instead. */
+	fs_log_refusal((uid_t)-1,
+		       "zero-copy channel: accept: %s; not accepting for %d ms",
+		       strerror(errno), ACCEPT_REST_MS);
+	rest_listener(zc, true);
 }
 
 /* A redeemed connection only ever closes; anything else is a protocol error. */
@@ -721,6 +928,10 @@ static void *zc_main(void *arg)
 		for (i = 0; i < n; i++) {
 			if (evs[i].data.ptr == &zc->stop_fd)
 				return NULL;
+			if (evs[i].data.ptr == &zc->kick_fd) {
+				eventfd_read(zc->kick_fd, &(eventfd_t){0});
+				continue; /* tick() below, then a new timeout */
+			}
 			if (evs[i].data.ptr == &zc->listen_fd)
 				accept_all(zc);
 			else
@@ -730,7 +941,7 @@ static void *zc_main(void *arg)
 		 * Only after the batch: evs[] may still name a connection
 		 * that this would free.
 		 */
-		expire_pending(zc);
+		tick(zc);
 	}
 	dmabuf_log(LOG_ERR, "zero-copy channel stopped: %s", strerror(errno));
 	return NULL;
@@ -760,6 +971,30 @@ static int zc_listen(struct zc *zc)
 	return 0;
 }
 
+/*
+ * Stop the reaper.  Return: false when a close it is in still blocks after
+ * a second: then it keeps running, and the side channel may not be freed.
+ */
+static bool reaper_stop(struct zc *zc)
+{
+	struct timespec until;
+
+	pthread_mutex_lock(&zc->reap_lock);
+	zc->reap_stop = true;
+	pthread_cond_signal(&zc->reap_cond);
+	pthread_mutex_unlock(&zc->reap_lock);
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += 1;
+	if (pthread_timedjoin_np(zc->reaper, NULL, &until)) {
+		dmabuf_log(LOG_WARNING,
+			   "zero-copy channel: a descriptor a client sent is "
+			   "still closing; not waiting for it");
+		return false;
+	}
+	free(zc->reap);
+	return true;
+}
+
 static int watch(struct zc *zc, int fd, void *ptr)
 {
 	struct epoll_event ev = {.events = EPOLLIN, .data.ptr = ptr};
@@ -775,6 +1010,8 @@ static void zc_close_fds(struct zc *zc)
 		close(zc->epoll_fd);
 	if (zc->stop_fd >= 0)
 		close(zc->stop_fd);
+	if (zc->kick_fd >= 0)
+		close(zc->kick_fd);
 }
 
 /**
@@ -797,16 +1034,28 @@ int fs_zc_start(struct fs *fs, unsigned int token_ttl_ms)
 	TAILQ_INIT(&zc->tokens);
 	LIST_INIT(&zc->conns);
 	TAILQ_INIT(&zc->pending);
+	pthread_mutex_init(&zc->reap_lock, NULL);
+	pthread_cond_init(&zc->reap_cond, NULL);
 	zc->epoll_fd = epoll_create1(EPOLL_CLOEXEC);
 	zc->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	zc->kick_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	zc->listen_fd = -1;
-	ret = zc->epoll_fd < 0 || zc->stop_fd < 0 ? -errno : zc_listen(zc);
+	ret = zc->epoll_fd < 0 || zc->stop_fd < 0 || zc->kick_fd < 0
+		      ? -errno
+		      : zc_listen(zc);
 	if (!ret)
 		ret = watch(zc, zc->listen_fd, &zc->listen_fd);
 	if (!ret)
 		ret = watch(zc, zc->stop_fd, &zc->stop_fd);
 	if (!ret)
+		ret = watch(zc, zc->kick_fd, &zc->kick_fd);
+	if (!ret)
+		ret = -pthread_create(&zc->reaper, NULL, reaper_main, zc);
+	if (!ret) {
 		ret = -pthread_create(&zc->thread, NULL, zc_main, zc);
+		if (ret)
+			reaper_stop(zc);
+	}
 	if (ret) {
 		zc_close_fds(zc);
 		free(zc);
@@ -840,7 +1089,9 @@ void fs_zc_stop(struct fs *fs)
 		token_free(zc, t);
 	}
 	zc_close_fds(zc);
+	fs->zc = NULL;
+	if (!reaper_stop(zc))
+		return; /* the reaper still uses it; the process is ending */
 	pthread_mutex_destroy(&zc->lock);
 	free(zc);
-	fs->zc = NULL;
 }

@@ -885,11 +885,11 @@ static int cmd_devices(int argc, char **argv)
 
 static int cmd_who(int argc, char **argv)
 {
+	char size[16], comm[32 * 4 + 1], shown_name[256 * 4 + 1];
 	struct json_object *a = NULL;
 	struct holdings h = {0};
 	struct entry *v = NULL;
 	size_t n = 0, i, j;
-	char size[16];
 
 	(void)argv;
 	if (argc > 1)
@@ -922,7 +922,9 @@ static int cmd_who(int argc, char **argv)
 		}
 		human(bytes, size, sizeof(size));
 		printf("%7d %-16s %8llu %-20s %9s %4u %4u\n", (int)x->pid,
-		       x->comm, (unsigned long long)x->ino, name,
+		       shown(x->comm, comm, sizeof(comm)),
+		       (unsigned long long)x->ino,
+		       shown(name, shown_name, sizeof(shown_name)),
 		       bytes ? size : "?", x->fds, x->maps);
 	}
 	if (json) {
@@ -947,7 +949,8 @@ static int cmd_who(int argc, char **argv)
 			}
 			human(total, size, sizeof(size));
 			printf("%7d %-16s %u buffer(s), %s\n", (int)h.v[i].pid,
-			       h.v[i].comm, nb, size);
+			       shown(h.v[i].comm, comm, sizeof(comm)), nb,
+			       size);
 		}
 		print_open_brackets();
 	}

@@ -88,27 +88,69 @@ static bool armed(void)
  * @buf: room for the answer
  * @len: its size
  *
+ * A path is redirected when, with "//", "." and ".." taken out, it names
+ * /dev/dma_heap, something in it, or /dev/udmabuf; "/dev/dma_heap/../null"
+ * is /dev/null, and stays it.
+ *
  * Return: @path itself, or @buf holding the path in the mount.
  */
+/*
+ * @path with "//", "." and ".." taken out, lexically, as the kernel would
+ * walk it in /dev (no symlinks there that matter here).  Return: @out, or
+ * NULL when it does not fit.
+ */
+static const char *normalize(const char *path, char *out, size_t len)
+{
+	size_t o = 0, n;
+	const char *c = path, *end;
+
+	while (*c) {
+		while (*c == '/')
+			c++;
+		end = strchrnul(c, '/');
+		n = (size_t)(end - c);
+		if (n == 2 && !strncmp(c, "..", 2)) {
+			while (o && out[--o] != '/')
+				;
+		} else if (n && !(n == 1 && *c == '.')) {
+			if (o + 1 + n >= len)
+				return NULL;
+			out[o++] = '/';
+			memcpy(out + o, c, n);
+			o += n;
+		}
+		c = end;
+	}
+	if (!o)
+		out[o++] = '/';
+	out[o] = '\0';
+	return out;
+}
+
 const char *compat_redirect(const char *path, char *buf, size_t len)
 {
-	const char *rest;
+	char norm[PATH_MAX];
+	const char *rest, *orig = path;
 	int n;
 
 	if (!path || path[0] != '/' || strncmp(path, "/dev/", 5))
 		return path;
+	/* Only what is really under /dev/dma_heap: not /dev/dma_heap/../x */
+	path = normalize(path, norm, sizeof(norm));
+	if (!path)
+		return orig;
 	if (!strncmp(path, HEAP_DIR, strlen(HEAP_DIR)) &&
 	    (path[strlen(HEAP_DIR)] == '\0' || path[strlen(HEAP_DIR)] == '/'))
 		rest = path + strlen(HEAP_DIR);
 	else if (!strcmp(path, UDMABUF_DEV))
 		rest = NULL;
 	else
-		return path;
+		return orig;
 	if (!armed())
-		return path;
+		return orig;
 	n = rest ? snprintf(buf, len, "%s/.heaps%s", compat.mount, rest)
 		 : snprintf(buf, len, "%s/.udmabuf", compat.mount);
-	return n > 0 && (size_t)n < len ? buf : path;
+	return n > 0 && (size_t)n < len ? buf : orig;
 }
 
 /* ---- the path family ---- */

@@ -57,12 +57,38 @@ static void buffer_changed_locked(struct dmabuf_buffer *buf)
 	pthread_cond_broadcast(&buf->core->changed);
 }
 
-static void ranges_close(struct dmabuf_memfd_range *r, unsigned int n)
+static int by_fd(const void *a, const void *b)
 {
-	unsigned int i;
+	int x = *(const int *)a, y = *(const int *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/*
+ * The distinct fds of @n runs (runs of one memfd share its fd), sorted,
+ * into @fds (room for @n).  Return: how many.
+ */
+static unsigned int ranges_fds(const struct dmabuf_memfd_range *r,
+			       unsigned int n, int *fds)
+{
+	unsigned int i, k = 0;
 
 	for (i = 0; i < n; i++)
-		close(r[i].fd);
+		fds[i] = r[i].fd;
+	qsort(fds, n, sizeof(*fds), by_fd);
+	for (i = 0; i < n; i++)
+		if (!k || fds[k - 1] != fds[i])
+			fds[k++] = fds[i];
+	return k;
+}
+
+static void ranges_close(struct dmabuf_memfd_range *r, unsigned int n)
+{
+	int fds[DMABUF_BACKING_MAX_RANGES];
+	unsigned int i, k = ranges_fds(r, n, fds);
+
+	for (i = 0; i < k; i++)
+		close(fds[i]);
 }
 
 /* The exp_name: the heap's, or udmabuf's for memory bound from outside. */
@@ -90,6 +116,9 @@ static void buffer_free_locked(struct dmabuf_buffer *buf)
 				heap->ops->name, buf->charged);
 	if (buf->memfd >= 0)
 		close(buf->memfd);
+	if (buf->nr_ranges)
+		uncharge_locked(core, buf->owner, DMABUF_CHARGE_FDS, NULL,
+				buf->nr_range_fds);
 	ranges_close(buf->ranges, buf->nr_ranges);
 	free(buf->ranges);
 	imports_prune_locked(buf, true);
@@ -708,7 +737,8 @@ int dmabuf_buffer_memfd(struct dmabuf_buffer *buf, bool allocate)
 /**
  * dmabuf_buffer_bind_memfds() - make an EMPTY buffer of other memfds' pages
  * @buf: an EMPTY buffer with no heap chosen
- * @ranges: the runs, in buffer order; the fds pass to @buf on success
+ * @ranges: the runs, in buffer order; the fds pass to @buf on success (runs
+ *          of one memfd share one fd, which the buffer closes once)
  * @count: 1 to DMABUF_BACKING_MAX_RANGES
  *
  * The udmabuf model: the buffer's bytes are the pages of @ranges, no copy;
@@ -718,17 +748,21 @@ int dmabuf_buffer_memfd(struct dmabuf_buffer *buf, bool allocate)
  * exporter.  The memfds' own rules (shmem or hugetlbfs, seals, sizes) are
  * the caller's to check: this is the object model's part.
  *
+ * The buffer's owner is charged one DMABUF_CHARGE_FDS per distinct fd for
+ * as long as the buffer keeps them.
+ *
  * Return: 0; -EPERM for a buffer already sized or given a heap; -EINVAL for
  * a bad count, an unaligned or empty range, or a sum past the size limit;
- * -EFBIG or a placement error; -ENOMEM.
+ * -EFBIG, the charge hook's errno or a placement error; -ENOMEM.
  */
 int dmabuf_buffer_bind_memfds(struct dmabuf_buffer *buf,
 			      struct dmabuf_memfd_range *ranges,
 			      unsigned int count)
 {
+	int fds[DMABUF_BACKING_MAX_RANGES];
 	struct dmabuf_memfd_range *copy;
+	unsigned int i, nr_fds;
 	uint64_t total = 0;
-	unsigned int i;
 	int ret;
 
 	if (!count || count > DMABUF_BACKING_MAX_RANGES)
@@ -744,21 +778,31 @@ int dmabuf_buffer_bind_memfds(struct dmabuf_buffer *buf,
 	if (!copy)
 		return -ENOMEM;
 	memcpy(copy, ranges, count * sizeof(*copy));
+	nr_fds = ranges_fds(copy, count, fds);
 	pthread_mutex_lock(&buf->core->lock);
 	ret = buf->size || buf->heap ? -EPERM : 0;
+	if (!ret)
+		ret = charge_locked(buf->core, buf->owner, DMABUF_CHARGE_FDS,
+				    NULL, nr_fds);
 	if (!ret) {
 		/* Ordinary pages: placed where the system heap places. */
 		buf->heap = heap_find_locked(buf->core, "system");
 		ret = buf->heap ? set_size_locked(buf, total) : -ENODEV;
-		if (ret)
+		if (ret) {
 			buf->heap = NULL;
+			uncharge_locked(buf->core, buf->owner,
+					DMABUF_CHARGE_FDS, NULL, nr_fds);
+		}
 	}
 	if (!ret) {
 		buf->ranges = copy;
 		buf->nr_ranges = count;
+		buf->nr_range_fds = nr_fds;
 		name_copy(buf->exp_name, DMABUF_UDMABUF_EXP_NAME);
 		ret = place_locked(buf);
 		if (ret) {
+			uncharge_locked(buf->core, buf->owner,
+					DMABUF_CHARGE_FDS, NULL, nr_fds);
 			buf->ranges = NULL;
 			buf->nr_ranges = 0;
 			buf->exp_name[0] = '\0';
@@ -1499,7 +1543,8 @@ static bool spared(const struct dmabuf_attachment *att, uid_t spare, pid_t only)
 }
 
 /**
- * dmabuf_buffer_revoke() - end device mappings that hold a buffer's fences
+ * dmabuf_buffer_revoke() - end the fences that hold a buffer: device
+ *                          mappings and imported fences
  * @buf: the buffer
  * @cpu_dir: end only those a CPU access in this direction waits for
  *           (DMA_BUF_SYNC_READ/WRITE); 0 for all
@@ -1511,8 +1556,10 @@ static bool spared(const struct dmabuf_attachment *att, uid_t spare, pid_t only)
  * mapping's fences end as if its device had been reset: they signal with
  * an error (explicit fences report -ECANCELED), the waiters go on, and the
  * holder learns at its next use of the mapping (unmap or get_sg: -EIO).
+ * An imported fence (dmabuf_buffer_import_fence()) is dropped from the
+ * buffer; the sync_file it came from is not touched.
  *
- * Return: how many mappings were ended.
+ * Return: how many mappings and imports were ended.
  */
 int dmabuf_buffer_revoke(struct dmabuf_buffer *buf, uint32_t cpu_dir,
 			 uid_t spare, pid_t only)
@@ -1534,6 +1581,7 @@ int dmabuf_buffer_revoke(struct dmabuf_buffer *buf, uint32_t cpu_dir,
 		att->revoked = true;
 		n++;
 	}
+	n += imports_revoke_locked(buf, cpu_dir, spare, only);
 	unlock_notify(buf, n > 0);
 	return n;
 }
@@ -1544,10 +1592,11 @@ int dmabuf_buffer_revoke(struct dmabuf_buffer *buf, uint32_t cpu_dir,
  * @cpu_dir: DMA_BUF_SYNC_READ and/or WRITE
  * @first_uid: out: the owner of the first blocking mapping, or
  *             DMABUF_NO_OWNER when none blocks
- * @text: out: e.g. "gpu0 (device reads, uid 1000 pid 42)", "" when none
+ * @text: out: e.g. "gpu0 (device reads, uid 1000 pid 42)" or "a write fence
+ *        imported by uid 1000 pid 42", "" when none
  * @len: its room
  *
- * Return: how many device mappings it waits for.
+ * Return: how many device mappings and imported fences it waits for.
  */
 int dmabuf_buffer_blockers(struct dmabuf_buffer *buf, uint32_t cpu_dir,
 			   uid_t *first_uid, char *text, size_t len)
@@ -1575,6 +1624,7 @@ int dmabuf_buffer_blockers(struct dmabuf_buffer *buf, uint32_t cpu_dir,
 		if (w > 0)
 			used += (size_t)w;
 	}
+	n += imports_describe_locked(buf, cpu_dir, text, len, &used);
 	pthread_mutex_unlock(&buf->core->lock);
 	return n;
 }

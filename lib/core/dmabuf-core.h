@@ -74,6 +74,8 @@ enum dmabuf_charge {
 	DMABUF_CHARGE_ATTACHMENTS, /* to the handle's owner, 1 each */
 	DMABUF_CHARGE_MAPPINGS, /* device mappings, to the handle's owner */
 	DMABUF_CHARGE_BYTES, /* a placement's bytes, to the buffer's owner */
+	DMABUF_CHARGE_FENCES, /* an imported fence, to its importer */
+	DMABUF_CHARGE_FDS, /* a udmabuf's memfds, to the buffer's owner */
 };
 
 /**
@@ -173,7 +175,8 @@ int dmabuf_buffer_attachment_names(struct dmabuf_buffer *buf, char *out,
 
 /**
  * struct dmabuf_memfd_range - a run of another memfd's pages (udmabuf)
- * @fd: the memfd; owned by the buffer once bound
+ * @fd: the memfd; owned by the buffer once bound, and shared by every run
+ *      of that memfd
  * @offset: first byte in it, page-aligned
  * @size: bytes, page-aligned, > 0
  */
@@ -222,7 +225,8 @@ unsigned int dmabuf_fence_leaves(struct dmabuf_fence *f, unsigned int first,
 				 struct dmabuf_fence_leaf *out,
 				 unsigned int max);
 int dmabuf_buffer_import_fence(struct dmabuf_buffer *buf,
-			       struct dmabuf_fence *f, bool write);
+			       struct dmabuf_fence *f, bool write, uid_t owner,
+			       pid_t pid);
 bool dmabuf_core_fences_in_use(struct dmabuf_core *core);
 
 /* ---- handles, attachments, mappings, CPU access (buffer.c) ---- */

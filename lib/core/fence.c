@@ -21,10 +21,21 @@
  * Fences live in the core, under its lock, referenced by whoever holds
  * them (a sync_file handle, an import); a mapping's end settles the leaves
  * that name it.
+ *
+ * Bounds.  A fence's leaves are kept sorted by seq, without duplicates, and
+ * only pending ones are copied into a new fence (export and merge drop
+ * signalled leaves, as the kernel's dma_fence_unwrap_merge() does), so a
+ * fence never names more leaves than there are live device mappings, and
+ * export, merge and a mapping's end cost O(n log n) at most.  An import is
+ * charged to the uid that made it (DMABUF_CHARGE_FENCES) until it signals
+ * or is dropped; importing a fence already imported into the buffer is a
+ * no-op, as dma_resv_add_fence() replaces a fence of the same context.
  */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdio.h>
+#include <syslog.h>
 #include <time.h>
 
 #include "internal.h"
@@ -84,14 +95,33 @@ static int fence_status_locked(const struct dmabuf_fence *f)
 	return error ? error : 1;
 }
 
-static void add_leaf(struct dmabuf_fence *f, const struct dmabuf_fence_leaf *l)
+static int by_seq(const void *a, const void *b)
 {
-	unsigned int i;
+	const struct dmabuf_fence_leaf *x = a, *y = b;
 
+	return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+/* Sort @f's leaves by seq and drop duplicates: O(n log n). */
+static void leaves_sort(struct dmabuf_fence *f)
+{
+	unsigned int i, n = 0;
+
+	if (f->nr_leaves < 2)
+		return;
+	qsort(f->leaves, f->nr_leaves, sizeof(*f->leaves), by_seq);
 	for (i = 0; i < f->nr_leaves; i++)
-		if (f->leaves[i].seq == l->seq)
-			return; /* named already */
-	f->leaves[f->nr_leaves++] = *l;
+		if (!n || f->leaves[n - 1].seq != f->leaves[i].seq)
+			f->leaves[n++] = f->leaves[i];
+	f->nr_leaves = n;
+}
+
+/* Append @l to @f if it is still pending. */
+static void add_pending(struct dmabuf_fence *f,
+			const struct dmabuf_fence_leaf *l)
+{
+	if (leaf_pending(l))
+		f->leaves[f->nr_leaves++] = *l;
 }
 
 /* Does a device mapping of direction @dir fence CPU access for @flags? */
@@ -142,16 +172,35 @@ int dmabuf_fence_export(struct dmabuf_buffer *buf, uint32_t flags,
 	}
 	TAILQ_FOREACH (att, &buf->attachments, buf_link)
 		if (att->mapped && fences_for(att->dir, flags))
-			add_leaf(f, &(struct dmabuf_fence_leaf){
-					    .seq = att->map_seq});
+			add_pending(f, &(struct dmabuf_fence_leaf){
+					       .seq = att->map_seq});
 	TAILQ_FOREACH (imp, &buf->imports, link)
 		if ((flags & DMA_BUF_SYNC_WRITE) || imp->write)
 			for (i = 0; i < imp->fence->nr_leaves; i++)
-				if (leaf_pending(&imp->fence->leaves[i]))
-					add_leaf(f, &imp->fence->leaves[i]);
+				add_pending(f, &imp->fence->leaves[i]);
+	leaves_sort(f);
 	pthread_mutex_unlock(&core->lock);
 	*out = f;
 	return 0;
+}
+
+/* Merge the pending leaves of sorted @a and @b into empty @f: O(n). */
+static void merge_pending(struct dmabuf_fence *f, const struct dmabuf_fence *a,
+			  const struct dmabuf_fence *b)
+{
+	const struct dmabuf_fence_leaf *l;
+	unsigned int i = 0, j = 0;
+
+	while (i < a->nr_leaves || j < b->nr_leaves) {
+		if (j == b->nr_leaves ||
+		    (i < a->nr_leaves && a->leaves[i].seq <= b->leaves[j].seq))
+			l = &a->leaves[i++];
+		else
+			l = &b->leaves[j++];
+		if (f->nr_leaves && f->leaves[f->nr_leaves - 1].seq == l->seq)
+			continue; /* named by both */
+		add_pending(f, l);
+	}
 }
 
 /**
@@ -160,6 +209,9 @@ int dmabuf_fence_export(struct dmabuf_buffer *buf, uint32_t flags,
  * @b: another (or the same)
  * @out: the new fence, one reference for the caller
  *
+ * Leaves that have signalled are left out (a merge of signalled fences is
+ * a signalled stub), so the result names at most the live mappings.
+ *
  * Return: 0 or -ENOMEM.
  */
 int dmabuf_fence_merge(struct dmabuf_fence *a, struct dmabuf_fence *b,
@@ -167,14 +219,11 @@ int dmabuf_fence_merge(struct dmabuf_fence *a, struct dmabuf_fence *b,
 {
 	struct dmabuf_core *core = a->core;
 	struct dmabuf_fence *f;
-	unsigned int i;
 
 	pthread_mutex_lock(&core->lock);
 	f = fence_new_locked(core, a->nr_leaves + b->nr_leaves);
-	for (i = 0; f && i < a->nr_leaves; i++)
-		add_leaf(f, &a->leaves[i]);
-	for (i = 0; f && i < b->nr_leaves; i++)
-		add_leaf(f, &b->leaves[i]);
+	if (f)
+		merge_pending(f, a, b);
 	pthread_mutex_unlock(&core->lock);
 	if (!f)
 		return -ENOMEM;
@@ -238,29 +287,60 @@ unsigned int dmabuf_fence_leaves(struct dmabuf_fence *f, unsigned int first,
 	return n;
 }
 
+static void import_free_locked(struct dmabuf_buffer *buf,
+			       struct dmabuf_import *imp)
+{
+	TAILQ_REMOVE(&buf->imports, imp, link);
+	buf->core->nr_imports--;
+	uncharge_locked(buf->core, imp->owner, DMABUF_CHARGE_FENCES, NULL, 1);
+	fence_put_locked(imp->fence);
+	free(imp);
+}
+
 /**
  * dmabuf_buffer_import_fence() - add @f to @buf's implicit fences
  * @buf: the buffer
  * @f: the fence; the buffer takes its own reference
- * @write: a write fence (holds CPU reads too), else a read fence
+ * @write: a write fence (holds CPU readers too), else a read fence
+ * @owner: the uid charged for the import (DMABUF_CHARGE_FENCES), and the
+ *         one dmabuf_buffer_revoke() spares or names
+ * @pid: the process that imported it, for logs
  *
- * Return: 0 or -ENOMEM.
+ * A fence that @owner imported already is not added again: importing it for
+ * writing makes the import a write fence.
+ *
+ * Return: 0; the charge hook's errno; -ENOMEM.
  */
 int dmabuf_buffer_import_fence(struct dmabuf_buffer *buf,
-			       struct dmabuf_fence *f, bool write)
+			       struct dmabuf_fence *f, bool write, uid_t owner,
+			       pid_t pid)
 {
-	struct dmabuf_import *imp = calloc(1, sizeof(*imp));
+	struct dmabuf_core *core = buf->core;
+	struct dmabuf_import *imp, *new = calloc(1, sizeof(*new));
+	int ret = 0;
 
-	if (!imp)
+	if (!new)
 		return -ENOMEM;
-	imp->fence = f;
-	imp->write = write;
-	pthread_mutex_lock(&buf->core->lock);
-	f->refs++;
-	TAILQ_INSERT_TAIL(&buf->imports, imp, link);
-	buf->core->nr_imports++;
-	pthread_mutex_unlock(&buf->core->lock);
-	return 0;
+	pthread_mutex_lock(&core->lock);
+	imports_prune_locked(buf, false);
+	TAILQ_FOREACH (imp, &buf->imports, link)
+		if (imp->fence == f && imp->owner == owner)
+			break;
+	if (imp)
+		imp->write = imp->write || write;
+	else
+		ret = charge_locked(core, owner, DMABUF_CHARGE_FENCES, NULL, 1);
+	if (!imp && !ret) {
+		*new = (struct dmabuf_import){
+			.fence = f, .write = write, .owner = owner, .pid = pid};
+		f->refs++;
+		TAILQ_INSERT_TAIL(&buf->imports, new, link);
+		core->nr_imports++;
+		new = NULL;
+	}
+	pthread_mutex_unlock(&core->lock);
+	free(new);
+	return ret;
 }
 
 /* Drop imports that have signalled; free them all when @all. */
@@ -269,12 +349,69 @@ void imports_prune_locked(struct dmabuf_buffer *buf, bool all)
 	struct dmabuf_import *imp, *next;
 
 	TAILQ_FOREACH_SAFE (imp, &buf->imports, link, next)
-		if (all || fence_status_locked(imp->fence)) {
-			TAILQ_REMOVE(&buf->imports, imp, link);
-			buf->core->nr_imports--;
-			fence_put_locked(imp->fence);
-			free(imp);
-		}
+		if (all || fence_status_locked(imp->fence))
+			import_free_locked(buf, imp);
+}
+
+/* Does import @imp hold off a CPU access in @cpu_dir (0: any)? */
+static bool import_blocks(const struct dmabuf_import *imp, uint32_t cpu_dir)
+{
+	return !cpu_dir || (cpu_dir & DMA_BUF_SYNC_WRITE) || imp->write;
+}
+
+/*
+ * Drop the imports that hold off a CPU access in @cpu_dir (0: all), except
+ * those @spare made (DMABUF_NO_OWNER: none) and, when @only is not 0, those
+ * another process made; each is logged with who imported it.  Return: how
+ * many.
+ */
+int imports_revoke_locked(struct dmabuf_buffer *buf, uint32_t cpu_dir,
+			  uid_t spare, pid_t only)
+{
+	struct dmabuf_import *imp, *next;
+	int n = 0;
+
+	imports_prune_locked(buf, false);
+	TAILQ_FOREACH_SAFE (imp, &buf->imports, link, next) {
+		if (!import_blocks(imp, cpu_dir) ||
+		    (spare != DMABUF_NO_OWNER && imp->owner == spare) ||
+		    (only && imp->pid != only))
+			continue;
+		dmabuf_log(LOG_WARNING,
+			   "buffer %llu: dropping the %s fence imported by uid "
+			   "%u pid %d",
+			   (unsigned long long)buf->ino,
+			   imp->write ? "write" : "read",
+			   (unsigned int)imp->owner, (int)imp->pid);
+		import_free_locked(buf, imp);
+		n++;
+	}
+	return n;
+}
+
+/*
+ * Append to @text (@len, @used so far) the pending imports that hold off a
+ * CPU access in @cpu_dir, with who made them.  Return: how many.
+ */
+int imports_describe_locked(struct dmabuf_buffer *buf, uint32_t cpu_dir,
+			    char *text, size_t len, size_t *used)
+{
+	struct dmabuf_import *imp;
+	int n = 0, w;
+
+	TAILQ_FOREACH (imp, &buf->imports, link) {
+		if (fence_status_locked(imp->fence) ||
+		    !import_blocks(imp, cpu_dir) || *used >= len)
+			continue;
+		w = snprintf(text + *used, len > *used ? len - *used : 0,
+			     "%sa %s fence imported by uid %u pid %d",
+			     *used ? ", " : "", imp->write ? "write" : "read",
+			     (unsigned int)imp->owner, (int)imp->pid);
+		if (w > 0)
+			*used += (size_t)w;
+		n++;
+	}
+	return n;
 }
 
 /*
@@ -287,29 +424,32 @@ bool imports_block_locked(struct dmabuf_buffer *buf, uint32_t dir)
 
 	imports_prune_locked(buf, false);
 	TAILQ_FOREACH (imp, &buf->imports, link)
-		if ((dir & DMA_BUF_SYNC_WRITE) || imp->write)
+		if (import_blocks(imp, dir))
 			return true;
 	return false;
 }
 
 /*
  * A device mapping named @seq ended: settle the leaves that name it,
- * with an error when its handle was released rather than unmapped.
+ * with an error when its handle was released rather than unmapped.  Leaves
+ * are sorted, so each fence costs one binary search.
  */
 void fences_mapping_ended_locked(struct dmabuf_core *core, uint64_t seq,
 				 bool torn_down)
 {
+	struct dmabuf_fence_leaf key = {.seq = seq}, *l;
 	struct dmabuf_fence *f;
 	uint64_t at = now_ns();
-	unsigned int i;
 
-	LIST_FOREACH (f, &core->fences, link)
-		for (i = 0; i < f->nr_leaves; i++)
-			if (f->leaves[i].seq == seq && !f->leaves[i].status) {
-				f->leaves[i].status =
-					torn_down ? -ECANCELED : 1;
-				f->leaves[i].timestamp_ns = at;
-			}
+	LIST_FOREACH (f, &core->fences, link) {
+		l = f->nr_leaves ? bsearch(&key, f->leaves, f->nr_leaves,
+					   sizeof(key), by_seq)
+				 : NULL;
+		if (l && !l->status) {
+			l->status = torn_down ? -ECANCELED : 1;
+			l->timestamp_ns = at;
+		}
+	}
 }
 
 /** dmabuf_core_fences_in_use() - may a change wake waiters of other buffers? */

@@ -187,15 +187,23 @@ struct dmabuf_fence {
  * struct dmabuf_import - a fence imported into a buffer's implicit fences
  * @fence: the fence, one reference
  * @write: a write fence (holds CPU readers too)
+ * @owner: the uid charged for it (DMABUF_CHARGE_FENCES)
+ * @pid: the process that imported it
  * @link: entry in dmabuf_buffer.imports
  */
 struct dmabuf_import {
 	struct dmabuf_fence *fence;
 	bool write;
+	uid_t owner;
+	pid_t pid;
 	TAILQ_ENTRY(dmabuf_import) link;
 };
 
 void imports_prune_locked(struct dmabuf_buffer *buf, bool all);
+int imports_revoke_locked(struct dmabuf_buffer *buf, uint32_t cpu_dir,
+			  uid_t spare, pid_t only);
+int imports_describe_locked(struct dmabuf_buffer *buf, uint32_t cpu_dir,
+			    char *text, size_t len, size_t *used);
 bool imports_block_locked(struct dmabuf_buffer *buf, uint32_t dir);
 void fences_mapping_ended_locked(struct dmabuf_core *core, uint64_t seq,
 				 bool torn_down);
@@ -216,6 +224,7 @@ void fences_mapping_ended_locked(struct dmabuf_core *core, uint64_t seq,
  * @memfd: the bytes, -1 until the first placement
  * @ranges: udmabuf: the bytes are these ranges of other memfds (no @memfd)
  * @nr_ranges: entries in @ranges, 0 for a buffer with its own memfd
+ * @nr_range_fds: distinct fds among @ranges (charged, DMABUF_CHARGE_FDS)
  * @exp_name: the exporter's name when not the heap's (udmabuf)
  * @nr_maps: live device mappings
  * @write_fences: live mappings in which a device writes
@@ -246,6 +255,7 @@ struct dmabuf_buffer {
 	int memfd;
 	struct dmabuf_memfd_range *ranges;
 	unsigned int nr_ranges;
+	unsigned int nr_range_fds;
 	char exp_name[DMABUF_NAME_LEN];
 	unsigned int nr_maps;
 	unsigned int write_fences;

@@ -190,10 +190,29 @@ static void check_ret(unsigned int cmd, int ret)
 		FAIL("cmd %#x: the core answered %d\n", cmd, ret);
 }
 
-/* Export a fence and import it back: the buffer then waits on itself. */
+/*
+ * A fence's leaves are sorted, distinct, and no more than the buffer's
+ * device mappings can be pending (export and merge keep pending leaves
+ * only).
+ */
+static void check_leaves(struct dmabuf_fence *f)
+{
+	static struct dmabuf_fence_leaf v[4096];
+	unsigned int n = dmabuf_fence_leaves(f, 0, v, 4096), i;
+
+	for (i = 1; i < n && i < 4096; i++)
+		if (v[i - 1].seq >= v[i].seq)
+			FAIL("fence leaves out of order or repeated at %u\n",
+			     i);
+}
+
+/*
+ * Export a fence twice, merge the two, and import the result back (twice:
+ * the second is a no-op): the buffer then waits on itself.
+ */
 static int apply_fence_export(struct dmabuf_buffer *buf, uint32_t flags)
 {
-	struct dmabuf_fence *f;
+	struct dmabuf_fence *f, *g, *m;
 	int ret = dmabuf_fence_export(buf, flags, &f), status;
 
 	if (ret)
@@ -201,7 +220,24 @@ static int apply_fence_export(struct dmabuf_buffer *buf, uint32_t flags)
 	status = dmabuf_fence_status(f);
 	if (status > 1)
 		FAIL("fence status %d\n", status);
-	ret = dmabuf_buffer_import_fence(buf, f, flags & DMA_BUF_SYNC_WRITE);
+	check_leaves(f);
+	if (!dmabuf_fence_export(buf, flags, &g)) {
+		if (!dmabuf_fence_merge(f, g, &m)) {
+			check_leaves(m);
+			if (dmabuf_fence_leaves(m, 0, NULL, 0) >
+			    dmabuf_fence_leaves(f, 0, NULL, 0) +
+				    dmabuf_fence_leaves(g, 0, NULL, 0))
+				FAIL("a merge names more leaves than its "
+				     "parts\n");
+			dmabuf_fence_put(f);
+			f = m;
+		}
+		dmabuf_fence_put(g);
+	}
+	ret = dmabuf_buffer_import_fence(buf, f, flags & DMA_BUF_SYNC_WRITE,
+					 1000, 1);
+	if (!ret)
+		ret = dmabuf_buffer_import_fence(buf, f, true, 1000, 1);
 	dmabuf_fence_put(f);
 	return ret;
 }

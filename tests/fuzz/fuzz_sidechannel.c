@@ -9,7 +9,8 @@
  * tokens on handles of every access mode (as DMABUF_IOCTL_GET_TOKEN would),
  * connect clients, send them redeem messages (a real token or random bytes,
  * a wrong version, flags, trailing garbage, memfds and backing runs that
- * may or may not make sense), read the answers, half-close and close
+ * may or may not make sense, descriptors of every kind that are no memfd),
+ * read the answers, half-close and close
  * connections, and let the token lifetime pass so that expiry runs while
  * clients speak.  ASan and UBSan watch the daemon's thread; at the end the
  * channel is stopped and no buffer may still be mapped or charged, nor a
@@ -126,17 +127,73 @@ static void connect_client(struct state *s, struct input *in)
 		drop(fd);
 }
 
-/* Memfds to pass along: sizes the runs may or may not fit. */
+/*
+ * One descriptor of kind @kind to pass along: memfds with every mix of
+ * seals, a read-only one, a hugetlbfs one where the machine has huge
+ * pages, and things that are no memfd at all (a pipe, a directory, an
+ * eventfd, a socket with SO_LINGER, /dev/null), which the daemon must
+ * refuse without blocking on their close.
+ */
+static int make_fd(struct input *in, unsigned int kind)
+{
+	static const int seals[] = {0, F_SEAL_SHRINK,
+				    F_SEAL_SHRINK | F_SEAL_WRITE,
+				    F_SEAL_SHRINK | F_SEAL_GROW};
+	struct linger l = {.l_onoff = 1, .l_linger = 5};
+	int fd = -1, p[2];
+	char path[64];
+
+	switch (kind % 9) {
+	case 0:
+	case 1:
+	case 2:
+	case 3:
+		fd = memfd_create("fuzz", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+		if (fd < 0 || ftruncate(fd, (off_t)(take(in, 1) % 17) * 4096))
+			FAIL("memfd: %s\n", strerror(errno));
+		if (seals[kind % 4])
+			fcntl(fd, F_ADD_SEALS, seals[kind % 4]);
+		if (kind % 4 != 3)
+			break;
+		snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+		p[0] = open(path, O_RDONLY | O_CLOEXEC); /* read-only */
+		close(fd);
+		fd = p[0];
+		break;
+	case 4:
+		fd = memfd_create("fuzz-huge", MFD_CLOEXEC | MFD_HUGETLB);
+		if (fd < 0)
+			fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+		break;
+	case 5:
+		if (pipe2(p, O_CLOEXEC))
+			FAIL("pipe: %s\n", strerror(errno));
+		close(p[1]);
+		fd = p[0];
+		break;
+	case 6:
+		fd = open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		break;
+	case 7:
+		fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		if (fd >= 0)
+			setsockopt(fd, SOL_SOCKET, SO_LINGER, &l, sizeof(l));
+		break;
+	default:
+		fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+	}
+	if (fd < 0)
+		FAIL("descriptor of kind %u: %s\n", kind % 9, strerror(errno));
+	return fd;
+}
+
+/* Descriptors to pass along: sizes the runs may or may not fit. */
 static unsigned int make_memfds(struct input *in, int *fds)
 {
 	unsigned int n = (unsigned int)take(in, 1) % 4, i;
 
-	for (i = 0; i < n; i++) {
-		fds[i] = memfd_create("fuzz", MFD_CLOEXEC | MFD_ALLOW_SEALING);
-		if (fds[i] < 0 ||
-		    ftruncate(fds[i], (off_t)(take(in, 1) % 17) * 4096))
-			FAIL("memfd: %s\n", strerror(errno));
-	}
+	for (i = 0; i < n; i++)
+		fds[i] = make_fd(in, (unsigned int)take(in, 1));
 	return n;
 }
 

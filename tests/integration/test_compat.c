@@ -495,3 +495,20 @@ Test(compat, sanitizer_options)
 		0);
 	cr_assert_not_null(strstr(out, "dmabuf-sanitizer: 0 finding(s)"));
 }
+
+/* Only what is really under /dev/dma_heap is redirected into the mount. */
+Test(compat, dot_dot_out_of_dev_dma_heap_is_not_redirected)
+{
+	char out[256];
+	char cmd[PATH_MAX * 4];
+
+	cr_assert_eq(sh("truncate -s 6 $MNT/null && printf BUFFER > $MNT/null"),
+		     0);
+	snprintf(cmd, sizeof(cmd),
+		 "%s -m %s run -- sh -c 'cat /dev/dma_heap/../null; "
+		 "cat /dev//dma_heap/./../null; ls /dev/dma_heap/./'",
+		 ctl(), M.mp);
+	cr_assert_eq(capture(cmd, out, sizeof(out)), 0, "%s", out);
+	cr_assert_null(strstr(out, "BUFFER"), "the mount's buffer: %s", out);
+	cr_assert_not_null(strstr(out, "system"), "%s", out);
+}

@@ -577,3 +577,38 @@ Test(files, bufinfo_shows_open_cpu_brackets)
 	cr_assert_null(strstr(slurp(at(".bufinfo")), "CPU bracket"));
 	close(fd);
 }
+
+/*
+ * Bytes a handle may write are charged before it writes, in both modes: a
+ * passthrough handle writes without asking the daemon, so its buffer is
+ * placed when it is opened for writing.
+ */
+Test(files, quota_and_capacity_hold_for_shell_writes_in_both_modes)
+{
+	char out[4096], cmd[PATH_MAX];
+	struct statvfs sv;
+	int i;
+
+	unmount_all();
+	mount_with("cma_size=16M,system_size=16M,max_bytes=1M");
+	for (i = 0; i < 8; i++) {
+		snprintf(cmd, sizeof(cmd),
+			 "truncate -s 8M %s/b%d && dd if=/dev/zero of=%s/b%d "
+			 "bs=1M count=8 conv=notrunc status=none",
+			 M.mp, i, M.mp, i);
+		cr_assert_neq(capture(cmd, out, sizeof(out)), 0,
+			      "8 MiB past a 1 MiB quota: %s", out);
+		cr_assert_not_null(strstr(out, "Disk quota exceeded"), "%s",
+				   out);
+	}
+	snprintf(cmd, sizeof(cmd),
+		 "truncate -s 512K %s/fits && dd if=/dev/zero of=%s/fits "
+		 "bs=64K count=8 conv=notrunc status=none",
+		 M.mp, M.mp);
+	cr_assert_eq(capture(cmd, out, sizeof(out)), 0, "%s", out);
+	cr_assert_eq(statvfs(M.mp, &sv), 0);
+	cr_assert_eq((sv.f_blocks - sv.f_bfree) * sv.f_frsize, 512 << 10,
+		     "df counts what was written, and only that");
+	cr_assert(strstr(slurp(at(".stats")), " bytes=524288"),
+		  ".stats charges it to its writer");
+}

@@ -6,8 +6,11 @@
  * options; each refusal must be the kind's errno, logged, and must leave
  * every other buffer as it was.
  */
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 
 #include <dmabuf/dmabuf.h>
 
@@ -432,7 +435,7 @@ Test(limits, bytes_per_uid_and_heap_edquot)
 	close(fd);
 	/* Sized but not placed costs nothing; placing it does. */
 	cr_assert_eq(sh("truncate -s 1M $MNT/lazy"), 0);
-	fd = open(at("lazy"), O_RDWR);
+	fd = open(at("lazy"), O_RDONLY);
 	cr_assert_eq(ioctl(fd, DMA_BUF_IOCTL_SYNC,
 			   &(struct dma_buf_sync){.flags = DMA_BUF_SYNC_START |
 							   DMA_BUF_SYNC_READ}),
@@ -442,7 +445,7 @@ Test(limits, bytes_per_uid_and_heap_edquot)
 	cr_assert_eq(unlink(at("s0")), 0,
 		     "a freed buffer gives its bytes back");
 	/* Freed once the kernel forgets the inode: wait for that. */
-	fd = open(at("lazy"), O_RDWR);
+	fd = open(at("lazy"), O_RDONLY);
 	cr_assert(WAIT_FOR(
 		ioctl(fd, DMA_BUF_IOCTL_SYNC,
 		      &(struct dma_buf_sync){.flags = DMA_BUF_SYNC_START |
@@ -626,4 +629,675 @@ Test(limits, own_mappings_are_waited_for_and_the_wait_is_logged)
 	waitpid(pid, &status, 0);
 	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 	close(fd);
+}
+
+/* ---- fences: owned, charged, bounded (issue: one owner, one account) */
+
+static uint64_t fence_export(int fd, uint32_t flags)
+{
+	struct dmabuf_fence_export e = {.flags = flags};
+
+	cr_assert_eq(ioctl(fd, DMABUF_IOCTL_FENCE_EXPORT, &e), 0,
+		     "fence export: %s", strerror(errno));
+	return e.id;
+}
+
+/* A .sync_file handle bound to @id. */
+static int sync_file_of(uint64_t id)
+{
+	struct dmabuf_fence_bind b = {.id = id};
+	int fd = open(at(".sync_file"), O_RDWR);
+
+	cr_assert_geq(fd, 0, ".sync_file: %s", strerror(errno));
+	cr_assert_eq(ioctl(fd, DMABUF_IOCTL_FENCE_BIND, &b), 0, "bind: %s",
+		     strerror(errno));
+	return fd;
+}
+
+/* As uid nobody, in a child: import a write fence of its own buffer into
+ * "frame" through a read-only handle each time it reads a byte from @go,
+ * answering the import's errno on @done; exits when @go closes. */
+static pid_t foreign_importer(int go[2], int done[2])
+{
+	struct dmabuf_export e = {.size = 1 << 20};
+	struct dmabuf_attach a = {.device = "gpu0"};
+	struct dmabuf_map m = {.dir = DMABUF_DIR_FROM_DEVICE};
+	struct dmabuf_fence_import imp = {.flags = DMA_BUF_SYNC_WRITE};
+	struct dmabuf_fence_export fe = {.flags = DMA_BUF_SYNC_WRITE};
+	pid_t pid = fork();
+	int own, frame;
+	char c;
+
+	cr_assert_geq(pid, 0);
+	if (pid)
+		return pid;
+	close(go[1]);
+	close(done[0]);
+	if (setgid(NOBODY) || setuid(NOBODY))
+		_exit(1);
+	own = open(at("theirs"), O_RDWR | O_CREAT | O_EXCL, 0600);
+	frame = open(at("frame"), O_RDONLY);
+	if (own < 0 || frame < 0 || ioctl(own, DMABUF_IOCTL_EXPORT, &e) ||
+	    ioctl(own, DMABUF_IOCTL_ATTACH, &a))
+		_exit(2);
+	m.attach_id = a.attach_id;
+	if (ioctl(own, DMABUF_IOCTL_MAP, &m))
+		_exit(3);
+	while (read(go[0], &c, 1) == 1) {
+		fe.id = 0;
+		c = ioctl(own, DMABUF_IOCTL_FENCE_EXPORT, &fe) ? (char)errno
+							       : 0;
+		imp.id = fe.id;
+		if (!c && ioctl(frame, DMABUF_IOCTL_FENCE_IMPORT, &imp))
+			c = (char)errno;
+		if (write(done[1], &c, 1) != 1)
+			_exit(4);
+	}
+	_exit(0);
+}
+
+static void importer_imports(int go, int done)
+{
+	char c;
+
+	cr_assert_eq(write(go, "i", 1), 1);
+	cr_assert_eq(read(done, &c, 1), 1);
+	cr_assert_eq(c, 0, "the import: %s", strerror(c));
+}
+
+Test(limits, another_uids_imported_fence_cannot_stall_the_owner)
+{
+	struct dma_buf_sync s = {.flags = DMA_BUF_SYNC_START | DMA_BUF_SYNC_RW};
+	int go[2], done[2], fd, nb;
+	pid_t pid;
+
+	need_root();
+	mount_with("cma_size=16M,allow_other,root_mode=1777,"
+		   "fence_timeout_ms=300");
+	fd = new_buffer("frame", NULL, 1 << 20, 0);
+	cr_assert_eq(fchmod(fd, 0644), 0);
+	cr_assert(pipe(go) == 0 && pipe(done) == 0);
+	pid = foreign_importer(go, done);
+	importer_imports(go[1], done[0]);
+
+	nb = open(at("frame"), O_RDWR | O_NONBLOCK);
+	cr_assert_geq(nb, 0);
+	cr_assert_eq(ioctl(nb, DMA_BUF_IOCTL_SYNC, &s), -1,
+		     "the import is a write fence");
+	cr_assert_eq(errno, EAGAIN);
+	cr_assert(WAIT_FOR(ioctl(nb, DMA_BUF_IOCTL_SYNC, &s) == 0, 10),
+		  "fence_timeout_ms drops a foreign import");
+	cr_assert(logged("dropping the write fence imported by uid 65534"));
+	s.flags = DMA_BUF_SYNC_END | DMA_BUF_SYNC_RW;
+	cr_assert_eq(ioctl(nb, DMA_BUF_IOCTL_SYNC, &s), 0);
+
+	/* The owner's revoke covers imports too. */
+	importer_imports(go[1], done[0]);
+	cr_assert_eq(sh("%s -m $MNT revoke frame | grep -q 'revoked 1 '",
+			build_path("tools/dmabufctl")),
+		     0, "dmabufctl revoke drops the import");
+	s.flags = DMA_BUF_SYNC_START | DMA_BUF_SYNC_RW;
+	cr_assert_eq(ioctl(nb, DMA_BUF_IOCTL_SYNC, &s), 0);
+	s.flags = DMA_BUF_SYNC_END | DMA_BUF_SYNC_RW;
+	cr_assert_eq(ioctl(nb, DMA_BUF_IOCTL_SYNC, &s), 0);
+	close(go[1]);
+	waitpid(pid, NULL, 0);
+	close(nb);
+	close(fd);
+}
+
+Test(limits, a_readers_wait_never_revokes_the_owner)
+{
+	struct dmabuf_get_sg g = {.count = 1};
+	int fd, status;
+	uint64_t id;
+	pid_t pid;
+
+	need_root();
+	mount_with("cma_size=16M,allow_other,fence_timeout_ms=300");
+	fd = new_buffer("frame", NULL, 1 << 20, 0);
+	cr_assert_eq(fchmod(fd, 0644), 0);
+	id = do_attach(fd, "gpu0");
+	do_map(fd, id, DMABUF_DIR_FROM_DEVICE);
+	pid = fork();
+	cr_assert_geq(pid, 0);
+	if (pid == 0) {
+		struct dma_buf_sync s = {.flags = DMA_BUF_SYNC_START |
+						  DMA_BUF_SYNC_READ};
+		int r = setgid(NOBODY) || setuid(NOBODY)
+				? -1
+				: open(at("frame"), O_RDONLY);
+
+		_exit(r >= 0 && ioctl(r, DMA_BUF_IOCTL_SYNC, &s) == 0 ? 0 : 1);
+	}
+	cr_assert(WAIT_FOR(logged("uid 65534 pid"), 10),
+		  "the reader's wait is logged after a second");
+	g.attach_id = id;
+	cr_assert_eq(ioctl(fd, DMABUF_IOCTL_GET_SG, &g), 0,
+		     "the owner's mapping is not revoked: %s", strerror(errno));
+	cr_assert(!logged("revoking"), "a reader's wait never revokes");
+	do_unmap(fd, id);
+	cr_assert_eq(waitpid(pid, &status, 0), pid);
+	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+		  "the reader goes on once the owner unmaps");
+	close(fd);
+}
+
+/* The fences a uid holds, from its .stats line. */
+static unsigned long long fences_held(void)
+{
+	char *p = strstr(slurp(at(".stats")), " fences=");
+
+	cr_assert_not_null(p);
+	return strtoull(p + 8, NULL, 10);
+}
+
+Test(limits, fences_are_charged_deduplicated_and_bounded)
+{
+	struct dmabuf_fence_import imp = {.flags = DMA_BUF_SYNC_WRITE};
+	struct dmabuf_fence_merge m = {0};
+	struct dmabuf_fence_info fi = {.count = 1};
+	int fd, other, sf, merged, leaf, i, n, fds[32];
+	uint64_t id;
+
+	mount_with("cma_size=16M,max_fences=16");
+	fd = new_buffer("a", NULL, 1 << 20, 0);
+	other = new_buffer("b", NULL, 1 << 20, 0);
+	id = do_attach(fd, "gpu0");
+	do_map(fd, id, DMABUF_DIR_FROM_DEVICE);
+	imp.id = fence_export(fd, DMA_BUF_SYNC_WRITE);
+	for (i = 0; i < 1000; i++)
+		cr_assert_eq(ioctl(other, DMABUF_IOCTL_FENCE_IMPORT, &imp), 0,
+			     "import %d: %s", i, strerror(errno));
+	cr_assert_eq(fences_held(), 2,
+		     "one id and one import, however often imported");
+
+	/* Merging never names more leaves than there are live mappings. */
+	do_unmap(fd, id);
+	sf = sync_file_of(fence_export(fd, DMA_BUF_SYNC_WRITE));
+	for (i = 0; i < 300; i++) {
+		do_map(fd, id, DMABUF_DIR_FROM_DEVICE);
+		m = (struct dmabuf_fence_merge){
+			.other = fence_export(fd, DMA_BUF_SYNC_WRITE)};
+		leaf = sync_file_of(m.other); /* as the compat layer binds */
+		do_unmap(fd, id);
+		cr_assert_eq(ioctl(sf, DMABUF_IOCTL_FENCE_MERGE, &m), 0,
+			     "merge %d: %s", i, strerror(errno));
+		merged = sync_file_of(m.id);
+		close(leaf);
+		close(sf);
+		sf = merged;
+	}
+	cr_assert_eq(ioctl(sf, DMABUF_IOCTL_FENCE_INFO, &fi), 0);
+	cr_assert_eq(fi.num_fences, 0, "signalled leaves are not kept: %u",
+		     fi.num_fences);
+	close(sf);
+
+	/* Ids and .sync_file handles count against max_fences: EMFILE. */
+	for (n = 0; n < 32; n++) {
+		fds[n] = open(at(".sync_file"), O_RDWR);
+		if (fds[n] < 0)
+			break;
+	}
+	cr_assert_lt(n, 16, "at most max_fences .sync_file handles");
+	cr_assert_eq(errno, EMFILE);
+	cr_assert(logged("reached its limit of 16 fences"));
+	while (n--)
+		close(fds[n]);
+	close(other);
+	close(fd);
+}
+
+Test(limits, a_sync_file_poll_sees_a_signal_between_arming_and_checking)
+{
+	char path[128], armed[160];
+	struct pollfd p = {.events = POLLIN};
+	int fd, status;
+	uint64_t id;
+	pid_t pid;
+
+	snprintf(path, sizeof(path), "/tmp/dmabuffs-pause.%d", (int)getpid());
+	snprintf(armed, sizeof(armed), "%s.armed", path);
+	unlink(armed);
+	setenv("DMABUFFS_TEST_POLL_PAUSE", path, 1);
+	mount_with("cma_size=16M");
+	unsetenv("DMABUFFS_TEST_POLL_PAUSE");
+	fd = new_buffer("a", NULL, 1 << 20, 0);
+	id = do_attach(fd, "gpu0");
+	do_map(fd, id, DMABUF_DIR_FROM_DEVICE);
+	p.fd = sync_file_of(fence_export(fd, DMA_BUF_SYNC_READ));
+	pid = fork();
+	cr_assert_geq(pid, 0);
+	if (pid == 0)
+		_exit(poll(&p, 1, -1) == 1 && (p.revents & POLLIN) ? 0 : 1);
+	cr_assert(WAIT_FOR(access(armed, F_OK) == 0, 10),
+		  "the poll is inside the window");
+	do_unmap(fd, id); /* the fence signals inside it */
+	unlink(armed);
+	if (!WAIT_FOR(waitpid(pid, &status, WNOHANG) == pid, 5)) {
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+		cr_assert_fail("poll(-1) missed the signal");
+	}
+	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	close(p.fd);
+	close(fd);
+}
+
+/* ---- descriptors: what the daemon hands out, keeps and is sent ---- */
+
+/* A sealed memfd of @len bytes of @c, mode as memfd_create() makes it. */
+static int filled_memfd(size_t len, char c)
+{
+	int fd = memfd_create("frame", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	char page[4096];
+	size_t off;
+
+	memset(page, c, sizeof(page));
+	cr_assert_geq(fd, 0);
+	cr_assert_eq(ftruncate(fd, (off_t)len), 0);
+	for (off = 0; off < len; off += sizeof(page))
+		cr_assert_eq(pwrite(fd, page, sizeof(page), (off_t)off),
+			     (ssize_t)sizeof(page));
+	cr_assert_eq(fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK), 0);
+	return fd;
+}
+
+/*
+ * Present @t and take every descriptor the answer carries (a udmabuf's
+ * answer has one per memfd).  Return: the status; the fds in @fds.
+ */
+static int present_all(const struct dmabuf_token *t, int *fds, int max, int *n)
+{
+	struct dmabuf_redeem r = {.version = DMABUF_REDEEM_VERSION};
+	static char reply[1 << 16];
+	union {
+		struct cmsghdr h;
+		char buf[CMSG_SPACE(sizeof(int) * DMABUF_BACKING_MAX_FDS)];
+	} u;
+	struct iovec iov = {reply, sizeof(reply)};
+	struct msghdr msg = {.msg_iov = &iov,
+			     .msg_iovlen = 1,
+			     .msg_control = u.buf,
+			     .msg_controllen = sizeof(u.buf)};
+	int sock = connect_channel(t);
+	struct cmsghdr *c;
+
+	*n = 0;
+	if (sock < 0)
+		return sock;
+	memcpy(r.token, t->token, sizeof(r.token));
+	if (send(sock, &r, sizeof(r), 0) != (ssize_t)sizeof(r) ||
+	    recvmsg(sock, &msg, 0) <
+		    (ssize_t)sizeof(struct dmabuf_redeem_reply))
+		return -EPROTO;
+	c = CMSG_FIRSTHDR(&msg);
+	if (c) {
+		*n = (int)((c->cmsg_len - CMSG_LEN(0)) / sizeof(int));
+		*n = *n < max ? *n : max;
+		memcpy(fds, CMSG_DATA(c), sizeof(int) * (size_t)*n);
+	}
+	return ((struct dmabuf_redeem_reply *)reply)->status;
+}
+
+Test(limits, a_reader_of_a_udmabuf_cannot_write_its_memfd)
+{
+	struct dmabuf_memfd_run run = {.size = 65536};
+	char path[64];
+	struct stat st;
+	int buf, ro, status;
+	pid_t pid;
+
+	need_root();
+	mount_with("cma_size=16M,allow_other");
+	run.memfd = filled_memfd(65536, 'o');
+	buf = dmabuf_export_memfds(M.mp, "u", &run, 1);
+	cr_assert_geq(buf, 0, "export: %s", strerror(-buf));
+	cr_assert_eq(fchmod(buf, 0644), 0);
+	cr_assert_eq(fstat(run.memfd, &st), 0);
+	cr_assert_eq(st.st_mode & 077, 0, "the memfd is private: %o",
+		     st.st_mode & 0777);
+
+	/* A memfd passed read-only is not made writable backing. */
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", run.memfd);
+	ro = open(path, O_RDONLY);
+	run.memfd = ro;
+	cr_assert_eq(dmabuf_export_memfds(M.mp, "ro", &run, 1), -EACCES);
+	cr_assert(logged("memfd not open for reading and writing"));
+	close(ro);
+
+	pid = fork();
+	cr_assert_geq(pid, 0);
+	if (pid == 0) {
+		struct dmabuf_token t;
+		int fds[8], n = 0, i, fd, bad = 0;
+
+		if (setgid(NOBODY) || setuid(NOBODY))
+			_exit(10);
+		fd = open(at("u"), O_RDONLY);
+		if (fd < 0 || get_token(fd, 0, &t) ||
+		    present_all(&t, fds, 8, &n) || !n)
+			_exit(11);
+		for (i = 0; i < n; i++) {
+			snprintf(path, sizeof(path), "/proc/self/fd/%d",
+				 fds[i]);
+			bad += open(path, O_RDWR) >= 0;
+			bad += open(path, O_WRONLY) >= 0;
+			bad += fcntl(fds[i], F_GETFL) & O_ACCMODE;
+		}
+		_exit(bad);
+	}
+	cr_assert_eq(waitpid(pid, &status, 0), pid);
+	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+		  "the reader got a read-only fd it cannot reopen writable "
+		  "(status %d)",
+		  WEXITSTATUS(status));
+	close(buf);
+}
+
+/* Descriptors the daemon holds of the test's memfds, from /proc. */
+static int daemon_memfds(void)
+{
+	char cmd[96], out[32];
+
+	snprintf(cmd, sizeof(cmd), "ls -l /proc/%d/fd | grep -c memfd:frame",
+		 (int)M.pid);
+	capture(cmd, out, sizeof(out));
+	return atoi(out);
+}
+
+Test(limits, udmabuf_runs_of_one_memfd_cost_one_descriptor)
+{
+	static struct dmabuf_memfd_run runs[1024];
+	int memfd, fd, fds[8], i;
+	char name[16];
+
+	mount_with("cma_size=16M,max_fds=4");
+	memfd = filled_memfd(1 << 20, 'r');
+	for (i = 0; i < 1024; i++)
+		runs[i] = (struct dmabuf_memfd_run){.memfd = memfd,
+						    .offset = 4096 * (i % 256),
+						    .size = 4096};
+	fd = dmabuf_export_memfds(M.mp, "runs", runs, 1024);
+	cr_assert_geq(fd, 0, "export: %s", strerror(-fd));
+	cr_assert_eq(daemon_memfds(), 1,
+		     "1024 runs of one memfd keep one descriptor, not %d",
+		     daemon_memfds());
+	cr_assert(strstr(slurp(at(".stats")), " fds=1"),
+		  "charged as one daemon descriptor");
+
+	/*
+	 * max_fds: the connection that brings memfds counts while it is open,
+	 * so with one memfd kept, two more fit under max_fds=4.
+	 */
+	for (i = 0; i < 8; i++) {
+		runs[0] = (struct dmabuf_memfd_run){
+			.memfd = filled_memfd(4096, 'a'), .size = 4096};
+		snprintf(name, sizeof(name), "u%d", i);
+		fds[i] = dmabuf_export_memfds(M.mp, name, runs, 1);
+		close(runs[0].memfd);
+		if (fds[i] < 0)
+			break;
+	}
+	cr_assert_eq(i, 2, "two more fit under max_fds=4 (%d)", i);
+	cr_assert_eq(fds[i], -EMFILE, "then EMFILE: %s", strerror(-fds[i]));
+	cr_assert(logged("reached its limit of 4 daemon descriptors"));
+	while (i--)
+		close(fds[i]);
+	close(fd);
+	close(memfd);
+}
+
+/*
+ * A TCP connection on loopback whose close would linger: unsent data, a
+ * peer that does not read, SO_LINGER of a minute.  *srv: the peer's end.
+ */
+static int lingering_socket(int *lst, int *srv)
+{
+	struct sockaddr_in sa = {.sin_family = AF_INET,
+				 .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	struct linger l = {.l_onoff = 1, .l_linger = 60};
+	socklen_t len = sizeof(sa);
+	int small = 4096, cli;
+	char junk[4096] = {0};
+
+	*lst = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	cr_assert_geq(*lst, 0);
+	setsockopt(*lst, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small));
+	cr_assert_eq(bind(*lst, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	cr_assert_eq(listen(*lst, 1), 0);
+	cr_assert_eq(getsockname(*lst, (struct sockaddr *)&sa, &len), 0);
+	cli = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	setsockopt(cli, SOL_SOCKET, SO_SNDBUF, &small, sizeof(small));
+	cr_assert_eq(connect(cli, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	*srv = accept(*lst, NULL, NULL);
+	cr_assert_geq(*srv, 0);
+	while (send(cli, junk, sizeof(junk), MSG_DONTWAIT) > 0)
+		;
+	cr_assert_eq(setsockopt(cli, SOL_SOCKET, SO_LINGER, &l, sizeof(l)), 0);
+	return cli;
+}
+
+/* In a child: a mapping of @fd over the channel; its status, or -ETIME. */
+static int mapping_within(int fd, double seconds)
+{
+	int status, memfd;
+	pid_t pid = fork();
+
+	cr_assert_geq(pid, 0);
+	if (pid == 0) {
+		struct dmabuf_token t;
+
+		_exit(get_token(fd, 0, &t) == 0 &&
+				      present(&t, &memfd, NULL) == 0
+			      ? 0
+			      : 1);
+	}
+	if (!WAIT_FOR(waitpid(pid, &status, WNOHANG) == pid, seconds)) {
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+		return -ETIME;
+	}
+	return WIFEXITED(status) ? -WEXITSTATUS(status) : -EINTR;
+}
+
+Test(limits, a_descriptor_sent_to_the_channel_cannot_hang_it)
+{
+	struct dmabuf_token t;
+	int fd, lst, srv, cli, status;
+	pid_t pid;
+
+	need_root();
+	mount_with("cma_size=16M,allow_other");
+	fd = new_buffer("a", NULL, 1 << 20, 0);
+	cr_assert_eq(get_token(fd, 0, &t), 0);
+	cli = lingering_socket(&lst, &srv);
+	pid = fork();
+	cr_assert_geq(pid, 0);
+	if (pid == 0) { /* uid nobody, no token: a datagram and the socket */
+		union {
+			struct cmsghdr h;
+			char buf[CMSG_SPACE(sizeof(int))];
+		} u = {0};
+		char junk[8] = "junk";
+		struct iovec iov = {junk, sizeof(junk)};
+		struct msghdr msg = {.msg_iov = &iov,
+				     .msg_iovlen = 1,
+				     .msg_control = u.buf,
+				     .msg_controllen = sizeof(u.buf)};
+		struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
+		int sock;
+
+		if (setgid(NOBODY) || setuid(NOBODY))
+			_exit(1);
+		sock = connect_channel(&t);
+		c->cmsg_level = SOL_SOCKET;
+		c->cmsg_type = SCM_RIGHTS;
+		c->cmsg_len = CMSG_LEN(sizeof(int));
+		memcpy(CMSG_DATA(c), &cli, sizeof(int));
+		_exit(sock >= 0 && sendmsg(sock, &msg, 0) == sizeof(junk) ? 0
+									  : 2);
+	}
+	cr_assert_eq(waitpid(pid, &status, 0), pid);
+	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	close(cli); /* the daemon holds the last reference */
+	cr_assert(WAIT_FOR(logged("not a memfd came with it"), 10));
+	cr_assert_eq(mapping_within(fd, 5), 0,
+		     "other users' mappings go on while it closes");
+	close(srv); /* the linger ends: unmounting waits for nothing */
+	close(lst);
+	close(fd);
+}
+
+/* Lines of the daemon's log that hold @text. */
+static int log_lines(const char *text)
+{
+	char cmd[PATH_MAX], out[32];
+
+	snprintf(cmd, sizeof(cmd), "grep -c '%s' %s", text, M.log);
+	capture(cmd, out, sizeof(out));
+	return atoi(out);
+}
+
+Test(limits, accept_out_of_descriptors_rests_instead_of_spinning)
+{
+	struct rlimit low = {64, 64};
+	struct dmabuf_token t;
+	int fd, socks[80], silent[2], n, memfd, lines;
+	struct timeval tv = {.tv_sec = 1};
+
+	need_root();
+	mount_with("cma_size=16M");
+	cr_assert_eq(prlimit(M.pid, RLIMIT_NOFILE, &low, NULL), 0,
+		     "the daemon gets 64 descriptors");
+	fd = new_buffer("a", NULL, 1 << 20, 0);
+	for (n = 0; n < 80; n++) { /* each mapping holds a connection */
+		cr_assert_eq(get_token(fd, 0, &t), 0);
+		socks[n] = connect_channel(&t);
+		cr_assert_geq(socks[n], 0);
+		setsockopt(socks[n], SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+		if (present(&t, &memfd, &socks[n]))
+			break;
+		close(memfd);
+	}
+	cr_assert_lt(n, 80, "the daemon ran out of descriptors");
+	/* Silent connections: the last descriptor, then none for accept(). */
+	silent[0] = connect_channel(&t);
+	silent[1] = connect_channel(&t);
+	cr_assert(silent[0] >= 0 && silent[1] >= 0);
+	cr_assert(WAIT_FOR(log_lines("accept:") > 0, 10));
+	lines = log_lines("accept:");
+	nanosleep(&(struct timespec){2, 0}, NULL); /* a window to count in */
+	lines = log_lines("accept:") - lines;
+	if (lines > 3)
+		show_log();
+	cr_assert_leq(lines, 3, "%d accept lines in two seconds: it spins",
+		      lines);
+	while (n >= 0)
+		close(socks[n--]);
+	close(silent[0]);
+	close(silent[1]);
+	cr_assert_eq(mapping_within(fd, 10), 0,
+		     "accepting again once descriptors are free");
+	close(fd);
+}
+
+/* ---- the smaller holes: the log, tokens on time ---- */
+
+Test(limits, refusals_are_logged_once_a_second_per_uid)
+{
+	struct dmabuf_fence_export e = {0}; /* no direction: EINVAL */
+	double start = now_s();
+	int fd, status, lines;
+	pid_t pid;
+
+	need_root();
+	mount_with("cma_size=16M,allow_other");
+	fd = new_buffer("a", NULL, 4096, 0);
+	cr_assert_eq(fchmod(fd, 0644), 0);
+	pid = fork();
+	cr_assert_geq(pid, 0);
+	if (pid == 0) {
+		int i, r = setgid(NOBODY) || setuid(NOBODY)
+				   ? -1
+				   : open(at("a"), O_RDONLY);
+
+		for (i = 0; r >= 0 && i < 20000; i++)
+			if (!ioctl(r, DMABUF_IOCTL_FENCE_EXPORT, &e) ||
+			    errno != EINVAL)
+				_exit(2);
+		_exit(r >= 0 ? 0 : 1);
+	}
+	cr_assert_eq(waitpid(pid, &status, 0), pid);
+	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	lines = log_lines("refused (Invalid argument)");
+	cr_assert_leq(lines, (int)(now_s() - start) + 2,
+		      "%d lines for 20000 refusals in %.1f s", lines,
+		      now_s() - start);
+	/* Another uid's refusal is logged at once. */
+	cr_assert_eq(ioctl(fd, DMABUF_IOCTL_FENCE_EXPORT, &e), -1);
+	cr_assert(logged("from uid 0 pid"));
+	close(fd);
+}
+
+/* Buffers the core holds, from .stats. */
+static unsigned long long buffers_alive(void)
+{
+	return stat_of("buffers");
+}
+
+Test(limits, an_expired_token_lets_its_buffer_go_on_time)
+{
+	struct dmabuf_token t;
+	int fd;
+
+	mount_with("cma_size=16M,token_ttl_ms=200");
+	fd = new_buffer("a", NULL, 1 << 20, 0);
+	cr_assert_eq(get_token(fd, 0, &t), 0);
+	cr_assert_eq(unlink(at("a")), 0);
+	close(fd);
+	cr_assert(WAIT_FOR(buffers_alive() == 0, 10),
+		  "the expired token no longer holds the buffer (%llu)",
+		  buffers_alive());
+}
+
+Test(limits, another_uids_names_cannot_forge_rows_of_who)
+{
+	int ready[2], go[2], i, n;
+	char out[8192], cmd[PATH_MAX], c;
+	pid_t pid;
+
+	need_root();
+	mount_with("cma_size=16M,allow_other,root_mode=1777");
+	cr_assert(pipe(ready) == 0 && pipe(go) == 0);
+	pid = fork();
+	cr_assert_geq(pid, 0);
+	if (pid ==
+	    0) { /* uid nobody holds "x\n666 forged" under a name alike */
+		int fd;
+
+		if (setgid(NOBODY) || setuid(NOBODY))
+			_exit(1);
+		prctl(PR_SET_NAME, "ev\033[31mil\n1");
+		fd = open(at("x\n    666 forged\033[2J"), O_RDWR | O_CREAT,
+			  0644);
+		if (fd < 0 || ftruncate(fd, 4096) ||
+		    write(ready[1], "r", 1) != 1)
+			_exit(2);
+		_exit(read(go[0], &c, 1) == 1 ? 0 : 3);
+	}
+	cr_assert_eq(read(ready[0], &c, 1), 1);
+	snprintf(cmd, sizeof(cmd), "%s -m %s who",
+		 build_path("tools/dmabufctl"), M.mp);
+	cr_assert_eq(capture(cmd, out, sizeof(out)), 0, "%s", out);
+	cr_assert_eq(write(go[1], "g", 1), 1);
+	waitpid(pid, NULL, 0);
+	n = (int)strlen(out);
+	for (i = 0; i < n; i++)
+		cr_assert(out[i] == '\n' || (out[i] >= 0x20 && out[i] < 0x7f),
+			  "a raw byte %#x reaches the terminal:\n%s",
+			  (unsigned char)out[i], out);
+	cr_assert_not_null(strstr(out, "x\\012    666 forged\\033[2J"), "%s",
+			   out);
+	cr_assert_not_null(strstr(out, "ev\\033[31mil"), "%s", out);
 }

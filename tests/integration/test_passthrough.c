@@ -381,3 +381,35 @@ Test(passthrough, unprivileged_daemon_falls_back)
 	sh("rm -rf %s", M.dir);
 	mount_default(); /* for the suite's fini */
 }
+
+/*
+ * Full capabilities inside a user namespace are not CAP_SYS_ADMIN where
+ * the kernel checks it for BACKING_OPEN: "on" refuses at start, "auto" runs
+ * without passthrough and says why once.
+ */
+Test(passthrough, a_daemon_in_a_user_namespace_does_not_ask_for_it)
+{
+	const char *daemon = build_path("fs/dmabuffs");
+
+	if (sh("unshare -Urm true 2>/dev/null"))
+		cr_skip("no user namespaces here");
+	cr_assert_eq(sh("mkdir %s/ns", M.dir), 0);
+	cr_assert_neq(
+		sh("timeout 10 unshare -Urm %s -f -o passthrough=on %s/ns "
+		   "2>%s/on.log",
+		   daemon, M.dir, M.dir),
+		0);
+	cr_assert_eq(sh("grep -q 'passthrough=on, but the daemon runs in a "
+			"user namespace' %s/on.log",
+			M.dir),
+		     0, "on refuses, and says why");
+	cr_assert_eq(
+		sh("unshare -Urm sh -c '%s -o cma_size=16M %s/ns && "
+		   "grep -q \"off_because the daemon runs in a user namespace\" "
+		   "%s/ns/.stats && truncate -s 4096 %s/ns/b && "
+		   "printf ns | dd of=%s/ns/b conv=notrunc status=none && "
+		   "head -c 2 %s/ns/b | grep -q ns; r=$?; "
+		   "fusermount3 -u %s/ns; exit $r'",
+		   daemon, M.dir, M.dir, M.dir, M.dir, M.dir, M.dir),
+		0, "auto runs on the plain path");
+}
