@@ -33,6 +33,25 @@
  * - fs.ev_lock guards the notifier's queue; nothing is taken under it.
  * - The refusal log's lock (limits.c) and zc->reap_lock (zerocopy.c) are
  *   leaves: nothing is taken under them.
+ *
+ * Ownership and accounts, the contract every request path keeps
+ * (dmabuffs(8) SECURITY has the table):
+ *
+ * - Everything the daemon keeps for a client -- buffer, handle, parked
+ *   request, token, connection, attachment, mapping, placed bytes, fence
+ *   id, imported fence, .sync_file handle, a descriptor it keeps or was
+ *   sent -- has an owner uid and is charged to it through fs_charge*()
+ *   (limits.c; the core's objects through its accounting hook) against a
+ *   limit, and is uncharged on the one path that releases it.
+ * - Every descriptor handed to a client is made by fs_fd_handout()
+ *   (zerocopy.c): no more rights than the asking handle, of a file no
+ *   other uid can reopen.  Every descriptor a client sends is checked to be
+ *   a memfd before anything else; anything else is closed by the reaper.
+ * - Every wait another uid can cause is bounded by fence_timeout_ms, and
+ *   only on behalf of a uid that may revoke (fs_may_revoke()).
+ * - Nothing long (quadratic work, I/O, the close of a client's file) runs
+ *   under fs.lock or core.lock, or on a thread every user shares.
+ * - A refusal is logged through fs_log_refusal(): once a second per uid.
  */
 #ifndef DMABUFFS_FS_H
 #define DMABUFFS_FS_H

@@ -53,6 +53,7 @@
 #include <sys/eventfd.h>
 #include <sys/random.h>
 #include <sys/socket.h>
+#include <sys/timerfd.h>
 #include <sys/un.h>
 #include <syslog.h>
 #include <time.h>
@@ -92,8 +93,9 @@ struct zc_conn {
  * @listen_fd: the listening socket
  * @epoll_fd: what the thread waits on
  * @stop_fd: eventfd that tells the thread to exit
- * @kick_fd: eventfd that tells the thread a token was issued (its expiry
- *           is a new deadline)
+ * @kick_fd: timerfd armed at a first token's expiry, so that a thread
+ *           asleep with no deadline wakes to drop it (off the request path:
+ *           a token redeemed in time costs the thread no extra wake-up)
  * @addr: socket address as handed out ('@' for the abstract namespace)
  * @thread: the serving thread
  * @lock: guards @tokens and @nr_tokens (ioctl handlers issue, the thread
@@ -228,6 +230,7 @@ int fs_zc_issue(struct fs *fs, const struct fuse_ctx *ctx, struct fs_file *file,
 	struct zc_token *t;
 	bool write = tok->flags & DMABUF_TOKEN_WRITE;
 	bool backing = tok->flags & DMABUF_TOKEN_BACKING;
+	struct itimerspec when = {0};
 	bool kick = false;
 	int ret;
 
@@ -286,10 +289,12 @@ int fs_zc_issue(struct fs *fs, const struct fuse_ctx *ctx, struct fs_file *file,
 	} else {
 		TAILQ_INSERT_TAIL(&zc->tokens, t, link);
 		kick = !zc->nr_tokens++; /* the thread may sleep for ever */
+		when.it_value = t->expires; /* t is the thread's once listed */
 	}
 	pthread_mutex_unlock(&zc->lock);
-	if (kick)
-		eventfd_write(zc->kick_fd, 1);
+	if (kick) /* the thread may sleep with no deadline: give it one */
+		timerfd_settime(zc->kick_fd, TFD_TIMER_ABSTIME,
+				&when, NULL);
 	if (ret) {
 		dmabuf_log(LOG_WARNING,
 			   "token refused (ENOSPC): %u outstanding",
@@ -929,8 +934,11 @@ static void *zc_main(void *arg)
 			if (evs[i].data.ptr == &zc->stop_fd)
 				return NULL;
 			if (evs[i].data.ptr == &zc->kick_fd) {
-				eventfd_read(zc->kick_fd, &(eventfd_t){0});
-				continue; /* tick() below, then a new timeout */
+				uint64_t ticks;
+
+				if (read(zc->kick_fd, &ticks, sizeof(ticks)) < 0)
+					ticks = 0; /* tick() below all the same */
+				continue;
 			}
 			if (evs[i].data.ptr == &zc->listen_fd)
 				accept_all(zc);
@@ -1038,7 +1046,7 @@ int fs_zc_start(struct fs *fs, unsigned int token_ttl_ms)
 	pthread_cond_init(&zc->reap_cond, NULL);
 	zc->epoll_fd = epoll_create1(EPOLL_CLOEXEC);
 	zc->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	zc->kick_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	zc->kick_fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
 	zc->listen_fd = -1;
 	ret = zc->epoll_fd < 0 || zc->stop_fd < 0 || zc->kick_fd < 0
 		      ? -errno
