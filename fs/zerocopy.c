@@ -293,8 +293,7 @@ int fs_zc_issue(struct fs *fs, const struct fuse_ctx *ctx, struct fs_file *file,
 	}
 	pthread_mutex_unlock(&zc->lock);
 	if (kick) /* the thread may sleep with no deadline: give it one */
-		timerfd_settime(zc->kick_fd, TFD_TIMER_ABSTIME,
-				&when, NULL);
+		timerfd_settime(zc->kick_fd, TFD_TIMER_ABSTIME, &when, NULL);
 	if (ret) {
 		dmabuf_log(LOG_WARNING,
 			   "token refused (ENOSPC): %u outstanding",
@@ -936,8 +935,10 @@ static void *zc_main(void *arg)
 			if (evs[i].data.ptr == &zc->kick_fd) {
 				uint64_t ticks;
 
-				if (read(zc->kick_fd, &ticks, sizeof(ticks)) < 0)
-					ticks = 0; /* tick() below all the same */
+				if (read(zc->kick_fd, &ticks, sizeof(ticks)) <
+				    0)
+					ticks = 0; /* tick() below all the same
+						    */
 				continue;
 			}
 			if (evs[i].data.ptr == &zc->listen_fd)
@@ -1046,7 +1047,8 @@ int fs_zc_start(struct fs *fs, unsigned int token_ttl_ms)
 	pthread_cond_init(&zc->reap_cond, NULL);
 	zc->epoll_fd = epoll_create1(EPOLL_CLOEXEC);
 	zc->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	zc->kick_fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+	zc->kick_fd =
+		timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
 	zc->listen_fd = -1;
 	ret = zc->epoll_fd < 0 || zc->stop_fd < 0 || zc->kick_fd < 0
 		      ? -errno

@@ -800,7 +800,7 @@ Test(limits, fences_are_charged_deduplicated_and_bounded)
 	int fd, other, sf, merged, leaf, i, n, fds[32];
 	uint64_t id;
 
-	mount_with("cma_size=16M,max_fences=16");
+	mount_with("cma_size=16M,max_fences=16,allow_other");
 	fd = new_buffer("a", NULL, 1 << 20, 0);
 	other = new_buffer("b", NULL, 1 << 20, 0);
 	id = do_attach(fd, "gpu0");
@@ -842,6 +842,20 @@ Test(limits, fences_are_charged_deduplicated_and_bounded)
 	cr_assert_lt(n, 16, "at most max_fences .sync_file handles");
 	cr_assert_eq(errno, EMFILE);
 	cr_assert(logged("reached its limit of 16 fences"));
+	if (geteuid() == 0) { /* another uid has its own account */
+		pid_t pid = fork();
+		int status;
+
+		cr_assert_geq(pid, 0);
+		if (pid == 0)
+			_exit(setgid(NOBODY) || setuid(NOBODY) ||
+					      open(at(".sync_file"), O_RDWR) < 0
+				      ? 1
+				      : 0);
+		cr_assert_eq(waitpid(pid, &status, 0), pid);
+		cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+			  "uid nobody is not refused for root's fences");
+	}
 	while (n--)
 		close(fds[n]);
 	close(other);
