@@ -861,7 +861,13 @@ static void chain(int sig, siginfo_t *si, void *ctx)
 		san.chained.sa_handler(sig);
 		return;
 	}
-	signal(sig, SIG_DFL); /* the fault repeats, and kills */
+	/*
+	 * The default action: the fault repeats and kills, with a core dump
+	 * where enabled, as without the sanitizer.  REAL(): inside the compat
+	 * layer a plain signal() would bind to the layer's own interposer,
+	 * which keeps our handler, and the fault would repeat for ever.
+	 */
+	REAL(sigaction)(sig, &(struct sigaction){.sa_handler = SIG_DFL}, NULL);
 }
 
 /* What kind of access fault at buffer offset @off is. */
@@ -974,13 +980,22 @@ static void parse_options(const char *opts)
 		else if (!strncmp(tok, "suppressions=", 13))
 			load_suppressions(tok + 13);
 		else if (!strncmp(tok, "log_path=", 9)) {
+			/* A new file of ours only: a name planted there
+			 * (a symlink to a victim's file) is refused. */
 			snprintf(path, sizeof(path), "%s.%d", tok + 9,
 				 (int)getpid());
-			san.log_fd = open(
-				path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC,
-				0644);
-			if (san.log_fd < 0)
+			san.log_fd = open(path,
+					  O_WRONLY | O_CREAT | O_EXCL |
+						  O_NOFOLLOW | O_CLOEXEC,
+					  0600);
+			if (san.log_fd < 0) {
+				int err = errno;
+
 				san.log_fd = 2;
+				say("dmabuf-sanitizer: log_path %s: %s; "
+				    "reporting on stderr\n",
+				    path, strerror(err));
+			}
 		} else
 			say("dmabuf-sanitizer: unknown option '%s'\n", tok);
 	}

@@ -190,6 +190,10 @@ static int mistake(const char *what)
 		return own_handler_runs(false) ? 0 : 5;
 	} else if (!strcmp(what, "own-handler-signal")) {
 		return own_handler_runs(true) ? 0 : 5;
+	} else if (!strcmp(what, "crash")) {
+		volatile int *volatile nowhere = NULL;
+
+		*nowhere = 1; /* not the sanitizer's: dies of SIGSEGV */
 	} else {
 		fprintf(stderr, "unknown mistake %s\n", what);
 		return 2;

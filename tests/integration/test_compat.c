@@ -512,3 +512,54 @@ Test(compat, dot_dot_out_of_dev_dma_heap_is_not_redirected)
 	cr_assert_null(strstr(out, "BUFFER"), "the mount's buffer: %s", out);
 	cr_assert_not_null(strstr(out, "system"), "%s", out);
 }
+
+/* A fault that is not the sanitizer's kills as it would without it. */
+Test(compat, sanitizer_lets_a_real_crash_crash)
+{
+	char cmd[PATH_MAX * 6], out[4096];
+	double t = now_s();
+	int st;
+
+	snprintf(cmd, sizeof(cmd),
+		 "timeout 10 sh -c '%s -m %s run --sanitize -- %s crash; "
+		 "echo status $?'",
+		 ctl(), M.mp, prog("sanitize_client"));
+	st = capture(cmd, out, sizeof(out));
+	cr_assert_eq(st, 0, "it did not end (%d):\n%s", st, out);
+	cr_assert_not_null(strstr(out, "status 139"),
+			   "SIGSEGV, as without:\n%s", out);
+	cr_assert_lt(now_s() - t, 5.0);
+	cr_assert_null(strstr(out, "dmabuf-sanitizer: ERROR"), "%s", out);
+}
+
+/* log_path never follows a name planted before the program starts. */
+Test(compat, sanitizer_log_path_refuses_a_planted_symlink)
+{
+	char cmd[PATH_MAX * 8], out[1 << 14];
+	struct stat st;
+
+	cr_assert_eq(sh("printf secret > %s/victim && chmod 600 %s/victim",
+			M.dir, M.dir),
+		     0);
+	snprintf(cmd, sizeof(cmd),
+		 "cd %s && DMABUF_SANITIZE_OPTIONS=log_path=%s/san sh -c "
+		 "'ln -s %s/victim %s/san.$$ && exec %s -m %s run --sanitize "
+		 "-- %s write-outside'",
+		 M.dir, M.dir, M.dir, M.dir, ctl(), M.mp,
+		 prog("sanitize_client"));
+	capture(cmd, out, sizeof(out));
+	cr_assert_not_null(strstr(out, "log_path"), "the refusal is said:\n%s",
+			   out);
+	cr_assert_not_null(strstr(out, "cpu-write-outside-bracket"),
+			   "the report goes to stderr instead:\n%s", out);
+	cr_assert_eq(sh("test \"$(cat %s/victim)\" = secret", M.dir), 0,
+		     "the victim's file is untouched");
+	cr_assert_eq(sh("DMABUF_SANITIZE_OPTIONS=log_path=%s/own %s -m %s run "
+			"--sanitize -- %s write-outside >/dev/null 2>&1; "
+			"stat -c %%a %s/own.* | grep -qx 600 && "
+			"! stat -c %%a %s/own.* | grep -vqx 600",
+			M.dir, ctl(), M.mp, prog("sanitize_client"), M.dir,
+			M.dir),
+		     0, "a log of its own is made 0600");
+	(void)st;
+}
