@@ -303,6 +303,47 @@ static void report(struct san_buffer *b, enum san_kind kind, uintptr_t pc,
 
 /* ---- the tables ---- */
 
+/* Say once that a table is full, and what is not watched because of it. */
+static void say_full_once(bool *told, const char *what)
+{
+	if (*told)
+		return;
+	*told = true;
+	say("==%d==dmabuf-sanitizer: more than %s at once: the rest are not "
+	    "watched\n",
+	    (int)getpid(), what);
+}
+
+/*
+ * A slot for one more buffer: a new one, or that of a buffer that has no
+ * mapping, no open bracket and no finding (nothing left to watch or to
+ * summarize); NULL when every slot holds one of those.
+ */
+static struct san_buffer *buffer_slot_locked(void)
+{
+	static bool told;
+	struct san_buffer *b;
+	struct san_map *m;
+	bool busy;
+	int k;
+
+	if (san.nr_bufs < MAX_BUFFERS)
+		return &san.bufs[san.nr_bufs++];
+	for (b = san.bufs; b < san.bufs + MAX_BUFFERS; b++) {
+		busy = b->nr_open > 0;
+		for (k = 0; k < SAN_NR_KINDS && !busy; k++)
+			busy = b->findings[k] > 0;
+		for (m = san.maps; m < san.maps + MAX_MAPS && !busy; m++)
+			busy = m->buf == b;
+		if (!busy) {
+			memset(b, 0, sizeof(*b));
+			return b;
+		}
+	}
+	say_full_once(&told, "128 buffers mapped, bracketed or reported");
+	return NULL;
+}
+
 static struct san_buffer *buffer_of_fd_locked(int fd)
 {
 	char link[64], path[PATH_MAX];
@@ -315,9 +356,9 @@ static struct san_buffer *buffer_of_fd_locked(int fd)
 	for (b = san.bufs; b < san.bufs + san.nr_bufs; b++)
 		if (b->ino == st.st_ino)
 			goto found;
-	if (san.nr_bufs == MAX_BUFFERS)
+	b = buffer_slot_locked();
+	if (!b)
 		return NULL;
-	b = &san.bufs[san.nr_bufs++];
 	b->ino = st.st_ino;
 	snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
 	n = readlink(link, path, sizeof(path) - 1);
@@ -409,11 +450,13 @@ static struct san_map *map_at(uintptr_t addr)
 
 static struct san_map *free_map_slot(void)
 {
+	static bool told;
 	struct san_map *m;
 
 	for (m = san.maps; m < san.maps + MAX_MAPS; m++)
 		if (!m->buf)
 			return m;
+	say_full_once(&told, "512 mappings");
 	return NULL;
 }
 
@@ -1004,7 +1047,7 @@ static void parse_options(const char *opts)
 /* Mappings of the mount made before we were loaded cannot be watched. */
 static void check_not_late(void)
 {
-	char line[PATH_MAX + 128], *mnt = getenv("DMABUF_MOUNT");
+	char line[PATH_MAX + 128], *mnt = secure_getenv("DMABUF_MOUNT");
 	FILE *f = fopen("/proc/self/maps", "re");
 	int late = 0;
 
@@ -1045,7 +1088,7 @@ void dmabuf_sanitizer_start(void)
 	if (san.started)
 		return;
 	san.started = true;
-	parse_options(getenv("DMABUF_SANITIZE_OPTIONS"));
+	parse_options(secure_getenv("DMABUF_SANITIZE_OPTIONS"));
 	if (!REAL(sigaction) || !REAL(ioctl)) {
 		say("dmabuf-sanitizer: cannot find libc's sigaction and ioctl "
 		    "(a static program?): not armed\n");
@@ -1063,7 +1106,7 @@ void dmabuf_sanitizer_start(void)
 
 __attribute__((constructor)) static void sanitizer_init(void)
 {
-	const char *on = getenv("DMABUF_SANITIZE");
+	const char *on = secure_getenv("DMABUF_SANITIZE");
 	void (*start)(void);
 
 	if (!on || strcmp(on, "1"))

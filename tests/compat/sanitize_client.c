@@ -28,7 +28,7 @@
 #define SIZE 65536
 
 static volatile char *mem;
-static int buf;
+static int buf, heap;
 
 static void sync_(unsigned long long flags)
 {
@@ -125,6 +125,38 @@ static int moved(void)
 	return 0;
 }
 
+/*
+ * 199 buffers allocated, mapped, bracketed and let go, then a 200th
+ * written outside a bracket: a process's 200th buffer is watched too.
+ */
+static int many_buffers(void)
+{
+	struct dma_heap_allocation_data d = {.len = 4096,
+					     .fd_flags = O_RDWR | O_CLOEXEC};
+	volatile char *m = MAP_FAILED;
+	int i;
+
+	for (i = 0; i < 200; i++) {
+		d.fd = 0;
+		if (ioctl(heap, DMA_HEAP_IOCTL_ALLOC, &d))
+			return 6;
+		m = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED,
+			 (int)d.fd, 0);
+		if (m == MAP_FAILED)
+			return 7;
+		if (i == 199)
+			break;
+		buf = (int)d.fd;
+		START_W;
+		m[0] = 1;
+		END_W;
+		munmap((void *)m, 4096);
+		close((int)d.fd);
+	}
+	m[0x10] = 1; /* the 200th: outside any bracket */
+	return 0;
+}
+
 static int mistake(const char *what)
 {
 	volatile char c;
@@ -190,6 +222,8 @@ static int mistake(const char *what)
 		return own_handler_runs(false) ? 0 : 5;
 	} else if (!strcmp(what, "own-handler-signal")) {
 		return own_handler_runs(true) ? 0 : 5;
+	} else if (!strcmp(what, "many")) {
+		return many_buffers();
 	} else if (!strcmp(what, "crash")) {
 		volatile int *volatile nowhere = NULL;
 
@@ -205,7 +239,9 @@ int main(int argc, char **argv)
 {
 	struct dma_heap_allocation_data d = {.len = SIZE,
 					     .fd_flags = O_RDWR | O_CLOEXEC};
-	int heap = open("/dev/dma_heap/system", O_RDONLY | O_CLOEXEC), ret;
+	int ret;
+
+	heap = open("/dev/dma_heap/system", O_RDONLY | O_CLOEXEC);
 
 	if (argc != 2 || heap < 0 || ioctl(heap, DMA_HEAP_IOCTL_ALLOC, &d)) {
 		perror("dma_heap");

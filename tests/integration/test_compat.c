@@ -358,6 +358,7 @@ Test(compat, sanitizer_reports_each_mistake_once)
 		 "offset 0x3000"},
 		{"partial-unmap", "cpu-write-outside-bracket", "offset 0x2000"},
 		{"mremap", "cpu-write-outside-bracket", "offset 0x4000"},
+		{"many", "cpu-write-outside-bracket", "offset 0x10 in the"},
 	};
 	static char out[1 << 16];
 	char summary[128];
