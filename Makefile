@@ -231,11 +231,12 @@ $(B)/tests/plugins/%.so: tests/plugins/%.c
 # Preloaded into programs from elsewhere, so never sanitized: an ASan
 # runtime must come first in a process, and theirs has none.
 COMPAT_CFLAGS = -std=gnu11 $(WARN) $(CFLAGS) -fPIC -D_GNU_SOURCE -Iinclude
-$(COMPAT_SO): lib/compat/compat.c lib/compat/compat.h \
+COMPAT_SRCS := lib/compat/compat.c lib/compat/usermem.c
+$(COMPAT_SO): $(COMPAT_SRCS) lib/compat/compat.h \
 		lib/libdmabuf/sanitizer.h $(LIB_SRCS) $(wildcard include/dmabuf/*.h)
 	@mkdir -p $(@D)
 	$(call say,LD,$@)
-	$(Q)$(CC) $(COMPAT_CFLAGS) -shared -o $@ lib/compat/compat.c \
+	$(Q)$(CC) $(COMPAT_CFLAGS) -shared -o $@ $(COMPAT_SRCS) \
 		$(LIB_SRCS) -pthread -ldl
 
 $(COMPAT_CAMERA): tools/compat-camera.c tools/demo-frame.h

@@ -161,7 +161,7 @@ static void say(const char *fmt, ...)
 	va_end(ap);
 	if (n > (int)sizeof(line) - 1)
 		n = (int)sizeof(line) - 1;
-	if (n > 0 && write(san.log_fd, line, (size_t)n) < 0)
+	if (n > 0 && REAL(write)(san.log_fd, line, (size_t)n) < 0)
 		return;
 }
 
@@ -958,6 +958,84 @@ static void on_fault(int sig, siginfo_t *si, void *ctx)
 	report(m->buf, kind, fault_pc(ctx), what, frames + 2, depth - 2);
 	/* Let this access through; rights come back at the next bracket. */
 	mprotect((void *)(addr & ~(pg - 1)), pg, m->prot);
+}
+
+/* ---- system calls that touch the program's memory ---- */
+
+/*
+ * Open the pages of [@lo, @hi) of @m that lack @need for the access a
+ * system call is about to make; report the first.  Lock held.
+ */
+static void open_for_call_locked(struct san_map *m, uintptr_t lo, uintptr_t hi,
+				 bool write, const char *call,
+				 void *const *frames, int depth)
+{
+	uintptr_t pg = page_size(), p;
+	int need = write ? PROT_WRITE : PROT_READ;
+	bool told = false;
+	char what[256];
+	uint64_t off;
+
+	for (p = lo & ~(pg - 1); p < hi; p += pg) {
+		off = p - m->start + (uint64_t)m->off;
+		if (rights_at(m, off) & need)
+			continue;
+		if (!told) {
+			off = (lo > p ? lo : p) - m->start + (uint64_t)m->off;
+			snprintf(what, sizeof(what),
+				 "%s of %zu byte(s) at %#lx by %s(2): offset "
+				 "%#llx in the buffer",
+				 write ? "WRITE" : "READ", (size_t)(hi - lo),
+				 (unsigned long)lo, call,
+				 (unsigned long long)off);
+			report(m->buf, fault_kind(m, off, write),
+			       (uintptr_t)frames[0], what, frames, depth);
+			told = true;
+		}
+		mprotect((void *)p, pg, m->prot);
+	}
+}
+
+/**
+ * dmabuf_sanitizer_user_memory() - a system call will touch the program's
+ *                                  memory [@addr, @addr + @len)
+ * @addr: as the program passed it
+ * @len: bytes
+ * @write: the kernel writes there (read(2), recv(2)), else reads there
+ *         (write(2), send(2))
+ * @call: the call's name, for the report
+ *
+ * The kernel cannot touch a watched page that has no rights: the call would
+ * fail with EFAULT where it works without the sanitizer.  So the access is
+ * judged as the CPU's would be, reported when it is outside a bracket (once
+ * per site), and the pages are opened for it, as after a fault; rights come
+ * back at the next bracket.  Called by the compat layer's interposers.
+ */
+void dmabuf_sanitizer_user_memory(const void *addr, size_t len, bool write,
+				  const char *call)
+{
+	uintptr_t a = (uintptr_t)addr, lo, hi;
+	void *frames[MAX_FRAMES], **at = NULL;
+	int depth = 0, saved_errno;
+	struct san_map *m;
+
+	if (!san.on || !len || a + len < a)
+		return;
+	saved_errno = errno;
+	pthread_mutex_lock(&san.lock);
+	for (m = san.maps; m < san.maps + MAX_MAPS; m++) {
+		if (!m->buf || m->end <= a || m->start >= a + len ||
+		    (write && !(m->prot & PROT_WRITE)))
+			continue; /* not ours, or EFAULT as without us */
+		if (!at)
+			depth = program_frames(
+				frames, backtrace(frames, MAX_FRAMES), &at);
+		lo = a > m->start ? a : m->start;
+		hi = a + len < m->end ? a + len : m->end;
+		open_for_call_locked(m, lo, hi, write, call, at, depth);
+	}
+	pthread_mutex_unlock(&san.lock);
+	errno = saved_errno;
 }
 
 /* ---- start and end ---- */

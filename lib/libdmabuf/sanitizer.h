@@ -38,6 +38,8 @@ void dmabuf_sanitizer_moved(void *from, size_t from_len, void *to,
 void dmabuf_sanitizer_ioctl(int fd, unsigned long req, const void *arg, int err,
 			    bool interposer);
 void dmabuf_sanitizer_interposed(void);
+void dmabuf_sanitizer_user_memory(const void *addr, size_t len, bool write,
+				  const char *call);
 bool dmabuf_sanitizer_keeps_sigsegv(const struct sigaction *act,
 				    struct sigaction *old);
 

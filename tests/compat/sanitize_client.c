@@ -22,6 +22,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -157,6 +158,39 @@ static int many_buffers(void)
 	return 0;
 }
 
+/*
+ * System calls that read or write the mapping outside a bracket: each must
+ * move every byte, as without the sanitizer (not EFAULT), and be reported.
+ */
+static int by_syscall(const char *what)
+{
+	char sink[SIZE];
+	int fd, sv[2];
+	ssize_t n = -1;
+
+	if (!strcmp(what, "write-syscall")) {
+		fd = open("/dev/null", O_WRONLY | O_CLOEXEC);
+		n = write(fd, (const void *)mem, SIZE);
+	} else if (!strcmp(what, "read-syscall")) {
+		fd = open("/dev/zero", O_RDONLY | O_CLOEXEC);
+		n = read(fd, (void *)mem, SIZE);
+	} else {
+		if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv))
+			return 9;
+		fd = sv[0];
+		n = send(sv[1], (const void *)mem, 4096, 0);
+		if (recv(sv[0], sink, sizeof(sink), 0) != 4096)
+			return 10;
+		close(sv[1]);
+	}
+	close(fd);
+	if (n != (strstr(what, "send") ? 4096 : SIZE)) {
+		perror(what);
+		return 8;
+	}
+	return 0;
+}
+
 static int mistake(const char *what)
 {
 	volatile char c;
@@ -222,6 +256,8 @@ static int mistake(const char *what)
 		return own_handler_runs(false) ? 0 : 5;
 	} else if (!strcmp(what, "own-handler-signal")) {
 		return own_handler_runs(true) ? 0 : 5;
+	} else if (strstr(what, "-syscall")) {
+		return by_syscall(what);
 	} else if (!strcmp(what, "many")) {
 		return many_buffers();
 	} else if (!strcmp(what, "crash")) {

@@ -359,6 +359,10 @@ Test(compat, sanitizer_reports_each_mistake_once)
 		{"partial-unmap", "cpu-write-outside-bracket", "offset 0x2000"},
 		{"mremap", "cpu-write-outside-bracket", "offset 0x4000"},
 		{"many", "cpu-write-outside-bracket", "offset 0x10 in the"},
+		/* system calls move every byte, and are reported */
+		{"write-syscall", "cpu-read-outside-bracket", "by write(2)"},
+		{"read-syscall", "cpu-write-outside-bracket", "by read(2)"},
+		{"send-syscall", "cpu-read-outside-bracket", "by send(2)"},
 	};
 	static char out[1 << 16];
 	char summary[128];
