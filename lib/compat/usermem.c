@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 /*
- * DOC: system calls that touch the program's memory, for the sanitizer
+ * DOC: system calls the sanitizer must see: those that touch the program's
+ *      memory, and close(2)
  *
  * The sanitizer takes the rights off a watched mapping outside CPU
  * brackets, so that the CPU faults on a stray access.  The kernel faults
@@ -10,6 +11,9 @@
  * first (dmabuf_sanitizer_user_memory()), which reports the access when it
  * is outside a bracket and opens the pages for the call, so the program
  * runs as it would without the sanitizer.
+ *
+ * And close(2): a bracket still open when a buffer's last fd closes can
+ * never be ended, which the sanitizer reports as a leak.
  *
  * Off, each costs one test of a flag.  Raw syscall(2), io_uring and the C
  * library's own internal calls (stdio's) are not seen: dmabuf-sanitizer(7).
@@ -140,4 +144,12 @@ ssize_t recvmsg(int fd, struct msghdr *msg, int flags)
 		touching_iov(msg->msg_iov, (int)msg->msg_iovlen, true,
 			     "recvmsg");
 	return REAL(recvmsg)(fd, msg, flags);
+}
+
+/* A bracket open when a buffer's last fd closes is a leak. */
+int close(int fd)
+{
+	if (dmabuf_sanitizer_enabled())
+		dmabuf_sanitizer_closing(fd);
+	return REAL(close)(fd);
 }

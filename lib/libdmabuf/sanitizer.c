@@ -38,6 +38,7 @@
  * name per line, "#" comments), print_stats_on_exit=1.
  */
 #include <dlfcn.h>
+#include <dirent.h>
 #include <errno.h>
 #include <execinfo.h>
 #include <fcntl.h>
@@ -692,35 +693,77 @@ void dmabuf_sanitizer_mapped(void *addr, size_t len, int prot, int fd,
  * @addr: start
  * @len: length
  *
- * A bracket still open when the last mapping of its buffer goes is a leak.
- * Called by the compat layer's munmap() and by dmabuf_munmap(); the second
- * call for one mapping finds nothing left to do.
+ * Not a leak yet when a bracket is open: a program may unmap and then end
+ * the bracket (GTK's gdk_dmabuf_munmap() does), which is legal.  A bracket
+ * is a leak when the buffer's last fd closes (dmabuf_sanitizer_closing())
+ * or the program exits with it open.  Called by the compat layer's munmap()
+ * and by dmabuf_munmap(); the second call for one mapping finds nothing.
  */
 void dmabuf_sanitizer_unmapping(void *addr, size_t len)
 {
 	uintptr_t a = (uintptr_t)addr;
-	void *frames[MAX_FRAMES], **at;
-	struct san_buffer *b;
-	struct san_map *m;
-	bool last = true;
-	int depth, saved_errno;
+	int saved_errno;
 
 	if (!san.on)
 		return;
 	saved_errno = errno;
 	pthread_mutex_lock(&san.lock);
-	b = forget_range_locked(a, a + len);
-	for (m = san.maps; b && m < san.maps + MAX_MAPS; m++)
-		last = last && m->buf != b;
-	if (b && last && b->nr_open) {
-		depth = program_frames(frames, backtrace(frames, MAX_FRAMES),
-				       &at);
-		report(b, SAN_BRACKET_LEAK, (uintptr_t)at[0],
-		       "  a CPU bracket is still open at munmap of the "
-		       "buffer's last mapping",
-		       at, depth);
-	}
+	forget_range_locked(a, a + len);
 	pthread_mutex_unlock(&san.lock);
+	errno = saved_errno;
+}
+
+/* Does another fd of this process than @fd name inode @ino of @dev? */
+static bool other_fd_of(int fd, dev_t dev, ino_t ino)
+{
+	DIR *d = opendir("/proc/self/fd");
+	struct dirent *e;
+	struct stat st;
+	bool found = false;
+	int n;
+
+	while (d && !found && (e = readdir(d))) {
+		n = atoi(e->d_name);
+		found = e->d_name[0] != '.' && n != fd && n != dirfd(d) &&
+			!fstat(n, &st) && st.st_dev == dev && st.st_ino == ino;
+	}
+	if (d)
+		closedir(d);
+	return found;
+}
+
+/**
+ * dmabuf_sanitizer_closing() - the program is about to close @fd
+ * @fd: any fd
+ *
+ * A bracket still open on a buffer when its last fd in the process goes
+ * can never be ended: a bracket-leak.  Called by the compat layer's close().
+ */
+void dmabuf_sanitizer_closing(int fd)
+{
+	void *frames[MAX_FRAMES], **at;
+	struct san_buffer *b, *open = NULL;
+	int depth, saved_errno = errno;
+	struct stat st;
+
+	if (!san.on || fstat(fd, &st))
+		goto out;
+	pthread_mutex_lock(&san.lock);
+	for (b = san.bufs; b < san.bufs + san.nr_bufs; b++)
+		if (b->ino == st.st_ino && b->nr_open)
+			open = b;
+	pthread_mutex_unlock(&san.lock);
+	if (!open || other_fd_of(fd, st.st_dev, st.st_ino))
+		goto out;
+	depth = program_frames(frames, backtrace(frames, MAX_FRAMES), &at);
+	pthread_mutex_lock(&san.lock);
+	if (open->ino == st.st_ino && open->nr_open)
+		report(open, SAN_BRACKET_LEAK, (uintptr_t)at[0],
+		       "  a CPU bracket is still open at close of the "
+		       "buffer's last fd",
+		       at, depth);
+	pthread_mutex_unlock(&san.lock);
+out:
 	errno = saved_errno;
 }
 

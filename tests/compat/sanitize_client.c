@@ -229,7 +229,15 @@ static int mistake(const char *what)
 	} else if (!strcmp(what, "leak")) {
 		START_W;
 		munmap((void *)mem, SIZE);
+		close(buf); /* the last fd: the bracket can never end */
 		return 0;
+	} else if (!strcmp(what, "exit-leak")) {
+		START_W;
+		return 0;
+	} else if (!strcmp(what, "unmap-then-end")) {
+		START_W; /* GTK's gdk_dmabuf_munmap(): legal */
+		munmap((void *)mem, SIZE);
+		END_W;
 	} else if (!strcmp(what, "probe")) {
 		struct dma_buf_sync bad = {.flags = 1ULL << 40};
 

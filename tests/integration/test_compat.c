@@ -349,7 +349,8 @@ Test(compat, sanitizer_reports_each_mistake_once)
 		 "brackets open: 1 READ"},
 		{"end-without-start", "end-without-start", "in sync_"},
 		{"end-mismatch", "end-flags-mismatch", "START|WRITE"},
-		{"leak", "bracket-leak", "at munmap"},
+		{"leak", "bracket-leak", "at close of the buffer's last fd"},
+		{"exit-leak", "bracket-leak", "still open at exit"},
 		{"thread", "cpu-write-outside-bracket", "in thread_writes"},
 		{"fork", "cpu-write-outside-bracket", "offset 0xc8"},
 		/* installed with signal(3), the program's handler gets its
@@ -385,8 +386,9 @@ Test(compat, sanitizer_reports_each_mistake_once)
 		cr_assert_not_null(strstr(out, "sanitize_client.c:"),
 				   "symbolized to a line:\n%s", out);
 	}
-	for (i = 0; i < 3; i++) {
-		const char *clean[] = {"clean", "probe", "own-handler"};
+	for (i = 0; i < 4; i++) {
+		const char *clean[] = {"clean", "probe", "own-handler",
+				       "unmap-then-end"};
 
 		cr_assert_eq(sanitized(clean[i], "", out, sizeof(out)), 0,
 			     "%s:\n%s", clean[i], out);
