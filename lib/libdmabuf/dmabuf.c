@@ -258,9 +258,14 @@ int dmabuf_set_name(int fd, const char *name)
 {
 	struct dmabuf_name n;
 
+	int ret;
+
 	if (copy_name(n.name, name))
 		return -EINVAL;
-	return xioctl(fd, DMABUF_IOCTL_SET_NAME, &n);
+	ret = xioctl(fd, DMABUF_IOCTL_SET_NAME, &n);
+	if (!ret && dmabuf_sanitizer_enabled())
+		dmabuf_sanitizer_named(fd, n.name);
+	return ret;
 }
 
 /**

@@ -102,6 +102,7 @@ struct san_bracket {
 struct san_buffer {
 	uint64_t ino, size;
 	char name[256];
+	char debug[DMABUF_NAME_LEN]; /* DMA_BUF_SET_NAME's, "" when unset */
 	struct san_bracket open[MAX_OPEN];
 	int nr_open;
 	bool start_refused; /* the last START got EAGAIN: a device held it */
@@ -174,7 +175,9 @@ static void symbolize(void *pc, char *out, size_t len)
 	FILE *p;
 	uintptr_t rel;
 
-	snprintf(out, len, "%p", pc);
+	/* Code in no object (a JIT's, say llvmpipe's shaders): say so,
+	 * rather than print its address a second time. */
+	snprintf(out, len, "in code of no object (generated at run time?)");
 	if (!dladdr(pc, &dl) || !dl.dli_fname)
 		return;
 	rel = (uintptr_t)pc - (uintptr_t)dl.dli_fbase;
@@ -274,18 +277,30 @@ static void say_brackets(const struct san_buffer *b)
  * One finding: the access or call, its stack (@frames, from the handler or
  * the hook), and the buffer's last bracket call with its own stack.
  */
+/* 'file' (name 'debug name', inode N): what the user named the buffer. */
+static const char *buffer_text(const struct san_buffer *b, char *out,
+			       size_t len)
+{
+	if (b->debug[0])
+		snprintf(out, len, "'%s' (name '%s', inode %llu)", b->name,
+			 b->debug, (unsigned long long)b->ino);
+	else
+		snprintf(out, len, "'%s' (inode %llu)", b->name,
+			 (unsigned long long)b->ino);
+	return out;
+}
+
 static void report(struct san_buffer *b, enum san_kind kind, uintptr_t pc,
 		   const char *what, void *const *frames, int depth)
 {
-	char sym[PATH_MAX + 300];
+	char sym[PATH_MAX + 300], text[400];
 
 	if (seen(b, kind, pc) || suppressed(frames, depth))
 		return;
 	b->findings[kind]++;
 	san.total++;
-	say("==%d==ERROR: dmabuf-sanitizer: %s on buffer '%s' (inode %llu)\n",
-	    (int)getpid(), kind_names[kind], b->name,
-	    (unsigned long long)b->ino);
+	say("==%d==ERROR: dmabuf-sanitizer: %s on buffer %s\n", (int)getpid(),
+	    kind_names[kind], buffer_text(b, text, sizeof(text)));
 	say("%s\n", what);
 	say_brackets(b);
 	print_stack(frames, depth);
@@ -348,6 +363,7 @@ static struct san_buffer *buffer_slot_locked(void)
 static struct san_buffer *buffer_of_fd_locked(int fd)
 {
 	char link[64], path[PATH_MAX];
+	struct dmabuf_info info;
 	struct san_buffer *b;
 	struct stat st;
 	ssize_t n;
@@ -369,6 +385,10 @@ static struct san_buffer *buffer_of_fd_locked(int fd)
 		 n <= 0 || strstr(path, " (deleted)") ? "(anonymous)"
 		 : strrchr(path, '/')		      ? strrchr(path, '/') + 1
 						      : path);
+	/* A debug name set before we first saw it (after: named()). */
+	if (!REAL(ioctl)(fd, DMABUF_IOCTL_INFO, &info))
+		memcpy(b->debug, info.name, sizeof(b->debug));
+	b->debug[sizeof(b->debug) - 1] = '\0';
 found:
 	b->size = (uint64_t)st.st_size;
 	return b;
@@ -1003,6 +1023,29 @@ static void on_fault(int sig, siginfo_t *si, void *ctx)
 	mprotect((void *)(addr & ~(pg - 1)), pg, m->prot);
 }
 
+/**
+ * dmabuf_sanitizer_named() - the program set a buffer's debug name
+ * @fd: the buffer's fd
+ * @name: the name (DMA_BUF_SET_NAME, dmabuf_set_name())
+ *
+ * Reports then name the buffer as the program did.
+ */
+void dmabuf_sanitizer_named(int fd, const char *name)
+{
+	struct san_buffer *b;
+	int saved_errno;
+
+	if (!san.on)
+		return;
+	saved_errno = errno;
+	pthread_mutex_lock(&san.lock);
+	b = buffer_of_fd_locked(fd);
+	if (b)
+		snprintf(b->debug, sizeof(b->debug), "%s", name);
+	pthread_mutex_unlock(&san.lock);
+	errno = saved_errno;
+}
+
 /* ---- system calls that touch the program's memory ---- */
 
 /*
@@ -1086,6 +1129,7 @@ void dmabuf_sanitizer_user_memory(const void *addr, size_t len, bool write,
 static void leaks_at_exit(void)
 {
 	void *frames[MAX_FRAMES], **at;
+	char text[400];
 	struct san_buffer *b;
 	int depth, k;
 
@@ -1105,8 +1149,9 @@ static void leaks_at_exit(void)
 	for (b = san.bufs; b < san.bufs + san.nr_bufs; b++)
 		for (k = 0; k < SAN_NR_KINDS; k++)
 			if (b->findings[k])
-				say("  %-28s %u on buffer '%s'\n",
-				    kind_names[k], b->findings[k], b->name);
+				say("  %-28s %u on buffer %s\n", kind_names[k],
+				    b->findings[k],
+				    buffer_text(b, text, sizeof(text)));
 }
 
 static void load_suppressions(const char *path)

@@ -266,6 +266,11 @@ static int mistake(const char *what)
 		return own_handler_runs(true) ? 0 : 5;
 	} else if (strstr(what, "-syscall")) {
 		return by_syscall(what);
+	} else if (!strcmp(what, "named")) {
+		/* named after it was mapped: reports use the name */
+		if (ioctl(buf, DMA_BUF_SET_NAME_B, "camera-frame"))
+			return 11;
+		mem[0x20] = 1;
 	} else if (!strcmp(what, "many")) {
 		return many_buffers();
 	} else if (!strcmp(what, "crash")) {

@@ -360,6 +360,8 @@ Test(compat, sanitizer_reports_each_mistake_once)
 		{"partial-unmap", "cpu-write-outside-bracket", "offset 0x2000"},
 		{"mremap", "cpu-write-outside-bracket", "offset 0x4000"},
 		{"many", "cpu-write-outside-bracket", "offset 0x10 in the"},
+		{"named", "cpu-write-outside-bracket",
+		 "on buffer '(anonymous)' (name 'camera-frame', inode"},
 		/* system calls move every byte, and are reported */
 		{"write-syscall", "cpu-read-outside-bracket", "by write(2)"},
 		{"read-syscall", "cpu-write-outside-bracket", "by read(2)"},
