@@ -378,7 +378,7 @@ static struct san_buffer *buffer_of_fd_locked(int fd)
 		return NULL;
 	b->ino = st.st_ino;
 	snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
-	n = readlink(link, path, sizeof(path) - 1);
+	n = REAL(readlink)(link, path, sizeof(path) - 1);
 	path[n > 0 ? n : 0] = '\0';
 	/* A buffer from /dev/dma_heap has no name: it was never linked. */
 	snprintf(b->name, sizeof(b->name), "%.255s",
@@ -736,7 +736,7 @@ void dmabuf_sanitizer_unmapping(void *addr, size_t len)
 /* Does another fd of this process than @fd name inode @ino of @dev? */
 static bool other_fd_of(int fd, dev_t dev, ino_t ino)
 {
-	DIR *d = opendir("/proc/self/fd");
+	DIR *d = REAL(opendir)("/proc/self/fd");
 	struct dirent *e;
 	struct stat st;
 	bool found = false;
@@ -1157,7 +1157,7 @@ static void leaks_at_exit(void)
 static void load_suppressions(const char *path)
 {
 	char line[256];
-	FILE *f = fopen(path, "re");
+	FILE *f = REAL(fopen)(path, "re");
 
 	while (f && san.nr_suppress < MAX_SUPPRESSIONS &&
 	       fgets(line, sizeof(line), f)) {
@@ -1193,10 +1193,10 @@ static void parse_options(const char *opts)
 			 * (a symlink to a victim's file) is refused. */
 			snprintf(path, sizeof(path), "%s.%d", tok + 9,
 				 (int)getpid());
-			san.log_fd = open(path,
-					  O_WRONLY | O_CREAT | O_EXCL |
-						  O_NOFOLLOW | O_CLOEXEC,
-					  0600);
+			san.log_fd = REAL(open)(path,
+						O_WRONLY | O_CREAT | O_EXCL |
+							O_NOFOLLOW | O_CLOEXEC,
+						0600);
 			if (san.log_fd < 0) {
 				int err = errno;
 
@@ -1214,7 +1214,7 @@ static void parse_options(const char *opts)
 static void check_not_late(void)
 {
 	char line[PATH_MAX + 128], *mnt = secure_getenv("DMABUF_MOUNT");
-	FILE *f = fopen("/proc/self/maps", "re");
+	FILE *f = REAL(fopen)("/proc/self/maps", "re");
 	int late = 0;
 
 	while (mnt && *mnt && f && fgets(line, sizeof(line), f))
