@@ -55,7 +55,9 @@
 #include <sys/auxv.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <linux/futex.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <ucontext.h>
 #include <unistd.h>
 
@@ -618,20 +620,32 @@ static void check_race_locked(struct san_buffer *b, int fd, void **frames,
 static void on_fault(int sig, siginfo_t *si, void *ctx);
 
 /*
+ * Our SIGSEGV handler as installed: SA_ONSTACK, so that a program that
+ * runs its handlers on an alternate stack (sigaltstack(2)) keeps doing so.
+ */
+static struct sigaction our_action(void)
+{
+	struct sigaction sa = {.sa_sigaction = on_fault,
+			       .sa_flags =
+				       SA_SIGINFO | SA_NODEFER | SA_ONSTACK};
+
+	sigemptyset(&sa.sa_mask);
+	return sa;
+}
+
+/*
  * Is ours still the SIGSEGV handler?  A handler installed past the compat
  * layer (a libdmabuf program, a raw syscall) replaced it: keep it as the
  * program's, to chain to, and put ours back.
  */
 static void reclaim_sigsegv_locked(void)
 {
-	struct sigaction now, ours = {.sa_sigaction = on_fault,
-				      .sa_flags = SA_SIGINFO | SA_NODEFER};
+	struct sigaction now, ours = our_action();
 
 	if (REAL(sigaction)(SIGSEGV, NULL, &now) ||
 	    ((now.sa_flags & SA_SIGINFO) && now.sa_sigaction == on_fault))
 		return;
 	san.chained = now;
-	sigemptyset(&ours.sa_mask);
 	REAL(sigaction)(SIGSEGV, &ours, NULL);
 }
 
@@ -989,38 +1003,183 @@ static enum san_kind fault_kind(const struct san_map *m, uint64_t off,
 	return write ? SAN_WRITE_OUTSIDE : SAN_READ_OUTSIDE;
 }
 
+/*
+ * Faults are reported by the reporter thread, one at a time: the handler
+ * does only what is async-signal-safe (look up the mapping, take the
+ * stack with backtrace(), warmed at start, open the page, write a byte,
+ * wait on a futex).  It hands the fault over in a slot and waits until the
+ * report is out, so reports still come before the program goes on, and
+ * never interleave; symbolizing (popen, addr2line), formatting and the
+ * table of sites reported already stay out of signal context.
+ */
+#define MAX_PENDING 64
+
+enum slot_state { SLOT_FREE, SLOT_FILLING, SLOT_READY, SLOT_DONE };
+
+static struct {
+	int pipe[2]; /* a byte per fault handed over */
+	pid_t pid; /* the process the thread runs in */
+	struct pending {
+		int state; /* enum slot_state; the futex word */
+		struct san_map *m;
+		uintptr_t addr, pc;
+		bool write;
+		void *frames[MAX_FRAMES];
+		int depth;
+	} slot[MAX_PENDING];
+} rep = {.pipe = {-1, -1}};
+
+static long futex(int *word, int op, int val)
+{
+	return syscall(SYS_futex, word, op, val, NULL, NULL, 0);
+}
+
+/* Report the fault in @p; san.lock held. */
+static void report_fault_locked(struct pending *p)
+{
+	struct san_map *m = p->m;
+	uint64_t off = p->addr - m->start + (uint64_t)m->off;
+	enum san_kind kind;
+	char what[256];
+
+	if (!m->buf)
+		return; /* unmapped since */
+	kind = fault_kind(m, off, p->write);
+	snprintf(what, sizeof(what),
+		 "%s of 1 byte at %#lx: offset %#llx in the buffer%s",
+		 p->write ? "WRITE" : "READ", (unsigned long)p->addr,
+		 (unsigned long long)off,
+		 kind == SAN_RACED_DEVICE
+			 ? ", after a START that did not wait for the device"
+			 : "");
+	report(m->buf, kind, p->pc, what, p->frames, p->depth);
+}
+
+static void *reporter_main(void *arg)
+{
+	struct pending *p;
+	char byte;
+
+	(void)arg;
+	while (REAL(read)(rep.pipe[0], &byte, 1) == 1 || errno == EINTR) {
+		for (p = rep.slot; p < rep.slot + MAX_PENDING; p++) {
+			if (__atomic_load_n(&p->state, __ATOMIC_ACQUIRE) !=
+			    SLOT_READY)
+				continue;
+			pthread_mutex_lock(&san.lock);
+			report_fault_locked(p);
+			pthread_mutex_unlock(&san.lock);
+			__atomic_store_n(&p->state, SLOT_DONE,
+					 __ATOMIC_RELEASE);
+			futex(&p->state, FUTEX_WAKE, 1);
+		}
+	}
+	return NULL;
+}
+
+/* Start the reporter in this process.  Return: 0 or -1. */
+static int reporter_start(void)
+{
+	pthread_attr_t attr;
+	pthread_t t;
+	int ret;
+
+	if (pipe2(rep.pipe, O_CLOEXEC))
+		return -1;
+	memset(rep.slot, 0, sizeof(rep.slot));
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	ret = pthread_create(&t, &attr, reporter_main, NULL);
+	pthread_attr_destroy(&attr);
+	if (ret)
+		return -1;
+	rep.pid = getpid();
+	return 0;
+}
+
+/*
+ * Across fork(2): san.lock is held across FUSE round trips and the
+ * symbolizer, so take it first and hand it free to both sides; the child
+ * gets a reporter of its own (threads do not survive fork).
+ */
+static void fork_prepare(void)
+{
+	pthread_mutex_lock(&san.lock);
+}
+
+static void fork_parent(void)
+{
+	pthread_mutex_unlock(&san.lock);
+}
+
+static void fork_child(void)
+{
+	pthread_mutex_unlock(&san.lock);
+	REAL(close)(rep.pipe[0]);
+	REAL(close)(rep.pipe[1]);
+	rep.pid = 0;
+	if (san.on)
+		reporter_start();
+}
+
+/*
+ * Hand the fault over and wait until it is reported.  Return: false when
+ * there is no reporter here or no free slot (then it is not reported).
+ */
+static bool hand_over(struct san_map *m, uintptr_t addr, uintptr_t pc,
+		      bool write, void **frames, int depth)
+{
+	struct pending *p;
+	int free = SLOT_FREE;
+
+	if (rep.pid != getpid())
+		return false;
+	for (p = rep.slot; p < rep.slot + MAX_PENDING; p++, free = SLOT_FREE)
+		if (__atomic_compare_exchange_n(&p->state, &free, SLOT_FILLING,
+						false, __ATOMIC_ACQUIRE,
+						__ATOMIC_RELAXED))
+			break;
+	if (p == rep.slot + MAX_PENDING)
+		return false;
+	p->m = m;
+	p->addr = addr;
+	p->pc = pc;
+	p->write = write;
+	p->depth = depth < MAX_FRAMES ? depth : MAX_FRAMES;
+	memcpy(p->frames, frames, (size_t)p->depth * sizeof(void *));
+	__atomic_store_n(&p->state, SLOT_READY, __ATOMIC_RELEASE);
+	if (syscall(SYS_write, rep.pipe[1], "f", 1) != 1) {
+		__atomic_store_n(&p->state, SLOT_FREE, __ATOMIC_RELEASE);
+		return false;
+	}
+	while (__atomic_load_n(&p->state, __ATOMIC_ACQUIRE) != SLOT_DONE)
+		futex(&p->state, FUTEX_WAIT, SLOT_READY);
+	__atomic_store_n(&p->state, SLOT_FREE, __ATOMIC_RELEASE);
+	return true;
+}
+
 static void on_fault(int sig, siginfo_t *si, void *ctx)
 {
 	uintptr_t addr = (uintptr_t)si->si_addr, pg = page_size();
 	struct san_map *m = map_at(addr);
 	void *frames[MAX_FRAMES];
-	enum san_kind kind;
-	uint64_t off;
-	char what[256];
+	int depth, saved_errno = errno;
 	bool write;
-	int depth;
 
 	write = ctx && is_write_fault(ctx);
 	if (!m || sig != SIGSEGV || (write && !(m->prot & PROT_WRITE))) {
 		chain(sig, si, ctx); /* not ours, or wrong even in a bracket */
 		return;
 	}
-	off = addr - m->start + (uint64_t)m->off;
-	kind = fault_kind(m, off, write);
-	snprintf(what, sizeof(what),
-		 "%s of 1 byte at %#lx: offset %#llx in the buffer%s",
-		 write ? "WRITE" : "READ", (unsigned long)addr,
-		 (unsigned long long)off,
-		 kind == SAN_RACED_DEVICE
-			 ? ", after a START that did not wait for the device"
-			 : "");
 	depth = backtrace(frames, MAX_FRAMES);
 	/* frames[0] is here, frames[1] the signal trampoline */
-	if (depth > 2)
+	if (depth > 2) {
 		frames[2] = (void *)fault_pc(ctx);
-	report(m->buf, kind, fault_pc(ctx), what, frames + 2, depth - 2);
+		hand_over(m, addr, fault_pc(ctx), write, frames + 2, depth - 2);
+	}
 	/* Let this access through; rights come back at the next bracket. */
 	mprotect((void *)(addr & ~(pg - 1)), pg, m->prot);
+	errno = saved_errno;
 }
 
 /**
@@ -1247,8 +1406,7 @@ static uintptr_t own_object(void)
  */
 void dmabuf_sanitizer_start(void)
 {
-	struct sigaction sa = {.sa_sigaction = on_fault,
-			       .sa_flags = SA_SIGINFO | SA_NODEFER};
+	struct sigaction sa = our_action();
 	void *warm[2];
 
 	if (san.started)
@@ -1262,9 +1420,9 @@ void dmabuf_sanitizer_start(void)
 	}
 	san.own_base = own_object();
 	backtrace(warm, 2); /* loads libgcc now, not in a signal handler */
-	sigemptyset(&sa.sa_mask);
-	if (REAL(sigaction)(SIGSEGV, &sa, &san.chained))
+	if (reporter_start() || REAL(sigaction)(SIGSEGV, &sa, &san.chained))
 		return;
+	pthread_atfork(fork_prepare, fork_parent, fork_child);
 	san.on = true;
 	check_not_late();
 	atexit(leaks_at_exit);

@@ -191,6 +191,39 @@ static int by_syscall(const char *what)
 	return 0;
 }
 
+/* Eight threads fault at once: four at one site, four at another. */
+static pthread_barrier_t all_eight;
+
+static void *site_a(void *arg)
+{
+	pthread_barrier_wait(&all_eight);
+	mem[4096 * (uintptr_t)arg + 1] = 1;
+	return NULL;
+}
+
+static void *site_b(void *arg)
+{
+	volatile char c;
+
+	pthread_barrier_wait(&all_eight);
+	c = mem[4096 * (uintptr_t)arg + 2];
+	(void)c;
+	return NULL;
+}
+
+static int eight_threads(void)
+{
+	pthread_t t[8];
+	uintptr_t i;
+
+	pthread_barrier_init(&all_eight, NULL, 8);
+	for (i = 0; i < 8; i++)
+		pthread_create(&t[i], NULL, i % 2 ? site_b : site_a, (void *)i);
+	for (i = 0; i < 8; i++)
+		pthread_join(t[i], NULL);
+	return 0;
+}
+
 static int mistake(const char *what)
 {
 	volatile char c;
@@ -271,6 +304,8 @@ static int mistake(const char *what)
 		if (ioctl(buf, DMA_BUF_SET_NAME_B, "camera-frame"))
 			return 11;
 		mem[0x20] = 1;
+	} else if (!strcmp(what, "eight-threads")) {
+		return eight_threads();
 	} else if (!strcmp(what, "many")) {
 		return many_buffers();
 	} else if (!strcmp(what, "crash")) {

@@ -572,3 +572,29 @@ Test(compat, sanitizer_log_path_refuses_a_planted_symlink)
 		     0, "a log of its own is made 0600");
 	(void)st;
 }
+
+/* Faults of eight threads at once: whole reports, each site once. */
+Test(compat, sanitizer_reports_concurrent_faults_whole_and_once)
+{
+	static char out[1 << 16];
+	const char *line, *next;
+	int i;
+
+	for (i = 0; i < 5; i++) {
+		cr_assert_eq(sanitized("eight-threads", "", out, sizeof(out)),
+			     0, "%s", out);
+		cr_assert_eq(count(out, "ERROR: dmabuf-sanitizer:"), 2,
+			     "two sites, each reported once:\n%s", out);
+		cr_assert_eq(count(out, "SUMMARY: dmabuf-sanitizer: "
+					"cpu-write-outside-bracket in site_a"),
+			     1, "%s", out);
+		cr_assert_eq(count(out, "SUMMARY: dmabuf-sanitizer: "
+					"cpu-read-outside-bracket in site_b"),
+			     1, "%s", out);
+		/* Whole: every line of a report before the next ERROR. */
+		line = strstr(out, "ERROR: dmabuf-sanitizer:");
+		next = strstr(line + 1, "ERROR: dmabuf-sanitizer:");
+		cr_assert(next && strstr(line, "SUMMARY") < next,
+			  "the first report ends before the second:\n%s", out);
+	}
+}
