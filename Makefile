@@ -78,7 +78,7 @@ COMPAT_SO := $(B)/lib/libdmabuf-compat.so
 # project header, no libdmabuf), run under dmabufctl run by the tests.
 COMPAT_PROG_SRCS := $(wildcard tests/compat/*.c)
 COMPAT_PROGS := $(COMPAT_PROG_SRCS:tests/compat/%.c=$(B)/tests/compat/%) \
-	$(B)/tests/compat/heap_client-static
+	$(B)/tests/compat/heap_client-static $(B)/tests/compat/libfakedev.so
 
 # Programs linked against libdmabuf.so, as a user's are; never sanitized,
 # like the compat layer, so that they may run under it too.
@@ -261,6 +261,13 @@ $(B)/tests/lib/%: tests/lib/%.c $(PLAIN_LIB_SO)
 	$(call say,CC,$@)
 	$(Q)$(CC) $(COMPAT_CFLAGS) -o $@ $< $(PLAIN_LIB_SO) \
 		-Wl,-rpath,'$$ORIGIN'
+
+# A driver-like module without debug information, as a distribution ships
+# Mesa, for the sanitizer's suppression by module.
+$(B)/tests/compat/libfakedev.so: tests/compat/fakedev/fakedev.c
+	@mkdir -p $(@D)
+	$(call say,LD,$@)
+	$(Q)$(CC) -std=gnu11 $(WARN) -O2 -fPIC -shared -o $@ $<
 
 # A static build, for the message dmabufctl run gives such programs.
 $(B)/tests/compat/heap_client-static: tests/compat/heap_client.c tests/compat/tap.h

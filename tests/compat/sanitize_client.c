@@ -8,6 +8,7 @@
  * program from elsewhere would have.  tests/lib/sanitize_lib.c does the
  * same through libdmabuf.
  */
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/dma-buf.h>
@@ -191,6 +192,31 @@ static int by_syscall(const char *what)
 	return 0;
 }
 
+/*
+ * A driver module that reads the buffer without SYNC, as Mesa's llvmpipe
+ * does with imported buffers: libfakedev.so, beside this program.
+ */
+static int device_module(void)
+{
+	int (*read_all)(const volatile char *, size_t);
+	char path[4096];
+	ssize_t n = readlink("/proc/self/exe", path, sizeof(path) - 32);
+	void *so;
+
+	if (n <= 0)
+		return 12;
+	path[n] = '\0';
+	strcpy(strrchr(path, '/') + 1, "libfakedev.so");
+	so = dlopen(path, RTLD_NOW);
+	read_all = so ? (int (*)(const volatile char *, size_t))dlsym(
+				so, "fakedev_read")
+		      : NULL;
+	if (!read_all)
+		return 13;
+	read_all(mem, SIZE);
+	return 0;
+}
+
 /* Eight threads fault at once: four at one site, four at another. */
 static pthread_barrier_t all_eight;
 
@@ -304,6 +330,8 @@ static int mistake(const char *what)
 		if (ioctl(buf, DMA_BUF_SET_NAME_B, "camera-frame"))
 			return 11;
 		mem[0x20] = 1;
+	} else if (!strcmp(what, "device-module")) {
+		return device_module();
 	} else if (!strcmp(what, "eight-threads")) {
 		return eight_threads();
 	} else if (!strcmp(what, "many")) {

@@ -598,3 +598,29 @@ Test(compat, sanitizer_reports_concurrent_faults_whole_and_once)
 			  "the first report ends before the second:\n%s", out);
 	}
 }
+
+/*
+ * The recipe of dmabuf-sanitizer(7) for Mesa: a driver module that reads
+ * imported buffers without SYNC is suppressed by its name.
+ */
+Test(compat, sanitizer_suppresses_a_driver_module_by_name)
+{
+	static char out[1 << 16];
+	char opts[PATH_MAX];
+
+	cr_assert_eq(sanitized("device-module", "", out, sizeof(out)), 0, "%s",
+		     out);
+	cr_assert_eq(count(out, "ERROR: dmabuf-sanitizer:"), 1, "%s", out);
+	cr_assert_not_null(strstr(out, "libfakedev.so"),
+			   "the frame names the module:\n%s", out);
+	cr_assert_eq(sh("printf '# Mesa reads imported buffers without SYNC\\n"
+			"swrast_dri.so\\nlibgallium\\nlibvulkan_lvp.so\\n"
+			"libfakedev.so\\n' > %s/mesa.supp",
+			M.dir),
+		     0);
+	snprintf(opts, sizeof(opts), "suppressions=%s/mesa.supp", M.dir);
+	cr_assert_eq(sanitized("device-module", opts, out, sizeof(out)), 0,
+		     "%s", out);
+	cr_assert_null(strstr(out, "ERROR: dmabuf-sanitizer:"),
+		       "suppressed by module:\n%s", out);
+}
