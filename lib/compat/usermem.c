@@ -26,7 +26,7 @@
 #include "../libdmabuf/sanitizer.h"
 
 /* The kernel will read (@into false) or write @len bytes at @p. */
-static void touching(const void *p, size_t len, bool into, const char *call)
+static void touching(uintptr_t p, size_t len, bool into, const char *call)
 {
 	if (dmabuf_sanitizer_enabled())
 		dmabuf_sanitizer_user_memory(p, len, into, call);
@@ -40,25 +40,25 @@ static void touching_iov(const struct iovec *iov, int n, bool into,
 	if (!dmabuf_sanitizer_enabled() || !iov)
 		return;
 	for (i = 0; i < n; i++)
-		dmabuf_sanitizer_user_memory(iov[i].iov_base, iov[i].iov_len,
-					     into, call);
+		dmabuf_sanitizer_user_memory((uintptr_t)iov[i].iov_base,
+					     iov[i].iov_len, into, call);
 }
 
 ssize_t write(int fd, const void *p, size_t len)
 {
-	touching(p, len, false, "write");
+	touching((uintptr_t)p, len, false, "write");
 	return REAL(write)(fd, p, len);
 }
 
 ssize_t pwrite(int fd, const void *p, size_t len, off_t off)
 {
-	touching(p, len, false, "pwrite");
+	touching((uintptr_t)p, len, false, "pwrite");
 	return REAL(pwrite)(fd, p, len, off);
 }
 
 ssize_t pwrite64(int fd, const void *p, size_t len, off64_t off)
 {
-	touching(p, len, false, "pwrite64");
+	touching((uintptr_t)p, len, false, "pwrite64");
 	return REAL(pwrite64)(fd, p, len, off);
 }
 
@@ -76,14 +76,14 @@ ssize_t pwritev(int fd, const struct iovec *iov, int n, off_t off)
 
 ssize_t send(int fd, const void *p, size_t len, int flags)
 {
-	touching(p, len, false, "send");
+	touching((uintptr_t)p, len, false, "send");
 	return REAL(send)(fd, p, len, flags);
 }
 
 ssize_t sendto(int fd, const void *p, size_t len, int flags,
 	       const struct sockaddr *to, socklen_t to_len)
 {
-	touching(p, len, false, "sendto");
+	touching((uintptr_t)p, len, false, "sendto");
 	return REAL(sendto)(fd, p, len, flags, to, to_len);
 }
 
@@ -97,19 +97,19 @@ ssize_t sendmsg(int fd, const struct msghdr *msg, int flags)
 
 ssize_t read(int fd, void *p, size_t len)
 {
-	touching(p, len, true, "read");
+	touching((uintptr_t)p, len, true, "read");
 	return REAL(read)(fd, p, len);
 }
 
 ssize_t pread(int fd, void *p, size_t len, off_t off)
 {
-	touching(p, len, true, "pread");
+	touching((uintptr_t)p, len, true, "pread");
 	return REAL(pread)(fd, p, len, off);
 }
 
 ssize_t pread64(int fd, void *p, size_t len, off64_t off)
 {
-	touching(p, len, true, "pread64");
+	touching((uintptr_t)p, len, true, "pread64");
 	return REAL(pread64)(fd, p, len, off);
 }
 
@@ -127,14 +127,14 @@ ssize_t preadv(int fd, const struct iovec *iov, int n, off_t off)
 
 ssize_t recv(int fd, void *p, size_t len, int flags)
 {
-	touching(p, len, true, "recv");
+	touching((uintptr_t)p, len, true, "recv");
 	return REAL(recv)(fd, p, len, flags);
 }
 
 ssize_t recvfrom(int fd, void *restrict p, size_t len, int flags,
 		 struct sockaddr *restrict from, socklen_t *restrict from_len)
 {
-	touching(p, len, true, "recvfrom");
+	touching((uintptr_t)p, len, true, "recvfrom");
 	return REAL(recvfrom)(fd, p, len, flags, from, from_len);
 }
 

@@ -1244,7 +1244,9 @@ static void open_for_call_locked(struct san_map *m, uintptr_t lo, uintptr_t hi,
 /**
  * dmabuf_sanitizer_user_memory() - a system call will touch the program's
  *                                  memory [@addr, @addr + @len)
- * @addr: as the program passed it
+ * @addr: as the program passed it (an address only: never dereferenced, and
+ *        so not a pointer to the compiler, which would take it for a read
+ *        of what read(2) is about to write)
  * @len: bytes
  * @write: the kernel writes there (read(2), recv(2)), else reads there
  *         (write(2), send(2))
@@ -1256,10 +1258,10 @@ static void open_for_call_locked(struct san_map *m, uintptr_t lo, uintptr_t hi,
  * per site), and the pages are opened for it, as after a fault; rights come
  * back at the next bracket.  Called by the compat layer's interposers.
  */
-void dmabuf_sanitizer_user_memory(const void *addr, size_t len, bool write,
+void dmabuf_sanitizer_user_memory(uintptr_t addr, size_t len, bool write,
 				  const char *call)
 {
-	uintptr_t a = (uintptr_t)addr, lo, hi;
+	uintptr_t a = addr, lo, hi;
 	void *frames[MAX_FRAMES], **at = NULL;
 	int depth = 0, saved_errno;
 	struct san_map *m;

@@ -16,6 +16,7 @@
 #include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 /* The next definition of @name: libc's, or another preload's. */
@@ -40,7 +41,7 @@ void dmabuf_sanitizer_moved(void *from, size_t from_len, void *to,
 void dmabuf_sanitizer_ioctl(int fd, unsigned long req, const void *arg, int err,
 			    bool interposer);
 void dmabuf_sanitizer_interposed(void);
-void dmabuf_sanitizer_user_memory(const void *addr, size_t len, bool write,
+void dmabuf_sanitizer_user_memory(uintptr_t addr, size_t len, bool write,
 				  const char *call);
 bool dmabuf_sanitizer_keeps_sigsegv(const struct sigaction *act,
 				    struct sigaction *old);
