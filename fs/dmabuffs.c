@@ -346,6 +346,13 @@ static int mountpoint_ok(const char *dir)
 	/* mount.fuse3 -o drop_privileges: an open /dev/fuse, mounted already */
 	if (sscanf(dir, "/dev/fd/%u%n", &fd, &end) == 1 && !dir[end])
 		return 0;
+	if (stat(dir, &st) && errno == ENOTCONN) {
+		fprintf(stderr,
+			"dmabuffs: %s is a dead mount: its daemon is gone; "
+			"unmount it first (fusermount3 -u %s)\n",
+			dir, dir);
+		return -1;
+	}
 	if (stat(dir, &st)) {
 		fprintf(stderr, "dmabuffs: mount point %s: %s\n", dir,
 			strerror(errno));

@@ -1662,6 +1662,14 @@ static int check_mount(void)
 	struct statfs sfs;
 	struct stat st;
 
+	if (statfs(mount_dir, &sfs) && errno == ENOTCONN) {
+		fprintf(stderr,
+			"dmabufctl: the daemon of %s is gone (the mount is dead: "
+			"Transport endpoint is not connected); unmount it with "
+			"'fusermount3 -u %s' and mount it again\n",
+			mount_dir, mount_dir);
+		return EXIT_FAILURE;
+	}
 	if (statfs(mount_dir, &sfs) || sfs.f_type != FUSE_SUPER_MAGIC ||
 	    path_in_mount(".stats", path, sizeof(path)) || stat(path, &st)) {
 		fprintf(stderr,

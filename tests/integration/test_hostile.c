@@ -201,3 +201,22 @@ Test(hostile, names_too_long_for_every_call)
 	snapshot(after, sizeof(after));
 	cr_assert_str_eq(before, after, "the mount did not change");
 }
+
+/* A dead daemon: both tools say so, and how to get out of it. */
+Test(hostile, a_dead_mount_is_named_and_the_way_out_said)
+{
+	char cmd[PATH_MAX * 3];
+
+	cr_assert_eq(kill(M.pid, SIGKILL), 0);
+	waitpid(M.pid, NULL, 0);
+	M.pid = 0; /* the fini has nothing to reap */
+	snprintf(cmd, sizeof(cmd), "%s -m %s ls", build_path("tools/dmabufctl"),
+		 M.mp);
+	expect(cmd, 1, "is gone (the mount is dead");
+	expect(cmd, 1, "fusermount3 -u");
+	snprintf(cmd, sizeof(cmd), "%s -f %s", build_path("fs/dmabuffs"), M.mp);
+	expect(cmd, 1, "is a dead mount: its daemon is gone; unmount it first");
+	cr_assert_eq(sh("fusermount3 -u %s", M.mp), 0, "the way out works");
+	cr_assert(!is_mounted(M.mp));
+	run_quiet("rm -rf '%s'", M.dir);
+}
