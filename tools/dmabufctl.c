@@ -683,6 +683,58 @@ static int cmd_info(int argc, char **argv)
 	return 0;
 }
 
+/* The mount's heaps, "system, cma", into @out. */
+static const char *heap_names(char *out, size_t len)
+{
+	struct dmabuf_heap_info hi;
+	size_t used = 0;
+	uint32_t i;
+
+	out[0] = '\0';
+	for (i = 0; dmabuf_heap_info(mount_dir, i, &hi) == 0 && used < len; i++)
+		used += (size_t)snprintf(out + used, len - used, "%s%s",
+					 i ? ", " : "", hi.name);
+	return out;
+}
+
+static int no_such_heap(const char *heap)
+{
+	char names[512];
+
+	fprintf(stderr, "dmabufctl: no heap '%s' on %s (heaps: %s)\n", heap,
+		mount_dir, heap_names(names, sizeof(names)));
+	return EXIT_FAILURE;
+}
+
+/* EFBIG: more than the heap can ever hold; say how much it can. */
+static int too_big(const char *name, const char *heap, uint64_t size)
+{
+	struct dmabuf_heap_info hi;
+	char want[16], cap[16];
+	const char *option;
+	uint32_t i;
+
+	heap = heap ? heap : "system";
+	for (i = 0; dmabuf_heap_info(mount_dir, i, &hi) == 0; i++)
+		if (!strcmp(hi.name, heap))
+			break;
+	if (strcmp(hi.name, heap))
+		return fail(name, -EFBIG);
+	option = !strcmp(heap, "cma")	   ? "cma_size"
+		 : !strcmp(heap, "system") ? "system_size"
+					   : NULL; /* a plugin's own */
+	human(size, want, sizeof(want));
+	human(hi.capacity, cap, sizeof(cap));
+	fprintf(stderr,
+		"dmabufctl: %s: %s does not fit heap '%s', whose capacity is "
+		"%s",
+		name, want, heap, cap);
+	if (option)
+		fprintf(stderr, " (the mount option %s= sets it)", option);
+	fputc('\n', stderr);
+	return EXIT_FAILURE;
+}
+
 static int cmd_export(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -716,6 +768,10 @@ static int cmd_export(int argc, char **argv)
 		return usage_error("bad size '%s' (e.g. 4096, 64K, 8M, 1G)",
 				   argv[optind + 1]);
 	fd = dmabuf_export(mount_dir, argv[optind], heap, size, dbg, flags);
+	if (fd == -ENODEV && heap)
+		return no_such_heap(heap);
+	if (fd == -EFBIG)
+		return too_big(argv[optind], heap, size);
 	if (fd < 0)
 		return fail(argv[optind], fd);
 	dmabuf_info(fd, &info);
@@ -815,6 +871,52 @@ static void print_device(const struct dmabuf_device_desc *d)
 	       d->flags & DMABUF_DEVICE_COHERENT ? "coherent" : "");
 }
 
+/* What each word of a device description takes, for the error message. */
+static const struct {
+	const char *key, *takes;
+} device_words[] = {
+	{"dma_bits", "a number from 0 to 64 (addressable bits)"},
+	{"max_segments", "a number from 0 to 4294967295 (1: contiguous)"},
+	{"max_segment_size", "a size, e.g. 64K or 4M"},
+	{"segment_boundary", "a mask, e.g. 0xffffffff, or a size"},
+	{"alignment", "a size, e.g. 4K"},
+	{"iommu", "no value"},
+	{"coherent", "no value"},
+};
+
+/*
+ * dmabuf_device_parse() said EINVAL: name the first word it refuses and
+ * what that word takes, or the words there are.
+ */
+static int bad_device_word(int argc, char **argv)
+{
+	struct dmabuf_device_desc d;
+	char one[512];
+	size_t i, n;
+	int a;
+
+	for (a = 2; a < argc; a++) {
+		snprintf(one, sizeof(one), "x %s", argv[a]);
+		if (dmabuf_device_parse(one, &d) == 1)
+			continue;
+		n = strcspn(argv[a], "=");
+		for (i = 0; i < sizeof(device_words) / sizeof(device_words[0]);
+		     i++)
+			if (strlen(device_words[i].key) == n &&
+			    !strncmp(argv[a], device_words[i].key, n))
+				return usage_error("devices add: '%s' is not "
+						   "valid: %s takes %s",
+						   argv[a], device_words[i].key,
+						   device_words[i].takes);
+		return usage_error("devices add: unknown word '%s' (words: "
+				   "dma_bits=, max_segments=, "
+				   "max_segment_size=, segment_boundary=, "
+				   "alignment=, iommu, coherent)",
+				   argv[a]);
+	}
+	return usage_error("devices add: bad device name '%s'", argv[1]);
+}
+
 static int devices_add(int argc, char **argv)
 {
 	struct dmabuf_device_desc d;
@@ -830,6 +932,8 @@ static int devices_add(int argc, char **argv)
 			return usage_error("device description too long");
 		used += (size_t)n;
 	}
+	if (argc > 2 && dmabuf_device_parse(line, &d) == -EINVAL)
+		return bad_device_word(argc, argv);
 	if (dmabuf_device_parse(line, &d) != 1)
 		return usage_error(
 			"usage: devices add NAME [dma_bits=N] [max_segments=N] "
@@ -1093,8 +1197,12 @@ static int cmd_top(int argc, char **argv)
 	while (!stop && count != 0) {
 		if (tty)
 			fputs("\033[H\033[2J", stdout);
-		printf("dmabuffs at %s — refreshing every %.1f s, Ctrl-C to quit\n\n",
-		       mount_dir, (double)interval_ms / 1000);
+		if (count == 1) /* the last (or only) screen: nothing to quit */
+			printf("dmabuffs at %s\n\n", mount_dir);
+		else
+			printf("dmabuffs at %s — refreshing every %.1f s, "
+			       "Ctrl-C to quit\n\n",
+			       mount_dir, (double)interval_ms / 1000);
 		if (cmd_heaps(1, noargs))
 			return EXIT_FAILURE;
 		putchar('\n');

@@ -237,6 +237,15 @@ Test(tools, fill_and_dump_through_pipes)
 		     0);
 }
 
+static unsigned int count_of(const char *text, const char *needle)
+{
+	unsigned int n = 0;
+
+	for (; (text = strstr(text, needle)); text++)
+		n++;
+	return n;
+}
+
 Test(tools, top_once)
 {
 	cr_assert_eq(ctl(out, sizeof(out), "export t 1M"), 0);
@@ -245,6 +254,10 @@ Test(tools, top_once)
 	cr_assert_not_null(strstr(out, "NAME"));
 	cr_assert_not_null(strstr(out, "per process:"));
 	cr_assert_not_null(strstr(out, "BYTES/QUOTA"), "per uid, too");
+	cr_assert_null(strstr(out, "Ctrl-C"), "one screen: nothing to quit");
+	cr_assert_eq(ctl(out, sizeof(out), "top -n 2 -d 0.1"), 0);
+	cr_assert_eq(count_of(out, "Ctrl-C to quit"), 1,
+		     "said while more screens follow:\n%s", out);
 }
 
 Test(tools, the_demo_verifies_every_frame)
