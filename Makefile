@@ -108,13 +108,13 @@ FS_BIN := $(B)/fs/dmabuffs
 VALGRIND_SUITES := test_files test_ioctls test_libdmabuf test_limits
 
 valgrind-check: deps
-	@$(MAKE) --no-print-directory build-tests
+	@$(MAKE) -s --no-print-directory build-tests
 	@for t in $(VALGRIND_SUITES); do echo "== $$t (daemon under valgrind)"; \
 		DMABUF_VALGRIND=1 $(B)/tests/integration/$$t --jobs 1 || exit 1; done
 
 # fio verify jobs (psync, mmap; crc32c) against a fresh mount; needs fio.
 fio-check: deps
-	@$(MAKE) --no-print-directory all
+	@$(MAKE) -s --no-print-directory all
 	@tests/fio/run $(B)
 
 # make fuzz: libFuzzer (clang) over the object model, ioctl decoding and
@@ -163,26 +163,26 @@ deps:
 	@tools/install-deps
 
 check: deps
-	@$(MAKE) --no-print-directory build-tests
+	@$(MAKE) -s --no-print-directory build-tests
 	@tests/run-tests $(B)
 
 unit-tests: build-tests
 	@tests/run-tests $(B) unit
 
 demo: deps
-	@$(MAKE) --no-print-directory all
+	@$(MAKE) -s --no-print-directory all
 	@$(DEMO_BIN)
 
 demo-compat: deps
-	@$(MAKE) --no-print-directory all
+	@$(MAKE) -s --no-print-directory all
 	@$(DEMO_BIN) --compat
 
 demo-sanitize: deps
-	@$(MAKE) --no-print-directory all
+	@$(MAKE) -s --no-print-directory all
 	@$(DEMO_BIN) --sanitize
 
 bench: deps
-	@$(MAKE) --no-print-directory all $(BENCH_BINS) $(COMPAT_PROGS)
+	@$(MAKE) -s --no-print-directory all $(BENCH_BINS) $(COMPAT_PROGS)
 	@$(B)/tests/bench/bench $(B) $(B)/bench.json
 
 # lib/ knows nothing of FUSE: only fs/ objects see its headers.

@@ -188,9 +188,11 @@ static void encoder(int cam, int disp, int conductor)
 		recv_exact(cam, &msg, sizeof(msg));
 		CHECK(me, dmabuf_attach(fds[i], "encoder0", &ids[i]));
 		ret = dmabuf_poll(fds[i], POLLIN, 0);
-		say(me,
-		    "frame%u received over SCM_RIGHTS; readable now? %s: waiting on the fence",
-		    i, ret & POLLIN ? "yes" : "no, the camera still writes");
+		say(me, "frame%u received over SCM_RIGHTS; %s", i,
+		    ret & POLLIN
+			    ? "readable already (no fence to wait on)"
+			    : "not readable yet (the camera still writes): "
+			      "waiting on the fence");
 		send_msg(cam, &c, 1, -1);
 		ret = dmabuf_poll(fds[i], POLLIN, 10000);
 		if (!(ret & POLLIN))
@@ -280,12 +282,14 @@ static void display(int enc)
 		CHECK(me,
 		      dmabuf_map_attachment(fd, id, DMABUF_DIR_TO_DEVICE, &sg));
 		dmabuf_info(fd, &after);
-		say(me,
-		    "frame%u on screen: %#llx -> %#llx (%s), 1 segment; migrations keep the bytes",
+		say(me, "frame%u on screen: %#llx -> %#llx (%s), 1 segment%s",
 		    idx, (unsigned long long)before.phys_addr,
 		    (unsigned long long)sg->entries[0].dma_addr,
 		    sg->entries[0].dma_addr % (1u << 20) ? "NOT aligned"
-							 : "1 MiB-aligned");
+							 : "1 MiB-aligned",
+		    before.phys_addr == sg->entries[0].dma_addr
+			    ? " (no move was needed)"
+			    : "; the migration kept the bytes");
 		if (sg->entries[0].dma_addr % (1u << 20))
 			exit(1);
 		dmabuf_sg_free(sg);

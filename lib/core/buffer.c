@@ -1145,7 +1145,8 @@ void dmabuf_handle_release(struct dmabuf_handle *h)
 	if (n)
 		dmabuf_log(
 			LOG_INFO,
-			"buffer %llu: released handle left %u attachments; torn down",
+			"buffer %llu: a handle closed with %u attachment(s); "
+			"detached them, as dma_buf_detach() at release",
 			(unsigned long long)buf->ino, n);
 	free(h);
 	unlock_notify(buf, true);

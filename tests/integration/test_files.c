@@ -124,7 +124,7 @@ Test(files, export_ioctl_and_heap_xattr)
 	cr_assert_eq(setxattr(at("h"), "user.dmabuf.state", "x", 1, 0), -1);
 	cr_assert_eq(errno, EPERM, "state is read-only");
 	cr_assert_eq(
-		sh("getfattr -d $MNT/h | grep -q 'user.dmabuf.state=\"exported\"'"),
+		sh("getfattr --absolute-names -d $MNT/h | grep -q 'user.dmabuf.state=\"exported\"'"),
 		0);
 }
 
@@ -309,10 +309,10 @@ Test(files, bufinfo_getfattr_and_df)
 		"\tAttached Devices:\n\tcamera0\n\tgpu0\nTotal 2 devices attached"));
 	cr_assert_not_null(strstr(text, "Total 1 objects, 2097152 bytes"));
 	cr_assert_eq(
-		sh("getfattr -d $MNT/obs | grep -q 'user.dmabuf.attachments=\"camera0,gpu0\"'"),
+		sh("getfattr --absolute-names -d $MNT/obs | grep -q 'user.dmabuf.attachments=\"camera0,gpu0\"'"),
 		0);
 	cr_assert_eq(
-		sh("getfattr -d $MNT/obs | grep -q 'user.dmabuf.fences=\"write=1 read=0\"'"),
+		sh("getfattr --absolute-names -d $MNT/obs | grep -q 'user.dmabuf.fences=\"write=1 read=0\"'"),
 		0);
 	cr_assert_eq(statvfs(M.mp, &sv), 0);
 	cr_assert_geq((uint64_t)sv.f_blocks * sv.f_frsize, 64ULL << 20,

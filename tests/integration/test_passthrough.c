@@ -373,7 +373,8 @@ Test(passthrough, unprivileged_daemon_falls_back)
 		   "$MNT/.stats && truncate -s 8192 $MNT/b && "
 		   "printf fallback | dd of=$MNT/b conv=notrunc status=none && "
 		   "head -c 8 $MNT/b | grep -q fallback && "
-		   "getfattr --only-values -n user.dmabuf.passthrough "
+		   "getfattr --absolute-names --only-values -n "
+		   "user.dmabuf.passthrough "
 		   "$MNT/b | grep -qx off"),
 		0, "auto falls back to the plain path");
 	cr_assert_eq(sh("fusermount3 -u $MNT"), 0);
