@@ -331,6 +331,9 @@ install: all
 	install -m 644 man/*.7 $(DESTDIR)$(MANDIR)/man7/
 	install -m 644 man/*.8 $(DESTDIR)$(MANDIR)/man8/
 	man/aliases install $(DESTDIR)$(MANDIR)
+	@# Into the system (no DESTDIR), as root: the new libdmabuf.so.0 is
+	@# found at once.
+	$(if $(DESTDIR),@:,if [ "$$(id -u)" = 0 ]; then ldconfig; fi)
 
 uninstall:
 	rm -f $(DESTDIR)$(SBINDIR)/dmabuffs $(DESTDIR)$(UNITDIR)/dmabuffs.service

@@ -683,6 +683,28 @@ static int cmd_info(int argc, char **argv)
 	return 0;
 }
 
+/* May this user create files in the mount's root? */
+static bool root_writable(void)
+{
+	return access(mount_dir, W_OK) == 0;
+}
+
+/* EACCES at the root: say why and what the mount's owner can do. */
+static int root_not_writable(void)
+{
+	struct stat st;
+
+	if (stat(mount_dir, &st))
+		return fail(mount_dir, -errno);
+	fprintf(stderr,
+		"dmabufctl: you may not create buffers in %s: its root is mode "
+		"%04o, owned by uid %u. Mount it with -o root_mode=1777 to let "
+		"every user create buffers (as on /dev/shm), or ask its owner.\n",
+		mount_dir, (unsigned int)(st.st_mode & 07777),
+		(unsigned int)st.st_uid);
+	return EXIT_FAILURE;
+}
+
 /* The mount's heaps, "system, cma", into @out. */
 static const char *heap_names(char *out, size_t len)
 {
@@ -772,6 +794,8 @@ static int cmd_export(int argc, char **argv)
 		return no_such_heap(heap);
 	if (fd == -EFBIG)
 		return too_big(argv[optind], heap, size);
+	if (fd == -EACCES && !root_writable())
+		return root_not_writable();
 	if (fd < 0)
 		return fail(argv[optind], fd);
 	dmabuf_info(fd, &info);

@@ -1315,3 +1315,20 @@ Test(limits, another_uids_names_cannot_forge_rows_of_who)
 			   out);
 	cr_assert_not_null(strstr(out, "ev\\033[31mil"), "%s", out);
 }
+
+/* A user refused at the mount's root is told why and what to do. */
+Test(limits, dmabufctl_says_how_to_let_users_create_buffers)
+{
+	char cmd[PATH_MAX * 2], out[4096];
+
+	need_root();
+	mount_with("cma_size=16M,allow_other"); /* root_mode 0755 */
+	snprintf(cmd, sizeof(cmd),
+		 "setpriv --reuid=%d --regid=%d --clear-groups %s -m %s export "
+		 "x 1M",
+		 NOBODY, NOBODY, build_path("tools/dmabufctl"), M.mp);
+	cr_assert_eq(capture(cmd, out, sizeof(out)), 1, "%s", out);
+	cr_assert_not_null(strstr(out, "you may not create buffers in"), "%s",
+			   out);
+	cr_assert_not_null(strstr(out, "-o root_mode=1777"), "%s", out);
+}

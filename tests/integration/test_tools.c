@@ -357,9 +357,61 @@ Test(tools, readme_example_builds_against_the_installed_library)
 		   "test -s man3/dmabuf_sync.3 && test -s man3/dmabuf_recv_fd.3",
 		   M.dir),
 		0, "every name a page documents has a page");
+	/* The unit makes /run/dmabuf on a fresh /run and clears a dead mount
+	 * before a restart and after a stop. */
+	cr_assert_eq(
+		sh("u=%s/inst/opt/dmabuf/lib/systemd/system/dmabuffs.service && "
+		   "grep -qx 'RuntimeDirectory=dmabuf' $u && "
+		   "grep -qx 'ExecStartPre=-/usr/bin/fusermount3 -u -z "
+		   "/run/dmabuf' $u && "
+		   "grep -qx 'ExecStopPost=-/usr/bin/fusermount3 -u -z "
+		   "/run/dmabuf' $u && "
+		   "grep -q '^ExecStart=/opt/dmabuf/sbin/dmabuffs -f' $u",
+		   M.dir),
+		0, "the unit's directives");
+	if (sh("command -v systemd-analyze >/dev/null") == 0)
+		cr_assert_eq(
+			sh("sed 's|/opt/dmabuf/sbin|%s/fs|' "
+			   "%s/inst/opt/dmabuf/lib/systemd/system/dmabuffs.service "
+			   "> %s/dmabuffs.service && "
+			   "test -z \"$(systemd-analyze verify --man=no "
+			   "%s/dmabuffs.service 2>&1)\"",
+			   build_path(""), M.dir, M.dir, M.dir),
+			0, "systemd-analyze verify has nothing to say");
 	cr_assert_eq(sh("make -s -C %s uninstall DESTDIR=%s/inst "
 			"PREFIX=/opt/dmabuf >/dev/null && "
 			"test -z \"$(find %s/inst -type f)\"",
 			root, M.dir, M.dir),
 		     0, "uninstall removes the aliases too");
+	cr_assert_eq(sh("make -s -n -C %s install | grep -q ldconfig && "
+			"! make -s -n -C %s install DESTDIR=/x | grep -q "
+			"ldconfig",
+			root, root),
+		     0, "make install runs ldconfig into the system only");
+}
+
+/* The fstab line of dmabuffs(8), x-mount.mkdir and all (root only). */
+Test(tools, the_fstab_line_mounts_where_nothing_was)
+{
+	char line[PATH_MAX * 2];
+
+	if (geteuid() != 0)
+		cr_skip("mount -a needs root");
+	cr_assert_eq(
+		sh("grep -q '^/usr/local/sbin/dmabuffs#dmabuffs "
+		   "/run/dmabuf fuse allow_other,.*x\\\\-mount.mkdir 0 0$' "
+		   "%s/man/dmabuffs.8",
+		   build_path("..")),
+		0, "the man page has the line");
+	snprintf(line, sizeof(line),
+		 "%s#dmabuffs %s/new/dir fuse "
+		 "allow_other,root_mode=1777,cma_size=16M,x-mount.mkdir 0 0\n",
+		 build_path("fs/dmabuffs"), M.dir);
+	cr_assert_eq(sh("printf '%%s' '%s' > %s/fstab && "
+			"mount -a -T %s/fstab && "
+			"grep -q ' %s/new/dir fuse.dmabuffs ' /proc/mounts && "
+			"stat -c %%a %s/new/dir | grep -qx 1777",
+			line, M.dir, M.dir, M.dir, M.dir),
+		     0, "mounted, the directory made");
+	cr_assert_eq(sh("fusermount3 -u %s/new/dir", M.dir), 0);
 }
