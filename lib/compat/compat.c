@@ -90,7 +90,8 @@ static bool armed(void)
  *
  * A path is redirected when, with "//", "." and ".." taken out, it names
  * /dev/dma_heap, something in it, or /dev/udmabuf; "/dev/dma_heap/../null"
- * is /dev/null, and stays it.
+ * is /dev/null, as on the kernel (where /dev/dma_heap exists to walk
+ * through), never the mount's buffer "null".
  *
  * Return: @path itself, or @buf holding the path in the mount.
  */
@@ -127,6 +128,33 @@ static const char *normalize(const char *path, char *out, size_t len)
 	return out;
 }
 
+/*
+ * @orig went into /dev/dma_heap and out again with "..": on the kernel the
+ * walk passes through that directory, which exists there; here it does
+ * not, so give the kernel the lexical result (/dev/dma_heap has no links
+ * to make it differ).  Anything else is left as the program wrote it.
+ */
+static const char *walked_out(const char *orig, const char *norm, char *buf,
+			      size_t len)
+{
+	char before[PATH_MAX], at[PATH_MAX];
+	const char *dots = orig;
+	size_t n = strlen(HEAP_DIR);
+
+	/* Where the walk was when it met its first "..". */
+	while ((dots = strstr(dots, "/..")) && dots[3] && dots[3] != '/')
+		dots += 3;
+	if (!dots || (size_t)(dots - orig) >= sizeof(before) ||
+	    strlen(norm) >= len || !armed())
+		return orig;
+	memcpy(before, orig, (size_t)(dots - orig));
+	before[dots - orig] = '\0';
+	if (!normalize(before, at, sizeof(at)) || strncmp(at, HEAP_DIR, n) ||
+	    (at[n] && at[n] != '/'))
+		return orig;
+	return strcpy(buf, norm);
+}
+
 const char *compat_redirect(const char *path, char *buf, size_t len)
 {
 	char norm[PATH_MAX];
@@ -145,7 +173,7 @@ const char *compat_redirect(const char *path, char *buf, size_t len)
 	else if (!strcmp(path, UDMABUF_DEV))
 		rest = NULL;
 	else
-		return orig;
+		return walked_out(orig, path, buf, len);
 	if (!armed())
 		return orig;
 	n = rest ? snprintf(buf, len, "%s/.heaps%s", compat.mount, rest)
