@@ -56,16 +56,19 @@ WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes
 CFLAGS ?= $(OPT) -g
 ALL_CFLAGS = -std=gnu11 $(WARN) $(CFLAGS) $(SAN) -fPIC -D_GNU_SOURCE \
 	-DDMABUFFS_VERSION='"$(VERSION)"' -DDMABUFFS_HEAPDIR='"$(HEAPDIR)"' \
-	-Iinclude -Ilib/core -MMD -MP
+	-Iinclude -Ilib/core -Ilib/util -MMD -MP
 ALL_LDFLAGS = $(LDFLAGS) $(SAN) -pthread
 
 CORE_SRCS := lib/core/log.c lib/core/range.c lib/core/sg.c lib/core/device.c \
-	lib/core/heap.c lib/core/buffer.c lib/core/fence.c lib/core/core.c \
+	lib/core/heap.c lib/core/buffer.c lib/core/placement.c \
+	lib/core/attach.c lib/core/cpu.c lib/core/fence.c lib/core/core.c \
 	lib/heaps/system.c lib/heaps/cma.c
 CORE_OBJS := $(CORE_SRCS:%.c=$(B)/%.o)
 CORE_LIB := $(B)/lib/libdmabufcore.a
 
-LIB_SRCS := lib/libdmabuf/dmabuf.c lib/libdmabuf/sanitizer.c
+LIB_SRCS := lib/libdmabuf/dmabuf.c lib/libdmabuf/channel.c \
+	lib/libdmabuf/text.c lib/libdmabuf/sanitizer.c lib/libdmabuf/san-fault.c \
+	lib/libdmabuf/san-table.c lib/libdmabuf/san-report.c
 LIB_OBJS := $(LIB_SRCS:%.c=$(B)/%.o)
 LIB_A := $(B)/lib/libdmabuf.a
 SONAME := libdmabuf.so.0
@@ -97,10 +100,14 @@ DEMO_BIN := $(B)/tools/dmabuf-demo
 # The demo's unmodified camera: the kernel's uapi headers only.
 COMPAT_CAMERA := $(B)/tools/dmabuf-compat-camera
 CTL_BIN := $(B)/tools/dmabufctl
+CTL_OBJS := $(addprefix $(B)/tools/,dmabufctl.o ctl-util.o ctl-who.o \
+	ctl-admin.o ctl-io.o ctl-run.o)
+TOOL_OBJS := $(CTL_OBJS) $(B)/tools/dmabuf-demo.o
 
-FS_SRCS := fs/dmabuffs.c fs/ops.c fs/ioctl.c fs/wait.c fs/xattr.c \
-	fs/zerocopy.c fs/stats.c fs/limits.c fs/decode.c \
-	fs/passthrough.c fs/devnodes.c fs/udmabuf.c fs/fences.c
+FS_SRCS := fs/dmabuffs.c fs/ops.c fs/namespace.c fs/files.c fs/dir.c \
+	fs/ioctl.c fs/wait.c fs/xattr.c fs/zerocopy.c fs/tokens.c fs/fdpass.c \
+	fs/counters.c fs/virtual.c fs/limits.c fs/decode.c fs/passthrough.c \
+	fs/devnodes.c fs/udmabuf.c fs/fences.c
 FS_OBJS := $(FS_SRCS:%.c=$(B)/%.o)
 FS_BIN := $(B)/fs/dmabuffs
 
@@ -123,8 +130,9 @@ fio-check: deps
 FUZZ_SECONDS ?= 600
 FUZZ_BINS := build-fuzz/fuzz_model build-fuzz/fuzz_ioctl \
 	build-fuzz/fuzz_sidechannel
-SIDECHANNEL_SRCS := fs/zerocopy.c fs/udmabuf.c fs/limits.c
-FUZZ_FLAGS := -std=gnu11 -g -O1 $(WARN) -D_GNU_SOURCE -Iinclude -Ilib/core \
+SIDECHANNEL_SRCS := fs/zerocopy.c fs/tokens.c fs/fdpass.c fs/udmabuf.c \
+	fs/limits.c
+FUZZ_FLAGS := -std=gnu11 -g -O1 $(WARN) -D_GNU_SOURCE -Iinclude -Ilib/core -Ilib/util \
 	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
 
 fuzz: $(FUZZ_BINS)
@@ -152,7 +160,7 @@ build-fuzz/fuzz_sidechannel: tests/fuzz/fuzz_sidechannel.c tests/fuzz/input.h \
 	$(Q)clang $(FUZZ_FLAGS) $(FUSE_CFLAGS) -o $@ $< $(SIDECHANNEL_SRCS) \
 		$(CORE_SRCS) $(LIB_SRCS) -pthread -ldl
 
-.PHONY: all check unit-tests demo demo-compat demo-sanitize bench fuzz fio-check valgrind-check install uninstall clean deps format format-check build-tests
+.PHONY: all check layers unit-tests demo demo-compat demo-sanitize bench fuzz fio-check valgrind-check install uninstall clean deps format format-check build-tests
 all: $(CORE_LIB) $(LIB_A) $(LIB_SO) $(FS_BIN) $(CTL_BIN) $(DEMO_BIN) \
 	$(COMPAT_SO) $(COMPAT_CAMERA)
 
@@ -164,7 +172,13 @@ deps:
 
 check: deps
 	@$(MAKE) -s --no-print-directory build-tests
+	@$(MAKE) -s --no-print-directory layers
 	@tests/run-tests $(B)
+
+# No circle of files, no file over 1000 lines, no FUSE under lib/.
+layers: all
+	@tools/layers $(B) $(FS_OBJS) $(CORE_OBJS) $(LIB_OBJS) \
+		$(filter $(B)/compat/lib/compat/%,$(COMPAT_OBJS)) $(TOOL_OBJS)
 
 unit-tests: build-tests
 	@tests/run-tests $(B) unit
@@ -231,13 +245,18 @@ $(B)/tests/plugins/%.so: tests/plugins/%.c
 # Preloaded into programs from elsewhere, so never sanitized: an ASan
 # runtime must come first in a process, and theirs has none.
 COMPAT_CFLAGS = -std=gnu11 $(WARN) $(CFLAGS) -fPIC -D_GNU_SOURCE -Iinclude
-COMPAT_SRCS := lib/compat/compat.c lib/compat/usermem.c
-$(COMPAT_SO): $(COMPAT_SRCS) lib/compat/compat.h \
-		lib/libdmabuf/sanitizer.h $(LIB_SRCS) $(wildcard include/dmabuf/*.h)
+COMPAT_SRCS := lib/compat/compat.c lib/compat/paths.c lib/compat/usermem.c
+COMPAT_OBJS := $(COMPAT_SRCS:%.c=$(B)/compat/%.o) \
+	$(LIB_SRCS:%.c=$(B)/compat/%.o)
+$(B)/compat/%.o: %.c
+	@mkdir -p $(@D)
+	$(call say,CC,$@)
+	$(Q)$(CC) $(COMPAT_CFLAGS) -MMD -MP -c -o $@ $<
+
+$(COMPAT_SO): $(COMPAT_OBJS)
 	@mkdir -p $(@D)
 	$(call say,LD,$@)
-	$(Q)$(CC) $(COMPAT_CFLAGS) -shared -o $@ $(COMPAT_SRCS) \
-		$(LIB_SRCS) -pthread -ldl
+	$(Q)$(CC) -shared -o $@ $(COMPAT_OBJS) -pthread -ldl
 
 $(COMPAT_CAMERA): tools/compat-camera.c tools/demo-frame.h
 	@mkdir -p $(@D)
@@ -296,9 +315,10 @@ $(B)/tools/%.o: tools/%.c
 	$(call say,CC,$@)
 	$(Q)$(CC) $(ALL_CFLAGS) $(JSON_CFLAGS) -c -o $@ $<
 
-$(CTL_BIN): $(B)/tools/dmabufctl.o $(LIB_A)
+$(CTL_BIN): $(CTL_OBJS) $(LIB_A)
 	$(call say,LD,$@)
-	$(Q)$(CC) -o $@ $< $(LIB_A) $(ALL_LDFLAGS) $(URING_LIBS) $(JSON_LIBS)
+	$(Q)$(CC) -o $@ $(CTL_OBJS) $(LIB_A) $(ALL_LDFLAGS) $(URING_LIBS) \
+		$(JSON_LIBS)
 
 $(DEMO_BIN): $(B)/tools/dmabuf-demo.o $(LIB_A)
 	$(call say,LD,$@)
@@ -359,5 +379,6 @@ clean:
 	rm -rf build build-san build-fuzz
 
 -include $(CORE_OBJS:.o=.d) $(FS_OBJS:.o=.d) $(LIB_OBJS:.o=.d) \
-	$(B)/tools/dmabufctl.d $(B)/tools/dmabuf-demo.d \
+	$(COMPAT_OBJS:.o=.d) \
+	$(CTL_OBJS:.o=.d) $(B)/tools/dmabuf-demo.d \
 	$(UNIT_BINS:=.d) $(INTEG_BINS:=.d) $(BENCH_BINS:=.d)

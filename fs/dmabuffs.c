@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "fs.h"
+#include "mountinfo.h"
 
 #define DEFAULT_MOUNTPOINT "/run/dmabuf"
 
@@ -315,18 +316,13 @@ static bool options_ok(struct fs_options *o, enum fs_passthrough_mode *pt_mode)
 /* Is @dir the mount point of a live dmabuffs mount?  From mountinfo. */
 static bool dmabuffs_mounted_at(const char *dir)
 {
-	char line[8192], mp[4096], type[64];
 	FILE *f = fopen("/proc/self/mountinfo", "re");
+	struct dmabuf_mountinfo m;
 	bool found = false;
 
-	while (f && !found && fgets(line, sizeof(line), f)) {
-		char *sep = strstr(line, " - ");
-
-		found = sep &&
-			sscanf(line, "%*d %*d %*s %*s %4095s", mp) == 1 &&
-			sscanf(sep + 3, "%63s", type) == 1 &&
-			!strcmp(type, "fuse.dmabuffs") && !strcmp(mp, dir);
-	}
+	while (f && !found && dmabuf_mountinfo_next(f, &m))
+		found = !strcmp(m.fstype, "fuse.dmabuffs") &&
+			!strcmp(m.mount_point, dir);
 	if (f)
 		fclose(f);
 	return found;
@@ -414,21 +410,19 @@ err:
  */
 static void widen_readahead(const char *mountpoint)
 {
-	char line[4096], mp[4096], path[128];
-	unsigned int maj, min;
 	FILE *f = fopen("/proc/self/mountinfo", "re");
+	struct dmabuf_mountinfo m;
 	bool found = false;
+	char path[128];
 
-	while (f && !found && fgets(line, sizeof(line), f))
-		found = sscanf(line, "%*d %*d %u:%u %*s %4095s", &maj, &min,
-			       mp) == 3 &&
-			!strcmp(mp, mountpoint);
+	while (f && !found && dmabuf_mountinfo_next(f, &m))
+		found = !strcmp(m.mount_point, mountpoint);
 	if (f)
 		fclose(f);
 	if (!found)
 		return;
-	snprintf(path, sizeof(path), "/sys/class/bdi/%u:%u/read_ahead_kb", maj,
-		 min);
+	snprintf(path, sizeof(path), "/sys/class/bdi/%u:%u/read_ahead_kb",
+		 m.major, m.minor);
 	f = fopen(path, "we");
 	if (!f) {
 		dmabuf_log(LOG_DEBUG, "readahead stays at 128 KiB: %s",
@@ -548,6 +542,57 @@ static void fs_init_struct(struct fs *fs, struct dmabuf_core *core,
 	dmabuf_core_set_accounting(core, &fs_accounting, fs);
 }
 
+/*
+ * Every request the daemon answers, and the file that answers it: ops.c the
+ * namespace, files.c open files, dir.c listings, ioctl.c ioctls and poll,
+ * xattr.c extended attributes.
+ */
+static const struct fuse_lowlevel_ops fs_ops = {
+	.init = fs_init,
+	.lookup = fs_lookup,
+	.forget = fs_forget,
+	.forget_multi = fs_forget_multi,
+	.getattr = fs_getattr,
+	.setattr = fs_setattr,
+	.mknod = fs_mknod,
+	.mkdir = fs_mkdir,
+	.symlink = fs_symlink,
+	.link = fs_link,
+	.unlink = fs_unlink,
+	.rename = fs_rename,
+	.create = fs_create,
+	.open = fs_open,
+	.read = fs_read,
+	.write_buf = fs_write_buf,
+	.flush = fs_flush,
+	.fsync = fs_fsync,
+	.release = fs_release,
+	.opendir = fs_opendir,
+	.readdir = fs_readdir,
+	.readdirplus = fs_readdirplus,
+	.releasedir = fs_releasedir,
+	.statfs = fs_statfs,
+	.ioctl = fs_ioctl,
+	.poll = fs_poll,
+	.getxattr = fs_getxattr,
+	.listxattr = fs_listxattr,
+	.setxattr = fs_setxattr,
+	.removexattr = fs_removexattr,
+};
+
+/*
+ * After the session ends: an unmount with files open delivers no releases,
+ * so open directories, snapshots, inodes and sync_files are freed here, and
+ * the core frees the buffers and handles afterwards.
+ */
+static void release_all(struct fs *fs)
+{
+	fs_fences_release_all(fs);
+	fs_dirs_release_all(fs);
+	fs_virtual_files_release_all(fs);
+	fs_namespace_release_all(fs);
+}
+
 int main(int argc, char **argv)
 {
 	struct fuse_args args = FUSE_ARGS_INIT(0, NULL);
@@ -592,8 +637,7 @@ int main(int argc, char **argv)
 		ret = serve(&fs, &cmd, &opts, pt_mode);
 		fuse_session_destroy(fs.se);
 	}
-	fs_fences_release_all(&fs);
-	fs_release_all(&fs);
+	release_all(&fs);
 	dmabuf_core_set_accounting(core, NULL, NULL); /* limits go first */
 	fs_limits_destroy(&fs.limits);
 	dmabuf_core_free(core);

@@ -62,20 +62,6 @@ struct fs_fence {
 	TAILQ_ENTRY(fs_fence) claim_link;
 };
 
-/**
- * struct fs_sync_file - one open of <mount>/.sync_file
- * @ff: the fence it is bound to, NULL before DMABUF_IOCTL_FENCE_BIND
- * @ph: poll handle to notify when the fence may have signalled
- * @uid: the uid charged for it (FS_LIMIT_FENCES)
- * @link: entry in fs.sync_files
- */
-struct fs_sync_file {
-	struct fs_fence *ff;
-	struct fuse_pollhandle *ph;
-	uid_t uid;
-	LIST_ENTRY(fs_sync_file) link;
-};
-
 static int by_id(const void *a, const void *b)
 {
 	const struct fs_fence *x = a, *y = b;
@@ -259,7 +245,16 @@ void fs_sync_file_release(struct fs *fs, struct fuse_file_info *fi)
 	free(sf);
 }
 
-static int bind_fence(struct fs *fs, struct fs_sync_file *sf, uint64_t id)
+/**
+ * fs_fence_bind() - DMABUF_IOCTL_FENCE_BIND: point a .sync_file handle at
+ * the fence named @id
+ * @fs: the file system
+ * @sf: the .sync_file handle
+ * @id: the id FENCE_EXPORT or FENCE_MERGE returned
+ *
+ * Return: 0, -EBUSY when @sf is bound already, -ENOENT for an unknown id.
+ */
+int fs_fence_bind(struct fs *fs, struct fs_sync_file *sf, uint64_t id)
 {
 	struct fs_fence *ff;
 	int ret = 0;
@@ -300,8 +295,17 @@ static struct dmabuf_fence *fence_of(struct fs *fs, struct fs_sync_file *sf,
 	return f;
 }
 
-static int merge(struct fs *fs, uid_t uid, struct fs_sync_file *sf,
-		 struct dmabuf_fence_merge *m)
+/**
+ * fs_fence_merge() - DMABUF_IOCTL_FENCE_MERGE (SYNC_IOC_MERGE)
+ * @fs: the file system
+ * @uid: who asks, charged for the new id
+ * @sf: the .sync_file handle: one of the two fences
+ * @m: in: the other fence's id and the new name; out: the new id
+ *
+ * Return: 0; -EINVAL for an unbound handle or unknown id; -EMFILE, -ENOMEM.
+ */
+int fs_fence_merge(struct fs *fs, uid_t uid, struct fs_sync_file *sf,
+		   struct dmabuf_fence_merge *m)
 {
 	struct dmabuf_fence *a = fence_of(fs, sf, NULL, NULL), *b = NULL, *f;
 	struct fs_fence *other;
@@ -327,8 +331,16 @@ static int merge(struct fs *fs, uid_t uid, struct fs_sync_file *sf,
 	return ret;
 }
 
-static int info(struct fs *fs, struct fs_sync_file *sf,
-		struct dmabuf_fence_info *in)
+/**
+ * fs_fence_info() - DMABUF_IOCTL_FENCE_INFO (SYNC_IOC_FILE_INFO)
+ * @fs: the file system
+ * @sf: the .sync_file handle
+ * @in: in: the page of leaves asked; out: status, name, id and the leaves
+ *
+ * Return: 0 or -EINVAL for an unbound handle.
+ */
+int fs_fence_info(struct fs *fs, struct fs_sync_file *sf,
+		  struct dmabuf_fence_info *in)
 {
 	struct dmabuf_fence_leaf leaves[DMABUF_FENCE_PAGE];
 	struct dmabuf_fence *f = fence_of(fs, sf, in->name, &in->id);
@@ -352,30 +364,6 @@ static int info(struct fs *fs, struct fs_sync_file *sf,
 	return 0;
 }
 
-static struct fs_sync_file *sync_file_of(const struct fs_ioctl_call *c)
-{
-	return (struct fs_sync_file *)(uintptr_t)c->fi->fh;
-}
-
-/** fs_fence_bind_ioctl() - FENCE_BIND: point a .sync_file handle at a fence */
-void fs_fence_bind_ioctl(struct fs_ioctl_call *c)
-{
-	fs_ioctl_reply(c, bind_fence(c->fs, sync_file_of(c), c->a->fbind.id));
-}
-
-/** fs_fence_merge_ioctl() - FENCE_MERGE (SYNC_IOC_MERGE) */
-void fs_fence_merge_ioctl(struct fs_ioctl_call *c)
-{
-	fs_ioctl_reply(c, merge(c->fs, fuse_req_ctx(c->req)->uid,
-				sync_file_of(c), &c->a->fmerge));
-}
-
-/** fs_fence_info_ioctl() - FENCE_INFO (SYNC_IOC_FILE_INFO) */
-void fs_fence_info_ioctl(struct fs_ioctl_call *c)
-{
-	fs_ioctl_reply(c, info(c->fs, sync_file_of(c), &c->a->finfo));
-}
-
 /**
  * fs_sync_file_poll() - POLLIN once the fence has signalled
  * @req: the poll request
@@ -397,39 +385,6 @@ void fs_sync_file_poll(fuse_req_t req, struct fuse_file_info *fi,
 		dmabuf_fence_put(f);
 	}
 	fuse_reply_poll(req, mask);
-}
-
-/**
- * fs_sync_file_take_pollhandles() - for the notifier: every waiting poller
- * @fs: the file system
- * @out: their poll handles, malloc'ed; the caller notifies and frees
- *
- * Return: how many.
- */
-size_t fs_sync_file_take_pollhandles(struct fs *fs,
-				     struct fuse_pollhandle ***out)
-{
-	struct fuse_pollhandle **phs = NULL, **grown;
-	struct fs_sync_file *sf;
-	size_t n = 0, cap = 0;
-
-	pthread_mutex_lock(&fs->lock);
-	LIST_FOREACH (sf, &fs->sync_files, link) {
-		if (!sf->ph)
-			continue;
-		if (n == cap) {
-			cap = cap ? cap * 2 : 16;
-			grown = realloc(phs, cap * sizeof(*phs));
-			if (!grown)
-				break; /* the rest wake at the next change */
-			phs = grown;
-		}
-		phs[n++] = sf->ph;
-		sf->ph = NULL;
-	}
-	pthread_mutex_unlock(&fs->lock);
-	*out = phs;
-	return n;
 }
 
 /**

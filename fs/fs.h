@@ -10,7 +10,7 @@
  *
  *	libfuse's request lock -> fs.lock -> core.lock -> fs.limits.lock
  *	zc->lock -> core.lock -> fs.limits.lock
- *	fs.ev_lock, zc->reap_lock, the refusal log's lock: leaves
+ *	fs.ev_lock, the reaper's lock, the refusal log's lock: leaves
  *
  * - libfuse's request lock (struct fuse_req.lock) is held while libfuse
  *   calls an interrupt callback, and waiter_interrupted() (wait.c) takes
@@ -19,9 +19,14 @@
  *   while holding fs.lock: requests are taken off a list under it and
  *   answered after it is dropped.
  * - fs.lock guards the namespace (names, inodes, open files, poll handles,
- *   parked requests, sync_file fences).  Nothing is sent to the kernel while
- *   it is held: cache and poll notifications go through the notifier
- *   thread's queue (wait.c).
+ *   parked requests, sync_file fences).  No notification is sent to the
+ *   kernel while it is held: cache and poll notifications go through the
+ *   notifier thread's queue (wait.c).  Two ioctls on /dev/fuse are: the
+ *   passthrough backing id of an inode is opened (FUSE_DEV_IOC_BACKING_OPEN,
+ *   choose_path_locked() in files.c) and closed (BACKING_CLOSE, when the
+ *   inode is freed) under it, so that no open can see an inode between
+ *   "has no id" and "has one".  Neither waits on a FUSE request: the kernel
+ *   answers them from the connection's own table.
  * - core.lock (struct dmabuf_core.lock, lib/core) is the object model's one
  *   lock; the heap ops run under it (include/dmabuf/heap.h) and take no
  *   lock of ours.  The core calls the notify hook, fs_core_changed(),
@@ -31,8 +36,8 @@
  *   (fs.limits.lock) under it.
  * - fs.limits.lock is taken after any other lock, and nothing under it.
  * - fs.ev_lock guards the notifier's queue; nothing is taken under it.
- * - The refusal log's lock (limits.c) and zc->reap_lock (zerocopy.c) are
- *   leaves: nothing is taken under them.
+ * - The refusal log's lock (limits.c) and the reaper's lock (fdpass.c)
+ *   are leaves: nothing is taken under them.
  *
  * Ownership and accounts, the contract every request path keeps
  * (dmabuffs(8) SECURITY has the table):
@@ -44,7 +49,7 @@
  *   (limits.c; the core's objects through its accounting hook) against a
  *   limit, and is uncharged on the one path that releases it.
  * - Every descriptor handed to a client is made by fs_fd_handout()
- *   (zerocopy.c): no more rights than the asking handle, of a file no
+ *   (fdpass.c): no more rights than the asking handle, of a file no
  *   other uid can reopen.  Every descriptor a client sends is checked to be
  *   a memfd before anything else; anything else is closed by the reaper.
  * - Every wait another uid can cause is bounded by fence_timeout_ms, and
@@ -57,11 +62,13 @@
 #define DMABUFFS_FS_H
 
 #define FUSE_USE_VERSION 35
+#include <fcntl.h>
 #include <fuse_lowlevel.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <sys/queue.h>
+#include <time.h>
 
 /* glibc's <sys/queue.h> lacks the BSD _SAFE iterator. */
 #ifndef TAILQ_FOREACH_SAFE
@@ -214,6 +221,20 @@ struct fs_waiter {
 };
 
 /**
+ * struct fs_sync_file - one open of <mount>/.sync_file
+ * @ff: the fence it is bound to, NULL before DMABUF_IOCTL_FENCE_BIND
+ * @ph: poll handle to notify when the fence may have signalled
+ * @uid: the uid charged for it (FS_LIMIT_FENCES)
+ * @link: entry in fs.sync_files
+ */
+struct fs_sync_file {
+	struct fs_fence *ff;
+	struct fuse_pollhandle *ph;
+	uid_t uid;
+	LIST_ENTRY(fs_sync_file) link;
+};
+
+/**
  * struct fs_ioctl_call - one decoded ioctl, as its handler gets it
  * @req: the request; the handler answers it exactly once
  * @fs: the file system
@@ -360,7 +381,7 @@ struct fs_options {
  *                  deciding whether to wait for one (see reply_synced())
  * @notifier: the notifier thread
  * @virtual_files: open .bufinfo/.stats snapshots
- * @dirs: open directory snapshots (struct dir_snapshot, ops.c)
+ * @dirs: open directory snapshots (struct dir_snapshot, dir.c)
  * @zc: the zero-copy side channel
  * @owner: uid that mounted the file system (may edit the device registry)
  * @root_mode: permission bits of the root (who may create buffers)
@@ -399,8 +420,6 @@ struct fs {
 	TAILQ_HEAD(, fs_fence) unclaimed;
 	LIST_HEAD(, fs_sync_file) sync_files;
 };
-
-extern const struct fuse_lowlevel_ops fs_ops;
 
 /**
  * struct fs_virtual - a read-only file of the root that is not a buffer
@@ -466,9 +485,15 @@ void fs_limits_report(struct fs *fs, const struct fuse_ctx *ctx, FILE *f);
 const char *fs_limit_name(enum fs_limit what);
 void fs_log_refusal(uid_t uid, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
+int fs_charge_snapshot(struct fs *fs, uid_t uid);
+void fs_uncharge_snapshot(struct fs *fs, uid_t uid);
 
-/* stats.c */
+/* counters.c */
 void fs_count(enum fs_counter c);
+uint64_t fs_counter(enum fs_counter c);
+const char *fs_counter_name(enum fs_counter c);
+
+/* virtual.c */
 const struct fs_virtual *fs_virtual_by_ino(uint64_t ino);
 const struct fs_virtual *fs_virtual_by_name(const char *name);
 const struct fs_virtual *fs_virtual_first(void);
@@ -500,12 +525,80 @@ static inline bool fs_may_revoke(const struct fs *fs, uid_t uid, uid_t owner)
 	return uid == owner || uid == 0 || uid == fs->owner;
 }
 
-/* ops.c */
-struct fs *fs_of(fuse_req_t req);
+/* The file system a request is for. */
+static inline struct fs *fs_of(fuse_req_t req)
+{
+	return fuse_req_userdata(req);
+}
+
+/* Times of files, as the kernel's are: the wall clock. */
+static inline void fs_now(struct timespec *ts)
+{
+	clock_gettime(CLOCK_REALTIME, ts);
+}
+
+/* namespace.c */
+struct fs_inode *fs_inode_get_locked(struct fs *fs, uint64_t ino);
+struct fs_inode *fs_inode_by_name_locked(struct fs *fs, const char *name);
+int fs_inode_publish_locked(struct fs *fs, struct fs_inode *inode);
+void fs_name_drop_locked(struct fs *fs, struct fs_inode *inode);
+int fs_name_move_locked(struct fs *fs, struct fs_inode *inode, char *name);
+void fs_inode_maybe_free_locked(struct fs *fs, struct fs_inode *inode);
+void fs_fill_attr(struct fs *fs, const struct fs_inode *inode, struct stat *st);
+void fs_fill_virtual_attr(struct fs *fs, const struct fs_virtual *v,
+			  struct stat *st);
+void fs_fill_entry(struct fs *fs, const struct fs_inode *inode,
+		   struct fuse_entry_param *e);
 int fs_visible_inos(struct fs *fs, const struct fuse_ctx *ctx, uint64_t **inos,
 		    size_t *n);
-struct fs_inode *fs_inode_get_locked(struct fs *fs, uint64_t ino);
-void fs_release_all(struct fs *fs);
+void fs_namespace_release_all(struct fs *fs);
+
+/* ops.c: the namespace's requests */
+void fs_init(void *userdata, struct fuse_conn_info *conn);
+void fs_lookup(fuse_req_t req, fuse_ino_t parent, const char *name);
+void fs_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup);
+void fs_forget_multi(fuse_req_t req, size_t count,
+		     struct fuse_forget_data *forgets);
+void fs_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
+void fs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
+		struct fuse_file_info *fi);
+void fs_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
+	       struct fuse_file_info *fi);
+void fs_mknod(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
+	      dev_t rdev);
+void fs_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode);
+void fs_symlink(fuse_req_t req, const char *link, fuse_ino_t parent,
+		const char *name);
+void fs_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t parent,
+	     const char *name);
+void fs_unlink(fuse_req_t req, fuse_ino_t parent, const char *name);
+void fs_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
+	       fuse_ino_t newparent, const char *newname, unsigned int flags);
+void fs_statfs(fuse_req_t req, fuse_ino_t ino);
+
+/* files.c: open files */
+int fs_file_open(struct fs *fs, struct fs_inode *inode,
+		 const struct fuse_ctx *ctx, int flags, struct fs_file **out);
+void fs_file_close(struct fs *fs, struct fs_file *file);
+void fs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
+void fs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+	     struct fuse_file_info *fi);
+void fs_write_buf(fuse_req_t req, fuse_ino_t ino, struct fuse_bufvec *in,
+		  off_t off, struct fuse_file_info *fi);
+void fs_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
+void fs_fsync(fuse_req_t req, fuse_ino_t ino, int datasync,
+	      struct fuse_file_info *fi);
+void fs_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
+void fs_virtual_files_release_all(struct fs *fs);
+
+/* dir.c: listings */
+void fs_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
+void fs_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+		struct fuse_file_info *fi);
+void fs_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+		    struct fuse_file_info *fi);
+void fs_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
+void fs_dirs_release_all(struct fs *fs);
 
 /* ioctl.c */
 void fs_ioctl(fuse_req_t req, fuse_ino_t ino, unsigned int cmd, void *arg,
@@ -538,9 +631,21 @@ void fs_reply_after_inval(struct fs *fs, fuse_req_t req, uint64_t ino,
 /* zerocopy.c */
 int fs_zc_start(struct fs *fs, unsigned int token_ttl_ms);
 void fs_zc_stop(struct fs *fs);
-int fs_fd_handout(int fd, bool write);
 int fs_zc_issue(struct fs *fs, const struct fuse_ctx *ctx, struct fs_file *file,
 		struct dmabuf_token *tok);
+
+/* fdpass.c */
+struct fs_reaper;
+int fs_fd_handout(int fd, bool write);
+int fs_reaper_start(struct fs *fs, struct fs_reaper **out);
+void fs_reaper_take(struct fs_reaper *rp, uid_t uid, int fd);
+bool fs_reaper_stop(struct fs_reaper *rp);
+
+/* Is @fd a memfd (shmem or hugetlbfs)?  Asks no file system: cannot block. */
+static inline bool fs_is_memfd(int fd)
+{
+	return fcntl(fd, F_GET_SEALS) >= 0;
+}
 
 /* passthrough.c */
 int fs_passthrough_parse_mode(const char *text, enum fs_passthrough_mode *mode);
@@ -571,13 +676,13 @@ int fs_fence_import(struct fs *fs, const struct fuse_ctx *ctx,
 		    const struct dmabuf_fence_import *imp);
 int fs_sync_file_open(struct fs *fs, uid_t uid, struct fuse_file_info *fi);
 void fs_sync_file_release(struct fs *fs, struct fuse_file_info *fi);
-void fs_fence_bind_ioctl(struct fs_ioctl_call *c);
-void fs_fence_merge_ioctl(struct fs_ioctl_call *c);
-void fs_fence_info_ioctl(struct fs_ioctl_call *c);
+int fs_fence_bind(struct fs *fs, struct fs_sync_file *sf, uint64_t id);
+int fs_fence_merge(struct fs *fs, uid_t uid, struct fs_sync_file *sf,
+		   struct dmabuf_fence_merge *m);
+int fs_fence_info(struct fs *fs, struct fs_sync_file *sf,
+		  struct dmabuf_fence_info *in);
 void fs_sync_file_poll(fuse_req_t req, struct fuse_file_info *fi,
 		       struct fuse_pollhandle *ph);
-size_t fs_sync_file_take_pollhandles(struct fs *fs,
-				     struct fuse_pollhandle ***out);
 void fs_fences_release_all(struct fs *fs);
 
 /* udmabuf.c */

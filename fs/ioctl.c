@@ -223,6 +223,28 @@ static void do_fence_import(struct fs_ioctl_call *c)
 					  file_of(c), &c->a->fimp));
 }
 
+static struct fs_sync_file *sync_file_of(const struct fs_ioctl_call *c)
+{
+	return (struct fs_sync_file *)(uintptr_t)c->fi->fh;
+}
+
+static void do_fence_bind(struct fs_ioctl_call *c)
+{
+	fs_ioctl_reply(c,
+		       fs_fence_bind(c->fs, sync_file_of(c), c->a->fbind.id));
+}
+
+static void do_fence_merge(struct fs_ioctl_call *c)
+{
+	fs_ioctl_reply(c, fs_fence_merge(c->fs, fuse_req_ctx(c->req)->uid,
+					 sync_file_of(c), &c->a->fmerge));
+}
+
+static void do_fence_info(struct fs_ioctl_call *c)
+{
+	fs_ioctl_reply(c, fs_fence_info(c->fs, sync_file_of(c), &c->a->finfo));
+}
+
 /* The buffer's owner, root and the mount's owner end others' fences. */
 static void do_revoke(struct fs_ioctl_call *c)
 {

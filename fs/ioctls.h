@@ -38,11 +38,11 @@
 	    do_fence_import)                                                   \
 	ROW(DMABUF_IOCTL_REVOKE, BUFFER, check_revoke, do_revoke)              \
 	ROW(DMABUF_IOCTL_TAKE_RACE, BUFFER, NULL, do_take_race)                \
-	ROW(DMABUF_IOCTL_FENCE_BIND, SYNC_FILE, NULL, fs_fence_bind_ioctl)     \
+	ROW(DMABUF_IOCTL_FENCE_BIND, SYNC_FILE, NULL, do_fence_bind)           \
 	ROW(DMABUF_IOCTL_FENCE_MERGE, SYNC_FILE, check_fence_merge,            \
-	    fs_fence_merge_ioctl)                                              \
+	    do_fence_merge)                                                    \
 	ROW(DMABUF_IOCTL_FENCE_INFO, SYNC_FILE, check_fence_info,              \
-	    fs_fence_info_ioctl)                                               \
+	    do_fence_info)                                                     \
 	/* DEVICE_ADD's description is checked by the core, with reasons. */   \
 	ROW(DMABUF_IOCTL_DEVICE_ADD, ROOT, NULL, do_device_add)                \
 	ROW(DMABUF_IOCTL_DEVICE_REMOVE, ROOT, check_name, do_device_remove)    \

@@ -385,3 +385,33 @@ void fs_log_refusal(uid_t uid, const char *fmt, ...)
 	else
 		dmabuf_log(LOG_WARNING, "%s", line);
 }
+
+/**
+ * fs_charge_snapshot() - charge an open listing or .bufinfo/.stats text
+ * @fs: the file system
+ * @uid: who opens it
+ *
+ * Such a handle also holds a copy the size of the namespace: counted as a
+ * handle and as a snapshot, so that opening many cannot take the daemon's
+ * memory.
+ *
+ * Return: 0 or -EMFILE.
+ */
+int fs_charge_snapshot(struct fs *fs, uid_t uid)
+{
+	int ret = fs_charge(fs, uid, FS_LIMIT_HANDLES);
+
+	if (ret)
+		return ret;
+	ret = fs_charge(fs, uid, FS_LIMIT_SNAPSHOTS);
+	if (ret)
+		fs_uncharge(fs, uid, FS_LIMIT_HANDLES);
+	return ret;
+}
+
+/** fs_uncharge_snapshot() - undo fs_charge_snapshot() */
+void fs_uncharge_snapshot(struct fs *fs, uid_t uid)
+{
+	fs_uncharge(fs, uid, FS_LIMIT_SNAPSHOTS);
+	fs_uncharge(fs, uid, FS_LIMIT_HANDLES);
+}

@@ -37,7 +37,7 @@
  * daemon has CAP_SYS_ADMIN in the initial user namespace (which
  * BACKING_OPEN needs: full capabilities inside a user namespace are not
  * enough), "on" refuses to run without it, "off" never negotiates it.  Which
- * buffers take it, and when, is ops.c's business; this file only says whether
+ * buffers take it, and when, is files.c's business; this file only says whether
  * the mount can.
  */
 #include <errno.h>

@@ -57,6 +57,7 @@
 #include <unistd.h>
 
 #include "fs.h"
+#include "vec.h"
 
 /*
  * For a test only: with DMABUFFS_TEST_POLL_PAUSE=PATH in the daemon's
@@ -184,7 +185,7 @@ void fs_reply_after_inval(struct fs *fs, fuse_req_t req, uint64_t ino,
  * Reply now, or after invalidating the file's cached pages if it has any.
  *
  * A buffer bound for passthrough has no page cache (its opens are all
- * passthrough; see choose_path_locked()), so it is answered at once.
+ * passthrough; see choose_path_locked(), files.c), so it is answered at once.
  *
  * Also after any invalidation already under way: another bracket may have
  * taken the cached flag a moment ago, and until its invalidation is done
@@ -602,21 +603,28 @@ struct pollers {
 
 static void take_pollers_of(struct fs_inode *inode, struct pollers *p)
 {
-	struct fuse_pollhandle **grown;
 	struct fs_file *file;
 
 	LIST_FOREACH (file, &inode->files, link) {
 		if (!file->ph)
 			continue;
-		if (p->n == p->cap) {
-			p->cap = p->cap ? p->cap * 2 : 16;
-			grown = realloc(p->v, p->cap * sizeof(*p->v));
-			if (!grown)
-				return; /* the rest wake at the next change */
-			p->v = grown;
-		}
-		p->v[p->n++] = file->ph;
+		if (vec_push(p->v, p->n, p->cap, file->ph))
+			return; /* the rest wake at the next change */
 		file->ph = NULL;
+	}
+}
+
+/* Every waiting sync_file poller (fences.c's handles). */
+static void take_sync_file_pollers(struct fs *fs, struct pollers *p)
+{
+	struct fs_sync_file *sf;
+
+	LIST_FOREACH (sf, &fs->sync_files, link) {
+		if (!sf->ph)
+			continue;
+		if (vec_push(p->v, p->n, p->cap, sf->ph))
+			return; /* the rest wake at the next change */
+		sf->ph = NULL;
 	}
 }
 
@@ -648,12 +656,11 @@ static void wake_pollers(struct fs *fs, uint64_t ino, bool all)
 {
 	struct pollers p = {0};
 	struct fs_inode *inode;
-	struct fuse_pollhandle **sync;
-	size_t n;
 
 	pthread_mutex_lock(&fs->lock);
 	if (all) {
 		twalk_r(fs->inodes, take_pollers_visit, &p);
+		take_sync_file_pollers(fs, &p);
 	} else {
 		inode = fs_inode_get_locked(fs, ino);
 		if (inode)
@@ -661,10 +668,6 @@ static void wake_pollers(struct fs *fs, uint64_t ino, bool all)
 	}
 	pthread_mutex_unlock(&fs->lock);
 	notify_pollers(p.v, p.n);
-	if (all) {
-		n = fs_sync_file_take_pollhandles(fs, &sync);
-		notify_pollers(sync, n);
-	}
 }
 
 static void answer_inval(struct fs_event *ev)

@@ -59,414 +59,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "fs.h"
+#include "zc.h"
 
 #define DEFAULT_TOKEN_TTL_MS 5000
-#define MAX_TOKENS 4096
 #define ACCEPT_REST_MS 100 /* after accept() ran out of descriptors */
-
-struct zc_token {
-	uint8_t bytes[DMABUF_TOKEN_LEN];
-	struct dmabuf_buffer *buf; /* one reference */
-	bool write;
-	bool backing; /* DMABUF_TOKEN_BACKING: binds memory, maps nothing */
-	uid_t uid;
-	gid_t gid;
-	pid_t tid; /* the thread that asked, as FUSE reports it */
-	struct timespec expires;
-	TAILQ_ENTRY(zc_token) link;
-};
-
-struct zc_conn {
-	int fd;
-	struct ucred cred;
-	struct dmabuf_buffer *buf; /* a CPU-map reference once redeemed */
-	struct timespec deadline; /* to present a token by */
-	bool pending; /* on zc.pending: no token presented yet */
-	LIST_ENTRY(zc_conn) link;
-	TAILQ_ENTRY(zc_conn) pending_link;
-};
-
-/**
- * struct zc - the side channel
- * @fs: the file system (for its per-uid limits)
- * @listen_fd: the listening socket
- * @epoll_fd: what the thread waits on
- * @stop_fd: eventfd that tells the thread to exit
- * @kick_fd: timerfd armed at a first token's expiry, so that a thread
- *           asleep with no deadline wakes to drop it (off the request path:
- *           a token redeemed in time costs the thread no extra wake-up)
- * @addr: socket address as handed out ('@' for the abstract namespace)
- * @thread: the serving thread
- * @lock: guards @tokens and @nr_tokens (ioctl handlers issue, the thread
- *        redeems)
- * @tokens: outstanding tokens
- * @nr_tokens: their number
- * @conns: connections, touched by the thread only
- * @pending: connections that have presented no token yet, oldest first
- * @ttl_ms: how long a token stays valid, and a connection may stay silent
- * @resting: the listening socket is out of epoll until @rest_until
- * @rest_until: when accept() may be tried again
- * @reaper: the thread that closes descriptors that may block in close()
- * @reap_lock: guards @reap, @nr_reap and @reap_stop
- * @reap_cond: signalled when @reap grows or @reap_stop is set
- * @reap: descriptors to close, with the uid charged for each
- * @nr_reap: their number
- * @reap_stop: the reaper must exit once @reap is empty
- */
-struct zc {
-	struct fs *fs;
-	int listen_fd;
-	int epoll_fd;
-	int stop_fd;
-	int kick_fd;
-	char addr[DMABUF_SOCKET_LEN];
-	pthread_t thread;
-	pthread_mutex_t lock;
-	TAILQ_HEAD(, zc_token) tokens;
-	unsigned int nr_tokens;
-	LIST_HEAD(, zc_conn) conns;
-	TAILQ_HEAD(, zc_conn) pending;
-	unsigned int ttl_ms;
-	bool resting;
-	struct timespec rest_until;
-	pthread_t reaper;
-	pthread_mutex_t reap_lock;
-	pthread_cond_t reap_cond;
-	struct zc_reap {
-		int fd;
-		uid_t uid;
-		bool charged;
-	} * reap;
-	size_t nr_reap, reap_cap;
-	bool reap_stop;
-};
-
-/* Milliseconds from now until @t; 0 once it passed. */
-static long ms_until(const struct timespec *t)
-{
-	struct timespec now;
-	long ms;
-
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	ms = (long)(t->tv_sec - now.tv_sec) * 1000 +
-	     (t->tv_nsec - now.tv_nsec) / 1000000;
-	return ms > 0 ? ms : 0;
-}
-
-static bool expired(const struct timespec *t)
-{
-	struct timespec now;
-
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	return now.tv_sec > t->tv_sec ||
-	       (now.tv_sec == t->tv_sec && now.tv_nsec >= t->tv_nsec);
-}
-
-/* @ms from now. */
-static void deadline_in(struct timespec *t, unsigned int ms)
-{
-	clock_gettime(CLOCK_MONOTONIC, t);
-	t->tv_sec += ms / 1000;
-	t->tv_nsec += (long)(ms % 1000) * 1000000L;
-	if (t->tv_nsec >= 1000000000L) {
-		t->tv_sec++;
-		t->tv_nsec -= 1000000000L;
-	}
-}
-
-static void token_free(struct zc *zc, struct zc_token *t)
-{
-	dmabuf_buffer_put(t->buf);
-	fs_uncharge(zc->fs, t->uid, FS_LIMIT_TOKENS);
-	explicit_bzero(t->bytes, sizeof(t->bytes));
-	free(t);
-}
-
-static void purge_expired_locked(struct zc *zc)
-{
-	struct zc_token *t, *next;
-
-	TAILQ_FOREACH_SAFE (t, &zc->tokens, link, next) {
-		if (!expired(&t->expires))
-			continue;
-		TAILQ_REMOVE(&zc->tokens, t, link);
-		zc->nr_tokens--;
-		token_free(zc, t);
-	}
-}
-
-/*
- * Is thread @tid part of process @pid?  FUSE names the calling thread, the
- * socket's SO_PEERCRED its process; they are equal for a main thread, so
- * /proc is read only for tokens asked by other threads.
- */
-static bool thread_of(pid_t tid, pid_t pid)
-{
-	char path[64];
-
-	if (tid == pid)
-		return true;
-	snprintf(path, sizeof(path), "/proc/%d/task/%d", (int)pid, (int)tid);
-	return access(path, F_OK) == 0;
-}
-
-/**
- * fs_zc_issue() - DMABUF_IOCTL_GET_TOKEN
- * @fs: the file system
- * @ctx: the ioctl's caller (uid, gid, and the thread that asked)
- * @file: the handle asking
- * @tok: in: flags; out: the token and where to redeem it
- *
- * Return: 0; -EINVAL for an unsized buffer; -EACCES for a writable token on
- * a read-only handle; -EAGAIN when the caller's uid holds its limit of
- * tokens; -ENOSPC when too many tokens are outstanding in all; -ENOMEM or a
- * placement error.
- */
-int fs_zc_issue(struct fs *fs, const struct fuse_ctx *ctx, struct fs_file *file,
-		struct dmabuf_token *tok)
-{
-	struct zc *zc = fs->zc;
-	struct zc_token *t;
-	bool write = tok->flags & DMABUF_TOKEN_WRITE;
-	bool backing = tok->flags & DMABUF_TOKEN_BACKING;
-	struct itimerspec when = {0};
-	bool kick = false;
-	int ret;
-
-	/*
-	 * ioctl_decode() refused unknown flags.  A mapping is always
-	 * readable; a writable one needs O_RDWR.
-	 */
-	if ((file->flags & O_ACCMODE) == O_WRONLY ||
-	    (write && (file->flags & O_ACCMODE) != O_RDWR)) {
-		fs_log_refusal(
-			ctx->uid,
-			"token refused (EACCES): %s mapping asked on a handle opened %s",
-			write ? "writable" : "readable",
-			(file->flags & O_ACCMODE) == O_RDONLY ? "read-only"
-							      : "write-only");
-		return -EACCES;
-	}
-	if (backing && ((file->flags & O_ACCMODE) != O_RDWR ||
-			dmabuf_buffer_size(file->inode->buf))) {
-		fs_log_refusal(
-			ctx->uid,
-			"backing token refused (EPERM): the buffer must be "
-			"empty and the handle open for reading and writing");
-		return -EPERM;
-	}
-	ret = backing ? 0 : dmabuf_buffer_memfd(file->inode->buf, true);
-	if (ret < 0 && ret != -EXDEV)
-		return ret;
-	/* Expired tokens first: they no longer count against anyone. */
-	pthread_mutex_lock(&zc->lock);
-	purge_expired_locked(zc);
-	pthread_mutex_unlock(&zc->lock);
-	ret = fs_charge(fs, ctx->uid, FS_LIMIT_TOKENS);
-	if (ret)
-		return ret;
-	t = calloc(1, sizeof(*t));
-	if (!t) {
-		fs_uncharge(fs, ctx->uid, FS_LIMIT_TOKENS);
-		return -ENOMEM;
-	}
-	t->uid = ctx->uid;
-	t->buf = file->inode->buf;
-	dmabuf_buffer_get(t->buf);
-	if (getrandom(t->bytes, sizeof(t->bytes), 0) != sizeof(t->bytes)) {
-		token_free(zc, t);
-		return -EAGAIN;
-	}
-	t->write = write;
-	t->backing = backing;
-	t->gid = ctx->gid;
-	t->tid = ctx->pid;
-	deadline_in(&t->expires, zc->ttl_ms);
-	pthread_mutex_lock(&zc->lock);
-	if (zc->nr_tokens >= MAX_TOKENS) {
-		ret = -ENOSPC;
-	} else {
-		TAILQ_INSERT_TAIL(&zc->tokens, t, link);
-		kick = !zc->nr_tokens++; /* the thread may sleep for ever */
-		when.it_value = t->expires; /* t is the thread's once listed */
-	}
-	pthread_mutex_unlock(&zc->lock);
-	if (kick) /* the thread may sleep with no deadline: give it one */
-		timerfd_settime(zc->kick_fd, TFD_TIMER_ABSTIME, &when, NULL);
-	if (ret) {
-		dmabuf_log(LOG_WARNING,
-			   "token refused (ENOSPC): %u outstanding",
-			   MAX_TOKENS);
-		token_free(zc, t);
-		return ret;
-	}
-	fs_count(FS_TOKENS_ISSUED);
-	memcpy(tok->token, t->bytes, sizeof(t->bytes));
-	tok->ttl_ms = zc->ttl_ms;
-	memcpy(tok->socket, zc->addr, sizeof(tok->socket));
-	return 0;
-}
-
-/**
- * fs_fd_handout() - a descriptor of @fd's file for a client
- * @fd: the daemon's descriptor (a memfd)
- * @write: the client may write (its handle is open for reading and writing)
- *
- * The one function that makes descriptors for clients.  A read-only one is
- * a fresh open of the file for reading, so no fcntl() makes it writable;
- * and no descriptor is made of a file whose mode lets another uid reopen it
- * (through /proc/PID/fd/N a reopen is checked against the file's mode, not
- * the descriptor's): the daemon's memfds are 0600, and a udmabuf's are made
- * private to their owner when bound (udmabuf.c).
- *
- * Return: the new descriptor, close-on-exec; -EACCES for a file others may
- * reopen; -errno.
- */
-int fs_fd_handout(int fd, bool write)
-{
-	char path[64];
-	struct stat st;
-	int ret;
-
-	if (fstat(fd, &st))
-		return -errno;
-	if (st.st_mode & 077) {
-		dmabuf_log(
-			LOG_WARNING,
-			"descriptor refused (EACCES): its file has mode %04o "
-			"and uid %u, so other users could reopen it",
-			(unsigned int)(st.st_mode & 07777),
-			(unsigned int)st.st_uid);
-		return -EACCES;
-	}
-	if (write) {
-		ret = fcntl(fd, F_DUPFD_CLOEXEC, 0);
-	} else {
-		snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
-		ret = open(path, O_RDONLY | O_CLOEXEC);
-	}
-	return ret < 0 ? -errno : ret;
-}
-
-/* ---- descriptors clients send: checked first, closed off this thread ---- */
-
-/* Is @fd a memfd (shmem or hugetlbfs)?  Asks no file system: cannot block. */
-static bool is_memfd(int fd)
-{
-	return fcntl(fd, F_GET_SEALS) >= 0;
-}
-
-/*
- * The reaper: close what clients sent that is not a memfd.  Such a close may
- * block (a FUSE server that never answers FLUSH, a socket's linger, a tty
- * draining), and does so here, where it holds up nobody's request.
- */
-static void *reaper_main(void *arg)
-{
-	struct zc *zc = arg;
-	struct zc_reap r;
-
-	pthread_mutex_lock(&zc->reap_lock);
-	for (;;) {
-		while (!zc->nr_reap && !zc->reap_stop)
-			pthread_cond_wait(&zc->reap_cond, &zc->reap_lock);
-		if (!zc->nr_reap)
-			break;
-		r = zc->reap[--zc->nr_reap];
-		pthread_mutex_unlock(&zc->reap_lock);
-		close(r.fd);
-		pthread_mutex_lock(&zc->reap_lock);
-		/* After a stop that gave up on us, fs may be gone. */
-		if (r.charged && !zc->reap_stop)
-			fs_uncharge(zc->fs, r.uid, FS_LIMIT_FDS);
-	}
-	pthread_mutex_unlock(&zc->reap_lock);
-	return NULL;
-}
-
-/*
- * Hand @fd, sent by @uid, to the reaper, charged to @uid while it waits
- * there; past its max_fds it is still taken (the daemon holds it already),
- * and the uid stays at its limit, so its next connection is refused.
- */
-static void reap(struct zc *zc, uid_t uid, int fd)
-{
-	struct zc_reap r = {.fd = fd, .uid = uid};
-	struct zc_reap *grown;
-	size_t cap;
-
-	r.charged = fs_charge(zc->fs, uid, FS_LIMIT_FDS) == 0;
-	pthread_mutex_lock(&zc->reap_lock);
-	if (zc->nr_reap == zc->reap_cap) {
-		cap = zc->reap_cap ? zc->reap_cap * 2 : 16;
-		grown = realloc(zc->reap, cap * sizeof(*grown));
-		if (grown) {
-			zc->reap = grown;
-			zc->reap_cap = cap;
-		}
-	}
-	if (zc->nr_reap < zc->reap_cap) {
-		zc->reap[zc->nr_reap++] = r;
-		pthread_cond_signal(&zc->reap_cond);
-		r.fd = -1;
-	}
-	pthread_mutex_unlock(&zc->reap_lock);
-	if (r.fd < 0)
-		return;
-	dmabuf_log(LOG_ERR,
-		   "zero-copy channel: out of memory: a descriptor "
-		   "from uid %u stays open",
-		   (unsigned int)uid);
-}
-
-static bool reaper_stop(struct zc *zc);
-
-/* Constant-time comparison: a guess learns nothing from the timing. */
-static bool same_token(const uint8_t *a, const uint8_t *b)
-{
-	uint8_t diff = 0;
-	size_t i;
-
-	for (i = 0; i < DMABUF_TOKEN_LEN; i++)
-		diff |= a[i] ^ b[i];
-	return diff == 0;
-}
-
-/* Take the token named @bytes off the list: a token is used once. */
-static struct zc_token *take_token(struct zc *zc, const uint8_t *bytes)
-{
-	struct zc_token *t, *found = NULL;
-
-	pthread_mutex_lock(&zc->lock);
-	TAILQ_FOREACH (t, &zc->tokens, link)
-		if (same_token(t->bytes, bytes)) {
-			found = t;
-			TAILQ_REMOVE(&zc->tokens, t, link);
-			zc->nr_tokens--;
-			break;
-		}
-	pthread_mutex_unlock(&zc->lock);
-	return found;
-}
-
-static int check_token(const struct zc_token *t, const struct ucred *cred,
-		       const char **why)
-{
-	int ret = -EACCES;
-
-	if (!t)
-		*why = "unknown or already used";
-	else if (expired(&t->expires))
-		*why = "expired", ret = -ETIMEDOUT;
-	else if (t->uid != cred->uid || t->gid != cred->gid)
-		*why = "presented by another user";
-	else if (!thread_of(t->tid, cred->pid))
-		*why = "presented by another process";
-	else
-		ret = 0;
-	return ret;
-}
 
 /*
  * One datagram: @r, then @extra_len bytes of @extra (a struct
@@ -546,12 +142,12 @@ static void sort_fds(struct zc *zc, uid_t uid, struct zc_msg *m)
 
 	m->foreign = false;
 	for (i = 0; i < m->nr_fds; i++) {
-		if (is_memfd(m->fds[i])) {
+		if (fs_is_memfd(m->fds[i])) {
 			m->fds[n++] = m->fds[i];
 			continue;
 		}
 		m->foreign = true;
-		reap(zc, uid, m->fds[i]);
+		fs_reaper_take(zc->reaper, uid, m->fds[i]);
 	}
 	m->nr_fds = n;
 }
@@ -700,8 +296,8 @@ static int redeem(struct zc *zc, struct zc_conn *conn)
 		ret = -EINVAL; /* udmabuf(4) says EINVAL for a non-memfd */
 		goto refuse;
 	}
-	t = take_token(zc, m.in.token);
-	ret = check_token(t, &conn->cred, &why);
+	t = zc_token_take(zc, m.in.token);
+	ret = zc_token_check(t, &conn->cred, &why);
 	if (!ret && t->backing) {
 		ret = redeem_backing(conn, t, &m);
 		why = "its memory was refused";
@@ -712,7 +308,7 @@ static int redeem(struct zc *zc, struct zc_conn *conn)
 		why = "no memory to hand out";
 	}
 	if (t)
-		token_free(zc, t);
+		zc_token_free(zc, t);
 	if (ret >= 0)
 		return ret;
 refuse:
@@ -871,7 +467,7 @@ static void tick(struct zc *zc)
 {
 	expire_pending(zc);
 	pthread_mutex_lock(&zc->lock);
-	purge_expired_locked(zc);
+	zc_tokens_purge_locked(zc);
 	pthread_mutex_unlock(&zc->lock);
 	if (zc->resting && expired(&zc->rest_until))
 		rest_listener(zc, false);
@@ -980,30 +576,6 @@ static int zc_listen(struct zc *zc)
 	return 0;
 }
 
-/*
- * Stop the reaper.  Return: false when a close it is in still blocks after
- * a second: then it keeps running, and the side channel may not be freed.
- */
-static bool reaper_stop(struct zc *zc)
-{
-	struct timespec until;
-
-	pthread_mutex_lock(&zc->reap_lock);
-	zc->reap_stop = true;
-	pthread_cond_signal(&zc->reap_cond);
-	pthread_mutex_unlock(&zc->reap_lock);
-	clock_gettime(CLOCK_REALTIME, &until);
-	until.tv_sec += 1;
-	if (pthread_timedjoin_np(zc->reaper, NULL, &until)) {
-		dmabuf_log(LOG_WARNING,
-			   "zero-copy channel: a descriptor a client sent is "
-			   "still closing; not waiting for it");
-		return false;
-	}
-	free(zc->reap);
-	return true;
-}
-
 static int watch(struct zc *zc, int fd, void *ptr)
 {
 	struct epoll_event ev = {.events = EPOLLIN, .data.ptr = ptr};
@@ -1043,8 +615,6 @@ int fs_zc_start(struct fs *fs, unsigned int token_ttl_ms)
 	TAILQ_INIT(&zc->tokens);
 	LIST_INIT(&zc->conns);
 	TAILQ_INIT(&zc->pending);
-	pthread_mutex_init(&zc->reap_lock, NULL);
-	pthread_cond_init(&zc->reap_cond, NULL);
 	zc->epoll_fd = epoll_create1(EPOLL_CLOEXEC);
 	zc->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	zc->kick_fd =
@@ -1060,11 +630,11 @@ int fs_zc_start(struct fs *fs, unsigned int token_ttl_ms)
 	if (!ret)
 		ret = watch(zc, zc->kick_fd, &zc->kick_fd);
 	if (!ret)
-		ret = -pthread_create(&zc->reaper, NULL, reaper_main, zc);
+		ret = fs_reaper_start(fs, &zc->reaper);
 	if (!ret) {
 		ret = -pthread_create(&zc->thread, NULL, zc_main, zc);
 		if (ret)
-			reaper_stop(zc);
+			fs_reaper_stop(zc->reaper);
 	}
 	if (ret) {
 		zc_close_fds(zc);
@@ -1096,11 +666,11 @@ void fs_zc_stop(struct fs *fs)
 		conn_close(zc, LIST_FIRST(&zc->conns));
 	while ((t = TAILQ_FIRST(&zc->tokens))) {
 		TAILQ_REMOVE(&zc->tokens, t, link);
-		token_free(zc, t);
+		zc_token_free(zc, t);
 	}
 	zc_close_fds(zc);
 	fs->zc = NULL;
-	if (!reaper_stop(zc))
+	if (!fs_reaper_stop(zc->reaper))
 		return; /* the reaper still uses it; the process is ending */
 	pthread_mutex_destroy(&zc->lock);
 	free(zc);

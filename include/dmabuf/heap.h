@@ -154,10 +154,11 @@ struct dmabuf_heap_host {
  *	start, or dmabuf_core_new() in a test), before any other op and with
  *	no lock held: parse @options ("key=value,...", never NULL) and set
  *	*@priv, which every other op receives.  Returns 0 or a negative errno;
- *	on failure the heap is not registered and @fini is not called.
+ *	on failure the heap is not registered and @fini is not called.  May
+ *	sleep.
  *
  * @fini: optional.  Called once at teardown with no lock held, after every
- *	buffer of the heap was released: free what @init made.
+ *	buffer of the heap was released: free what @init made.  May sleep.
  *
  * @allocate: mandatory.  Called when a buffer is first placed (its first
  *	device map or CPU bracket, DMABUF_EXPORT_ALLOC_NOW) and when a
@@ -165,38 +166,40 @@ struct dmabuf_heap_host {
  *	@size bytes (whole pages) meeting @c and fill @pl.  Returns 0;
  *	-EINVAL when this heap can never meet @c for @size (the core then
  *	answers EBUSY: migrate or refuse the device); -ENOMEM when it could
- *	but has no room now.  On failure @pl must be left releasable.
+ *	but has no room now.  On failure it has taken nothing and left
+ *	nothing in @pl to free: the core never calls @release for a failed
+ *	allocation.  May sleep (allocate memory), never on another client.
  *
  * @release: mandatory.  Called when a buffer dies, when a migration
  *	replaces its placement or drops a trial, with the core's lock held:
- *	return @pl's pages to the heap.  Cannot fail.
+ *	return @pl's pages to the heap.  Cannot fail; must not sleep.
  *
  * @map_dma_buf: mandatory.  Called for DMABUF_IOCTL_MAP of an attachment
  *	(the kernel's dma_buf_map_attachment()), with the core's lock held,
  *	after the placement meets the device's constraints: build @dev's sg
  *	table for @pl in direction @dir (DMABUF_DIR_*), usually through
  *	host->dma_map.  Returns 0, -EBUSY when the device cannot reach the
- *	placement, -ENOMEM.
+ *	placement, -ENOMEM.  May sleep (allocate the table).
  *
  * @unmap_dma_buf: mandatory.  Called for DMABUF_IOCTL_UNMAP, at detach and
  *	when a buffer dies with mappings, with the core's lock held: undo
- *	@map_dma_buf and free @sgt's entries.  Cannot fail.
+ *	@map_dma_buf and free @sgt's entries.  Cannot fail; must not sleep.
  *
  * @begin_cpu_access: optional.  Called for a CPU bracket's START
  *	(DMA_BUF_IOCTL_SYNC or DMABUF_IOCTL_BEGIN_CPU_ACCESS) on a placed
  *	buffer, after the fences it waits for have signalled, with the core's
  *	lock held: make [@off, @off + @len) coherent for the CPU in direction
  *	@dir (DMA_BUF_SYNC_READ and/or WRITE).  Returns 0 or a negative errno,
- *	which the caller gets.
+ *	which the caller gets.  May sleep (a cache flush, a swap-in).
  *
  * @end_cpu_access: optional.  Called for a bracket's END on a placed
  *	buffer, with the core's lock held: publish the CPU's writes to
  *	devices.  Cannot fail (the kernel's may, but the uapi has no way to
- *	say so that programs check).
+ *	say so that programs check).  May sleep (a cache flush).
  *
  * @stats: optional.  Called for df(1), DMABUF_IOCTL_HEAP_INFO and every
  *	export's capacity check, with the core's lock held: fill @st.
- *	Cannot fail; a heap without it has no capacity limit.
+ *	Cannot fail; must not sleep; a heap without it has no capacity limit.
  */
 struct dmabuf_heap_ops {
 	uint32_t abi_version;

@@ -7,11 +7,8 @@
  * served by a dmabuffs mount ($DMABUF_MOUNT, else /run/dmabuf).  It does
  * two things and no more:
  *
- *  - Paths.  "/dev/dma_heap", "/dev/dma_heap/..." and "/dev/udmabuf",
- *    given to the open, stat, access, readlink and realpath families and to
- *    opendir and fopen, are redirected to the mount's device nodes
- *    (<mount>/.heaps/..., <mount>/.udmabuf; see dmabuffs(8)).  Every other
- *    path passes through untouched.
+ *  - Paths: /dev/dma_heap and /dev/udmabuf are the mount's (paths.c, which
+ *    this file builds on; it calls nothing here).
  *  - Ioctls that a FUSE daemon cannot answer: DMA_HEAP_IOCTL_ALLOC, which
  *    must create an fd in the caller, and DMA_BUF_SET_NAME_A/B, which pass
  *    a pointer.  They are carried out here with libdmabuf, on fds that are
@@ -25,7 +22,7 @@
  * poll, lseek, close) goes straight to the file system: with passthrough,
  * mmap is the buffer's memory itself.
  */
-/* This file defines open() and friends: no fortified inline versions. */
+/* This file defines mmap() and friends: no fortified inline versions. */
 #undef _FORTIFY_SOURCE
 #include <dirent.h>
 #include <dlfcn.h>
@@ -53,404 +50,9 @@
 
 #include "compat.h"
 
-#define HEAP_DIR "/dev/dma_heap"
 #define UDMABUF_LIST_MAX DMABUF_BACKING_MAX_RANGES /* the kernel's limit */
-#define UDMABUF_DEV "/dev/udmabuf"
-
-static struct {
-	pthread_once_t once;
-	char mount[PATH_MAX];
-	size_t mount_len;
-	dev_t dev; /* the mount's st_dev; 0 when there is no mount */
-} compat = {.once = PTHREAD_ONCE_INIT};
-
-static void compat_init(void)
-{
-	const char *mnt = dmabuf_mount_path();
-	struct stat st;
-
-	if (!REAL(realpath)(mnt, compat.mount) ||
-	    REAL(stat)(compat.mount, &st) || !S_ISDIR(st.st_mode))
-		return;
-	compat.mount_len = strlen(compat.mount);
-	compat.dev = st.st_dev;
-}
-
-static bool armed(void)
-{
-	pthread_once(&compat.once, compat_init);
-	return compat.dev != 0;
-}
-
-/**
- * compat_redirect() - where a path of the kernel's uapi lives in the mount
- * @path: what the program asked for
- * @buf: room for the answer
- * @len: its size
- *
- * A path is redirected when, with "//", "." and ".." taken out, it names
- * /dev/dma_heap, something in it, or /dev/udmabuf; "/dev/dma_heap/../null"
- * is /dev/null, as on the kernel (where /dev/dma_heap exists to walk
- * through), never the mount's buffer "null".
- *
- * Return: @path itself, or @buf holding the path in the mount.
- */
-/*
- * @path with "//", "." and ".." taken out, lexically, as the kernel would
- * walk it in /dev (no symlinks there that matter here).  Return: @out, or
- * NULL when it does not fit.
- */
-static const char *normalize(const char *path, char *out, size_t len)
-{
-	size_t o = 0, n;
-	const char *c = path, *end;
-
-	while (*c) {
-		while (*c == '/')
-			c++;
-		end = strchrnul(c, '/');
-		n = (size_t)(end - c);
-		if (n == 2 && !strncmp(c, "..", 2)) {
-			while (o && out[--o] != '/')
-				;
-		} else if (n && !(n == 1 && *c == '.')) {
-			if (o + 1 + n >= len)
-				return NULL;
-			out[o++] = '/';
-			memcpy(out + o, c, n);
-			o += n;
-		}
-		c = end;
-	}
-	if (!o)
-		out[o++] = '/';
-	out[o] = '\0';
-	return out;
-}
-
-/*
- * @orig went into /dev/dma_heap and out again with "..": on the kernel the
- * walk passes through that directory, which exists there; here it does
- * not, so give the kernel the lexical result (/dev/dma_heap has no links
- * to make it differ).  Anything else is left as the program wrote it.
- */
-static const char *walked_out(const char *orig, const char *norm, char *buf,
-			      size_t len)
-{
-	char before[PATH_MAX], at[PATH_MAX];
-	const char *dots = orig;
-	size_t n = strlen(HEAP_DIR);
-
-	/* Where the walk was when it met its first "..". */
-	while ((dots = strstr(dots, "/..")) && dots[3] && dots[3] != '/')
-		dots += 3;
-	if (!dots || (size_t)(dots - orig) >= sizeof(before) ||
-	    strlen(norm) >= len || !armed())
-		return orig;
-	memcpy(before, orig, (size_t)(dots - orig));
-	before[dots - orig] = '\0';
-	if (!normalize(before, at, sizeof(at)) || strncmp(at, HEAP_DIR, n) ||
-	    (at[n] && at[n] != '/'))
-		return orig;
-	return strcpy(buf, norm);
-}
-
-const char *compat_redirect(const char *path, char *buf, size_t len)
-{
-	char norm[PATH_MAX];
-	const char *rest, *orig = path;
-	int n;
-
-	if (!path || path[0] != '/' || strncmp(path, "/dev/", 5))
-		return path;
-	/* Only what is really under /dev/dma_heap: not /dev/dma_heap/../x */
-	path = normalize(path, norm, sizeof(norm));
-	if (!path)
-		return orig;
-	if (!strncmp(path, HEAP_DIR, strlen(HEAP_DIR)) &&
-	    (path[strlen(HEAP_DIR)] == '\0' || path[strlen(HEAP_DIR)] == '/'))
-		rest = path + strlen(HEAP_DIR);
-	else if (!strcmp(path, UDMABUF_DEV))
-		rest = NULL;
-	else
-		return walked_out(orig, path, buf, len);
-	if (!armed())
-		return orig;
-	n = rest ? snprintf(buf, len, "%s/.heaps%s", compat.mount, rest)
-		 : snprintf(buf, len, "%s/.udmabuf", compat.mount);
-	return n > 0 && (size_t)n < len ? buf : orig;
-}
-
-/* ---- the path family ---- */
-
-#define REDIRECT(path)                \
-	char redirect_buf_[PATH_MAX]; \
-	const char *redirected_ =     \
-		compat_redirect(path, redirect_buf_, sizeof(redirect_buf_))
-
-/* open(2) and friends take a mode only with O_CREAT or O_TMPFILE. */
-#define MODE_ARG(flags)                         \
-	mode_t mode = 0;                        \
-	if (__OPEN_NEEDS_MODE(flags)) {         \
-		va_list ap;                     \
-		va_start(ap, flags);            \
-		mode = (mode_t)va_arg(ap, int); \
-		va_end(ap);                     \
-	}
-
-int open(const char *path, int flags, ...)
-{
-	MODE_ARG(flags);
-	REDIRECT(path);
-	return REAL(open)(redirected_, flags, mode);
-}
-
-int open64(const char *path, int flags, ...)
-{
-	MODE_ARG(flags);
-	REDIRECT(path);
-	return REAL(open64)(redirected_, flags, mode);
-}
-
-int openat(int dirfd, const char *path, int flags, ...)
-{
-	MODE_ARG(flags);
-	REDIRECT(path);
-	return REAL(openat)(dirfd, redirected_, flags, mode);
-}
-
-int openat64(int dirfd, const char *path, int flags, ...)
-{
-	MODE_ARG(flags);
-	REDIRECT(path);
-	return REAL(openat64)(dirfd, redirected_, flags, mode);
-}
-
-/* _FORTIFY_SOURCE's checked entry points. */
-int __open_2(const char *path, int flags);
-int __open64_2(const char *path, int flags);
-int __openat_2(int dirfd, const char *path, int flags);
-int __openat64_2(int dirfd, const char *path, int flags);
-
-int __open_2(const char *path, int flags)
-{
-	REDIRECT(path);
-	return REAL(__open_2)(redirected_, flags);
-}
-
-int __open64_2(const char *path, int flags)
-{
-	REDIRECT(path);
-	return REAL(__open64_2)(redirected_, flags);
-}
-
-int __openat_2(int dirfd, const char *path, int flags)
-{
-	REDIRECT(path);
-	return REAL(__openat_2)(dirfd, redirected_, flags);
-}
-
-int __openat64_2(int dirfd, const char *path, int flags)
-{
-	REDIRECT(path);
-	return REAL(__openat64_2)(dirfd, redirected_, flags);
-}
-
-FILE *fopen(const char *path, const char *mode)
-{
-	REDIRECT(path);
-	return REAL(fopen)(redirected_, mode);
-}
-
-FILE *fopen64(const char *path, const char *mode)
-{
-	REDIRECT(path);
-	return REAL(fopen64)(redirected_, mode);
-}
-
-/* glibc's opendir() opens its directory internally, past open(). */
-DIR *opendir(const char *path)
-{
-	REDIRECT(path);
-	return REAL(opendir)(redirected_);
-}
-
-int stat(const char *restrict path, struct stat *restrict st)
-{
-	REDIRECT(path);
-	return REAL(stat)(redirected_, st);
-}
-
-int stat64(const char *restrict path, struct stat64 *restrict st)
-{
-	REDIRECT(path);
-	return REAL(stat64)(redirected_, st);
-}
-
-int lstat(const char *restrict path, struct stat *restrict st)
-{
-	REDIRECT(path);
-	return REAL(lstat)(redirected_, st);
-}
-
-int lstat64(const char *restrict path, struct stat64 *restrict st)
-{
-	REDIRECT(path);
-	return REAL(lstat64)(redirected_, st);
-}
-
-int fstatat(int dirfd, const char *restrict path, struct stat *restrict st,
-	    int flags)
-{
-	REDIRECT(path);
-	return REAL(fstatat)(dirfd, redirected_, st, flags);
-}
-
-int fstatat64(int dirfd, const char *restrict path, struct stat64 *restrict st,
-	      int flags)
-{
-	REDIRECT(path);
-	return REAL(fstatat64)(dirfd, redirected_, st, flags);
-}
-
-int statx(int dirfd, const char *restrict path, int flags, unsigned int mask,
-	  struct statx *restrict stx)
-{
-	REDIRECT(path);
-	return REAL(statx)(dirfd, redirected_, flags, mask, stx);
-}
-
-/* Binaries built against glibc before 2.33 call these. */
-int __xstat(int ver, const char *path, struct stat *st);
-int __xstat64(int ver, const char *path, struct stat64 *st);
-int __lxstat(int ver, const char *path, struct stat *st);
-int __lxstat64(int ver, const char *path, struct stat64 *st);
-int __fxstatat(int ver, int dirfd, const char *path, struct stat *st,
-	       int flags);
-int __fxstatat64(int ver, int dirfd, const char *path, struct stat64 *st,
-		 int flags);
-
-int __xstat(int ver, const char *path, struct stat *st)
-{
-	REDIRECT(path);
-	return REAL(__xstat)(ver, redirected_, st);
-}
-
-int __xstat64(int ver, const char *path, struct stat64 *st)
-{
-	REDIRECT(path);
-	return REAL(__xstat64)(ver, redirected_, st);
-}
-
-int __lxstat(int ver, const char *path, struct stat *st)
-{
-	REDIRECT(path);
-	return REAL(__lxstat)(ver, redirected_, st);
-}
-
-int __lxstat64(int ver, const char *path, struct stat64 *st)
-{
-	REDIRECT(path);
-	return REAL(__lxstat64)(ver, redirected_, st);
-}
-
-int __fxstatat(int ver, int dirfd, const char *path, struct stat *st, int flags)
-{
-	REDIRECT(path);
-	return REAL(__fxstatat)(ver, dirfd, redirected_, st, flags);
-}
-
-int __fxstatat64(int ver, int dirfd, const char *path, struct stat64 *st,
-		 int flags)
-{
-	REDIRECT(path);
-	return REAL(__fxstatat64)(ver, dirfd, redirected_, st, flags);
-}
-
-int access(const char *path, int how)
-{
-	REDIRECT(path);
-	return REAL(access)(redirected_, how);
-}
-
-int faccessat(int dirfd, const char *path, int how, int flags)
-{
-	REDIRECT(path);
-	return REAL(faccessat)(dirfd, redirected_, how, flags);
-}
-
-int euidaccess(const char *path, int how)
-{
-	REDIRECT(path);
-	return REAL(euidaccess)(redirected_, how);
-}
-
-int eaccess(const char *path, int how)
-{
-	REDIRECT(path);
-	return REAL(eaccess)(redirected_, how);
-}
-
-ssize_t readlink(const char *restrict path, char *restrict buf, size_t len)
-{
-	REDIRECT(path);
-	return REAL(readlink)(redirected_, buf, len);
-}
-
-ssize_t readlinkat(int dirfd, const char *restrict path, char *restrict buf,
-		   size_t len)
-{
-	REDIRECT(path);
-	return REAL(readlinkat)(dirfd, redirected_, buf, len);
-}
-
-/*
- * On the kernel these are real paths: they resolve to themselves, not to
- * where the layer keeps them.
- */
-char *realpath(const char *restrict path, char *restrict resolved)
-{
-	REDIRECT(path);
-	char *out;
-
-	if (redirected_ == path)
-		return REAL(realpath)(path, resolved);
-	out = REAL(realpath)(redirected_, NULL);
-	if (!out)
-		return NULL;
-	free(out);
-	if (!resolved)
-		return strdup(path);
-	return strcpy(resolved, path);
-}
-
-char *canonicalize_file_name(const char *path)
-{
-	return realpath(path, NULL);
-}
 
 /* ---- the ioctls ---- */
-
-/* Is @fd an open file of the mount?  Which node, in @node (may be NULL). */
-static bool ours(int fd, char *node, size_t len)
-{
-	char link[64], target[PATH_MAX];
-	struct stat st;
-	ssize_t n;
-
-	if (!armed() || fstat(fd, &st) || st.st_dev != compat.dev)
-		return false;
-	if (!node)
-		return true;
-	snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
-	n = REAL(readlink)(link, target, sizeof(target) - 1);
-	if (n <= (ssize_t)compat.mount_len ||
-	    strncmp(target, compat.mount, compat.mount_len))
-		return false;
-	target[n] = '\0';
-	snprintf(node, len, "%s", target + compat.mount_len);
-	return true;
-}
 
 static int fail(int err)
 {
@@ -530,7 +132,7 @@ int compat_heap_alloc(const char *heap, unsigned long req, void *arg)
 	len = DMABUF_PAGE_ALIGN(d.len);
 	if (!len)
 		return -EINVAL; /* 0, or so large that rounding wrapped */
-	fd = dmabuf_export(compat.mount, NULL, heap, len, NULL,
+	fd = dmabuf_export(compat_mount(), NULL, heap, len, NULL,
 			   (d.fd_flags & O_ACCMODE) == O_RDONLY
 				   ? DMABUF_EXPORT_READONLY
 				   : 0);
@@ -656,7 +258,7 @@ int compat_udmabuf_create(unsigned long req, const void *arg)
 
 	if (fd)
 		return fd;
-	fd = dmabuf_export_memfds(compat.mount, NULL, runs, count);
+	fd = dmabuf_export_memfds(compat_mount(), NULL, runs, count);
 	if (fd == -E2BIG)
 		fd = -EINVAL; /* too many distinct memfds for one message */
 	if (fd >= 0 && !(flags & UDMABUF_FLAGS_CLOEXEC) &&
@@ -674,7 +276,7 @@ static int open_sync_file(__u64 id)
 	char path[PATH_MAX + 16];
 	int fd, ret;
 
-	snprintf(path, sizeof(path), "%s/.sync_file", compat.mount);
+	snprintf(path, sizeof(path), "%s/.sync_file", compat_mount());
 	fd = REAL(open)(path, O_RDWR | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
@@ -691,7 +293,7 @@ static bool our_sync_file(int fd, struct dmabuf_fence_info *info, __u32 first)
 {
 	char node[PATH_MAX];
 
-	if (!ours(fd, node, sizeof(node)) || strcmp(node, "/.sync_file"))
+	if (!compat_ours(fd, node, sizeof(node)) || strcmp(node, "/.sync_file"))
 		return false;
 	memset(info, 0, sizeof(*info));
 	info->first = first;
@@ -884,24 +486,25 @@ static int compat_ioctl(int fd, unsigned long req, void *arg, bool *handled)
 	*handled = false;
 	switch (classify(req)) {
 	case HEAP_ALLOC:
-		if (!ours(fd, node, sizeof(node)) ||
+		if (!compat_ours(fd, node, sizeof(node)) ||
 		    strncmp(node, "/.heaps/", 8) || strchr(node + 8, '/'))
 			return 0; /* not a heap of ours: the kernel's */
 		*handled = true;
 		return compat_heap_alloc(node + 8, req, arg);
 	case SET_NAME:
-		if (!ours(fd, NULL, 0))
+		if (!compat_ours(fd, NULL, 0))
 			return 0;
 		*handled = true;
 		return compat_set_name(fd, arg);
 	case UDMABUF:
-		if (!ours(fd, node, sizeof(node)) || strcmp(node, "/.udmabuf"))
+		if (!compat_ours(fd, node, sizeof(node)) ||
+		    strcmp(node, "/.udmabuf"))
 			return 0;
 		*handled = true;
 		return compat_udmabuf_create(req, arg);
 	case EXPORT_SYNC_FILE:
 	case IMPORT_SYNC_FILE:
-		if (!ours(fd, NULL, 0))
+		if (!compat_ours(fd, NULL, 0))
 			return 0;
 		*handled = true;
 		return classify(req) == EXPORT_SYNC_FILE
@@ -909,7 +512,7 @@ static int compat_ioctl(int fd, unsigned long req, void *arg, bool *handled)
 			       : compat_import_sync_file(fd, arg);
 	case SYNC_MERGE:
 	case SYNC_INFO:
-		if (!ours(fd, node, sizeof(node)) ||
+		if (!compat_ours(fd, node, sizeof(node)) ||
 		    strcmp(node, "/.sync_file"))
 			return 0;
 		*handled = true;
@@ -935,8 +538,8 @@ int ioctl(int fd, unsigned long req, ...)
 	if (handled)
 		return ret < 0 ? fail(-ret) : ret;
 	ret = REAL(ioctl)(fd, req, arg);
-	if (dmabuf_sanitizer_enabled() && ours(fd, NULL, 0))
-		dmabuf_sanitizer_ioctl(fd, req, arg, ret ? errno : 0, true);
+	if (dmabuf_sanitizer_enabled() && compat_ours(fd, NULL, 0))
+		dmabuf_sanitizer_ioctl(fd, req, arg, ret ? errno : 0);
 	return ret;
 }
 
@@ -951,7 +554,8 @@ int ioctl(int fd, unsigned long req, ...)
 static void *map_fallback(void *p, void *addr, size_t len, int prot, int flags,
 			  int fd, off_t off)
 {
-	if (p != MAP_FAILED || errno != ENODEV || fd < 0 || !ours(fd, NULL, 0))
+	if (p != MAP_FAILED || errno != ENODEV || fd < 0 ||
+	    !compat_ours(fd, NULL, 0))
 		return p;
 	return dmabuf_map_memory(fd, addr, len, prot, flags, off);
 }
@@ -961,7 +565,8 @@ static bool private_of_ours(int flags, int fd)
 {
 	return fd >= 0 && !(flags & MAP_ANONYMOUS) &&
 	       (flags & MAP_TYPE) != MAP_SHARED &&
-	       (flags & MAP_TYPE) != MAP_SHARED_VALIDATE && ours(fd, NULL, 0);
+	       (flags & MAP_TYPE) != MAP_SHARED_VALIDATE &&
+	       compat_ours(fd, NULL, 0);
 }
 
 /* A mapping of a buffer of ours, for the sanitizer to watch. */
@@ -969,7 +574,7 @@ static void *watched(void *p, size_t len, int prot, int flags, int fd,
 		     off_t off)
 {
 	if (dmabuf_sanitizer_enabled() && p != MAP_FAILED && fd >= 0 &&
-	    !(flags & MAP_ANONYMOUS) && ours(fd, NULL, 0))
+	    !(flags & MAP_ANONYMOUS) && compat_ours(fd, NULL, 0))
 		dmabuf_sanitizer_mapped(p, len, prot, fd, off);
 	return p;
 }
@@ -1045,10 +650,4 @@ sighandler_t signal(int sig, sighandler_t handler)
 	if (sig != SIGSEGV || !dmabuf_sanitizer_keeps_sigsegv(&act, &old))
 		return REAL(signal)(sig, handler);
 	return old.sa_handler; /* shares its storage with sa_sigaction */
-}
-
-/* Its ioctl() sees every call, libdmabuf's own included. */
-__attribute__((constructor)) static void compat_watches_ioctls(void)
-{
-	dmabuf_sanitizer_interposed();
 }

@@ -9,11 +9,17 @@
 #ifndef DMABUF_COMPAT_H
 #define DMABUF_COMPAT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "../libdmabuf/sanitizer.h"
 
+/* paths.c */
 const char *compat_redirect(const char *path, char *buf, size_t len);
+const char *compat_mount(void);
+bool compat_ours(int fd, char *node, size_t len);
+
+/* compat.c */
 int compat_heap_alloc(const char *heap, unsigned long req, void *arg);
 int compat_set_name(int fd, const void *user);
 int compat_udmabuf_create(unsigned long req, const void *arg);

@@ -126,21 +126,6 @@ void dmabuf_core_set_accounting(struct dmabuf_core *core,
 	pthread_mutex_unlock(&core->lock);
 }
 
-int charge_locked(struct dmabuf_core *core, uid_t owner,
-		  enum dmabuf_charge what, const char *heap, uint64_t n)
-{
-	if (!core->acct || owner == DMABUF_NO_OWNER)
-		return 0;
-	return core->acct->charge(core->acct_arg, owner, what, heap, n);
-}
-
-void uncharge_locked(struct dmabuf_core *core, uid_t owner,
-		     enum dmabuf_charge what, const char *heap, uint64_t n)
-{
-	if (core->acct && owner != DMABUF_NO_OWNER)
-		core->acct->uncharge(core->acct_arg, owner, what, heap, n);
-}
-
 const char *dmabuf_core_default_heap(struct dmabuf_core *core)
 {
 	return core->default_heap;

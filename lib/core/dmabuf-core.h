@@ -229,7 +229,7 @@ int dmabuf_buffer_import_fence(struct dmabuf_buffer *buf,
 			       pid_t pid);
 bool dmabuf_core_fences_in_use(struct dmabuf_core *core);
 
-/* ---- handles, attachments, mappings, CPU access (buffer.c) ---- */
+/* ---- handles, attachments, mappings (attach.c), CPU access (cpu.c) ---- */
 
 int dmabuf_handle_open(struct dmabuf_buffer *buf, int flags,
 		       struct dmabuf_handle **out);

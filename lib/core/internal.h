@@ -316,10 +316,54 @@ struct dmabuf_core {
 	struct dmabuf_core_config cfg;
 };
 
-int charge_locked(struct dmabuf_core *core, uid_t owner,
-		  enum dmabuf_charge what, const char *heap, uint64_t n);
-void uncharge_locked(struct dmabuf_core *core, uid_t owner,
-		     enum dmabuf_charge what, const char *heap, uint64_t n);
+/*
+ * Charge @n of @what to @owner through the accounting hook (core.lock
+ * held): 0 or the hook's -errno; nothing to charge without a hook or an
+ * owner.  Every charge of the core goes through these two.
+ */
+static inline int charge_locked(struct dmabuf_core *core, uid_t owner,
+				enum dmabuf_charge what, const char *heap,
+				uint64_t n)
+{
+	if (!core->acct || owner == DMABUF_NO_OWNER)
+		return 0;
+	return core->acct->charge(core->acct_arg, owner, what, heap, n);
+}
+
+static inline void uncharge_locked(struct dmabuf_core *core, uid_t owner,
+				   enum dmabuf_charge what, const char *heap,
+				   uint64_t n)
+{
+	if (core->acct && owner != DMABUF_NO_OWNER)
+		core->acct->uncharge(core->acct_arg, owner, what, heap, n);
+}
+
+/* Largest buffer accepted at all: 1 PiB keeps page rounding from wrapping. */
+#define DMABUF_MAX_SIZE (1ULL << 50)
+
+/* What a placement of @buf takes: its size in whole pages. */
+static inline uint64_t buffer_placed_size(const struct dmabuf_buffer *buf)
+{
+	return DMABUF_PAGE_ALIGN(buf->size);
+}
+
+/* buffer.c: the buffer itself; all under core.lock */
+void buffer_changed_locked(struct dmabuf_buffer *buf);
+void buffer_free_locked(struct dmabuf_buffer *buf);
+void buffer_unlock_notify(struct dmabuf_buffer *buf, bool changed);
+unsigned int buffer_ranges_fds(const struct dmabuf_memfd_range *r,
+			       unsigned int n, int *fds);
+int buffer_set_heap_locked(struct dmabuf_buffer *buf, const char *name);
+int buffer_set_size_locked(struct dmabuf_buffer *buf, uint64_t size);
+
+/* placement.c: where the bytes live; under core.lock */
+int buffer_place_locked(struct dmabuf_buffer *buf);
+bool buffer_placement_suits_all_locked(const struct dmabuf_buffer *buf,
+				       const struct dmabuf_placement *pl,
+				       const struct dmabuf_device *extra);
+int buffer_allocate_for_locked(struct dmabuf_buffer *buf,
+			       const struct dmabuf_device *extra,
+			       struct dmabuf_placement *pl);
 
 /* Copy a NUL-terminated name of at most DMABUF_NAME_LEN - 1 bytes. */
 int name_copy(char dst[DMABUF_NAME_LEN], const char *src);

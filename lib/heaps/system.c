@@ -197,19 +197,22 @@ static int system_allocate(void *priv, uint64_t size,
 	if (!pl->chunks)
 		return -ENOMEM;
 	if (fill_zone(sh, &sh->normal, pl, max, c) &&
-	    fill_zone(sh, &sh->dma32, pl, max, c)) {
-		free(pl->chunks);
-		return -ENOMEM;
-	}
+	    fill_zone(sh, &sh->dma32, pl, max, c))
+		goto err_chunks;
 	if (sh->host->check(pl, c)) {
 		sh->host->log(LOG_ERR,
 			      "system heap: placement misses constraints");
 		free_chunks(sh, pl, n);
-		free(pl->chunks);
-		return -ENOMEM;
+		goto err_chunks;
 	}
 	sh->used += size;
 	return 0;
+
+err_chunks: /* nothing taken, and nothing left pointing at freed memory */
+	free(pl->chunks);
+	pl->chunks = NULL;
+	pl->nr_chunks = 0;
+	return -ENOMEM;
 }
 
 static void system_release(void *priv, struct dmabuf_placement *pl)

@@ -38,9 +38,8 @@ void dmabuf_sanitizer_closing(int fd);
 void dmabuf_sanitizer_named(int fd, const char *name);
 void dmabuf_sanitizer_moved(void *from, size_t from_len, void *to,
 			    size_t to_len);
-void dmabuf_sanitizer_ioctl(int fd, unsigned long req, const void *arg, int err,
-			    bool interposer);
-void dmabuf_sanitizer_interposed(void);
+void dmabuf_sanitizer_ioctl(int fd, unsigned long req, const void *arg,
+			    int err);
 void dmabuf_sanitizer_user_memory(uintptr_t addr, size_t len, bool write,
 				  const char *call);
 bool dmabuf_sanitizer_keeps_sigsegv(const struct sigaction *act,

@@ -43,6 +43,8 @@ struct test_mount {
 };
 
 static struct test_mount M;
+/* The mount point's name in M.dir; a test may choose another first. */
+static const char *mount_subdir = "mnt";
 
 static inline const char *build_path(const char *rel)
 {
@@ -60,12 +62,17 @@ static inline const char *build_path(const char *rel)
 
 static inline bool is_mounted(const char *mp)
 {
-	char line[PATH_MAX * 2], needle[PATH_MAX + 3];
+	char line[PATH_MAX * 2], needle[4 * PATH_MAX + 3];
 	bool found = false;
 	FILE *f = fopen("/proc/self/mounts", "re");
+	size_t n = 1;
 
-	if (snprintf(needle, sizeof(needle), " %s ", mp) >= (int)sizeof(needle))
-		return false;
+	/* The kernel writes a space in a path as \040. */
+	needle[0] = ' ';
+	for (; *mp && n < sizeof(needle) - 6; mp++)
+		n += (size_t)(*mp == ' ' ? sprintf(needle + n, "\\040")
+					 : sprintf(needle + n, "%c", *mp));
+	strcpy(needle + n, " ");
 	while (f && !found && fgets(line, sizeof(line), f))
 		found = strstr(line, needle) != NULL;
 	if (f)
@@ -146,7 +153,7 @@ static inline void mount_with(const char *opts)
 	snprintf(M.dir, sizeof(M.dir), "/tmp/dmabuffs-test.XXXXXX");
 	cr_assert_not_null(mkdtemp(M.dir));
 	chmod(M.dir, 0755);
-	cr_assert_lt(snprintf(M.mp, sizeof(M.mp), "%s/mnt", M.dir),
+	cr_assert_lt(snprintf(M.mp, sizeof(M.mp), "%s/%s", M.dir, mount_subdir),
 		     (int)sizeof(M.mp));
 	cr_assert_lt(snprintf(M.log, sizeof(M.log), "%s/daemon.log", M.dir),
 		     (int)sizeof(M.log));

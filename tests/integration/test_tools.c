@@ -415,3 +415,34 @@ Test(tools, the_fstab_line_mounts_where_nothing_was)
 		     0, "mounted, the directory made");
 	cr_assert_eq(sh("fusermount3 -u %s/new/dir", M.dir), 0);
 }
+
+static void mount_spaced(void)
+{
+	mount_subdir = "my frames";
+	mount_default();
+}
+
+/*
+ * mountinfo writes a space as \040: dmabufctl finds the mount it is run
+ * in, and dmabuffs sees the mount it would hide, with a space in the path.
+ */
+Test(tools, a_mount_point_with_a_space_is_found, .init = mount_spaced)
+{
+	char cmd[8192];
+
+	cr_assert_not_null(strchr(M.mp, ' '));
+	cr_assert_lt(
+		snprintf(cmd, sizeof(cmd),
+			 "cd '%s' && env -u DMABUF_MOUNT %s export here 4K "
+			 "&& ls -l '%s/here'",
+			 M.mp, build_path("tools/dmabufctl"), M.mp),
+		(int)sizeof(cmd));
+	cr_assert_eq(capture(cmd, out, sizeof(out)), 0, "%s", out);
+	cr_assert_not_null(strstr(out, "exported here"), "%s", out);
+	cr_assert_lt(snprintf(cmd, sizeof(cmd), "%s -f '%s' 2>&1",
+			      build_path("fs/dmabuffs"), M.mp),
+		     (int)sizeof(cmd));
+	cr_assert_neq(capture(cmd, out, sizeof(out)), 0);
+	cr_assert_not_null(strstr(out, "is already a dmabuffs mount"), "%s",
+			   out);
+}

@@ -1,0 +1,612 @@
+// SPDX-License-Identifier: MIT
+/*
+ * DOC: the side channel's client: zero-copy mappings and udmabufs
+ *
+ * FUSE cannot hand a file descriptor back; the daemon's Unix socket does.
+ * A client asks a token on its handle (DMABUF_IOCTL_GET_TOKEN), presents it
+ * on the socket, and receives the buffer's memfd, or the runs and memfds of
+ * a udmabuf (struct dmabuf_backing), and maps them; or it presents its own
+ * memfds to make a udmabuf.  The connection is the mapping's reference on
+ * the buffer.  The protocol is in dmabuf-ioctl(2) and <dmabuf/uapi.h>; the
+ * daemon's side is fs/zerocopy.c.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/magic.h>
+#include <poll.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/random.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <dmabuf/dmabuf.h>
+
+#include "private.h"
+
+/**
+ * struct dmabuf_mapping - a zero-copy mapping of a buffer's memory
+ * @addr: where it is mapped
+ * @size: the buffer's exact size
+ * @map_size: bytes mapped (whole pages)
+ * @fd: a duplicate of the buffer fd, for CPU-access brackets
+ * @sock: the side-channel connection: the mapping's reference on the buffer
+ * @brackets: open begin/end brackets taken through this mapping
+ * @writable: mapped with PROT_WRITE
+ */
+struct dmabuf_mapping {
+	void *addr;
+	uint64_t size;
+	uint64_t map_size;
+	int fd;
+	int sock;
+	unsigned int brackets;
+	bool writable;
+};
+
+/* ---- zero-copy ---- */
+
+static int connect_to(const char *addr)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	size_t len = strnlen(addr, DMABUF_SOCKET_LEN);
+	int sock;
+
+	if (len == 0 || len >= sizeof(sa.sun_path))
+		return -EPROTO;
+	memcpy(sa.sun_path, addr, len);
+	if (addr[0] == '@')
+		sa.sun_path[0] = '\0'; /* abstract namespace */
+	sock = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+	if (sock < 0)
+		return -errno;
+	if (connect(sock, (struct sockaddr *)&sa,
+		    (socklen_t)(offsetof(struct sockaddr_un, sun_path) +
+				len))) {
+		int ret = -errno;
+
+		sys_close(sock);
+		return ret;
+	}
+	return sock;
+}
+
+/*
+ * Receive one message of up to @len bytes and the fds it may carry
+ * (O_CLOEXEC), at most @max of them.  Returns the bytes received or a
+ * negative errno; *nr_fds says how many fds came.
+ */
+static ssize_t recv_with_fds(int sock, void *data, size_t len, int *fds,
+			     unsigned int max, unsigned int *nr_fds)
+{
+	union {
+		struct cmsghdr h;
+		char buf[CMSG_SPACE(sizeof(int) * DMABUF_BACKING_MAX_FDS)];
+	} u;
+	struct iovec iov = {data, len};
+	struct msghdr msg = {.msg_iov = &iov,
+			     .msg_iovlen = 1,
+			     .msg_control = u.buf,
+			     .msg_controllen = CMSG_SPACE(sizeof(int) * max)};
+	struct cmsghdr *c;
+	ssize_t n = sys_recvmsg(sock, &msg, MSG_CMSG_CLOEXEC);
+
+	*nr_fds = 0;
+	if (n < 0)
+		return -errno;
+	c = CMSG_FIRSTHDR(&msg);
+	if (c && c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) {
+		*nr_fds = (unsigned int)((c->cmsg_len - CMSG_LEN(0)) /
+					 sizeof(int));
+		memcpy(fds, CMSG_DATA(c), sizeof(int) * *nr_fds);
+	}
+	return n;
+}
+
+static ssize_t recv_with_fd(int sock, void *data, size_t len, int *fd)
+{
+	unsigned int n;
+	ssize_t ret = recv_with_fds(sock, data, len, fd, 1, &n);
+
+	if (!n)
+		*fd = -1;
+	return ret;
+}
+
+/*
+ * A buffer's memory as the side channel answers it: one memfd, or runs of
+ * the memfds it carried (a udmabuf).
+ */
+struct memory {
+	struct dmabuf_redeem_reply reply;
+	_Alignas(struct dmabuf_backing) char room
+		[sizeof(struct dmabuf_backing) +
+		 DMABUF_BACKING_MAX_RANGES *
+			 sizeof(struct dmabuf_backing_range)];
+	int fds[DMABUF_BACKING_MAX_FDS];
+	unsigned int nr_fds;
+};
+
+/* One datagram lands in @reply and @room: they must touch. */
+_Static_assert(offsetof(struct memory, room) ==
+		       sizeof(struct dmabuf_redeem_reply),
+	       "reply and runs are one message");
+
+/* The runs that follow the reply (DMABUF_REPLY_RANGES), in @room. */
+static const struct dmabuf_backing *runs_of(const struct memory *mem)
+{
+	return (const struct dmabuf_backing *)mem->room;
+}
+
+static void memory_close(struct memory *mem)
+{
+	while (mem->nr_fds)
+		sys_close(mem->fds[--mem->nr_fds]);
+}
+
+/* The answer to a mapping token, checked. */
+static int recv_memory(int sock, struct memory *mem)
+{
+	ssize_t n =
+		recv_with_fds(sock, mem, offsetof(struct memory, fds), mem->fds,
+			      DMABUF_BACKING_MAX_FDS, &mem->nr_fds);
+	const struct dmabuf_backing *b = runs_of(mem);
+	bool runs = mem->reply.flags & DMABUF_REPLY_RANGES;
+	unsigned int i;
+
+	if (n < 0)
+		return (int)n;
+	if (n < (ssize_t)sizeof(mem->reply))
+		goto bad;
+	if (mem->reply.status) {
+		memory_close(mem);
+		return mem->reply.status;
+	}
+	if (!runs) {
+		if (n != sizeof(mem->reply) || mem->nr_fds != 1)
+			goto bad;
+		return 0;
+	}
+	if ((size_t)n < sizeof(mem->reply) + sizeof(*b) ||
+	    b->count > DMABUF_BACKING_MAX_RANGES || b->nr_fds != mem->nr_fds ||
+	    (size_t)n != sizeof(mem->reply) + sizeof(*b) +
+				 b->count * sizeof(b->ranges[0]))
+		goto bad;
+	for (i = 0; i < b->count; i++)
+		if (b->ranges[i].memfd >= mem->nr_fds)
+			goto bad;
+	return 0;
+bad:
+	memory_close(mem);
+	return -EPROTO;
+}
+
+/*
+ * Present a token for @fd on its side channel: @msg (a struct
+ * dmabuf_redeem, perhaps followed by more) with @nr_fds of @fds.  Returns
+ * the connected socket or a negative errno.
+ */
+static int present(const struct dmabuf_token *tok, const void *msg, size_t len,
+		   const int *fds, unsigned int nr_fds)
+{
+	union {
+		struct cmsghdr h;
+		char buf[CMSG_SPACE(sizeof(int) * DMABUF_BACKING_MAX_FDS)];
+	} u;
+	struct iovec iov = {(void *)msg, len};
+	struct msghdr m = {.msg_iov = &iov, .msg_iovlen = 1};
+	struct cmsghdr *c;
+	int sock = connect_to(tok->socket);
+
+	if (sock < 0)
+		return sock;
+	if (nr_fds) {
+		memset(&u, 0, sizeof(u));
+		m.msg_control = u.buf;
+		m.msg_controllen = CMSG_SPACE(sizeof(int) * nr_fds);
+		c = CMSG_FIRSTHDR(&m);
+		c->cmsg_level = SOL_SOCKET;
+		c->cmsg_type = SCM_RIGHTS;
+		c->cmsg_len = CMSG_LEN(sizeof(int) * nr_fds);
+		memcpy(CMSG_DATA(c), fds, sizeof(int) * nr_fds);
+	}
+	/*
+	 * EPIPE: the daemon refused the connection itself (a per-uid limit);
+	 * its answer says why, queued before it closed.
+	 */
+	if (sys_sendmsg(sock, &m, MSG_NOSIGNAL) != (ssize_t)len &&
+	    errno != EPIPE) {
+		int ret = -errno;
+
+		sys_close(sock);
+		return ret;
+	}
+	return sock;
+}
+
+/* Get @fd's memory: token by ioctl, redeemed on the side channel. */
+static int redeem(int fd, bool write, int *sock, struct memory *mem)
+{
+	struct dmabuf_token tok = {.flags = write ? DMABUF_TOKEN_WRITE : 0};
+	struct dmabuf_redeem req = {.version = DMABUF_REDEEM_VERSION};
+	int ret = xioctl(fd, DMABUF_IOCTL_GET_TOKEN, &tok);
+
+	if (ret)
+		return ret;
+	memcpy(req.token, tok.token, sizeof(req.token));
+	*sock = present(&tok, &req, sizeof(req), NULL, 0);
+	explicit_bzero(&tok, sizeof(tok));
+	explicit_bzero(&req, sizeof(req));
+	if (*sock < 0)
+		return *sock;
+	ret = recv_memory(*sock, mem);
+	if (ret) {
+		sys_close(*sock);
+		*sock = -1;
+	}
+	return ret;
+}
+
+/*
+ * Map [@off, @off + @len) of @mem like sys_mmap(2).  Runs are mapped one by one
+ * into a reservation, so the view is contiguous whatever their memfds.
+ */
+static void *map_memory(const struct memory *mem, void *addr, size_t len,
+			int prot, int flags, off_t off)
+{
+	const struct dmabuf_backing *b = runs_of(mem);
+	uint64_t start = 0, end = (uint64_t)off + len;
+	unsigned int i;
+	char *base;
+
+	if (!(mem->reply.flags & DMABUF_REPLY_RANGES))
+		return sys_mmap(addr, len, prot, flags, mem->fds[0], off);
+	if (((flags & MAP_TYPE) != MAP_SHARED &&
+	     (flags & MAP_TYPE) != MAP_SHARED_VALIDATE) ||
+	    off < 0 || off % DMABUF_PAGE_SIZE || end > mem->reply.map_size) {
+		errno = EINVAL; /* as a heap's mmap says */
+		return MAP_FAILED;
+	}
+	base = sys_mmap(addr, len, PROT_NONE,
+			MAP_PRIVATE | MAP_ANONYMOUS |
+				(flags & (MAP_FIXED | MAP_FIXED_NOREPLACE)),
+			-1, 0);
+	for (i = 0; base != MAP_FAILED && i < b->count; i++) {
+		const struct dmabuf_backing_range *r = &b->ranges[i];
+		uint64_t lo = start > (uint64_t)off ? start : (uint64_t)off;
+		uint64_t hi = start + r->size < end ? start + r->size : end;
+
+		if (lo < hi &&
+		    sys_mmap(base + (lo - (uint64_t)off), hi - lo, prot,
+			     MAP_SHARED | MAP_FIXED, mem->fds[r->memfd],
+			     (off_t)(r->offset + (lo - start))) == MAP_FAILED) {
+			int err = errno;
+
+			sys_munmap(base, len);
+			errno = err;
+			return MAP_FAILED;
+		}
+		start += r->size;
+	}
+	return base;
+}
+
+/**
+ * dmabuf_map_memory() - sys_mmap(2) a buffer's memory, whatever holds it
+ * @fd: a buffer fd (O_RDWR for PROT_WRITE)
+ * @addr: as sys_mmap(2)
+ * @len: as sys_mmap(2)
+ * @prot: as sys_mmap(2)
+ * @flags: as sys_mmap(2); MAP_SHARED
+ * @off: as sys_mmap(2)
+ *
+ * For the buffers whose file sys_mmap(2) cannot map (a udmabuf made of runs of
+ * other memfds; a handle opened before its buffer was sized, on a mount
+ * with passthrough), as the compat layer needs: the memory comes over the
+ * zero-copy side channel and is mapped as the program asked, one view of
+ * exactly the buffer's pages.  Unlike dmabuf_mmap() the mapping holds no
+ * reference in the daemon; the pages stay valid for as long as they are
+ * mapped.  Unmap with sys_munmap(2).
+ *
+ * Return: the address, or MAP_FAILED with errno set.
+ */
+void *dmabuf_map_memory(int fd, void *addr, size_t len, int prot, int flags,
+			off_t off)
+{
+	static __thread struct memory mem;
+	void *p = MAP_FAILED;
+	int sock, ret = redeem(fd, prot & PROT_WRITE, &sock, &mem);
+
+	if (ret) {
+		errno = -ret;
+		return MAP_FAILED;
+	}
+	p = map_memory(&mem, addr, len, prot, flags, off);
+	ret = errno;
+	memory_close(&mem);
+	sys_close(sock);
+	errno = ret;
+	return p;
+}
+
+/* Index of memfd @fd among @fds, adding it if new; -E2BIG past the limit. */
+static int fd_slot(int fd, int *fds, unsigned int *n)
+{
+	unsigned int i;
+
+	for (i = 0; i < *n; i++)
+		if (fds[i] == fd)
+			return (int)i;
+	if (*n == DMABUF_BACKING_MAX_FDS)
+		return -E2BIG;
+	fds[*n] = fd;
+	return (int)(*n)++;
+}
+
+/* Send @runs with a backing token of the EMPTY buffer @fd; the answer. */
+int dmabuf_channel_bind_runs(int fd, const struct dmabuf_memfd_run *runs,
+			     unsigned int count)
+{
+	struct dmabuf_token tok = {.flags = DMABUF_TOKEN_BACKING};
+	static __thread union {
+		struct {
+			struct dmabuf_redeem req;
+			struct dmabuf_backing b;
+		};
+		char room[sizeof(struct dmabuf_redeem) +
+			  sizeof(struct dmabuf_backing) +
+			  DMABUF_BACKING_MAX_RANGES *
+				  sizeof(struct dmabuf_backing_range)];
+	} msg;
+	struct dmabuf_redeem_reply reply;
+	int fds[DMABUF_BACKING_MAX_FDS], sock, ret, slot, got = -1;
+	unsigned int i, nr_fds = 0;
+	ssize_t n;
+
+	for (i = 0; i < count; i++) {
+		slot = fd_slot(runs[i].memfd, fds, &nr_fds);
+		if (slot < 0)
+			return slot;
+		msg.b.ranges[i] =
+			(struct dmabuf_backing_range){.memfd = (uint32_t)slot,
+						      .offset = runs[i].offset,
+						      .size = runs[i].size};
+	}
+	ret = xioctl(fd, DMABUF_IOCTL_GET_TOKEN, &tok);
+	if (ret)
+		return ret;
+	msg.req = (struct dmabuf_redeem){.version = DMABUF_REDEEM_VERSION};
+	memcpy(msg.req.token, tok.token, sizeof(msg.req.token));
+	msg.b.count = count;
+	msg.b.nr_fds = nr_fds;
+	sock = present(&tok, &msg,
+		       sizeof(msg.req) + sizeof(msg.b) +
+			       count * sizeof(msg.b.ranges[0]),
+		       fds, nr_fds);
+	explicit_bzero(&tok, sizeof(tok));
+	if (sock < 0)
+		return sock;
+	n = recv_with_fd(sock, &reply, sizeof(reply), &got);
+	sys_close(sock);
+	if (got >= 0)
+		sys_close(got);
+	if (n < 0)
+		return (int)n;
+	return n == sizeof(reply) ? reply.status : -EPROTO;
+}
+
+/**
+ * dmabuf_mmap() - map the buffer's memory itself (zero-copy)
+ * @fd: a buffer fd (O_RDWR for PROT_WRITE)
+ * @prot: PROT_READ, optionally | PROT_WRITE
+ * @mapping: out
+ *
+ * The mapping holds a reference on the buffer until dmabuf_munmap() (or the
+ * process's death).  Bracket access with dmabuf_mapping_begin/end.
+ *
+ * Return: 0; -EACCES for PROT_WRITE on a read-only fd (or a refused
+ * token); -EINVAL for bad @prot or a non-buffer fd; a negative errno.
+ */
+int dmabuf_mmap(int fd, int prot, struct dmabuf_mapping **mapping)
+{
+	static __thread struct memory mem;
+	struct dmabuf_mapping *m;
+	int ret;
+
+	if (!(prot & PROT_READ) || (prot & ~(PROT_READ | PROT_WRITE)))
+		return -EINVAL;
+	m = calloc(1, sizeof(*m));
+	if (!m)
+		return -ENOMEM;
+	m->fd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+	if (m->fd < 0) {
+		ret = -errno;
+		goto err_free;
+	}
+	ret = redeem(fd, prot & PROT_WRITE, &m->sock, &mem);
+	if (ret)
+		goto err_fd;
+	m->addr =
+		map_memory(&mem, NULL, mem.reply.map_size, prot, MAP_SHARED, 0);
+	ret = m->addr == MAP_FAILED ? -errno : 0;
+	memory_close(&mem);
+	if (ret)
+		goto err_sock;
+	m->size = mem.reply.size;
+	m->map_size = mem.reply.map_size;
+	m->writable = prot & PROT_WRITE;
+	if (dmabuf_sanitizer_enabled()) /* watched as a file mapping is */
+		dmabuf_sanitizer_mapped(m->addr, m->map_size, prot, m->fd, 0);
+	*mapping = m;
+	return 0;
+
+err_sock:
+	sys_close(m->sock);
+err_fd:
+	sys_close(m->fd);
+err_free:
+	free(m);
+	return ret;
+}
+
+void *dmabuf_mapping_addr(const struct dmabuf_mapping *m)
+{
+	return m->addr;
+}
+
+uint64_t dmabuf_mapping_size(const struct dmabuf_mapping *m)
+{
+	return m->size;
+}
+
+/**
+ * dmabuf_mapping_begin() - begin CPU access through a mapping
+ * @m: the mapping
+ * @offset: first byte
+ * @length: bytes, 0 for up to the end
+ * @dir: DMABUF_CPU_READ and/or DMABUF_CPU_WRITE (WRITE needs a writable
+ *       mapping)
+ *
+ * Return: 0 or a negative errno, as dmabuf_begin_cpu_access().
+ */
+int dmabuf_mapping_begin(struct dmabuf_mapping *m, uint64_t offset,
+			 uint64_t length, uint32_t dir)
+{
+	int ret;
+
+	if ((dir & DMABUF_CPU_WRITE) && !m->writable)
+		return -EACCES;
+	ret = cpu_access(m->fd, DMABUF_IOCTL_BEGIN_CPU_ACCESS, offset, length,
+			 dir);
+	if (!ret)
+		m->brackets++;
+	return ret;
+}
+
+/**
+ * dmabuf_mapping_end() - end CPU access; writes become visible to read(2)
+ * @m: the mapping
+ * @offset: first byte
+ * @length: bytes, 0 for up to the end
+ * @dir: as given to begin
+ *
+ * Return: 0 or -EINVAL.
+ */
+int dmabuf_mapping_end(struct dmabuf_mapping *m, uint64_t offset,
+		       uint64_t length, uint32_t dir)
+{
+	int ret = cpu_access(m->fd, DMABUF_IOCTL_END_CPU_ACCESS, offset, length,
+			     dir);
+
+	if (!ret && m->brackets)
+		m->brackets--;
+	return ret;
+}
+
+/**
+ * dmabuf_kmap() - address of page @page, valid between begin and end
+ * @m: the mapping
+ * @page: page index (4 KiB pages)
+ *
+ * Return: the address, or NULL with errno EPERM outside a CPU-access
+ * bracket, ERANGE past the end.
+ */
+void *dmabuf_kmap(struct dmabuf_mapping *m, uint64_t page)
+{
+	if (page >= m->map_size / DMABUF_PAGE_SIZE) {
+		errno = ERANGE;
+		return NULL;
+	}
+	if (!m->brackets) {
+		errno = EPERM;
+		return NULL;
+	}
+	return (char *)m->addr + page * DMABUF_PAGE_SIZE;
+}
+
+void dmabuf_kunmap(struct dmabuf_mapping *m, uint64_t page)
+{
+	(void)m, (void)page; /* the whole buffer stays mapped */
+}
+
+/**
+ * dmabuf_munmap() - unmap and drop the mapping's reference on the buffer
+ * @m: the mapping; freed
+ *
+ * Return: 0, or a negative errno from sys_munmap(2).
+ */
+int dmabuf_munmap(struct dmabuf_mapping *m)
+{
+	int ret;
+
+	if (dmabuf_sanitizer_enabled())
+		dmabuf_sanitizer_unmapping(m->addr, m->map_size);
+	ret = sys_munmap(m->addr, m->map_size) ? -errno : 0;
+
+	sys_close(m->sock);
+	sys_close(m->fd);
+	free(m);
+	return ret;
+}
+
+/* ---- fd passing ---- */
+
+/**
+ * dmabuf_send_fd() - send a buffer fd over a Unix socket (SCM_RIGHTS)
+ * @sock: a connected AF_UNIX socket
+ * @fd: the buffer fd; the receiver gets the same handle
+ *
+ * Return: 0 or a negative errno.
+ */
+int dmabuf_send_fd(int sock, int fd)
+{
+	union {
+		struct cmsghdr h;
+		char buf[CMSG_SPACE(sizeof(int))];
+	} u;
+	char byte = 'D';
+	struct iovec iov = {&byte, 1};
+	struct msghdr msg = {.msg_iov = &iov,
+			     .msg_iovlen = 1,
+			     .msg_control = u.buf,
+			     .msg_controllen = sizeof(u.buf)};
+	struct cmsghdr *c;
+
+	memset(&u, 0, sizeof(u));
+	c = CMSG_FIRSTHDR(&msg);
+	c->cmsg_level = SOL_SOCKET;
+	c->cmsg_type = SCM_RIGHTS;
+	c->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(c), &fd, sizeof(int));
+	return sys_sendmsg(sock, &msg, MSG_NOSIGNAL) == 1 ? 0 : -errno;
+}
+
+/**
+ * dmabuf_recv_fd() - receive a buffer fd sent with dmabuf_send_fd()
+ * @sock: a connected AF_UNIX socket
+ *
+ * Return: the fd (O_CLOEXEC), -ECONNRESET at end of stream, -EBADMSG when
+ * the message carried no fd, or a negative errno.
+ */
+int dmabuf_recv_fd(int sock)
+{
+	char byte;
+	int fd;
+	ssize_t n = recv_with_fd(sock, &byte, 1, &fd);
+
+	if (n < 0)
+		return (int)n;
+	if (n == 0)
+		return -ECONNRESET;
+	if (fd < 0)
+		return -EBADMSG;
+	return fd;
+}

@@ -1,0 +1,82 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * DOC: what libdmabuf's files share, private to them
+ *
+ * libdmabuf is linked into programs, into the daemon and tools, and into
+ * libdmabuf-compat.so, the LD_PRELOAD layer that exports libc's own names
+ * (open, ioctl, mmap, close, sendmsg, ...).  Inside that layer a plain call
+ * of one of them from libdmabuf would bind to the layer's interposer (the
+ * preload comes first in the lookup), and the layer calls libdmabuf: the
+ * two would call each other.  So libdmabuf makes its system calls through
+ * the sys_*() below, which reach the next definition (libc's, or a
+ * sanitizer runtime's), and tells the CPU-access sanitizer itself what it
+ * did (xioctl(), sys_close()).
+ */
+#ifndef DMABUF_LIBDMABUF_PRIVATE_H
+#define DMABUF_LIBDMABUF_PRIVATE_H
+
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <dmabuf/dmabuf.h>
+
+#include "sanitizer.h"
+
+#define sys_open(...) REAL(open)(__VA_ARGS__)
+#define sys_ioctl(...) REAL(ioctl)(__VA_ARGS__)
+#define sys_mmap(...) REAL(mmap)(__VA_ARGS__)
+#define sys_munmap(...) REAL(munmap)(__VA_ARGS__)
+#define sys_sendmsg(...) REAL(sendmsg)(__VA_ARGS__)
+#define sys_recvmsg(...) REAL(recvmsg)(__VA_ARGS__)
+
+/* close(2), and the sanitizer told, as the layer's close() would. */
+static inline int sys_close(int fd)
+{
+	if (dmabuf_sanitizer_enabled())
+		dmabuf_sanitizer_closing(fd);
+	return REAL(close)(fd);
+}
+
+/* An ioctl, reported to the sanitizer (dmabuf-sanitizer(7)): -errno. */
+static inline int xioctl(int fd, unsigned long cmd, void *arg)
+{
+	int err = sys_ioctl(fd, cmd, arg) ? errno : 0;
+
+	if (dmabuf_sanitizer_enabled())
+		dmabuf_sanitizer_ioctl(fd, cmd, arg, err);
+	return -err;
+}
+
+static inline int copy_name(char dst[DMABUF_NAME_LEN], const char *src)
+{
+	size_t len = src ? strlen(src) : 0;
+
+	if (len >= DMABUF_NAME_LEN)
+		return -EINVAL;
+	memset(dst, 0, DMABUF_NAME_LEN);
+	if (len)
+		memcpy(dst, src, len);
+	return 0;
+}
+
+/* BEGIN_CPU_ACCESS or END_CPU_ACCESS of [@offset, @offset + @length). */
+static inline int cpu_access(int fd, unsigned long cmd, uint64_t offset,
+			     uint64_t length, uint32_t dir)
+{
+	struct dmabuf_cpu_access c = {
+		.offset = offset, .length = length, .flags = dir};
+
+	return xioctl(fd, cmd, &c);
+}
+
+/* channel.c: the side channel, for dmabuf_export_memfds() */
+__attribute__((visibility("hidden"))) int
+dmabuf_channel_bind_runs(int fd, const struct dmabuf_memfd_run *runs,
+			 unsigned int count);
+
+#endif /* DMABUF_LIBDMABUF_PRIVATE_H */
