@@ -59,6 +59,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "fdmsg.h"
 #include "zc.h"
 
 #define DEFAULT_TOKEN_TTL_MS 5000
@@ -72,29 +73,13 @@ static int send_msg(int fd, const struct dmabuf_redeem_reply *r,
 		    const void *extra, size_t extra_len, const int *fds,
 		    unsigned int nr_fds)
 {
-	union {
-		struct cmsghdr h;
-		char buf[CMSG_SPACE(sizeof(int) * DMABUF_BACKING_MAX_FDS)];
-	} u;
 	struct iovec iov[2] = {{(void *)r, sizeof(*r)},
 			       {(void *)extra, extra_len}};
-	struct msghdr msg = {.msg_iov = iov, .msg_iovlen = extra_len ? 2 : 1};
-	struct cmsghdr *c;
+	ssize_t n = dmabuf_fdmsg_send(fd, iov, extra_len ? 2 : 1, fds, nr_fds);
 
-	if (nr_fds) {
-		memset(&u, 0, sizeof(u));
-		msg.msg_control = u.buf;
-		msg.msg_controllen = CMSG_SPACE(sizeof(int) * nr_fds);
-		c = CMSG_FIRSTHDR(&msg);
-		c->cmsg_level = SOL_SOCKET;
-		c->cmsg_type = SCM_RIGHTS;
-		c->cmsg_len = CMSG_LEN(sizeof(int) * nr_fds);
-		memcpy(CMSG_DATA(c), fds, sizeof(int) * nr_fds);
-	}
-	return sendmsg(fd, &msg, MSG_NOSIGNAL) ==
-			       (ssize_t)(sizeof(*r) + extra_len)
-		       ? 0
-		       : -errno;
+	if (n < 0)
+		return (int)n;
+	return n == (ssize_t)(sizeof(*r) + extra_len) ? 0 : -EMSGSIZE;
 }
 
 static int send_reply(int fd, const struct dmabuf_redeem_reply *r, int memfd)
@@ -155,35 +140,16 @@ static void sort_fds(struct zc *zc, uid_t uid, struct zc_msg *m)
 /* Receive one request; -EAGAIN when there was none after all. */
 static int recv_request(struct zc *zc, struct zc_conn *conn, struct zc_msg *m)
 {
-	int fd = conn->fd;
-	union {
-		struct cmsghdr h;
-		char buf[CMSG_SPACE(sizeof(int) * DMABUF_BACKING_MAX_FDS)];
-	} u;
-	struct iovec iov = {m->bytes, sizeof(m->bytes)};
-	struct msghdr msg = {.msg_iov = &iov,
-			     .msg_iovlen = 1,
-			     .msg_control = u.buf,
-			     .msg_controllen = sizeof(u.buf)};
-	struct cmsghdr *c;
-	ssize_t n = recvmsg(fd, &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+	int truncated;
+	ssize_t n = dmabuf_fdmsg_recv(
+		conn->fd, m->bytes, sizeof(m->bytes), MSG_DONTWAIT, m->fds,
+		DMABUF_BACKING_MAX_FDS, &m->nr_fds, &truncated);
 
-	m->nr_fds = 0;
 	if (n < 0)
-		return -errno;
-	for (c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c))
-		if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) {
-			unsigned int k =
-				(unsigned int)((c->cmsg_len - CMSG_LEN(0)) /
-					       sizeof(int));
-
-			memcpy(m->fds + m->nr_fds, CMSG_DATA(c),
-			       sizeof(int) * k);
-			m->nr_fds += k;
-		}
+		return (int)n;
 	sort_fds(zc, conn->cred.uid, m);
 	m->len = (size_t)n;
-	if (msg.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) {
+	if (truncated) {
 		msg_close_fds(m);
 		return -EMSGSIZE;
 	}

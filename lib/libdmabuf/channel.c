@@ -30,6 +30,7 @@
 
 #include <dmabuf/dmabuf.h>
 
+#include "../util/fdmsg.h"
 #include "private.h"
 
 /**
@@ -79,42 +80,10 @@ static int connect_to(const char *addr)
 	return sock;
 }
 
-/*
- * Receive one message of up to @len bytes and the fds it may carry
- * (O_CLOEXEC), at most @max of them.  Returns the bytes received or a
- * negative errno; *nr_fds says how many fds came.
- */
-static ssize_t recv_with_fds(int sock, void *data, size_t len, int *fds,
-			     unsigned int max, unsigned int *nr_fds)
-{
-	union {
-		struct cmsghdr h;
-		char buf[CMSG_SPACE(sizeof(int) * DMABUF_BACKING_MAX_FDS)];
-	} u;
-	struct iovec iov = {data, len};
-	struct msghdr msg = {.msg_iov = &iov,
-			     .msg_iovlen = 1,
-			     .msg_control = u.buf,
-			     .msg_controllen = CMSG_SPACE(sizeof(int) * max)};
-	struct cmsghdr *c;
-	ssize_t n = sys_recvmsg(sock, &msg, MSG_CMSG_CLOEXEC);
-
-	*nr_fds = 0;
-	if (n < 0)
-		return -errno;
-	c = CMSG_FIRSTHDR(&msg);
-	if (c && c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) {
-		*nr_fds = (unsigned int)((c->cmsg_len - CMSG_LEN(0)) /
-					 sizeof(int));
-		memcpy(fds, CMSG_DATA(c), sizeof(int) * *nr_fds);
-	}
-	return n;
-}
-
 static ssize_t recv_with_fd(int sock, void *data, size_t len, int *fd)
 {
 	unsigned int n;
-	ssize_t ret = recv_with_fds(sock, data, len, fd, 1, &n);
+	ssize_t ret = dmabuf_fdmsg_recv(sock, data, len, 0, fd, 1, &n, NULL);
 
 	if (!n)
 		*fd = -1;
@@ -155,9 +124,9 @@ static void memory_close(struct memory *mem)
 /* The answer to a mapping token, checked. */
 static int recv_memory(int sock, struct memory *mem)
 {
-	ssize_t n =
-		recv_with_fds(sock, mem, offsetof(struct memory, fds), mem->fds,
-			      DMABUF_BACKING_MAX_FDS, &mem->nr_fds);
+	ssize_t n = dmabuf_fdmsg_recv(sock, mem, offsetof(struct memory, fds),
+				      0, mem->fds, DMABUF_BACKING_MAX_FDS,
+				      &mem->nr_fds, NULL);
 	const struct dmabuf_backing *b = runs_of(mem);
 	bool runs = mem->reply.flags & DMABUF_REPLY_RANGES;
 	unsigned int i;
@@ -197,37 +166,20 @@ bad:
 static int present(const struct dmabuf_token *tok, const void *msg, size_t len,
 		   const int *fds, unsigned int nr_fds)
 {
-	union {
-		struct cmsghdr h;
-		char buf[CMSG_SPACE(sizeof(int) * DMABUF_BACKING_MAX_FDS)];
-	} u;
 	struct iovec iov = {(void *)msg, len};
-	struct msghdr m = {.msg_iov = &iov, .msg_iovlen = 1};
-	struct cmsghdr *c;
 	int sock = connect_to(tok->socket);
+	ssize_t n;
 
 	if (sock < 0)
 		return sock;
-	if (nr_fds) {
-		memset(&u, 0, sizeof(u));
-		m.msg_control = u.buf;
-		m.msg_controllen = CMSG_SPACE(sizeof(int) * nr_fds);
-		c = CMSG_FIRSTHDR(&m);
-		c->cmsg_level = SOL_SOCKET;
-		c->cmsg_type = SCM_RIGHTS;
-		c->cmsg_len = CMSG_LEN(sizeof(int) * nr_fds);
-		memcpy(CMSG_DATA(c), fds, sizeof(int) * nr_fds);
-	}
 	/*
 	 * EPIPE: the daemon refused the connection itself (a per-uid limit);
 	 * its answer says why, queued before it closed.
 	 */
-	if (sys_sendmsg(sock, &m, MSG_NOSIGNAL) != (ssize_t)len &&
-	    errno != EPIPE) {
-		int ret = -errno;
-
+	n = dmabuf_fdmsg_send(sock, &iov, 1, fds, nr_fds);
+	if (n != (ssize_t)len && n != -EPIPE) {
 		sys_close(sock);
-		return ret;
+		return n < 0 ? (int)n : -EPROTO;
 	}
 	return sock;
 }
@@ -568,25 +520,11 @@ int dmabuf_munmap(struct dmabuf_mapping *m)
  */
 int dmabuf_send_fd(int sock, int fd)
 {
-	union {
-		struct cmsghdr h;
-		char buf[CMSG_SPACE(sizeof(int))];
-	} u;
 	char byte = 'D';
 	struct iovec iov = {&byte, 1};
-	struct msghdr msg = {.msg_iov = &iov,
-			     .msg_iovlen = 1,
-			     .msg_control = u.buf,
-			     .msg_controllen = sizeof(u.buf)};
-	struct cmsghdr *c;
+	ssize_t n = dmabuf_fdmsg_send(sock, &iov, 1, &fd, 1);
 
-	memset(&u, 0, sizeof(u));
-	c = CMSG_FIRSTHDR(&msg);
-	c->cmsg_level = SOL_SOCKET;
-	c->cmsg_type = SCM_RIGHTS;
-	c->cmsg_len = CMSG_LEN(sizeof(int));
-	memcpy(CMSG_DATA(c), &fd, sizeof(int));
-	return sys_sendmsg(sock, &msg, MSG_NOSIGNAL) == 1 ? 0 : -errno;
+	return n == 1 ? 0 : n < 0 ? (int)n : -EPROTO;
 }
 
 /**
