@@ -48,6 +48,7 @@
 
 #include <dmabuf/dmabuf.h>
 
+#include "../libdmabuf/private.h"
 #include "compat.h"
 
 #define UDMABUF_LIST_MAX DMABUF_BACKING_MAX_RANGES /* the kernel's limit */
@@ -87,22 +88,6 @@ static int copy_to_user(void *user, const void *src, size_t len)
 		       : -EFAULT;
 }
 
-/* The handle of @buf with exactly @accmode, closing @buf. */
-static int reopen_as(int buf, int accmode)
-{
-	char path[64];
-	int fd;
-
-	if (accmode == O_RDWR)
-		return buf;
-	snprintf(path, sizeof(path), "/proc/self/fd/%d", buf);
-	fd = REAL(open)(path, accmode | O_CLOEXEC);
-	if (fd < 0)
-		fd = -errno;
-	close(buf);
-	return fd;
-}
-
 /**
  * compat_heap_alloc() - DMA_HEAP_IOCTL_ALLOC, as drivers/dma-buf/dma-heap.c
  * @heap: the heap's name
@@ -139,7 +124,7 @@ int compat_heap_alloc(const char *heap, unsigned long req, void *arg)
 	if (fd == -EFBIG || fd == -ENOSPC)
 		fd = -ENOMEM; /* what a kernel heap says */
 	if (fd >= 0 && (d.fd_flags & O_ACCMODE) == O_WRONLY)
-		fd = reopen_as(fd, O_WRONLY);
+		fd = dmabuf_reopen(fd, O_WRONLY);
 	if (fd < 0)
 		return fd;
 	if (!(d.fd_flags & O_CLOEXEC) && fcntl(fd, F_SETFD, 0)) {

@@ -138,19 +138,27 @@ static int create_file(const char *mount, const char *name, int *fd)
 	return ret;
 }
 
-/*
- * A fresh handle of the buffer behind @fd, which it closes.  The handle that
- * created a buffer was opened while the buffer was EMPTY, so a mount with
- * passthrough serves it through the daemon and cannot sys_mmap(2) it; one
- * opened after the export is bound to the buffer's memory (see dmabuffs(8)).
+/**
+ * dmabuf_reopen() - a fresh handle of the buffer behind @fd, which it closes
+ * @fd: a buffer fd
+ * @accmode: O_RDONLY, O_WRONLY or O_RDWR; O_CLOEXEC is added
+ *
+ * The one way libdmabuf and the compat layer make a handle with another
+ * access mode.  The handle that created a buffer was opened while the
+ * buffer was EMPTY, so a mount with passthrough serves it through the
+ * daemon and cannot mmap(2) it; one opened after the export is bound to the
+ * buffer's memory (see dmabuffs(8)).  The daemon checks the new open
+ * against the file's mode, as for any open.
+ *
+ * Return: the new fd, or -errno (@fd is closed either way).
  */
-static int reopen(int fd, int flags)
+int dmabuf_reopen(int fd, int accmode)
 {
 	char path[64];
 	int fresh;
 
 	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
-	fresh = sys_open(path, flags | O_CLOEXEC);
+	fresh = sys_open(path, accmode | O_CLOEXEC);
 	if (fresh < 0)
 		fresh = -errno;
 	sys_close(fd);
@@ -191,7 +199,7 @@ int dmabuf_export(const char *mount, const char *name, const char *heap,
 			unlink_in(mount, name);
 		return ret;
 	}
-	return reopen(fd, (flags & DMABUF_EXPORT_READONLY) ? O_RDONLY : O_RDWR);
+	return dmabuf_reopen(fd, (flags & DMABUF_EXPORT_READONLY) ? O_RDONLY : O_RDWR);
 }
 
 static uint64_t runs_size(const struct dmabuf_memfd_run *runs,
@@ -251,7 +259,7 @@ int dmabuf_export_memfds(const char *mount, const char *name,
 			unlink_in(mount, name);
 		return ret;
 	}
-	return reopen(fd, O_RDWR);
+	return dmabuf_reopen(fd, O_RDWR);
 }
 
 /**

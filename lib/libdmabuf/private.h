@@ -74,6 +74,9 @@ static inline int cpu_access(int fd, unsigned long cmd, uint64_t offset,
 	return xioctl(fd, cmd, &c);
 }
 
+/* dmabuf.c */
+__attribute__((visibility("hidden"))) int dmabuf_reopen(int fd, int accmode);
+
 /* channel.c: the side channel, for dmabuf_export_memfds() */
 __attribute__((visibility("hidden"))) int
 dmabuf_channel_bind_runs(int fd, const struct dmabuf_memfd_run *runs,
