@@ -97,6 +97,13 @@ static void check_errors(int heap, const char *name)
 	check(alloc((int)big.d.fd, 4096, O_RDWR, 0, &fd) == -ENOTTY,
 	      "ALLOC on a buffer fd: ENOTTY");
 	close((int)big.d.fd);
+	check(!alloc(heap, 4096, O_WRONLY, 0, &fd) &&
+		      (fcntl(fd, F_GETFL) & O_ACCMODE) == O_WRONLY,
+	      "%s: O_WRONLY gives a write-only fd", name);
+	check(mmap(NULL, 4096, PROT_READ, MAP_SHARED, fd, 0) == MAP_FAILED &&
+		      errno == EACCES,
+	      "%s: a write-only fd does not mmap: EACCES", name);
+	close(fd);
 }
 
 static void check_buffer(int heap, const char *name)
