@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "decode.h"
+#include "dmabuf-core.h"
 #include "ioctls.h"
 
 static bool terminated(const char *s, size_t len)
@@ -81,21 +82,15 @@ static const char *check_heap_info(const union ioctl_arg *a)
 	return a->heap.pad ? "pad not 0" : NULL;
 }
 
-static bool sync_flags_ok(__u32 flags)
-{
-	return (flags & DMA_BUF_SYNC_RW) && !(flags & ~(__u32)DMA_BUF_SYNC_RW);
-}
-
+/* Its flags are the object model's (dmabuf_fence_export()). */
 static const char *check_fence_export(const union ioctl_arg *a)
 {
-	if (!sync_flags_ok(a->fexp.flags) || a->fexp.pad || a->fexp.id)
-		return "flags must be READ and/or WRITE, pad and id 0";
-	return NULL;
+	return a->fexp.pad || a->fexp.id ? "pad and id must be 0" : NULL;
 }
 
 static const char *check_fence_import(const union ioctl_arg *a)
 {
-	if (!sync_flags_ok(a->fimp.flags) || a->fimp.pad)
+	if (!dmabuf_cpu_dir_valid(a->fimp.flags) || a->fimp.pad)
 		return "flags must be READ and/or WRITE, pad 0";
 	return NULL;
 }

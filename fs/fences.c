@@ -154,7 +154,8 @@ static int publish(struct fs *fs, uid_t uid, struct dmabuf_fence *fence,
  * @file: the buffer handle
  * @e: in: flags; out: the id
  *
- * Return: 0; -EMFILE past max_fences; -errno.
+ * Return: 0; -EINVAL for flags that are not READ and/or WRITE; -EMFILE past
+ * max_fences; -errno.
  */
 int fs_fence_export(struct fs *fs, const struct fuse_ctx *ctx,
 		    struct fs_file *file, struct dmabuf_fence_export *e)
@@ -162,6 +163,11 @@ int fs_fence_export(struct fs *fs, const struct fuse_ctx *ctx,
 	struct dmabuf_fence *f;
 	int ret = dmabuf_fence_export(file->inode->buf, e->flags, &f);
 
+	if (ret == -EINVAL)
+		fs_log_refusal(ctx->uid,
+			       "fence export refused (EINVAL): flags %#x are "
+			       "not READ and/or WRITE",
+			       e->flags);
 	return ret ? ret : publish(fs, ctx->uid, f, "dma-buf", &e->id);
 }
 

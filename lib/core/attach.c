@@ -105,10 +105,10 @@ static void unmap_locked(struct dmabuf_attachment *att, bool torn_down)
 			NULL, 1);
 	att->mapped = false;
 	buf->nr_maps--;
-	if (att->dir == DMABUF_DIR_TO_DEVICE)
-		buf->read_fences--;
-	else
+	if (dma_dir_writes(att->dir))
 		buf->write_fences--;
+	else
+		buf->read_fences--;
 	buffer_changed_locked(buf);
 }
 
@@ -350,12 +350,11 @@ static void note_races_locked(const struct dmabuf_attachment *att)
 {
 	static const char *const dir_names[] = {"BIDIRECTIONAL", "TO_DEVICE",
 						"FROM_DEVICE"};
-	bool device_writes = att->dir != DMABUF_DIR_TO_DEVICE;
 	struct dmabuf_handle *h;
 
 	TAILQ_FOREACH (h, &att->buf->handles, link) {
 		if (!h->cpu_brackets ||
-		    !(device_writes || (h->bracket_dir & DMA_BUF_SYNC_WRITE)))
+		    !fence_blocks_cpu(dma_dir_writes(att->dir), h->bracket_dir))
 			continue;
 		if (!h->race.count++)
 			dmabuf_log(LOG_NOTICE,
@@ -402,10 +401,10 @@ static int map_locked(struct dmabuf_attachment *att, uint32_t dir)
 	att->dir = dir;
 	att->map_seq = ++buf->core->next_fence_seq;
 	buf->nr_maps++;
-	if (dir == DMABUF_DIR_TO_DEVICE)
-		buf->read_fences++;
-	else
+	if (dma_dir_writes(dir))
 		buf->write_fences++;
+	else
+		buf->read_fences++;
 	note_races_locked(att);
 	return 0;
 }
@@ -547,10 +546,7 @@ static bool blocks(const struct dmabuf_attachment *att, uint32_t cpu_dir)
 {
 	if (!att->mapped)
 		return false;
-	/* As begin_locked() (cpu.c): writers wait for every mapping, readers
-	 * for mappings the device writes through. */
-	return !cpu_dir || (cpu_dir & DMA_BUF_SYNC_WRITE) ||
-	       att->dir != DMABUF_DIR_TO_DEVICE;
+	return fence_blocks_cpu(dma_dir_writes(att->dir), cpu_dir);
 }
 
 static bool spared(const struct dmabuf_attachment *att, uid_t spare, pid_t only)

@@ -29,8 +29,7 @@
 static int cpu_range_locked(const struct dmabuf_buffer *buf, uint64_t off,
 			    uint64_t *len, uint32_t dir)
 {
-	if (!dir || (dir & ~(uint32_t)DMA_BUF_SYNC_RW) || !buf->size ||
-	    off >= buf->size)
+	if (!dmabuf_cpu_dir_valid(dir) || !buf->size || off >= buf->size)
 		return -EINVAL;
 	if (!*len)
 		*len = buf->size - off;

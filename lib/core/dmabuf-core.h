@@ -55,6 +55,18 @@ struct dmabuf_core_config {
 	const char *default_heap;
 };
 
+/**
+ * dmabuf_cpu_dir_valid() - is @dir a CPU direction?
+ * @dir: DMA_BUF_SYNC_READ and/or DMA_BUF_SYNC_WRITE, nothing else
+ *
+ * The one check of the direction of SYNC, CPU-access brackets, fence export
+ * and fence import: the ioctl decoder and the object model both call it.
+ */
+static inline bool dmabuf_cpu_dir_valid(uint32_t dir)
+{
+	return (dir & DMA_BUF_SYNC_RW) && !(dir & ~(uint32_t)DMA_BUF_SYNC_RW);
+}
+
 /* ---- logging (log.c) ---- */
 
 typedef void (*dmabuf_log_fn)(int prio, const char *msg);

@@ -124,14 +124,6 @@ static void add_pending(struct dmabuf_fence *f,
 		f->leaves[f->nr_leaves++] = *l;
 }
 
-/* Does a device mapping of direction @dir fence CPU access for @flags? */
-static bool fences_for(uint32_t dir, uint32_t flags)
-{
-	bool device_writes = dir != DMABUF_DIR_TO_DEVICE;
-
-	return (flags & DMA_BUF_SYNC_WRITE) || device_writes;
-}
-
 static unsigned int count_candidates_locked(const struct dmabuf_buffer *buf)
 {
 	const struct dmabuf_attachment *att;
@@ -162,7 +154,7 @@ int dmabuf_fence_export(struct dmabuf_buffer *buf, uint32_t flags,
 	struct dmabuf_fence *f;
 	unsigned int i;
 
-	if (!(flags & DMA_BUF_SYNC_RW) || (flags & ~DMA_BUF_SYNC_RW))
+	if (!dmabuf_cpu_dir_valid(flags))
 		return -EINVAL;
 	pthread_mutex_lock(&core->lock);
 	f = fence_new_locked(core, count_candidates_locked(buf));
@@ -171,11 +163,12 @@ int dmabuf_fence_export(struct dmabuf_buffer *buf, uint32_t flags,
 		return -ENOMEM;
 	}
 	TAILQ_FOREACH (att, &buf->attachments, buf_link)
-		if (att->mapped && fences_for(att->dir, flags))
+		if (att->mapped &&
+		    fence_blocks_cpu(dma_dir_writes(att->dir), flags))
 			add_pending(f, &(struct dmabuf_fence_leaf){
 					       .seq = att->map_seq});
 	TAILQ_FOREACH (imp, &buf->imports, link)
-		if ((flags & DMA_BUF_SYNC_WRITE) || imp->write)
+		if (fence_blocks_cpu(imp->write, flags))
 			for (i = 0; i < imp->fence->nr_leaves; i++)
 				add_pending(f, &imp->fence->leaves[i]);
 	leaves_sort(f);
@@ -356,7 +349,7 @@ void imports_prune_locked(struct dmabuf_buffer *buf, bool all)
 /* Does import @imp hold off a CPU access in @cpu_dir (0: any)? */
 static bool import_blocks(const struct dmabuf_import *imp, uint32_t cpu_dir)
 {
-	return !cpu_dir || (cpu_dir & DMA_BUF_SYNC_WRITE) || imp->write;
+	return fence_blocks_cpu(imp->write, cpu_dir);
 }
 
 /*

@@ -338,6 +338,25 @@ static inline void uncharge_locked(struct dmabuf_core *core, uid_t owner,
 		core->acct->uncharge(core->acct_arg, owner, what, heap, n);
 }
 
+/*
+ * Does a CPU access in @cpu_dir (DMA_BUF_SYNC_READ and/or WRITE; 0: any)
+ * wait for a fence whose holder @writes the buffer?  Readers wait for
+ * writers, writers for everyone, as dma_resv_usage_rw() orders them.  The
+ * one rule for device mappings (a mapping writes unless DMA_TO_DEVICE),
+ * imported fences, fence export, revocation and race notes; the counters
+ * nr_maps and write_fences are its sums for SYNC and poll.
+ */
+static inline bool fence_blocks_cpu(bool writes, uint32_t cpu_dir)
+{
+	return !cpu_dir || (cpu_dir & DMA_BUF_SYNC_WRITE) || writes;
+}
+
+/* Does a device mapping in DMA direction @dir write the buffer? */
+static inline bool dma_dir_writes(uint32_t dir)
+{
+	return dir != DMABUF_DIR_TO_DEVICE;
+}
+
 /* Largest buffer accepted at all: 1 PiB keeps page rounding from wrapping. */
 #define DMABUF_MAX_SIZE (1ULL << 50)
 

@@ -199,7 +199,8 @@ int dmabuf_export(const char *mount, const char *name, const char *heap,
 			unlink_in(mount, name);
 		return ret;
 	}
-	return dmabuf_reopen(fd, (flags & DMABUF_EXPORT_READONLY) ? O_RDONLY : O_RDWR);
+	return dmabuf_reopen(fd, (flags & DMABUF_EXPORT_READONLY) ? O_RDONLY
+								  : O_RDWR);
 }
 
 static uint64_t runs_size(const struct dmabuf_memfd_run *runs,

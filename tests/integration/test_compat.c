@@ -43,7 +43,7 @@ Test(compat, heap_client_passes_every_check)
 {
 	cr_assert_eq(run_compat("heap_client"), 0);
 	cr_assert_eq(
-		sh("grep -q '^72 checks, 0 failed' %s/heap_client.out", M.dir),
+		sh("grep -q '^76 checks, 0 failed' %s/heap_client.out", M.dir),
 		0);
 	cr_assert(WAIT_FOR(stat_of("buffers") == 0, 10),
 		  "every buffer went with its fds");
