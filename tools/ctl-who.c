@@ -332,14 +332,6 @@ static uint64_t size_of_ino(const struct entry *v, size_t n, uint64_t ino)
 	return 0;
 }
 
-static const char *state_name(uint32_t state)
-{
-	static const char *const names[] = {"empty", "exported", "allocated",
-					    "migrating"};
-
-	return state < 4 ? names[state] : "?";
-}
-
 static struct json_object *entry_json(const struct entry *e,
 				      unsigned int holders)
 {
@@ -351,9 +343,9 @@ static struct json_object *entry_json(const struct entry *e,
 	if (e->have_info) {
 		json_add_name(o, "heap", e->info.heap);
 		json_add_name(o, "debug_name", e->info.name);
-		json_object_object_add(
-			o, "state",
-			json_object_new_string(state_name(e->info.state)));
+		json_object_object_add(o, "state",
+				       json_object_new_string(dmabuf_state_name(
+					       e->info.state)));
 		json_add_u64(o, "attachments", e->info.attachments);
 		json_add_u64(o, "maps", e->info.maps);
 		json_add_u64(o, "write_fences", e->info.write_fences);
@@ -401,7 +393,8 @@ int cmd_ls(int argc, char **argv)
 			       shown(e->name, name, sizeof(name)),
 			       (unsigned long long)e->st.st_ino, size,
 			       e->have_info ? e->info.heap : "-",
-			       e->have_info ? state_name(e->info.state) : "-",
+			       e->have_info ? dmabuf_state_name(e->info.state)
+					    : "-",
 			       e->info.attachments, e->info.maps,
 			       holders_of(&h, e->st.st_ino));
 		}
@@ -529,7 +522,7 @@ int cmd_info(int argc, char **argv)
 		       e.info.heap,
 		       e.info.name[0] ? shown(e.info.name, dbg, sizeof(dbg))
 				      : "<none>",
-		       state_name(e.info.state), e.info.attachments,
+		       dmabuf_state_name(e.info.state), e.info.attachments,
 		       atts[0] ? " (" : "", atts, atts[0] ? ")" : "",
 		       e.info.maps, e.info.write_fences, e.info.read_fences,
 		       e.info.nr_chunks, (unsigned long long)e.info.phys_addr,

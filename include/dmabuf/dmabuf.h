@@ -75,6 +75,7 @@ int dmabuf_export_memfds(const char *mount, const char *name,
 int dmabuf_open(const char *path, int flags);
 int dmabuf_get(int fd);
 int dmabuf_info(int fd, struct dmabuf_info *info);
+const char *dmabuf_state_name(uint32_t state);
 int dmabuf_set_name(int fd, const char *name);
 
 /* ---- devices ---- */

@@ -351,14 +351,6 @@ uint64_t dmabuf_buffer_size(struct dmabuf_buffer *buf)
 	return size;
 }
 
-const char *dmabuf_state_name(uint32_t state)
-{
-	static const char *const names[] = {"empty", "exported", "allocated",
-					    "migrating"};
-
-	return state < 4 ? names[state] : "unknown";
-}
-
 static uint32_t state_locked(const struct dmabuf_buffer *buf)
 {
 	if (!buf->size)

@@ -174,7 +174,6 @@ void dmabuf_buffer_unlink(struct dmabuf_buffer *buf);
 uint64_t dmabuf_buffer_ino(const struct dmabuf_buffer *buf);
 uint64_t dmabuf_buffer_size(struct dmabuf_buffer *buf);
 void dmabuf_buffer_info(struct dmabuf_buffer *buf, struct dmabuf_info *info);
-const char *dmabuf_state_name(uint32_t state);
 int dmabuf_buffer_backing(struct dmabuf_buffer *buf);
 int dmabuf_buffer_memfd(struct dmabuf_buffer *buf, bool allocate);
 void dmabuf_buffer_cpu_map_get(struct dmabuf_buffer *buf);

@@ -177,6 +177,27 @@ int dmabuf_device_parse(const char *line, struct dmabuf_device_desc *desc)
 	return 1;
 }
 
+/**
+ * dmabuf_state_name() - the name of a DMABUF_STATE_* value
+ * @state: struct dmabuf_info's state
+ *
+ * The one list, for .bufinfo, user.dmabuf.state and dmabufctl.
+ *
+ * Return: "empty", "exported", "allocated", "migrating" or "unknown".
+ */
+const char *dmabuf_state_name(uint32_t state)
+{
+	static const char *const names[] = {
+		[DMABUF_STATE_EMPTY] = "empty",
+		[DMABUF_STATE_EXPORTED] = "exported",
+		[DMABUF_STATE_ALLOCATED] = "allocated",
+		[DMABUF_STATE_MIGRATING] = "migrating",
+	};
+
+	return state < sizeof(names) / sizeof(names[0]) ? names[state]
+							: "unknown";
+}
+
 /* ---- the mount table ---- */
 
 /*
