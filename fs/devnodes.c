@@ -102,8 +102,8 @@ int fs_devnode_attr(struct fs *fs, uint64_t ino, struct stat *st)
  * @name: the name
  * @st: out: its attributes
  *
- * Return: 0; -ENOENT; or 1 when @name in @parent is not a device node's
- * business (a buffer in the root).
+ * Return: 0, or -ENOENT when @parent holds no device node @name (in the
+ * root, that name is a buffer's business: fs_devnode_name() says which).
  */
 int fs_devnode_lookup(struct fs *fs, uint64_t parent, const char *name,
 		      struct stat *st)
@@ -118,7 +118,7 @@ int fs_devnode_lookup(struct fs *fs, uint64_t parent, const char *name,
 			return fs_devnode_attr(fs, FS_UDMABUF_INO, st);
 		if (!strcmp(name, SYNC_FILE_NAME))
 			return fs_devnode_attr(fs, FS_SYNC_FILE_INO, st);
-		return 1;
+		return -ENOENT;
 	}
 	for (i = 0; i < dmabuf_heap_count(fs->core); i++)
 		if (!heap_of(fs, FS_HEAP_INO_BASE + i, heap) &&

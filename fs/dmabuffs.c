@@ -271,6 +271,7 @@ static bool wants_info(int argc, char **argv)
 /*
  * mount.fuse3 runs "dmabuffs SOURCE MOUNTPOINT -o ...": drop SOURCE.  With
  * no mountpoint at all, use the default.  Adds our fixed mount options.
+ * Return: 0 or -ENOMEM.
  */
 static int build_args(int argc, char **argv, struct fuse_args *args,
 		      bool *defaulted)
@@ -284,7 +285,7 @@ static int build_args(int argc, char **argv, struct fuse_args *args,
 	for (i = 0; i < argc; i++)
 		if (!(positional == 2 && i == first) &&
 		    fuse_opt_add_arg(args, argv[i]))
-			return -1;
+			return -ENOMEM;
 	if (*defaulted) {
 		/* Created before libfuse resolves it with realpath(3). */
 		if (geteuid() == 0 && mkdir(DEFAULT_MOUNTPOINT, 0755) &&
@@ -292,10 +293,12 @@ static int build_args(int argc, char **argv, struct fuse_args *args,
 			fprintf(stderr, "dmabuffs: cannot create %s: %s\n",
 				DEFAULT_MOUNTPOINT, strerror(errno));
 		if (fuse_opt_add_arg(args, DEFAULT_MOUNTPOINT))
-			return -1;
+			return -ENOMEM;
 	}
-	return fuse_opt_add_arg(args, "-odefault_permissions,fsname=dmabuffs,"
-				      "subtype=dmabuffs");
+	if (fuse_opt_add_arg(args, "-odefault_permissions,fsname=dmabuffs,"
+				   "subtype=dmabuffs"))
+		return -ENOMEM;
+	return 0;
 }
 
 static bool options_ok(struct fs_options *o, enum fs_passthrough_mode *pt_mode)
@@ -332,6 +335,7 @@ static bool dmabuffs_mounted_at(const char *dir)
  * libfuse mounts on a regular file, and over a mount at the same place:
  * the first gives a file whose every access is EIO, the second hides a
  * live mount and its buffers.  Refuse both, naming the path.
+ * Return: 0, or -errno (ENOTCONN, ENOTDIR, EBUSY, stat(2)'s) once said.
  */
 static int mountpoint_ok(const char *dir)
 {
@@ -347,28 +351,31 @@ static int mountpoint_ok(const char *dir)
 			"dmabuffs: %s is a dead mount: its daemon is gone; "
 			"unmount it first (fusermount3 -u %s)\n",
 			dir, dir);
-		return -1;
+		return -ENOTCONN;
 	}
 	if (stat(dir, &st)) {
+		int err = errno;
+
 		fprintf(stderr, "dmabuffs: mount point %s: %s\n", dir,
-			strerror(errno));
-		return -1;
+			strerror(err));
+		return -err;
 	}
 	if (!S_ISDIR(st.st_mode)) {
 		fprintf(stderr, "dmabuffs: mount point %s is not a directory\n",
 			dir);
-		return -1;
+		return -ENOTDIR;
 	}
 	if (dmabuffs_mounted_at(dir)) {
 		fprintf(stderr,
 			"dmabuffs: %s is already a dmabuffs mount; unmount it "
 			"first (fusermount3 -u %s)\n",
 			dir, dir);
-		return -1;
+		return -EBUSY;
 	}
 	return 0;
 }
 
+/* The object model the options describe.  Return: 0 or -errno, once said. */
 static int build_core(const struct fs_options *o, struct dmabuf_core **core)
 {
 	struct dmabuf_core_config cfg = {.default_heap = o->default_heap,
@@ -380,25 +387,28 @@ static int build_core(const struct fs_options *o, struct dmabuf_core **core)
 	if (ret) {
 		fprintf(stderr, "dmabuffs: cannot set up heaps: %s\n",
 			strerror(-ret));
-		return -1;
+		return ret;
 	}
-	if (o->devices && dmabuf_core_device_load_file(*core, o->devices))
-		goto err;
-	if (!o->no_builtin_devices && dmabuf_core_device_add_builtin(*core))
-		goto err;
-	if (o->heap_dir && dmabuf_heap_load_dir(*core, o->heap_dir) < 0)
+	if (o->devices)
+		ret = dmabuf_core_device_load_file(*core, o->devices);
+	if (!ret && !o->no_builtin_devices)
+		ret = dmabuf_core_device_add_builtin(*core);
+	if (!ret && o->heap_dir)
+		ret = dmabuf_heap_load_dir(*core, o->heap_dir);
+	if (ret < 0)
 		goto err;
 	if (!o->heap_dir && stat(DMABUFFS_HEAPDIR, &st) == 0)
 		dmabuf_heap_load_dir(*core, DMABUFFS_HEAPDIR);
 	if (!dmabuf_heap_exists(*core, dmabuf_core_default_heap(*core))) {
 		fprintf(stderr, "dmabuffs: default heap '%s' does not exist\n",
 			dmabuf_core_default_heap(*core));
+		ret = -ENODEV;
 		goto err;
 	}
 	return 0;
 err:
 	dmabuf_core_free(*core);
-	return -1;
+	return ret;
 }
 
 /*

@@ -163,11 +163,6 @@ int fs_fence_export(struct fs *fs, const struct fuse_ctx *ctx,
 	struct dmabuf_fence *f;
 	int ret = dmabuf_fence_export(file->inode->buf, e->flags, &f);
 
-	if (ret == -EINVAL)
-		fs_log_refusal(ctx->uid,
-			       "fence export refused (EINVAL): flags %#x are "
-			       "not READ and/or WRITE",
-			       e->flags);
 	return ret ? ret : publish(fs, ctx->uid, f, "dma-buf", &e->id);
 }
 

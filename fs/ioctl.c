@@ -213,8 +213,14 @@ static void do_get_token(struct fs_ioctl_call *c)
 
 static void do_fence_export(struct fs_ioctl_call *c)
 {
-	fs_ioctl_reply(c, fs_fence_export(c->fs, fuse_req_ctx(c->req),
-					  file_of(c), &c->a->fexp));
+	int ret = fs_fence_export(c->fs, fuse_req_ctx(c->req), file_of(c),
+				  &c->a->fexp);
+
+	if (ret ==
+	    -EINVAL) /* the object model's rule: dmabuf_cpu_dir_valid() */
+		ret = refuse(c->req, c->cmd, EINVAL,
+			     "flags must be READ and/or WRITE");
+	fs_ioctl_reply(c, ret);
 }
 
 static void do_fence_import(struct fs_ioctl_call *c)

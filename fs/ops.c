@@ -59,7 +59,7 @@ static void lookup_devnode(fuse_req_t req, fuse_ino_t parent, const char *name)
 
 	e.ino = e.attr.st_ino;
 	if (ret)
-		fuse_reply_err(req, ret < 0 ? -ret : ENOENT);
+		fuse_reply_err(req, -ret);
 	else
 		fuse_reply_entry(req, &e);
 }

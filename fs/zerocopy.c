@@ -217,10 +217,7 @@ static int redeem_mapping(struct zc *zc, struct zc_conn *conn,
 	return 0;
 }
 
-/*
- * A backing token: bind the memfds that came with it, answer, and have the
- * connection closed (1).
- */
+/* A backing token: bind the memfds that came with it, and answer. */
 static int redeem_backing(struct zc_conn *conn, struct zc_token *t,
 			  struct zc_msg *m)
 {
@@ -238,14 +235,15 @@ static int redeem_backing(struct zc_conn *conn, struct zc_token *t,
 	reply.map_size = reply.size;
 	reply.ino = dmabuf_buffer_ino(t->buf);
 	send_reply(conn->fd, &reply, -1);
-	return 1;
+	return 0;
 }
 
 /*
- * Serve a connection's request.  Return: 0 to keep the connection (a live
- * mapping, or nothing received yet), else close it.
+ * Serve a connection's request.  Return: whether to keep the connection (a
+ * live mapping, or nothing received yet); a refusal, or a backing token
+ * whose memory was bound, ends it.
  */
-static int redeem(struct zc *zc, struct zc_conn *conn)
+static bool redeem(struct zc *zc, struct zc_conn *conn)
 {
 	static __thread struct zc_msg m;
 	struct dmabuf_redeem_reply reply = {0};
@@ -254,7 +252,7 @@ static int redeem(struct zc *zc, struct zc_conn *conn)
 	int ret = recv_request(zc, conn, &m);
 
 	if (ret == -EAGAIN)
-		return 0; /* spurious wake-up */
+		return true; /* spurious wake-up */
 	if (ret == -EBADF)
 		why = "a descriptor that is not a memfd came with it";
 	if (ret || m.len < sizeof(m.in) ||
@@ -275,8 +273,8 @@ static int redeem(struct zc *zc, struct zc_conn *conn)
 	}
 	if (t)
 		zc_token_free(zc, t);
-	if (ret >= 0)
-		return ret;
+	if (!ret) /* a mapping lives on with it; a bound backing is done */
+		return conn->buf != NULL;
 refuse:
 	msg_close_fds(&m);
 	fs_count(FS_TOKENS_REFUSED);
@@ -286,7 +284,7 @@ refuse:
 		       strerror(-ret), why);
 	reply.status = ret;
 	send_reply(conn->fd, &reply, -1);
-	return ret;
+	return false;
 }
 
 /*
@@ -470,7 +468,7 @@ static void serve_conn(struct zc *zc, struct zc_conn *conn, uint32_t events)
 	char byte;
 
 	if (!conn->buf && (events & EPOLLIN)) {
-		if (redeem(zc, conn))
+		if (!redeem(zc, conn))
 			conn_close(zc, conn);
 		return;
 	}
