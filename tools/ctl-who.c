@@ -32,6 +32,7 @@
 #include <dmabuf/dmabuf.h>
 
 #include "ctl.h"
+#include "vec.h"
 
 /* ---- who: holders from /proc ---- */
 
@@ -57,15 +58,8 @@ static struct holding *holding_of(struct holdings *h, pid_t pid,
 	for (i = 0; i < h->n; i++)
 		if (h->v[i].pid == pid && h->v[i].ino == ino)
 			return &h->v[i];
-	if (h->n == h->cap) {
-		size_t cap = h->cap ? h->cap * 2 : 32;
-		struct holding *grown = realloc(h->v, cap * sizeof(*grown));
-
-		if (!grown)
-			return NULL;
-		h->v = grown;
-		h->cap = cap;
-	}
+	if (vec_reserve_one(&h->v, h->n, &h->cap, sizeof(*h->v)))
+		return NULL;
 	h->v[h->n] = (struct holding){.pid = pid, .ino = ino};
 	snprintf(h->v[h->n].comm, sizeof(h->v[h->n].comm), "%s", comm);
 	return &h->v[h->n++];
@@ -236,28 +230,23 @@ static bool info_of(const char *name, struct entry *e)
 	return true;
 }
 
-static int list_entries(struct entry **out, size_t *n)
+/* The named buffers, into @v (@n of @cap); -errno. */
+static int list_entries(struct entry **out, size_t *n, size_t *cap)
 {
-	struct entry *v = NULL, *grown;
+	struct entry *v = NULL;
 	struct dirent *d;
-	size_t cap = 0;
 	DIR *dir = opendir(mount_dir);
 
-	*n = 0;
+	*n = *cap = 0;
 	if (!dir)
 		return -errno;
 	while ((d = readdir(dir))) {
 		if (d->d_name[0] == '.')
 			continue; /* ., .., .bufinfo, anonymous leftovers */
-		if (*n == cap) {
-			cap = cap ? cap * 2 : 64;
-			grown = realloc(v, cap * sizeof(*v));
-			if (!grown) {
-				closedir(dir);
-				free(v);
-				return -ENOMEM;
-			}
-			v = grown;
+		if (vec_reserve_one(&v, *n, cap, sizeof(*v))) {
+			closedir(dir);
+			free(v);
+			return -ENOMEM;
 		}
 		memset(&v[*n], 0,
 		       sizeof(v[*n])); /* no info: zeros, not garbage */
@@ -283,19 +272,18 @@ static bool listed(const struct entry *v, size_t n, uint64_t ino)
  * Anonymous buffers have no name to list: find them through the fds that
  * hold them (/proc/PID/fd), as `who` does, and list those too.
  */
-static int add_anonymous(const struct holdings *h, struct entry **v, size_t *n)
+static int add_anonymous(const struct holdings *h, struct entry **v, size_t *n,
+			 size_t *cap)
 {
-	struct entry *grown, *e;
+	struct entry *e;
 	size_t i;
 	int fd;
 
 	for (i = 0; i < h->n; i++) {
 		if (!h->v[i].fd_path[0] || listed(*v, *n, h->v[i].ino))
 			continue;
-		grown = realloc(*v, (*n + 1) * sizeof(**v));
-		if (!grown)
+		if (vec_reserve_one(v, *n, cap, sizeof(**v)))
 			return -ENOMEM;
-		*v = grown;
 		e = memset(&(*v)[*n], 0, sizeof(**v));
 		fd = open(h->v[i].fd_path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
 		if (fd < 0 || fstat(fd, &e->st)) {
@@ -361,17 +349,17 @@ int cmd_ls(int argc, char **argv)
 	struct holdings h = {0};
 	struct entry *v;
 	char size[16], name[256 * 4 + 1];
-	size_t n, i;
+	size_t n, cap, i;
 	int ret;
 
 	(void)argv;
 	if (argc > 1)
 		return usage_error("ls takes no arguments");
-	ret = list_entries(&v, &n);
+	ret = list_entries(&v, &n, &cap);
 	if (ret)
 		return fail(mount_dir, ret);
 	scan_holders(&h);
-	ret = add_anonymous(&h, &v, &n);
+	ret = add_anonymous(&h, &v, &n, &cap);
 	if (ret)
 		return fail("listing anonymous buffers", ret);
 	if (json) {
@@ -539,12 +527,12 @@ int cmd_who(int argc, char **argv)
 	struct json_object *a = NULL;
 	struct holdings h = {0};
 	struct entry *v = NULL;
-	size_t n = 0, i, j;
+	size_t n = 0, cap = 0, i, j;
 
 	(void)argv;
 	if (argc > 1)
 		return usage_error("who takes no arguments");
-	list_entries(&v, &n);
+	list_entries(&v, &n, &cap);
 	if (scan_holders(&h))
 		return fail(mount_dir, errno);
 	if (json)
