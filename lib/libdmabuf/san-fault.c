@@ -198,7 +198,7 @@ static void report_fault_locked(struct pending *p)
 		 kind == SAN_RACED_DEVICE
 			 ? ", after a START that did not wait for the device"
 			 : "");
-	report(m->buf, kind, p->pc, what, p->frames, p->depth);
+	report(m->buf, kind, p->pc, true, what, p->frames, p->depth);
 }
 
 static void *reporter_main(void *arg)
@@ -357,7 +357,8 @@ static void open_for_call_locked(struct san_map *m, uintptr_t lo, uintptr_t hi,
 				 (unsigned long)lo, call,
 				 (unsigned long long)off);
 			report(m->buf, fault_kind(m, off, write),
-			       (uintptr_t)frames[0], what, frames, depth);
+			       (uintptr_t)frames[0], false, what, frames,
+			       depth);
 			told = true;
 		}
 		mprotect((void *)p, pg, m->prot);

@@ -67,7 +67,12 @@ void say(const char *fmt, ...)
 }
 
 /* "function file:line" of @pc, through dladdr and addr2line. */
-static void symbolize(void *pc, char *out, size_t len)
+/*
+ * "in FUNCTION FILE:LINE" of @pc.  A return address is symbolized one byte
+ * back, so that it names the call and not what follows it; the pc of a
+ * fault (@exact) is the faulting instruction itself.
+ */
+static void symbolize(void *pc, bool exact, char *out, size_t len)
 {
 	char cmd[PATH_MAX + 128], fn[256] = "??", where[PATH_MAX] = "??";
 	Dl_info dl;
@@ -81,7 +86,7 @@ static void symbolize(void *pc, char *out, size_t len)
 		return;
 	rel = (uintptr_t)pc - (uintptr_t)dl.dli_fbase;
 	snprintf(cmd, sizeof(cmd), "addr2line -f -e '%s' %#lx 2>/dev/null",
-		 dl.dli_fname, (unsigned long)(rel ? rel - 1 : rel));
+		 dl.dli_fname, (unsigned long)(rel && !exact ? rel - 1 : rel));
 	p = popen(cmd, "r");
 	if (p) {
 		if (fgets(fn, sizeof(fn), p))
@@ -96,13 +101,14 @@ static void symbolize(void *pc, char *out, size_t len)
 		 strncmp(where, "??", 2) ? where : dl.dli_fname);
 }
 
-static void print_stack(void *const *frames, int depth)
+/* @frames; the first is the pc of a fault when @at_fault. */
+static void print_stack(void *const *frames, int depth, bool at_fault)
 {
 	char sym[PATH_MAX + 300];
 	int i;
 
 	for (i = 0; i < depth; i++) {
-		symbolize(frames[i], sym, sizeof(sym));
+		symbolize(frames[i], at_fault && !i, sym, sizeof(sym));
 		say("    #%d %p %s\n", i, frames[i], sym);
 	}
 }
@@ -131,7 +137,7 @@ static bool suppressed(void *const *frames, int depth)
 	int i, j;
 
 	for (i = 0; i < depth && san.nr_suppress; i++) {
-		symbolize(frames[i], sym, sizeof(sym));
+		symbolize(frames[i], false, sym, sizeof(sym));
 		for (j = 0; j < san.nr_suppress; j++)
 			if (strstr(sym, san.suppress[j]))
 				return true;
@@ -189,7 +195,7 @@ const char *buffer_text(const struct san_buffer *b, char *out, size_t len)
 }
 
 void report(struct san_buffer *b, enum san_kind kind, uintptr_t pc,
-	    const char *what, void *const *frames, int depth)
+	    bool at_fault, const char *what, void *const *frames, int depth)
 {
 	char sym[PATH_MAX + 300], text[400];
 
@@ -201,15 +207,16 @@ void report(struct san_buffer *b, enum san_kind kind, uintptr_t pc,
 	    kind_names[kind], buffer_text(b, text, sizeof(text)));
 	say("%s\n", what);
 	say_brackets(b);
-	print_stack(frames, depth);
+	print_stack(frames, depth, at_fault);
 	if (b->last_depth) {
 		say("  the last bracket call on this buffer was %s:\n",
 		    b->last_call);
-		print_stack(b->last_stack, b->last_depth);
+		print_stack(b->last_stack, b->last_depth, false);
 	} else {
 		say("  no bracket was ever taken on this buffer\n");
 	}
-	symbolize(pc ? (void *)pc : frames[0], sym, sizeof(sym));
+	symbolize(pc ? (void *)pc : frames[0], at_fault && pc, sym,
+		  sizeof(sym));
 	say("SUMMARY: dmabuf-sanitizer: %s %s\n", kind_names[kind], sym);
 	if (san.halt)
 		_exit(san.exitcode);

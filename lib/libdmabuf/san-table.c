@@ -295,8 +295,8 @@ void close_bracket(struct san_buffer *b, uint64_t start, uint64_t end,
 			 "  END|%s of a bracket opened START|%s (the uapi "
 			 "wants the same flags)",
 			 dir_names[dir], dir_names[o->dir]);
-		report(b, SAN_END_FLAGS_MISMATCH, (uintptr_t)frames[0], what,
-		       frames, depth);
+		report(b, SAN_END_FLAGS_MISMATCH, (uintptr_t)frames[0], false,
+		       what, frames, depth);
 		drop_bracket(b, o);
 		return;
 	}
@@ -304,8 +304,8 @@ void close_bracket(struct san_buffer *b, uint64_t start, uint64_t end,
 		 "  END|%s of [%#llx, %#llx) without a matching START",
 		 dir_names[dir], (unsigned long long)start,
 		 (unsigned long long)end);
-	report(b, SAN_END_WITHOUT_START, (uintptr_t)frames[0], what, frames,
-	       depth);
+	report(b, SAN_END_WITHOUT_START, (uintptr_t)frames[0], false, what,
+	       frames, depth);
 }
 
 /*
@@ -327,5 +327,6 @@ void check_race_locked(struct san_buffer *b, int fd, void **frames, int depth)
 		 "used it at once (%u such mapping(s))",
 		 race.device, dev_dirs[race.dir % 3], (int)race.pid, race.uid,
 		 race.count);
-	report(b, SAN_RACED_DEVICE, (uintptr_t)frames[0], what, frames, depth);
+	report(b, SAN_RACED_DEVICE, (uintptr_t)frames[0], false, what, frames,
+	       depth);
 }

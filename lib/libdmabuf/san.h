@@ -123,7 +123,7 @@ static inline uint64_t page_size(void)
 const char *buffer_text(const struct san_buffer *b, char *out, size_t len);
 int program_frames(void **frames, int depth, void ***first);
 void report(struct san_buffer *b, enum san_kind kind, uintptr_t pc,
-	    const char *what, void *const *frames, int depth);
+	    bool at_fault, const char *what, void *const *frames, int depth);
 void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* san-table.c */

@@ -185,7 +185,7 @@ void dmabuf_sanitizer_closing(int fd)
 	depth = program_frames(frames, backtrace(frames, MAX_FRAMES), &at);
 	pthread_mutex_lock(&san.lock);
 	if (open->ino == st.st_ino && open->nr_open)
-		report(open, SAN_BRACKET_LEAK, (uintptr_t)at[0],
+		report(open, SAN_BRACKET_LEAK, (uintptr_t)at[0], false,
 		       "  a CPU bracket is still open at close of the "
 		       "buffer's last fd",
 		       at, depth);
@@ -368,7 +368,7 @@ static void leaks_at_exit(void)
 	for (b = san.bufs; b < san.bufs + san.nr_bufs; b++)
 		if (b->nr_open &&
 		    !b->findings[SAN_BRACKET_LEAK]) /* once per buffer */
-			report(b, SAN_BRACKET_LEAK, 0,
+			report(b, SAN_BRACKET_LEAK, 0, false,
 			       "  a CPU bracket is still open at exit", at,
 			       depth);
 	if (!san.stats && !san.total)

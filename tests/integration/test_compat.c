@@ -234,6 +234,15 @@ static void *blocking_start(void *arg)
 	return NULL;
 }
 
+/* A poll(2) of a sync_file that sleeps until it signals (or 10 s). */
+static void *sleeping_poll(void *arg)
+{
+	struct waiter *w = arg;
+
+	w->done = polls_in(w->fd, 10000) ? 1 : -1;
+	return NULL;
+}
+
 /*
  * A fence exported from a buffer a device writes is pending until the
  * mapping ends; imported into another buffer, it holds that buffer's CPU
@@ -245,13 +254,15 @@ Test(compat, fences_follow_device_mappings)
 	int a = new_buffer("a", NULL, 65536, 0),
 	    b = new_buffer("b", NULL, 65536, 0);
 	struct dmabuf_fence_import imp = {.flags = DMA_BUF_SYNC_WRITE};
-	struct waiter w = {.fd = b};
+	struct waiter w = {.fd = b}, wp;
 	uint64_t dev = do_attach(a, "gpu0");
-	pthread_t t;
+	unsigned long long parked, polls, notified;
+	pthread_t t, tp;
 	int sf, nb;
 
 	do_map(a, dev, DMABUF_DIR_FROM_DEVICE);
 	sf = fence_file(export_fence(a, DMA_BUF_SYNC_READ));
+	wp = (struct waiter){.fd = sf};
 	cr_assert(!polls_in(sf, 0), "pending while the device writes");
 	cr_assert_eq(fence_info(sf).status, 0);
 	cr_assert_eq(fence_info(sf).num_fences, 1);
@@ -260,9 +271,22 @@ Test(compat, fences_follow_device_mappings)
 	nb = open(at("b"), O_RDWR | O_NONBLOCK);
 	cr_assert_eq(sync_buf(nb, DMA_BUF_SYNC_START | DMA_BUF_SYNC_READ),
 		     -EAGAIN, "b's readers wait for a's device now");
+	/* Both asleep in the daemon before the device lets go: a START
+	 * parked on b, a poll of the sync_file with its handle armed. */
+	parked = stat_of("parked_requests");
+	polls = stat_of("poll");
 	cr_assert_eq(pthread_create(&t, NULL, blocking_start, &w), 0);
+	cr_assert_eq(pthread_create(&tp, NULL, sleeping_poll, &wp), 0);
+	cr_assert(WAIT_FOR(stat_of("parked_requests") == parked + 1, 10));
+	cr_assert(WAIT_FOR(stat_of("poll") > polls, 10));
+	cr_assert(!w.done && !wp.done, "nobody woke before the device ended");
+	notified = stat_of("notify_poll");
 	do_unmap(a, dev);
-	cr_assert(polls_in(sf, 5000), "signalled once the mapping ended");
+	cr_assert(WAIT_FOR(wp.done, 5), "the sleeping poll of the fence woke");
+	pthread_join(tp, NULL);
+	cr_assert_eq(wp.done, 1, "POLLIN: signalled once the mapping ended");
+	cr_assert_gt(stat_of("notify_poll"), notified,
+		     "woken by a poll notification");
 	cr_assert_eq(fence_info(sf).status, 1);
 	cr_assert(WAIT_FOR(w.done, 5), "the parked reader of b woke");
 	pthread_join(t, NULL);

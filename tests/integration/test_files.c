@@ -491,6 +491,12 @@ Test(files, names_over_255_bytes_are_enametoolong)
 	cr_assert_eq(errno, ENAMETOOLONG, "rename");
 	cr_assert_eq(link(at("short"), path), -1);
 	cr_assert_eq(errno, ENAMETOOLONG, "link");
+	cr_assert_eq(mknod(path, S_IFREG | 0600, 0), -1);
+	cr_assert_eq(errno, ENAMETOOLONG, "mknod");
+	cr_assert_eq(truncate(path, 4096), -1);
+	cr_assert_eq(errno, ENAMETOOLONG, "truncate");
+	cr_assert_eq(sh("test \"$(ls $MNT)\" = short"), 0,
+		     "nothing was made, renamed or lost");
 	cr_assert_eq(sh("%s -m $MNT export %s 4K 2>&1 | "
 			"grep -q 'File name too long'",
 			build_path("tools/dmabufctl"), name),

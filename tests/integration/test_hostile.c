@@ -185,31 +185,6 @@ Test(hostile, options_after_the_command_and_the_mount_we_are_in)
 	expect(cmd, 0, "--json -m x");
 }
 
-Test(hostile, names_too_long_for_every_call)
-{
-	char before[8192], after[8192], name[300], path[PATH_MAX];
-
-	populate();
-	snapshot(before, sizeof(before));
-	memset(name, 'n', sizeof(name) - 1);
-	name[sizeof(name) - 1] = '\0';
-	snprintf(path, sizeof(path), "%s/%s", M.mp, name);
-	cr_assert_eq(open(path, O_RDWR | O_CREAT, 0600), -1);
-	cr_assert_eq(errno, ENAMETOOLONG, "create");
-	cr_assert_eq(mknod(path, S_IFREG | 0600, 0), -1);
-	cr_assert_eq(errno, ENAMETOOLONG, "mknod");
-	cr_assert_eq(truncate(path, 4096), -1);
-	cr_assert_eq(errno, ENAMETOOLONG, "truncate");
-	cr_assert_eq(rename(at("keep"), path), -1);
-	cr_assert_eq(errno, ENAMETOOLONG, "rename");
-	cr_assert_eq(link(at("keep"), path), -1);
-	cr_assert_eq(errno, ENAMETOOLONG, "link");
-	cr_assert_eq(unlink(path), -1);
-	cr_assert_eq(errno, ENAMETOOLONG, "unlink");
-	snapshot(after, sizeof(after));
-	cr_assert_str_eq(before, after, "the mount did not change");
-}
-
 /* A dead daemon: both tools say so, and how to get out of it. */
 Test(hostile, a_dead_mount_is_named_and_the_way_out_said)
 {
