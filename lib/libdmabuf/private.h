@@ -52,6 +52,7 @@ static inline int xioctl(int fd, unsigned long cmd, void *arg)
 	return -err;
 }
 
+/* A name for the uapi: -EINVAL when it does not fit with its NUL. */
 static inline int copy_name(char dst[DMABUF_NAME_LEN], const char *src)
 {
 	size_t len = src ? strlen(src) : 0;

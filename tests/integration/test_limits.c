@@ -1170,6 +1170,84 @@ Test(limits, a_descriptor_sent_to_the_channel_cannot_hang_it)
 	close(fd);
 }
 
+/* Descriptors the daemon holds now. */
+static int daemon_fds(void)
+{
+	char cmd[64], out[32];
+
+	snprintf(cmd, sizeof(cmd), "ls /proc/%d/fd | wc -l", (int)M.pid);
+	capture(cmd, out, sizeof(out));
+	return atoi(out);
+}
+
+/*
+ * As many descriptors as one message can carry (SCM_MAX_FD), in two
+ * SCM_RIGHTS headers, memfds and pipes mixed, from another uid with no
+ * token: every one is closed (the pipes by the reaper), and the daemon
+ * holds no more descriptors than before.
+ */
+Test(limits, a_full_load_of_descriptors_in_two_headers_is_all_closed)
+{
+	struct dmabuf_token t;
+	int fd, before, status;
+	pid_t pid;
+
+	need_root();
+	mount_with("cma_size=16M,allow_other");
+	fd = new_buffer("a", NULL, 1 << 20, 0);
+	cr_assert_eq(get_token(fd, 0, &t), 0);
+	cr_assert_eq(mapping_within(fd, 5), 0, "the channel is up");
+	before = daemon_fds();
+	pid = fork();
+	cr_assert_geq(pid, 0);
+	if (pid == 0) {
+		enum { A = 126, B = DMABUF_BACKING_MAX_FDS - A };
+		static union {
+			struct cmsghdr h;
+			char buf[CMSG_SPACE(sizeof(int) * A) +
+				 CMSG_SPACE(sizeof(int) * B)];
+		} u;
+		int fds[DMABUF_BACKING_MAX_FDS], p[2], i, sock;
+		char junk[8] = "junk";
+		struct iovec iov = {junk, sizeof(junk)};
+		struct msghdr msg = {.msg_iov = &iov,
+				     .msg_iovlen = 1,
+				     .msg_control = u.buf,
+				     .msg_controllen = sizeof(u.buf)};
+		struct cmsghdr *c;
+		struct rlimit many = {1024, 1024};
+
+		if (setrlimit(RLIMIT_NOFILE, &many) || setgid(NOBODY) ||
+		    setuid(NOBODY) || pipe(p))
+			_exit(1);
+		for (i = 0; i < DMABUF_BACKING_MAX_FDS; i++)
+			fds[i] = i % 2 ? p[0] : memfd_create("m", MFD_CLOEXEC);
+		sock = connect_channel(&t);
+		c = CMSG_FIRSTHDR(&msg);
+		c->cmsg_level = SOL_SOCKET;
+		c->cmsg_type = SCM_RIGHTS;
+		c->cmsg_len = CMSG_LEN(sizeof(int) * A);
+		memcpy(CMSG_DATA(c), fds, sizeof(int) * A);
+		c = CMSG_NXTHDR(&msg, c);
+		c->cmsg_level = SOL_SOCKET;
+		c->cmsg_type = SCM_RIGHTS;
+		c->cmsg_len = CMSG_LEN(sizeof(int) * B);
+		memcpy(CMSG_DATA(c), fds + A, sizeof(int) * B);
+		if (sock < 0 || sendmsg(sock, &msg, 0) != sizeof(junk))
+			_exit(2);
+		_exit(recv(sock, junk, 1, 0) >= 0 ? 0 : 3); /* the refusal */
+	}
+	cr_assert_eq(waitpid(pid, &status, 0), pid);
+	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "status %#x",
+		  status);
+	cr_assert(WAIT_FOR(logged("not a memfd came with it"), 10));
+	cr_assert(WAIT_FOR(daemon_fds() <= before, 10),
+		  "the daemon holds %d descriptors, %d before", daemon_fds(),
+		  before);
+	cr_assert_eq(mapping_within(fd, 5), 0, "and serves on");
+	close(fd);
+}
+
 /* Lines of the daemon's log that hold @text. */
 static int log_lines(const char *text)
 {
