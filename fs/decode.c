@@ -8,6 +8,10 @@
  * then bad fields, are EINVAL.  FUSE hands over exactly the bytes the
  * command's _IOC_SIZE names for a restricted ioctl; anything else (an
  * unrestricted ioctl, a short buffer) is refused, never followed.
+ *
+ * A leaf of the daemon: it calls nothing of fs/ and of the object model
+ * only dmabuf_cpu_dir_valid(), so the unit tests and fuzz_ioctl link it
+ * alone; ioctl.c calls it.
  */
 #include <errno.h>
 #include <string.h>

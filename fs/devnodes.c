@@ -19,6 +19,9 @@
  * that says how to run the program.  Like .bufinfo and .stats, the nodes
  * cannot be written, renamed or removed, and cost the daemon nothing per
  * open.
+ *
+ * Calls the object model's heap list only; ops.c, dir.c, files.c and
+ * ioctl.c call it.
  */
 #include <errno.h>
 #include <string.h>

@@ -9,6 +9,10 @@
  * root), and serves requests until unmounted or sent SIGTERM, SIGINT or
  * SIGHUP, which unmount cleanly even while files are open.  Accepts the
  * argument order of mount.fuse3 (`mount -t fuse.dmabuffs dmabuffs DIR`).
+ *
+ * The top of the daemon: it builds the object model, holds the table of
+ * request handlers and starts and stops every file's part; nothing calls
+ * into it.
  */
 #include <errno.h>
 #include <limits.h>

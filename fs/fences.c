@@ -23,6 +23,9 @@
  * it until it is closed, and an import to its importer in the core
  * (DMABUF_CHARGE_FENCES).  Unclaimed ids wait on a queue in claim order, so
  * dropping the stale ones costs only what is dropped.
+ *
+ * Calls limits.c (charges), wait.c (poll arming) and the object model's
+ * fences; ioctl.c and files.c call it.
  */
 #include <errno.h>
 #include <poll.h>

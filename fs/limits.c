@@ -42,6 +42,8 @@
  * The table is a tsearch(3) tree of uids with a lock of its own, taken
  * last: it is charged from FUSE workers, the notifier and the zero-copy
  * thread, with or without fs.lock held.
+ *
+ * Calls counters.c only; every file charges through it.
  */
 #include <errno.h>
 #include <limits.h>

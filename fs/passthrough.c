@@ -39,6 +39,8 @@
  * enough), "on" refuses to run without it, "off" never negotiates it.  Which
  * buffers take it, and when, is files.c's business; this file only says whether
  * the mount can.
+ *
+ * Calls counters.c only.
  */
 #include <errno.h>
 #include <fcntl.h>

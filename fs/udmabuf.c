@@ -32,6 +32,9 @@
  * with the runs and one fd per distinct memfd, each made by fs_fd_handout()
  * (read-only reopens for a read-only mapping), so a process can map
  * exactly those pages and nothing more.
+ *
+ * Calls fdpass.c (descriptors out) and the object model; zerocopy.c calls
+ * it.
  */
 #include <errno.h>
 #include <fcntl.h>

@@ -9,6 +9,8 @@
  * after export decides).  Two are writable:
  * user.dmabuf.heap (only before the backing is placed and no device is
  * attached) and user.dmabuf.name (the debug name, as DMA_BUF_SET_NAME).
+ *
+ * Calls namespace.c, passthrough.c, counters.c and the object model.
  */
 #include <errno.h>
 #include <stdio.h>

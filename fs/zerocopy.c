@@ -41,6 +41,10 @@
  * connecting uid as handles and as daemon descriptors.  A connection that
  * presents no token within the token lifetime is closed, so silent clients
  * cannot pile up.
+ *
+ * Calls tokens.c, fdpass.c, udmabuf.c, limits.c, counters.c and
+ * libdmabuf's SCM_RIGHTS framing (fdmsg.h); dmabuffs.c starts and stops
+ * it.
  */
 #include <errno.h>
 #include <fcntl.h>

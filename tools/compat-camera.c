@@ -16,6 +16,8 @@
  * --late-write plants the bug make demo-sanitize finds: the first pixel is
  * touched again after SYNC END, outside the bracket (the same value, so
  * the frames still verify; on a non-coherent device it could be lost).
+ *
+ * Calls nothing of the project: the kernel's uapi headers only.
  */
 #include <errno.h>
 #include <fcntl.h>

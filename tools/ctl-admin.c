@@ -6,6 +6,9 @@
  * counters and per-uid quotas (top), and ending other holders' device
  * mappings (revoke).  Errors say what to do next: which heaps exist, which
  * option raises a capacity, which device word is wrong.
+ *
+ * Calls ctl-util.c, ctl-io.c (open_buffer), ctl-who.c (top's tables) and
+ * libdmabuf.
  */
 #include <ctype.h>
 #include <dirent.h>

@@ -5,6 +5,8 @@
  * Through the zero-copy mapping, with io_uring reading or writing the file
  * straight into or out of the buffer's memory, bracketed by CPU access as
  * a program would.
+ *
+ * Calls ctl-util.c and libdmabuf.
  */
 #include <ctype.h>
 #include <dirent.h>

@@ -5,6 +5,8 @@
  * Starts PROGRAM with libdmabuf-compat.so preloaded (lib/compat), so that
  * its /dev/dma_heap and /dev/udmabuf are the mount's, and says why a
  * static program cannot be served.
+ *
+ * Calls ctl-util.c only.
  */
 #include <ctype.h>
 #include <dirent.h>

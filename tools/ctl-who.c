@@ -6,6 +6,8 @@
  * their holders); who scans /proc/PID/fd and /proc/PID/maps, as Android's
  * dmabuf_dump does, for the processes that hold each buffer; info shows
  * one buffer in full, with the CPU brackets open on it.
+ *
+ * Calls ctl-util.c and libdmabuf.
  */
 #include <ctype.h>
 #include <dirent.h>

@@ -28,6 +28,8 @@
  * tools/compat-camera.c, built against the kernel's uapi headers only and
  * run under `dmabufctl run`: its frames come from /dev/dma_heap/cma and
  * reach the same libdmabuf encoder and display.
+ *
+ * Uses libdmabuf only.
  */
 #include <errno.h>
 #include <fcntl.h>

@@ -11,6 +11,9 @@
  * starts an unmodified program under the compat layer (lib/compat).
  *
  * Exit status: 0 on success, 1 on failure, 2 on a usage error.
+ *
+ * The top of the tool: it dispatches to the command files; nothing calls
+ * into it.
  */
 #include <ctype.h>
 #include <dirent.h>

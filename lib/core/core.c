@@ -6,6 +6,9 @@
  * buffers, and the lock that guards them.  Also the debugfs-style bufinfo
  * report, written in the kernel's format so that scripts written for
  * /sys/kernel/debug/dma_buf/bufinfo read it unchanged.
+ *
+ * The top of the object model: it calls buffer.c, attach.c (teardown),
+ * device.c, heap.c and the built-in heaps.
  */
 #include <errno.h>
 #include <fcntl.h>

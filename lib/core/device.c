@@ -16,6 +16,9 @@
  *
  * Keys: dma_bits, max_segments, max_segment_size, segment_boundary,
  * alignment (sizes take K/M/G suffixes); flags: iommu, coherent.
+ *
+ * Calls sg.c and range.c (the IOVA spaces) and libdmabuf's parser of
+ * device descriptions.
  */
 #include <ctype.h>
 #include <errno.h>

@@ -30,6 +30,8 @@
  * charged to the uid that made it (DMABUF_CHARGE_FENCES) until it signals
  * or is dropped; importing a fence already imported into the buffer is a
  * no-op, as dma_resv_add_fence() replaces a fence of the same context.
+ *
+ * Calls only the log; buffer.c, attach.c and cpu.c call it.
  */
 #include <errno.h>
 #include <stdlib.h>

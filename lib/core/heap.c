@@ -10,6 +10,8 @@
  * Plugins are shared objects loaded with dlopen(3).  The ABI version is read
  * before anything else of the ops table, so a plugin built against another
  * layout is refused without being called.
+ *
+ * Calls sg.c (the host functions a heap gets) and the log.
  */
 #include <dirent.h>
 #include <dlfcn.h>

@@ -5,6 +5,8 @@
  * Every refusal of bad input is logged once, with the errno it returns, so an
  * operator can tell why a client failed.  The sink is stderr by default; the
  * daemon points it at syslog when it runs in the background.
+ *
+ * A leaf: everything logs through it.
  */
 #include <errno.h>
 #include <stdarg.h>

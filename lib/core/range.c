@@ -10,6 +10,8 @@
  *
  * Free extents live in a sorted array: allocation scans it, freeing finds the
  * slot by binary search and merges with both neighbours.
+ *
+ * A leaf but for the log.
  */
 #include <errno.h>
 #include <stdlib.h>

@@ -15,6 +15,8 @@
  * The same splitting code answers "does this placement suit these
  * constraints?" for heaps, the attach path and the tests, so the check and
  * the table can never disagree.
+ *
+ * Calls range.c and the log.
  */
 #include <errno.h>
 #include <stdarg.h>

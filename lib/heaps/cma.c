@@ -10,6 +10,9 @@
  *
  * Options: "size=N" sets the pool size (default 256 MiB, at most 1792 MiB:
  * the pool spans [256 MiB, 2 GiB) of the emulated physical space at most).
+ *
+ * Calls what struct dmabuf_heap_host gives, range.c and sg.c, and
+ * libdmabuf's size parser; never the object model.
  */
 #include <errno.h>
 #include <stdlib.h>

@@ -12,6 +12,9 @@
  * can only take buffers that fit in one chunk, as on real hardware.
  *
  * Options: "size=N" sets the capacity (default: the machine's RAM).
+ *
+ * Calls what struct dmabuf_heap_host gives, range.c and sg.c, and
+ * libdmabuf's size parser; never the object model.
  */
 #include <errno.h>
 #include <stdlib.h>

@@ -9,6 +9,8 @@
  * memfds to make a udmabuf.  The connection is the mapping's reference on
  * the buffer.  The protocol is in dmabuf-ioctl(2) and <dmabuf/uapi.h>; the
  * daemon's side is fs/zerocopy.c.
+ *
+ * Calls fdmsg.c and the sanitizer's hooks; dmabuf.c calls it.
  */
 #include <ctype.h>
 #include <errno.h>

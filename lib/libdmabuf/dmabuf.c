@@ -7,6 +7,9 @@
  * through DMABUF_IOCTL_GET_SG) and the zero-copy mapping, which redeems a
  * token on the daemon's Unix socket for the buffer's memfd.  Knows nothing
  * of FUSE: only the uapi and the side-channel protocol.
+ *
+ * Calls channel.c and the sanitizer's hooks; nothing in libdmabuf calls
+ * back into it.
  */
 #include <ctype.h>
 #include <errno.h>

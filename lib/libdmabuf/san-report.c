@@ -7,6 +7,8 @@
  * access, the last bracket call and its stack; suppressions by function
  * name.  Writes with libc's write(2) to the log: never through an
  * interposer.
+ *
+ * The bottom of the sanitizer's files: it calls nothing of theirs.
  */
 #include <dlfcn.h>
 #include <dirent.h>
