@@ -601,17 +601,25 @@ struct pollers {
 	size_t n, cap;
 };
 
+/*
+ * Take the poll handle in @slot, if any, to notify.  Return: false when
+ * there is no room: it stays armed and wakes at the next change.
+ */
+static bool take_poller(struct pollers *p, struct fuse_pollhandle **slot)
+{
+	if (*slot && vec_push(p->v, p->n, p->cap, *slot))
+		return false;
+	*slot = NULL;
+	return true;
+}
+
 static void take_pollers_of(struct fs_inode *inode, struct pollers *p)
 {
 	struct fs_file *file;
 
-	LIST_FOREACH (file, &inode->files, link) {
-		if (!file->ph)
-			continue;
-		if (vec_push(p->v, p->n, p->cap, file->ph))
-			return; /* the rest wake at the next change */
-		file->ph = NULL;
-	}
+	LIST_FOREACH (file, &inode->files, link)
+		if (!take_poller(p, &file->ph))
+			return;
 }
 
 /* Every waiting sync_file poller (fences.c's handles). */
@@ -619,13 +627,9 @@ static void take_sync_file_pollers(struct fs *fs, struct pollers *p)
 {
 	struct fs_sync_file *sf;
 
-	LIST_FOREACH (sf, &fs->sync_files, link) {
-		if (!sf->ph)
-			continue;
-		if (vec_push(p->v, p->n, p->cap, sf->ph))
-			return; /* the rest wake at the next change */
-		sf->ph = NULL;
-	}
+	LIST_FOREACH (sf, &fs->sync_files, link)
+		if (!take_poller(p, &sf->ph))
+			return;
 }
 
 static void take_pollers_visit(const void *node, VISIT which, void *arg)
