@@ -33,13 +33,18 @@
 #define UDMABUF_NAME ".udmabuf"
 #define SYNC_FILE_NAME ".sync_file"
 
+/** fs_devnode_heap() - is @ino a heap's node (.heaps/NAME)? */
+bool fs_devnode_heap(uint64_t ino)
+{
+	return ino >= FS_HEAP_INO_BASE &&
+	       ino < FS_HEAP_INO_BASE + FS_MAX_HEAP_NODES;
+}
+
 /** fs_devnode_ino() - is @ino one of the device nodes or their directory? */
 bool fs_devnode_ino(uint64_t ino)
 {
 	return ino == FS_HEAPS_DIR_INO || ino == FS_UDMABUF_INO ||
-	       ino == FS_SYNC_FILE_INO ||
-	       (ino >= FS_HEAP_INO_BASE &&
-		ino < FS_HEAP_INO_BASE + FS_MAX_HEAP_NODES);
+	       ino == FS_SYNC_FILE_INO || fs_devnode_heap(ino);
 }
 
 /** fs_devnode_name() - is @name (in the root) taken by a device node? */
@@ -65,8 +70,7 @@ static int heap_of(struct fs *fs, uint64_t ino, char name[DMABUF_NAME_LEN])
 {
 	struct dmabuf_heap_stats st;
 
-	if (ino < FS_HEAP_INO_BASE ||
-	    ino >= FS_HEAP_INO_BASE + FS_MAX_HEAP_NODES)
+	if (!fs_devnode_heap(ino))
 		return -ENOENT;
 	return dmabuf_heap_stats(
 		fs->core, (unsigned int)(ino - FS_HEAP_INO_BASE), name, &st);

@@ -659,6 +659,7 @@ int fs_passthrough_reply_open(fuse_req_t req, const struct fuse_file_info *fi,
 
 /* devnodes.c */
 bool fs_devnode_ino(uint64_t ino);
+bool fs_devnode_heap(uint64_t ino);
 bool fs_devnode_name(const char *name);
 int fs_devnode_attr(struct fs *fs, uint64_t ino, struct stat *st);
 int fs_devnode_lookup(struct fs *fs, uint64_t parent, const char *name,

@@ -44,11 +44,19 @@ static void not_tty(fuse_req_t req, unsigned int cmd, const char *why)
 /*
  * A heap's or udmabuf's ioctl creates an fd in the caller, which only the
  * compat layer can do: say so, once, for whoever runs a program without it.
+ * Any other number on a heap is EINVAL, as dma_heap_ioctl() answers a
+ * number past its table (the compat layer answers the ALLOC, number 0).
  */
-static void devnode_not_tty(fuse_req_t req, unsigned int cmd)
+static void devnode_not_tty(fuse_req_t req, fuse_ino_t ino, unsigned int cmd)
 {
 	static bool told;
 
+	if (fs_devnode_heap(ino) && _IOC_NR(cmd) != 0) {
+		dmabuf_log(LOG_DEBUG, "ioctl %#x on a heap refused (EINVAL)",
+			   cmd);
+		fuse_reply_err(req, EINVAL);
+		return;
+	}
 	if (!__atomic_exchange_n(&told, true, __ATOMIC_RELAXED))
 		dmabuf_log(LOG_WARNING,
 			   "ioctl %#x on a device node reached the daemon "
@@ -367,7 +375,7 @@ void fs_ioctl(fuse_req_t req, fuse_ino_t ino, unsigned int cmd, void *arg,
 	ret = ioctl_decode(cmd, target, flags & FUSE_IOCTL_UNRESTRICTED, in_buf,
 			   in_bufsz, out_bufsz, &a, &why);
 	if (ret == -ENOTTY && fs_devnode_ino(ino))
-		devnode_not_tty(req, cmd);
+		devnode_not_tty(req, ino, cmd);
 	else if (ret == -ENOTTY)
 		not_tty(req, cmd, why);
 	else if (ret)

@@ -208,11 +208,13 @@ static int udmabuf_runs(unsigned long req, const void *arg,
 		if (ret)
 			return ret;
 	}
-	if (head.flags & ~(unsigned int)UDMABUF_FLAGS_CLOEXEC || !head.count)
-		return -EINVAL;
+	if (!head.count)
+		return -EINVAL; /* other flags than CLOEXEC are ignored, as 6.12
+				 */
 	for (i = 0; i < head.count; i++) {
-		if (fcntl((int)items[i].memfd, F_GETFD) < 0)
-			return -EBADF;
+		/* No such fd, or not shmem or hugetlbfs: 6.12's EBADFD. */
+		if (fcntl((int)items[i].memfd, F_GET_SEALS) < 0)
+			return -EBADFD;
 		runs[i] =
 			(struct dmabuf_memfd_run){.memfd = (int)items[i].memfd,
 						  .offset = items[i].offset,
@@ -232,8 +234,9 @@ static int udmabuf_runs(unsigned long req, const void *arg,
  * (dmabuf_export_memfds()); like the kernel's, it is anonymous and its fd
  * is the ioctl's value.
  *
- * Return: the fd, or -errno: EINVAL (flags, count, alignment, not a
- * memfd, seals, a run past the memfd's end), EBADF, EFAULT.
+ * Return: the fd, or -errno as Linux 6.12's: EBADFD for an fd that is no
+ * file of shmem or hugetlbfs; EINVAL (count, alignment, seals, a run past
+ * the memfd's end); EFAULT.
  */
 int compat_udmabuf_create(unsigned long req, const void *arg)
 {
