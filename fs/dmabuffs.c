@@ -466,6 +466,16 @@ static void raise_fd_limit(void)
 			   strerror(errno));
 }
 
+/* What the closer holds is closed before it stops; the core closes itself. */
+static void stop_closer(struct fs *fs)
+{
+	if (!fs->closer)
+		return;
+	dmabuf_core_set_closer(fs->core, NULL, NULL);
+	fs_reaper_stop(fs->closer);
+	fs->closer = NULL;
+}
+
 static int serve(struct fs *fs, const struct fuse_cmdline_opts *cmd,
 		 const struct fs_options *opts,
 		 enum fs_passthrough_mode pt_mode)
@@ -500,10 +510,15 @@ static int serve(struct fs *fs, const struct fuse_cmdline_opts *cmd,
 		ret = 1;
 		goto out_unmount;
 	}
-	ret = fs_zc_start(fs, opts->token_ttl_ms);
+	ret = fs_reaper_start(fs, false, &fs->closer);
+	if (!ret) {
+		dmabuf_core_set_closer(fs->core, fs_close_later, fs);
+		ret = fs_zc_start(fs, opts->token_ttl_ms);
+	}
 	if (ret) {
 		dmabuf_log(LOG_ERR, "cannot open the zero-copy channel: %s",
 			   strerror(-ret));
+		stop_closer(fs);
 		fs_notifier_stop(fs);
 		ret = 1;
 		goto out_unmount;
@@ -518,6 +533,7 @@ static int serve(struct fs *fs, const struct fuse_cmdline_opts *cmd,
 		ret = 1; /* INIT did not give it: the loop was stopped */
 	dmabuf_core_set_notify(fs->core, NULL, NULL);
 	fs_zc_stop(fs);
+	stop_closer(fs);
 	fs_notifier_stop(fs);
 	fs_fail_waiters(fs);
 	dmabuf_log(LOG_INFO, "unmounting %s", cmd->mountpoint);

@@ -15,6 +15,14 @@
  * does so there, where it holds up nobody's request.  Each waits charged
  * to its sender's uid (FS_LIMIT_FDS) until it is closed.
  *
+ * A second instance of the same thread, the closer, takes the memfds the
+ * daemon lets go of when it may hold their last reference: a buffer's
+ * memory when the buffer dies (the object model's close hook), a client's
+ * memfds after a request.  That last close frees the pages (half a second
+ * for 4 GiB), which no lock and no shared thread may wait for; and the
+ * closer never queues behind a lingering socket of the reaper's.  What it
+ * holds was charged while it was held, so it is not charged again.
+ *
  * Calls down to limits.c only.  The reaper's lock is a leaf.
  */
 #include <errno.h>
@@ -36,8 +44,9 @@ struct reaped {
 };
 
 /**
- * struct fs_reaper - the thread that closes what clients sent
+ * struct fs_reaper - a thread that closes descriptors off every request path
  * @fs: the file system, for the uids' accounts
+ * @charge: charge each descriptor to its uid (FS_LIMIT_FDS) while queued
  * @thread: the thread
  * @lock: guards @fds, @nr, @cap and @stop; a leaf
  * @cond: signalled when @fds grows or @stop is set
@@ -48,6 +57,7 @@ struct reaped {
  */
 struct fs_reaper {
 	struct fs *fs;
+	bool charge;
 	pthread_t thread;
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
@@ -120,20 +130,22 @@ static void *reaper_main(void *arg)
 }
 
 /**
- * fs_reaper_take() - close @fd, sent by @uid, off every request's path
- * @rp: the reaper
- * @uid: the sender, charged (FS_LIMIT_FDS) until it is closed
- * @fd: the descriptor; the reaper owns it from now on
+ * fs_reaper_take() - close @fd off every request's path
+ * @rp: the reaper or the closer
+ * @uid: the reaper: the sender, charged (FS_LIMIT_FDS) until it is closed
+ * @fd: the descriptor; @rp owns it from now on
  *
  * Past its max_fds it is still taken (the daemon holds it already), and
- * the uid stays at its limit, so its next connection is refused.
+ * the uid stays at its limit, so its next connection is refused.  With no
+ * memory to queue it, the closer closes it at once (a memfd's close never
+ * blocks); the reaper keeps it open and says so.
  */
 void fs_reaper_take(struct fs_reaper *rp, uid_t uid, int fd)
 {
 	struct reaped r = {.fd = fd, .uid = uid};
 	int ret;
 
-	r.charged = fs_charge(rp->fs, uid, FS_LIMIT_FDS) == 0;
+	r.charged = rp->charge && fs_charge(rp->fs, uid, FS_LIMIT_FDS) == 0;
 	pthread_mutex_lock(&rp->lock);
 	ret = vec_push(rp->fds, rp->nr, rp->cap, r);
 	if (!ret)
@@ -141,6 +153,10 @@ void fs_reaper_take(struct fs_reaper *rp, uid_t uid, int fd)
 	pthread_mutex_unlock(&rp->lock);
 	if (!ret)
 		return;
+	if (!rp->charge) {
+		close(fd);
+		return;
+	}
 	/* Held, and so still charged. */
 	dmabuf_log(LOG_ERR,
 		   "zero-copy channel: out of memory: a descriptor "
@@ -149,13 +165,14 @@ void fs_reaper_take(struct fs_reaper *rp, uid_t uid, int fd)
 }
 
 /**
- * fs_reaper_start() - start the reaper
+ * fs_reaper_start() - start the reaper, or the closer
  * @fs: the file system
- * @out: the reaper
+ * @charge: the reaper (charges what it holds), not the closer
+ * @out: the new thread's handle
  *
  * Return: 0, -ENOMEM or -errno of pthread_create(3).
  */
-int fs_reaper_start(struct fs *fs, struct fs_reaper **out)
+int fs_reaper_start(struct fs *fs, bool charge, struct fs_reaper **out)
 {
 	struct fs_reaper *rp = calloc(1, sizeof(*rp));
 	int ret;
@@ -163,6 +180,7 @@ int fs_reaper_start(struct fs *fs, struct fs_reaper **out)
 	if (!rp)
 		return -ENOMEM;
 	rp->fs = fs;
+	rp->charge = charge;
 	pthread_mutex_init(&rp->lock, NULL);
 	pthread_cond_init(&rp->cond, NULL);
 	ret = -pthread_create(&rp->thread, NULL, reaper_main, rp);
@@ -175,7 +193,7 @@ int fs_reaper_start(struct fs *fs, struct fs_reaper **out)
 }
 
 /**
- * fs_reaper_stop() - close what is left and stop the reaper
+ * fs_reaper_stop() - close what is left and stop the reaper (or closer)
  * @rp: the reaper
  *
  * Return: false when a close it is in still blocks after a second: then it
@@ -202,4 +220,16 @@ bool fs_reaper_stop(struct fs_reaper *rp)
 	pthread_cond_destroy(&rp->cond);
 	free(rp);
 	return true;
+}
+
+/**
+ * fs_close_later() - the object model's close hook: the closer closes @fd
+ * @arg: the file system
+ * @fd: a descriptor the core lets go of (a buffer's memfd, a udmabuf's)
+ */
+void fs_close_later(void *arg, int fd)
+{
+	struct fs *fs = arg;
+
+	fs_reaper_take(fs->closer, 0, fd);
 }

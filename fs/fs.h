@@ -10,7 +10,7 @@
  *
  *	libfuse's request lock -> fs.lock -> core.lock -> fs.limits.lock
  *	zc->lock -> core.lock -> fs.limits.lock
- *	fs.ev_lock, the reaper's lock, the refusal log's lock: leaves
+ *	fs.ev_lock, the reapers' locks, the refusal log's lock: leaves
  *
  * - libfuse's request lock (struct fuse_req.lock) is held while libfuse
  *   calls an interrupt callback, and waiter_interrupted() (wait.c) takes
@@ -36,8 +36,8 @@
  *   (fs.limits.lock) under it.
  * - fs.limits.lock is taken after any other lock, and nothing under it.
  * - fs.ev_lock guards the notifier's queue; nothing is taken under it.
- * - The refusal log's lock (limits.c) and the reaper's lock (fdpass.c)
- *   are leaves: nothing is taken under them.
+ * - The refusal log's lock (limits.c) and the locks of the reaper and the
+ *   closer (fdpass.c) are leaves: nothing is taken under them.
  *
  * Ownership and accounts, the contract every request path keeps
  * (dmabuffs(8) SECURITY has the table):
@@ -54,8 +54,10 @@
  *   a memfd before anything else; anything else is closed by the reaper.
  * - Every wait another uid can cause is bounded by fence_timeout_ms, and
  *   only on behalf of a uid that may revoke (fs_may_revoke()).
- * - Nothing long (quadratic work, I/O, the close of a client's file) runs
- *   under fs.lock or core.lock, or on a thread every user shares.
+ * - Nothing long (quadratic work, I/O, the close of a client's file, the
+ *   last close of a memfd, which frees its pages) runs under fs.lock or
+ *   core.lock, or on a thread every user shares: such closes go to the
+ *   reaper or the closer (fdpass.c).
  * - A refusal is logged through fs_log_refusal(): once a second per uid.
  */
 #ifndef DMABUFFS_FS_H
@@ -383,6 +385,8 @@ struct fs_options {
  * @virtual_files: open .bufinfo/.stats snapshots
  * @dirs: open directory snapshots (struct dir_snapshot, dir.c)
  * @zc: the zero-copy side channel
+ * @closer: closes the memfds whose last reference the daemon may hold
+ *          (fdpass.c), so that freeing their pages waits for nobody
  * @owner: uid that mounted the file system (may edit the device registry)
  * @root_mode: permission bits of the root (who may create buffers)
  * @mount_time: times of the root
@@ -410,6 +414,7 @@ struct fs {
 	LIST_HEAD(, fs_file) virtual_files;
 	LIST_HEAD(, dir_snapshot) dirs;
 	struct zc *zc;
+	struct fs_reaper *closer;
 	uid_t owner;
 	mode_t root_mode;
 	unsigned int fence_timeout_ms;
@@ -637,9 +642,10 @@ int fs_zc_issue(struct fs *fs, const struct fuse_ctx *ctx, struct fs_file *file,
 /* fdpass.c */
 struct fs_reaper;
 int fs_fd_handout(int fd, bool write);
-int fs_reaper_start(struct fs *fs, struct fs_reaper **out);
+int fs_reaper_start(struct fs *fs, bool charge, struct fs_reaper **out);
 void fs_reaper_take(struct fs_reaper *rp, uid_t uid, int fd);
 bool fs_reaper_stop(struct fs_reaper *rp);
+void fs_close_later(void *arg, int fd);
 
 /* Is @fd a memfd (shmem or hugetlbfs)?  Asks no file system: cannot block. */
 static inline bool fs_is_memfd(int fd)

@@ -178,7 +178,8 @@ err:
  * @msg: the struct dmabuf_backing that came with the token
  * @len: its length as received
  * @fds: the memfds that came with it, each checked to be a memfd
- *       (zerocopy.c); all are closed on return
+ *       (zerocopy.c); still the caller's on return (the buffer keeps
+ *       duplicates of its own)
  * @nr_fds: their number
  *
  * Return: 0, or -EINVAL or -EACCES (with a log line saying why), or what
@@ -220,15 +221,14 @@ int fs_udmabuf_bind(struct dmabuf_buffer *buf, const void *msg, size_t len,
 	ret = dmabuf_buffer_bind_memfds(buf, r, b->count);
 	why = "the object model refused it";
 	if (!ret) {
-		free(r); /* the buffer owns the fds now */
-		close_all(fds, nr_fds);
+		free(r); /* the buffer owns the duplicates now */
 		return 0;
 	}
+	/* Not their last references: the caller still holds @fds. */
 	close_all(dups, (unsigned int)nr_dups);
 out_ranges:
 	free(r);
 out:
-	close_all(fds, nr_fds);
 	dmabuf_log(LOG_WARNING, "buffer %llu: udmabuf refused (%s): %s",
 		   (unsigned long long)dmabuf_buffer_ino(buf), strerror(-ret),
 		   why);

@@ -115,10 +115,12 @@ struct zc_msg {
 	bool foreign;
 };
 
-static void msg_close_fds(struct zc_msg *m)
+/* Let go of the memfds that came with @m: a client may have sent its last
+ * reference, and freeing the pages is the closer's, not this thread's. */
+static void msg_close_fds(struct zc *zc, struct zc_msg *m)
 {
 	while (m->nr_fds)
-		close(m->fds[--m->nr_fds]);
+		fs_reaper_take(zc->fs->closer, 0, m->fds[--m->nr_fds]);
 }
 
 /*
@@ -154,7 +156,7 @@ static int recv_request(struct zc *zc, struct zc_conn *conn, struct zc_msg *m)
 	sort_fds(zc, conn->cred.uid, m);
 	m->len = (size_t)n;
 	if (truncated) {
-		msg_close_fds(m);
+		msg_close_fds(zc, m);
 		return -EMSGSIZE;
 	}
 	return m->foreign ? -EBADF : 0;
@@ -222,16 +224,14 @@ static int redeem_mapping(struct zc *zc, struct zc_conn *conn,
 }
 
 /* A backing token: bind the memfds that came with it, and answer. */
-static int redeem_backing(struct zc_conn *conn, struct zc_token *t,
-			  struct zc_msg *m)
+static int redeem_backing(struct zc *zc, struct zc_conn *conn,
+			  struct zc_token *t, struct zc_msg *m)
 {
 	struct dmabuf_redeem_reply reply = {0};
-	unsigned int nr_fds = m->nr_fds;
-	int ret;
+	int ret = fs_udmabuf_bind(t->buf, m->bytes + sizeof(m->in),
+				  m->len - sizeof(m->in), m->fds, m->nr_fds);
 
-	m->nr_fds = 0; /* fs_udmabuf_bind() closes them */
-	ret = fs_udmabuf_bind(t->buf, m->bytes + sizeof(m->in),
-			      m->len - sizeof(m->in), m->fds, nr_fds);
+	msg_close_fds(zc, m); /* the buffer keeps duplicates of its own */
 	if (ret)
 		return ret;
 	fs_count(FS_TOKENS_REDEEMED);
@@ -267,7 +267,7 @@ static bool redeem(struct zc *zc, struct zc_conn *conn)
 	t = zc_token_take(zc, m.in.token);
 	ret = zc_token_check(t, &conn->cred, &why);
 	if (!ret && t->backing) {
-		ret = redeem_backing(conn, t, &m);
+		ret = redeem_backing(zc, conn, t, &m);
 		why = "its memory was refused";
 	} else if (!ret && (m.nr_fds || m.len != sizeof(m.in))) {
 		ret = -EINVAL; /* only a backing token brings anything */
@@ -280,7 +280,7 @@ static bool redeem(struct zc *zc, struct zc_conn *conn)
 	if (!ret) /* a mapping lives on with it; a bound backing is done */
 		return conn->buf != NULL;
 refuse:
-	msg_close_fds(&m);
+	msg_close_fds(zc, &m);
 	fs_count(FS_TOKENS_REFUSED);
 	fs_log_refusal(conn->cred.uid,
 		       "zero-copy token from uid %u pid %d refused (%s): %s",
@@ -310,7 +310,7 @@ static void drain_and_close(struct zc *zc, int fd, uid_t uid)
 	shutdown(fd, SHUT_RDWR);
 	for (i = 0; i < 64; i++) {
 		ret = recv_request(zc, &peer, &m);
-		msg_close_fds(&m);
+		msg_close_fds(zc, &m);
 		if (ret == -EAGAIN || (ret == 0 && !m.len))
 			break;
 	}
@@ -598,7 +598,7 @@ int fs_zc_start(struct fs *fs, unsigned int token_ttl_ms)
 	if (!ret)
 		ret = watch(zc, zc->kick_fd, &zc->kick_fd);
 	if (!ret)
-		ret = fs_reaper_start(fs, &zc->reaper);
+		ret = fs_reaper_start(fs, true, &zc->reaper);
 	if (!ret) {
 		ret = -pthread_create(&zc->thread, NULL, zc_main, zc);
 		if (ret)

@@ -61,13 +61,22 @@ unsigned int buffer_ranges_fds(const struct dmabuf_memfd_range *r,
 	return k;
 }
 
-static void ranges_close(struct dmabuf_memfd_range *r, unsigned int n)
+/* Let go of @fd: the close hook taken at retirement, or close(2). */
+static void close_later(const struct dmabuf_buffer *buf, int fd)
+{
+	if (buf->close_fd)
+		buf->close_fd(buf->close_arg, fd);
+	else
+		close(fd);
+}
+
+static void ranges_close(const struct dmabuf_buffer *buf)
 {
 	int fds[DMABUF_BACKING_MAX_RANGES];
-	unsigned int i, k = buffer_ranges_fds(r, n, fds);
+	unsigned int i, k = buffer_ranges_fds(buf->ranges, buf->nr_ranges, fds);
 
 	for (i = 0; i < k; i++)
-		close(fds[i]);
+		close_later(buf, fds[i]);
 }
 
 /* The exp_name: the heap's, or udmabuf's for memory bound from outside. */
@@ -78,7 +87,12 @@ const char *buffer_exp_name_locked(const struct dmabuf_buffer *buf)
 	return buf->heap ? buf->heap->ops->name : NULL;
 }
 
-void buffer_free_locked(struct dmabuf_buffer *buf)
+/*
+ * Take @buf, whose last reference went, out of the core: its heap pages go
+ * back and its accounts are settled, under core.lock.  What may take long
+ * is left for buffer_destroy(), after the lock.
+ */
+static void buffer_retire_locked(struct dmabuf_buffer *buf)
 {
 	struct dmabuf_core *core = buf->core;
 	struct dmabuf_heap *heap = buf->heap;
@@ -93,23 +107,48 @@ void buffer_free_locked(struct dmabuf_buffer *buf)
 	if (buf->charged)
 		uncharge_locked(core, buf->owner, DMABUF_CHARGE_BYTES,
 				heap->ops->name, buf->charged);
-	if (buf->memfd >= 0)
-		close(buf->memfd);
 	if (buf->nr_ranges)
 		uncharge_locked(core, buf->owner, DMABUF_CHARGE_FDS, NULL,
 				buf->nr_range_fds);
-	ranges_close(buf->ranges, buf->nr_ranges);
-	free(buf->ranges);
 	imports_prune_locked(buf, true);
+	buf->close_fd = core->close_fd; /* for buffer_destroy(), unlocked */
+	buf->close_arg = core->close_arg;
+}
+
+/*
+ * Close what a retired @buf held and free it, without core.lock: the last
+ * close of a memfd frees its pages, a second for some GiB, and nobody else
+ * may wait for that.
+ */
+static void buffer_destroy(struct dmabuf_buffer *buf)
+{
+	if (buf->memfd >= 0)
+		close_later(buf, buf->memfd);
+	ranges_close(buf);
+	free(buf->ranges);
 	dmabuf_log(LOG_DEBUG, "buffer %llu released",
 		   (unsigned long long)buf->ino);
 	free(buf);
 }
 
-static void put_locked(struct dmabuf_buffer *buf)
+/* At teardown, with core.lock and no close hook: nobody is left to wait. */
+void buffer_free_locked(struct dmabuf_buffer *buf)
 {
-	if (--buf->refs == 0)
-		buffer_free_locked(buf);
+	buffer_retire_locked(buf);
+	buf->close_fd = NULL;
+	buffer_destroy(buf);
+}
+
+/*
+ * Drop a reference.  Return: whether it was the last: the caller calls
+ * buffer_destroy() once it has dropped core.lock.
+ */
+static bool put_locked(struct dmabuf_buffer *buf)
+{
+	if (--buf->refs)
+		return false;
+	buffer_retire_locked(buf);
+	return true;
 }
 
 /*
@@ -306,10 +345,13 @@ void dmabuf_buffer_get(struct dmabuf_buffer *buf)
 void dmabuf_buffer_put(struct dmabuf_buffer *buf)
 {
 	struct dmabuf_core *core = buf->core;
+	bool last;
 
 	pthread_mutex_lock(&core->lock);
-	put_locked(buf);
+	last = put_locked(buf);
 	pthread_mutex_unlock(&core->lock);
+	if (last)
+		buffer_destroy(buf);
 }
 
 /** dmabuf_buffer_link() - a directory entry now names @buf (one reference) */
@@ -327,13 +369,16 @@ void dmabuf_buffer_link(struct dmabuf_buffer *buf)
 void dmabuf_buffer_unlink(struct dmabuf_buffer *buf)
 {
 	struct dmabuf_core *core = buf->core;
+	bool last = false;
 
 	pthread_mutex_lock(&core->lock);
 	if (buf->linked) {
 		buf->linked = false;
-		put_locked(buf);
+		last = put_locked(buf);
 	}
 	pthread_mutex_unlock(&core->lock);
+	if (last)
+		buffer_destroy(buf);
 }
 
 uint64_t dmabuf_buffer_ino(const struct dmabuf_buffer *buf)
@@ -433,11 +478,14 @@ void dmabuf_buffer_cpu_map_get(struct dmabuf_buffer *buf)
 void dmabuf_buffer_cpu_map_put(struct dmabuf_buffer *buf)
 {
 	struct dmabuf_core *core = buf->core;
+	bool last;
 
 	pthread_mutex_lock(&core->lock);
 	buf->cpu_maps--;
-	put_locked(buf);
+	last = put_locked(buf);
 	pthread_mutex_unlock(&core->lock);
+	if (last)
+		buffer_destroy(buf);
 }
 
 /**

@@ -115,6 +115,26 @@ void dmabuf_core_set_notify(struct dmabuf_core *core,
 }
 
 /**
+ * dmabuf_core_set_closer() - who closes the descriptors dying buffers hold
+ * @core: the core
+ * @fn: called without the core's lock with each memfd a buffer lets go of
+ *      when its last reference goes; it owns the fd from then on and must
+ *      close it.  The last close of a memfd frees its pages, which takes
+ *      time (half a second for 4 GiB): @fn may do it on another thread.
+ *      NULL: the core closes at once, in the thread that dropped the
+ *      reference.
+ * @arg: passed to @fn
+ */
+void dmabuf_core_set_closer(struct dmabuf_core *core,
+			    void (*fn)(void *arg, int fd), void *arg)
+{
+	pthread_mutex_lock(&core->lock);
+	core->close_fd = fn;
+	core->close_arg = arg;
+	pthread_mutex_unlock(&core->lock);
+}
+
+/**
  * dmabuf_core_set_accounting() - charge owners for what they hold
  * @core: the core, before any buffer has an owner
  * @acct: the hooks (see struct dmabuf_accounting), or NULL for none

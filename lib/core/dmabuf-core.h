@@ -121,6 +121,8 @@ int dmabuf_buffer_blockers(struct dmabuf_buffer *buf, uint32_t cpu_dir,
 void dmabuf_core_set_notify(struct dmabuf_core *core,
 			    void (*fn)(void *arg, struct dmabuf_buffer *buf),
 			    void *arg);
+void dmabuf_core_set_closer(struct dmabuf_core *core,
+			    void (*fn)(void *arg, int fd), void *arg);
 int dmabuf_core_bufinfo(struct dmabuf_core *core, const uint64_t *inos,
 			size_t nr_inos, char **text, size_t *len);
 void dmabuf_core_totals(struct dmabuf_core *core, uint64_t *buffers,

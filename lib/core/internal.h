@@ -267,6 +267,8 @@ struct dmabuf_buffer {
 	struct attachment_list attachments;
 	struct handle_list handles;
 	TAILQ_HEAD(, dmabuf_import) imports;
+	void (*close_fd)(void *arg, int fd);
+	void *close_arg;
 	TAILQ_ENTRY(dmabuf_buffer) link;
 };
 
@@ -293,6 +295,9 @@ TAILQ_HEAD(device_list, dmabuf_device);
  * @nr_imports: fences imported into buffers, all buffers together
  * @notify: called without @lock after a buffer changed
  * @notify_arg: its argument
+ * @close_fd: called without @lock for each descriptor a dying buffer lets
+ *            go of, which it owns from then on; NULL: close(2) at once
+ * @close_arg: its argument
  * @cfg: the configuration built with
  */
 struct dmabuf_core {
@@ -311,6 +316,8 @@ struct dmabuf_core {
 	unsigned int nr_imports;
 	void (*notify)(void *arg, struct dmabuf_buffer *buf);
 	void *notify_arg;
+	void (*close_fd)(void *arg, int fd);
+	void *close_arg;
 	const struct dmabuf_accounting *acct;
 	void *acct_arg;
 	struct dmabuf_core_config cfg;

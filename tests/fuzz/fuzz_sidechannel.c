@@ -337,6 +337,9 @@ static void setup(struct state *s)
 	for (i = 0; i < NR_CLIENTS; i++)
 		s->clients[i] = -1;
 	s->addr.sun_family = AF_UNIX;
+	if (fs_reaper_start(&s->fs, false, &s->fs.closer))
+		abort();
+	dmabuf_core_set_closer(s->core, fs_close_later, &s->fs);
 	if (fs_zc_start(&s->fs, TTL_MS))
 		abort();
 }
@@ -351,6 +354,9 @@ static void teardown(struct state *s)
 	for (i = 0; i < NR_CLIENTS; i++)
 		drop(&s->clients[i]);
 	fs_zc_stop(&s->fs);
+	dmabuf_core_set_closer(s->core, NULL, NULL);
+	if (!fs_reaper_stop(s->fs.closer))
+		FAIL("the closer did not finish\n");
 	/* Every charge came back: the whole allowance can be taken again. */
 	for (i = 0; i < 8; i++)
 		if (fs_charge(&s->fs, getuid(), FS_LIMIT_TOKENS))

@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "internal.h" /* before helpers.h: its global core */
 #include "helpers.h"
 
 TestSuite(buffer, .init = core_setup, .fini = core_teardown);
@@ -265,4 +266,49 @@ Test(buffer, names_are_zero_padded)
 	for (i = 2; i < sizeof(info.name); i++)
 		cr_assert_eq(info.name[i], 0, "byte %zu leaks old contents", i);
 	dmabuf_buffer_put(buf);
+}
+
+struct closed {
+	int fds[4];
+	int n;
+	bool unlocked; /* every call came without core.lock */
+};
+
+static void record_close(void *arg, int fd)
+{
+	struct closed *c = arg;
+
+	if (pthread_mutex_trylock(&core->lock) == 0)
+		pthread_mutex_unlock(&core->lock);
+	else
+		c->unlocked = false;
+	if (c->n < 4)
+		c->fds[c->n++] = fd;
+	close(fd);
+}
+
+/*
+ * A dying buffer's memfd goes to the close hook, without core.lock: its
+ * last close frees the pages, which nobody waiting on the lock should pay.
+ */
+Test(buffer, a_dying_buffers_memfd_goes_to_the_close_hook_unlocked)
+{
+	struct closed c = {.unlocked = true};
+	struct dmabuf_buffer *buf = export_buf("system", MiB);
+	struct dmabuf_handle *h = open_buf(buf);
+	struct stat st;
+	int fd;
+
+	dmabuf_core_set_closer(core, record_close, &c);
+	fd = dmabuf_buffer_memfd(buf, true);
+	cr_assert_geq(fd, 0);
+	cr_assert_eq(fstat(fd, &st), 0);
+	dmabuf_handle_release(h);
+	cr_assert_eq(c.n, 0, "a reference is left");
+	dmabuf_buffer_put(buf);
+	cr_assert_eq(c.n, 1, "the last reference let go of the memfd");
+	cr_assert_eq(c.fds[0], fd);
+	cr_assert(c.unlocked, "the hook ran without core.lock");
+	cr_assert_eq(live_buffers(), 0);
+	dmabuf_core_set_closer(core, NULL, NULL);
 }
