@@ -195,6 +195,8 @@ static int choose_path_locked(struct fs *fs, struct fs_inode *inode, bool write,
 				 __ATOMIC_RELEASE);
 		if (id < 0)
 			return 0;
+		fs_inode_fold_times_locked(inode,
+					   false); /* writes from now on */
 	}
 	ret = write ? dmabuf_buffer_memfd(buf, true) : 0;
 	if (ret < 0) {
@@ -480,6 +482,7 @@ void fs_write_buf(fuse_req_t req, fuse_ino_t ino, struct fuse_bufvec *in,
 		return;
 	}
 	pthread_mutex_lock(&fs_of(req)->lock);
+	fs_inode_fold_times_locked(inode, true); /* this one is the daemon's */
 	fs_now(&inode->mtime);
 	inode->ctime = inode->mtime;
 	pthread_mutex_unlock(&fs_of(req)->lock);

@@ -116,6 +116,8 @@ struct dir_snapshot;
  * @backing_id: passthrough: 0 until the first open after sizing decides,
  *              then the backing id (> 0) every open of it is bound to, or
  *              -1 when it takes the plain path for the rest of its life
+ * @backing_mtime: passthrough: the memfd's mtime when the daemon last set
+ *                 the times; the kernel moves it on every write it serves
  * @files: open files
  */
 struct fs_inode {
@@ -130,6 +132,7 @@ struct fs_inode {
 	struct timespec atime, mtime, ctime;
 	bool cached;
 	int backing_id;
+	struct timespec backing_mtime;
 	LIST_HEAD(, fs_file) files;
 };
 
@@ -550,6 +553,7 @@ void fs_name_drop_locked(struct fs *fs, struct fs_inode *inode);
 int fs_name_move_locked(struct fs *fs, struct fs_inode *inode, char *name);
 void fs_inode_maybe_free_locked(struct fs *fs, struct fs_inode *inode);
 void fs_fill_attr(struct fs *fs, const struct fs_inode *inode, struct stat *st);
+void fs_inode_fold_times_locked(struct fs_inode *inode, bool written);
 void fs_fill_virtual_attr(struct fs *fs, const struct fs_virtual *v,
 			  struct stat *st);
 void fs_fill_entry(struct fs *fs, const struct fs_inode *inode,

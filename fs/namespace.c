@@ -101,8 +101,68 @@ void fs_inode_maybe_free_locked(struct fs *fs, struct fs_inode *inode)
 	free(inode);
 }
 
+/*
+ * The mtime of @inode's memfd when the kernel serves its writes
+ * (passthrough): the daemon never sees them, the memfd's times do.
+ * Return: false when there is none to tell.
+ */
+static bool backing_mtime(const struct fs_inode *inode, struct timespec *t)
+{
+	struct stat st;
+	int fd;
+
+	if (__atomic_load_n(&inode->backing_id, __ATOMIC_ACQUIRE) <= 0)
+		return false;
+	fd = dmabuf_buffer_backing(inode->buf); /* bound: it exists */
+	if (fd < 0 || fstat(fd, &st))
+		return false;
+	*t = st.st_mtim;
+	return true;
+}
+
+/* Has the kernel written @inode since the daemon last set its times? */
+static bool written_behind(const struct fs_inode *inode, struct timespec *t)
+{
+	return backing_mtime(inode, t) &&
+	       (t->tv_sec != inode->backing_mtime.tv_sec ||
+		t->tv_nsec != inode->backing_mtime.tv_nsec);
+}
+
+/**
+ * fs_inode_fold_times_locked() - make a passthrough write's time @inode's
+ * @inode: the inode, under fs.lock
+ * @written: take the time of a write the kernel served since the last call
+ *           (false when the backing was just bound: nothing was written)
+ *
+ * Called when the backing is bound, and around the daemon's own setting of
+ * times (utimes, a write it serves): from then on, a change of the memfd's
+ * mtime is a write the kernel served, and stat(2) shows it
+ * (fs_fill_attr()).
+ */
+void fs_inode_fold_times_locked(struct fs_inode *inode, bool written)
+{
+	struct timespec t;
+
+	if (written && written_behind(inode, &t))
+		inode->mtime = inode->ctime = t;
+	if (backing_mtime(inode, &t))
+		inode->backing_mtime = t;
+}
+
+/**
+ * fs_fill_attr() - @inode's attributes as stat(2) shows them
+ * @fs: the file system
+ * @inode: the inode, or NULL for the root; under fs.lock
+ * @st: out
+ *
+ * With passthrough the times of the last write come from the memfd, which
+ * the kernel writes without asking the daemon: make(1), rsync -u and
+ * ls -t see them as on any file.
+ */
 void fs_fill_attr(struct fs *fs, const struct fs_inode *inode, struct stat *st)
 {
+	struct timespec written;
+
 	memset(st, 0, sizeof(*st));
 	if (inode == NULL) { /* the root */
 		st->st_ino = FS_ROOT_INO;
@@ -124,6 +184,8 @@ void fs_fill_attr(struct fs *fs, const struct fs_inode *inode, struct stat *st)
 	st->st_atim = inode->atime;
 	st->st_mtim = inode->mtime;
 	st->st_ctim = inode->ctime;
+	if (written_behind(inode, &written))
+		st->st_mtim = st->st_ctim = written;
 }
 
 void fs_fill_virtual_attr(struct fs *fs, const struct fs_virtual *v,

@@ -241,7 +241,10 @@ void fs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
 		ret = dmabuf_buffer_set_size(inode->buf,
 					     (uint64_t)attr->st_size);
 	if (!ret) {
+		fs_inode_fold_times_locked(inode, true);
 		apply_meta_locked(inode, attr, to_set);
+		fs_inode_fold_times_locked(inode,
+					   false); /* the new times stand */
 		fs_fill_attr(fs, inode, &st);
 	}
 	pthread_mutex_unlock(&fs->lock);

@@ -9,6 +9,7 @@
 #include <sys/mman.h>
 #include <sys/statvfs.h>
 #include <sys/xattr.h>
+#include <utime.h>
 
 #include "mount.h"
 
@@ -617,4 +618,44 @@ Test(files, quota_and_capacity_hold_for_shell_writes_in_both_modes)
 		     "df counts what was written, and only that");
 	cr_assert(strstr(slurp(at(".stats")), " bytes=524288"),
 		  ".stats charges it to its writer");
+}
+
+static time_t mtime_of(const char *path)
+{
+	struct stat st;
+
+	cr_assert_eq(stat(path, &st), 0);
+	return st.st_mtime;
+}
+
+/*
+ * A write moves mtime and ctime in both modes: with passthrough the kernel
+ * writes the memfd without the daemon, which takes the time from it.
+ * Times set by hand stand until the next write; reads leave them.
+ */
+Test(files, writes_move_mtime_in_both_modes)
+{
+	struct utimbuf past = {.actime = 1000000000, .modtime = 1000000000};
+	char block[4096] = "new bytes";
+	int fd;
+
+	cr_assert_eq(sh("truncate -s 64K $MNT/t && touch -d @1500000000 "
+			"$MNT/ref"),
+		     0);
+	cr_assert_eq(utime(at("t"), &past), 0);
+	cr_assert_eq(mtime_of(at("t")), 1000000000);
+	fd = open(at("t"), O_RDWR);
+	cr_assert_geq(fd, 0);
+	cr_assert_eq(pread(fd, block, sizeof(block), 0), sizeof(block));
+	cr_assert_eq(mtime_of(at("t")), 1000000000, "a read leaves it");
+	cr_assert_eq(pwrite(fd, block, sizeof(block), 4096), sizeof(block));
+	cr_assert(WAIT_FOR(mtime_of(at("t")) > 1500000000, 3),
+		  "the write moved mtime (%s)",
+		  passthrough_on() ? "passthrough" : "through the daemon");
+	cr_assert_eq(sh("find $MNT/t -newer $MNT/ref | grep -q t"), 0,
+		     "find -newer sees it");
+	cr_assert_eq(utime(at("t"), &past), 0);
+	cr_assert(WAIT_FOR(mtime_of(at("t")) == 1000000000, 3),
+		  "a time set by hand stands");
+	close(fd);
 }
