@@ -461,9 +461,27 @@ static void print_open_brackets(void)
 	each_bracket(0, print_bracket, &header);
 }
 
+/* Where a buffer's bytes are, in words. */
+static const char *placement_text(const struct dmabuf_info *i, char *out,
+				  size_t len)
+{
+	if (i->state == DMABUF_STATE_EMPTY)
+		snprintf(out, len, "none: the buffer has no size yet");
+	else if (!strcmp(i->heap, "udmabuf"))
+		snprintf(out, len, "the creator's own memfd pages (udmabuf)");
+	else if (!i->nr_chunks)
+		snprintf(out, len,
+			 "not placed yet (at the first device map, CPU "
+			 "bracket, or write)");
+	else
+		snprintf(out, len, "%u chunk(s), first at %#llx", i->nr_chunks,
+			 (unsigned long long)i->phys_addr);
+	return out;
+}
+
 int cmd_info(int argc, char **argv)
 {
-	char path[4096], atts[1024] = "", pt[16] = "";
+	char path[4096], atts[1024] = "", pt[16] = "", where[96];
 	char name[256 * 4 + 1], dbg[DMABUF_NAME_LEN * 4];
 	struct holdings h = {0};
 	struct entry e = {0};
@@ -505,7 +523,7 @@ int cmd_info(int argc, char **argv)
 		printf("name:         %s\ninode:        %llu\nsize:         %lld\n"
 		       "heap:         %s\ndebug name:   %s\nstate:        %s\n"
 		       "attachments:  %u%s%s%s\nmaps:         %u (write fences %u, read fences %u)\n"
-		       "placement:    %u chunk(s), first at %#llx\npassthrough:  %s\n"
+		       "placement:    %s\npassthrough:  %s\n"
 		       "holders:      %u process(es)\n",
 		       shown(e.name, name, sizeof(name)),
 		       (unsigned long long)e.st.st_ino, (long long)e.st.st_size,
@@ -515,7 +533,7 @@ int cmd_info(int argc, char **argv)
 		       dmabuf_state_name(e.info.state), e.info.attachments,
 		       atts[0] ? " (" : "", atts, atts[0] ? ")" : "",
 		       e.info.maps, e.info.write_fences, e.info.read_fences,
-		       e.info.nr_chunks, (unsigned long long)e.info.phys_addr,
+		       placement_text(&e.info, where, sizeof(where)),
 		       pt[0] ? pt : "-", holders_of(&h, e.st.st_ino));
 		each_bracket(e.st.st_ino, print_bracket, &header);
 	}

@@ -48,6 +48,15 @@ Test(tools, export_ls_info_json)
 					       ? "state:        allocated"
 					       : "state:        exported"),
 			   "%s", out);
+	cr_assert_not_null(
+		strstr(out, passthrough_on() ? "placement:    1 chunk(s)"
+					     : "placement:    not placed yet"),
+		"where its bytes are, in words:\n%s", out);
+	cr_assert_eq(sh("touch $MNT/unsized"), 0);
+	cr_assert_eq(ctl(out, sizeof(out), "info unsized"), 0);
+	cr_assert_not_null(strstr(out, "placement:    none: the buffer has no "
+				       "size yet"),
+			   "%s", out);
 	cr_assert_eq(ctl(out, sizeof(out), "info nosuch"), 1);
 	cr_assert_eq(ctl(out, sizeof(out), "export frame0 1M"), 1,
 		     "taken name");
