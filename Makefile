@@ -119,7 +119,8 @@ valgrind-check: deps
 	@for t in $(VALGRIND_SUITES); do echo "== $$t (daemon under valgrind)"; \
 		DMABUF_VALGRIND=1 $(B)/tests/integration/$$t --jobs 1 || exit 1; done
 
-# fio verify jobs (psync, mmap; crc32c) against a fresh mount; needs fio.
+# fio verify jobs (psync, mmap; crc32c) against a fresh mount, passthrough on
+# (as root) and off; needs fio.
 fio-check: deps
 	@$(MAKE) -s --no-print-directory all
 	@tests/fio/run $(B)
