@@ -114,14 +114,14 @@ FS_BIN := $(B)/fs/dmabuffs
 # The daemon under valgrind (memcheck; any error or definite leak fails).
 VALGRIND_SUITES := test_files test_ioctls test_libdmabuf test_limits
 
-valgrind-check: deps
+valgrind-check: test-deps
 	@$(MAKE) -s --no-print-directory build-tests
 	@for t in $(VALGRIND_SUITES); do echo "== $$t (daemon under valgrind)"; \
 		DMABUF_VALGRIND=1 $(B)/tests/integration/$$t --jobs 1 || exit 1; done
 
 # fio verify jobs (psync, mmap; crc32c) against a fresh mount, passthrough on
 # (as root) and off; needs fio.
-fio-check: deps
+fio-check: test-deps
 	@$(MAKE) -s --no-print-directory all
 	@tests/fio/run $(B)
 
@@ -161,17 +161,21 @@ build-fuzz/fuzz_sidechannel: tests/fuzz/fuzz_sidechannel.c tests/fuzz/input.h \
 	$(Q)clang $(FUZZ_FLAGS) $(FUSE_CFLAGS) -o $@ $< $(SIDECHANNEL_SRCS) \
 		$(CORE_SRCS) $(LIB_SRCS) -pthread -ldl
 
-.PHONY: all check layers unit-tests demo demo-compat demo-sanitize bench fuzz fio-check valgrind-check install uninstall clean deps format format-check build-tests
+.PHONY: all check test-deps layers unit-tests demo demo-compat demo-sanitize bench fuzz fio-check valgrind-check install uninstall clean deps format format-check build-tests
 all: $(CORE_LIB) $(LIB_A) $(LIB_SO) $(FS_BIN) $(CTL_BIN) $(DEMO_BIN) \
 	$(COMPAT_SO) $(COMPAT_CAMERA)
 
 build-tests: all $(UNIT_BINS) $(INTEG_BINS) $(TEST_PLUGINS) $(BENCH_BINS) \
 	$(COMPAT_PROGS) $(LIB_PROGS)
 
+# What `make` and the demo need; make check needs the test tools too.
 deps:
-	@tools/install-deps
+	@tools/install-deps build
 
-check: deps
+test-deps:
+	@tools/install-deps test
+
+check: test-deps
 	@$(MAKE) -s --no-print-directory build-tests
 	@$(MAKE) -s --no-print-directory layers
 	@tests/run-tests $(B)

@@ -466,3 +466,25 @@ Test(tools, a_mount_point_with_a_space_is_found, .init = mount_spaced)
 	cr_assert_not_null(strstr(out, "is already a dmabuffs mount"), "%s",
 			   out);
 }
+
+/* make demo installs what building needs, make check the test tools too. */
+Test(tools, build_and_test_dependencies_are_apart)
+{
+	char cmd[PATH_MAX + 64];
+
+	snprintf(cmd, sizeof(cmd), "%s --list build",
+		 build_path("../tools/install-deps"));
+	cr_assert_eq(capture(cmd, out, sizeof(out)), 0);
+	cr_assert_not_null(strstr(out, "libfuse3-dev"), "%s", out);
+	cr_assert_null(strstr(out, "criterion"), "%s", out);
+	cr_assert_null(strstr(out, "attr"), "%s", out);
+	snprintf(cmd, sizeof(cmd), "%s --list test",
+		 build_path("../tools/install-deps"));
+	cr_assert_eq(capture(cmd, out, sizeof(out)), 0);
+	cr_assert_not_null(strstr(out, "libcriterion-dev"), "%s", out);
+	cr_assert_not_null(strstr(out, "attr"), "%s", out);
+	cr_assert_null(strstr(out, "valgrind"), "%s", out);
+	cr_assert_eq(sh("make -n -C %s demo | grep -q 'install-deps build'",
+			build_path("..")),
+		     0, "make demo asks for the build packages only");
+}
