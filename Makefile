@@ -107,7 +107,7 @@ TOOL_OBJS := $(CTL_OBJS) $(B)/tools/dmabuf-demo.o
 FS_SRCS := fs/dmabuffs.c fs/ops.c fs/namespace.c fs/files.c fs/dir.c \
 	fs/ioctl.c fs/wait.c fs/xattr.c fs/zerocopy.c fs/tokens.c fs/fdpass.c \
 	fs/counters.c fs/virtual.c fs/limits.c fs/decode.c fs/passthrough.c \
-	fs/devnodes.c fs/udmabuf.c fs/fences.c
+	fs/devnodes.c fs/udmabuf.c fs/fences.c fs/staging.c
 FS_OBJS := $(FS_SRCS:%.c=$(B)/%.o)
 FS_BIN := $(B)/fs/dmabuffs
 

@@ -553,6 +553,7 @@ static void fs_init_struct(struct fs *fs, struct dmabuf_core *core,
 	fs->core = core;
 	pthread_mutex_init(&fs->lock, NULL);
 	pthread_mutex_init(&fs->ev_lock, NULL);
+	pthread_mutex_init(&fs->staging_lock, NULL);
 	pthread_condattr_init(&attr);
 	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC); /* for its ticks */
 	pthread_cond_init(&fs->ev_cond, &attr);

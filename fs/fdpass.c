@@ -229,7 +229,21 @@ bool fs_reaper_stop(struct fs_reaper *rp)
  */
 void fs_close_later(void *arg, int fd)
 {
-	struct fs *fs = arg;
+	fs_close_memfd(arg, fd);
+}
 
-	fs_reaper_take(fs->closer, 0, fd);
+/**
+ * fs_close_memfd() - let go of a memfd whose last reference this may be
+ * @fs: the file system
+ * @fd: the memfd
+ *
+ * Through the closer while it runs; at once before it starts and after it
+ * stopped, when nobody is left to wait.
+ */
+void fs_close_memfd(struct fs *fs, int fd)
+{
+	if (fs->closer)
+		fs_reaper_take(fs->closer, 0, fd);
+	else
+		close(fd);
 }

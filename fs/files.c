@@ -308,6 +308,8 @@ void fs_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		fuse_pollhandle_destroy(ph);
 	/* Unmaps and detaches what the handle left, waking waiters. */
 	inode = file->inode;
+	if (file->creating) /* no FLUSH came (a killed writer) */
+		fs_stage_fix(fs, inode, 0);
 	fs_file_close(fs, file);
 	pthread_mutex_lock(&fs->lock);
 	fs_inode_maybe_free_locked(fs, inode);
@@ -317,10 +319,16 @@ void fs_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 
 void fs_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
-	(void)ino, (void)fi;
+	struct fs_file *file = (struct fs_file *)(uintptr_t)fi->fh;
+	int ret = 0;
+
 	fs_count(FS_OP_FLUSH);
-	/* The memfd holds the bytes: nothing to flush. */
-	fuse_reply_err(req, 0);
+	/* The memfd holds the bytes: nothing to flush, but at the close of
+	 * a creating handle what it wrote becomes the buffer, and close(2)
+	 * says if it cannot (staging.c). */
+	if (!fs_virtual_by_ino(ino) && !fs_devnode_ino(ino) && file->creating)
+		ret = fs_stage_fix(fs_of(req), file->inode, 0);
+	fuse_reply_err(req, -ret);
 }
 
 void fs_fsync(fuse_req_t req, fuse_ino_t ino, int datasync,
@@ -380,6 +388,10 @@ void fs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	}
 	buf = file->inode->buf;
 	len = dmabuf_buffer_size(buf);
+	if (!len && file->creating) { /* what it wrote, not sized yet */
+		fs_stage_read(fs_of(req), file->inode, req, size, off);
+		return;
+	}
 	if ((uint64_t)off >= len) {
 		fuse_reply_buf(req, NULL, 0);
 		return;
@@ -440,52 +452,58 @@ static ssize_t write_copied(struct dmabuf_buffer *buf, struct fuse_bufvec *dst,
 	return n < 0 ? n : dmabuf_buffer_pwrite(buf, mem, (size_t)n, off);
 }
 
-void fs_write_buf(fuse_req_t req, fuse_ino_t ino, struct fuse_bufvec *in,
-		  off_t off, struct fuse_file_info *fi)
+/* A write to @file's buffer.  Return: the bytes written, or -errno. */
+static ssize_t write_buffer(struct fs *fs, struct fs_file *file,
+			    struct fuse_bufvec *in, off_t off)
 {
-	struct fs_file *file = (struct fs_file *)(uintptr_t)fi->fh;
 	struct fuse_bufvec dst = FUSE_BUFVEC_INIT(fuse_buf_size(in));
-	struct fs_inode *inode;
-	uint64_t len;
-	ssize_t n;
+	struct fs_inode *inode = file->inode;
+	uint64_t len = dmabuf_buffer_size(inode->buf);
 	int fd;
 
-	fs_count(FS_OP_WRITE);
-	if (fs_devnode_ino(ino)) {
-		fuse_reply_err(req, EINVAL); /* as /dev/dma_heap's nodes */
-		return;
-	}
-	inode = file->inode;
-	len = dmabuf_buffer_size(inode->buf);
+	if (!len && file->creating) /* cp, cat >, tee: it sizes the buffer */
+		return fs_stage_write(fs, inode, file->uid, in, off);
 	if ((uint64_t)off >= len) {
 		dmabuf_log(
 			LOG_DEBUG,
 			"buffer %llu: write at %lld past its %llu bytes (ENOSPC)",
 			(unsigned long long)inode->ino, (long long)off,
 			(unsigned long long)len);
-		fuse_reply_err(req, ENOSPC);
-		return;
+		return -ENOSPC;
 	}
 	if (dst.buf[0].size > len - (uint64_t)off)
 		dst.buf[0].size = (size_t)(len - (uint64_t)off);
 	fd = dmabuf_buffer_memfd(inode->buf, true);
-	if (fd < 0 && fd != -EXDEV) {
-		fuse_reply_err(req, -fd);
-		return;
-	}
+	if (fd < 0 && fd != -EXDEV)
+		return fd;
 	if (!file->direct)
 		__atomic_store_n(&inode->cached, true, __ATOMIC_RELAXED);
-	n = fd == -EXDEV ? write_copied(inode->buf, &dst, in, off)
-			 : write_to_fd(fd, &dst, in, off);
+	return fd == -EXDEV ? write_copied(inode->buf, &dst, in, off)
+			    : write_to_fd(fd, &dst, in, off);
+}
+
+void fs_write_buf(fuse_req_t req, fuse_ino_t ino, struct fuse_bufvec *in,
+		  off_t off, struct fuse_file_info *fi)
+{
+	struct fs_file *file = (struct fs_file *)(uintptr_t)fi->fh;
+	struct fs *fs = fs_of(req);
+	ssize_t n;
+
+	fs_count(FS_OP_WRITE);
+	if (fs_devnode_ino(ino)) {
+		fuse_reply_err(req, EINVAL); /* as /dev/dma_heap's nodes */
+		return;
+	}
+	n = write_buffer(fs, file, in, off);
 	if (n < 0) {
 		fuse_reply_err(req, (int)-n);
 		return;
 	}
-	pthread_mutex_lock(&fs_of(req)->lock);
-	fs_inode_fold_times_locked(inode, true); /* this one is the daemon's */
-	fs_now(&inode->mtime);
-	inode->ctime = inode->mtime;
-	pthread_mutex_unlock(&fs_of(req)->lock);
+	pthread_mutex_lock(&fs->lock);
+	fs_inode_fold_times_locked(file->inode, true); /* the daemon's write */
+	fs_now(&file->inode->mtime);
+	file->inode->ctime = file->inode->mtime;
+	pthread_mutex_unlock(&fs->lock);
 	fuse_reply_write(req, (size_t)n);
 }
 

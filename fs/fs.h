@@ -8,7 +8,8 @@
  * Lock order of the whole daemon.  A lock on the left may be held while
  * taking one on its right, never the reverse:
  *
- *	libfuse's request lock -> fs.lock -> core.lock -> fs.limits.lock
+ *	libfuse's request lock -> fs.lock -> fs.staging_lock -> core.lock
+ *		-> fs.limits.lock
  *	zc->lock -> core.lock -> fs.limits.lock
  *	fs.ev_lock, the reapers' locks, the refusal log's lock: leaves
  *
@@ -27,6 +28,9 @@
  *   inode is freed) under it, so that no open can see an inode between
  *   "has no id" and "has one".  Neither waits on a FUSE request: the kernel
  *   answers them from the connection's own table.
+ * - fs.staging_lock (staging.c) guards the bytes creating handles write
+ *   before their buffers have a size; each write's copy into its memfd runs
+ *   under it, not under fs.lock.
  * - core.lock (struct dmabuf_core.lock, lib/core) is the object model's one
  *   lock; the heap ops run under it (include/dmabuf/heap.h) and take no
  *   lock of ours.  The core calls the notify hook, fs_core_changed(),
@@ -118,6 +122,10 @@ struct dir_snapshot;
  *              -1 when it takes the plain path for the rest of its life
  * @backing_mtime: passthrough: the memfd's mtime when the daemon last set
  *                 the times; the kernel moves it on every write it serves
+ * @staging_fd: what the creating handle of an EMPTY buffer wrote, -1 for
+ *              none (staging.c; under fs.staging_lock)
+ * @staged: its size, also read without the lock (stat(2))
+ * @staging_uid: the uid charged for it (FS_LIMIT_BYTES)
  * @files: open files
  */
 struct fs_inode {
@@ -133,6 +141,9 @@ struct fs_inode {
 	bool cached;
 	int backing_id;
 	struct timespec backing_mtime;
+	int staging_fd;
+	uint64_t staged;
+	uid_t staging_uid;
 	LIST_HEAD(, fs_file) files;
 };
 
@@ -143,6 +154,8 @@ struct fs_inode {
  * @flags: open(2) flags
  * @uid: the uid charged for it (FS_LIMIT_HANDLES)
  * @direct: opened with FOPEN_DIRECT_IO: no page cache behind it
+ * @creating: the open(O_CREAT) that made its EMPTY buffer: what it writes
+ *            sizes the buffer (staging.c)
  * @ph: poll handle to notify when readiness may have changed
  * @text: a virtual file's snapshot
  * @text_len: its length
@@ -159,6 +172,7 @@ struct fs_file {
 	int flags;
 	uid_t uid;
 	bool direct;
+	bool creating;
 	struct fuse_pollhandle *ph;
 	char *text;
 	size_t text_len;
@@ -393,6 +407,8 @@ struct fs_options {
  * @owner: uid that mounted the file system (may edit the device registry)
  * @root_mode: permission bits of the root (who may create buffers)
  * @mount_time: times of the root
+ * @staging_lock: guards every inode's staging (staging.c); fs.lock may be
+ *                held when it is taken, never taken under it
  * @limits: what each uid holds, and may hold
  * @pt: passthrough (passthrough.c)
  * @fences: tsearch tree of explicit fences by id (fences.c)
@@ -422,6 +438,7 @@ struct fs {
 	mode_t root_mode;
 	unsigned int fence_timeout_ms;
 	struct timespec mount_time;
+	pthread_mutex_t staging_lock;
 	struct fs_limits limits;
 	struct fs_passthrough pt;
 	void *fences;
@@ -650,6 +667,7 @@ int fs_reaper_start(struct fs *fs, bool charge, struct fs_reaper **out);
 void fs_reaper_take(struct fs_reaper *rp, uid_t uid, int fd);
 bool fs_reaper_stop(struct fs_reaper *rp);
 void fs_close_later(void *arg, int fd);
+void fs_close_memfd(struct fs *fs, int fd);
 
 /* Is @fd a memfd (shmem or hugetlbfs)?  Asks no file system: cannot block. */
 static inline bool fs_is_memfd(int fd)
@@ -695,6 +713,14 @@ int fs_fence_info(struct fs *fs, struct fs_sync_file *sf,
 void fs_sync_file_poll(fuse_req_t req, struct fuse_file_info *fi,
 		       struct fuse_pollhandle *ph);
 void fs_fences_release_all(struct fs *fs);
+
+/* staging.c */
+ssize_t fs_stage_write(struct fs *fs, struct fs_inode *inode, uid_t uid,
+		       struct fuse_bufvec *in, off_t off);
+void fs_stage_read(struct fs *fs, struct fs_inode *inode, fuse_req_t req,
+		   size_t size, off_t off);
+int fs_stage_fix(struct fs *fs, struct fs_inode *inode, uint64_t size);
+void fs_stage_drop(struct fs *fs, struct fs_inode *inode);
 
 /* udmabuf.c */
 int fs_udmabuf_bind(struct dmabuf_buffer *buf, const void *msg, size_t len,

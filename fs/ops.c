@@ -218,6 +218,27 @@ static void apply_meta_locked(struct fs_inode *inode, const struct stat *attr,
 	fs_now(&inode->ctime);
 }
 
+/*
+ * A size set on a buffer whose creating handle has written: those bytes
+ * become the buffer, at that size (truncate after cat >); 0 drops them.
+ * Not under fs.lock: the staged memfd is the staging lock's.
+ */
+static int fix_staged(struct fs *fs, fuse_ino_t ino, uint64_t size)
+{
+	struct fs_inode *inode;
+
+	pthread_mutex_lock(&fs->lock);
+	inode = fs_inode_get_locked(fs, ino); /* the kernel holds it */
+	pthread_mutex_unlock(&fs->lock);
+	if (!inode || !__atomic_load_n(&inode->staged, __ATOMIC_RELAXED))
+		return 0;
+	if (!size) {
+		fs_stage_drop(fs, inode);
+		return 0;
+	}
+	return fs_stage_fix(fs, inode, size);
+}
+
 void fs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
 		struct fuse_file_info *fi)
 {
@@ -233,11 +254,13 @@ void fs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
 		fuse_reply_err(req, EPERM);
 		return;
 	}
+	if (to_set & FUSE_SET_ATTR_SIZE)
+		ret = fix_staged(fs, ino, (uint64_t)attr->st_size);
 	pthread_mutex_lock(&fs->lock);
 	inode = fs_inode_get_locked(fs, ino);
 	if (!inode)
 		ret = -ENOENT;
-	else if (to_set & FUSE_SET_ATTR_SIZE)
+	else if (!ret && (to_set & FUSE_SET_ATTR_SIZE))
 		ret = dmabuf_buffer_set_size(inode->buf,
 					     (uint64_t)attr->st_size);
 	if (!ret) {
@@ -286,6 +309,7 @@ static int new_inode(fuse_req_t req, const char *name, mode_t mode,
 	inode->uid = ctx->uid;
 	inode->gid = ctx->gid;
 	inode->creator = ctx->uid;
+	inode->staging_fd = -1;
 	dmabuf_buffer_set_owner(inode->buf, ctx->uid);
 	fs_now(&inode->atime);
 	inode->mtime = inode->ctime = inode->atime;
@@ -335,7 +359,9 @@ static int make_file(fuse_req_t req, fuse_ino_t parent, const char *name,
 				   &file);
 		if (ret)
 			goto err_inode;
-		/* EMPTY: nothing to bind yet (see choose_path_locked()) */
+		/* EMPTY: nothing to bind yet (see choose_path_locked()); what
+		 * it writes sizes the buffer (staging.c) */
+		file->creating = true;
 		file->direct = fs_passthrough_enabled(fs);
 		fi->direct_io = file->direct;
 	}

@@ -177,6 +177,7 @@ uint64_t dmabuf_buffer_ino(const struct dmabuf_buffer *buf);
 uint64_t dmabuf_buffer_size(struct dmabuf_buffer *buf);
 void dmabuf_buffer_info(struct dmabuf_buffer *buf, struct dmabuf_info *info);
 int dmabuf_buffer_backing(struct dmabuf_buffer *buf);
+int dmabuf_buffer_adopt_memfd(struct dmabuf_buffer *buf, int fd);
 int dmabuf_buffer_memfd(struct dmabuf_buffer *buf, bool allocate);
 void dmabuf_buffer_cpu_map_get(struct dmabuf_buffer *buf);
 void dmabuf_buffer_cpu_map_put(struct dmabuf_buffer *buf);

@@ -131,32 +131,66 @@ int dmabuf_buffer_export(struct dmabuf_core *core, const char *heap,
 	return 0;
 }
 
+/*
+ * Make @fd the memory of @buf, as every buffer's memfd is: exactly the
+ * buffer's size (a passthrough file reads to the memfd's end, so `cat`
+ * must stop where the buffer does); sealed, so that nobody who receives it
+ * (or writes through the file) can grow or shrink it; mode 0600, so that a
+ * read-only copy handed to another user cannot be reopened writable
+ * through /proc/PID/fd.  Return: 0, or -errno with @fd untouched but open.
+ */
+static int memfd_fit_locked(struct dmabuf_buffer *buf, int fd)
+{
+	if (fchmod(fd, 0600) || ftruncate(fd, (off_t)buf->size) ||
+	    fcntl(fd, F_ADD_SEALS, F_SEAL_GROW | F_SEAL_SHRINK | F_SEAL_SEAL))
+		return -errno;
+	buf->memfd = fd;
+	return 0;
+}
+
 static int memfd_make(struct dmabuf_buffer *buf)
 {
 	char name[48];
-	int fd;
+	int fd, ret;
 
 	snprintf(name, sizeof(name), "dmabuf:%llu",
 		 (unsigned long long)buf->ino);
 	fd = memfd_create(name, MFD_CLOEXEC | MFD_ALLOW_SEALING);
 	if (fd < 0)
 		return -errno;
-	/*
-	 * Exactly the buffer's size: a passthrough file reads to the memfd's
-	 * end, so `cat` must stop where the buffer does.  Sealed so that
-	 * nobody who receives it (or writes through the file) can grow or
-	 * shrink it; mode 0600 so that a read-only copy handed to another user
-	 * cannot be reopened writable through /proc/PID/fd.
-	 */
-	if (fchmod(fd, 0600) || ftruncate(fd, (off_t)buf->size) ||
-	    fcntl(fd, F_ADD_SEALS, F_SEAL_GROW | F_SEAL_SHRINK | F_SEAL_SEAL)) {
-		int ret = -errno;
-
+	ret = memfd_fit_locked(buf, fd);
+	if (ret)
 		close(fd);
-		return ret;
-	}
-	buf->memfd = fd;
-	return 0;
+	return ret;
+}
+
+/**
+ * dmabuf_buffer_adopt_memfd() - bytes written before the size was set
+ * @buf: a sized buffer with no memory yet (not a udmabuf)
+ * @fd: a memfd made with MFD_ALLOW_SEALING and not sealed, holding the
+ *      buffer's first bytes (the daemon's staging of a creating handle's
+ *      writes); cut or grown to the buffer's size
+ *
+ * The memfd becomes the buffer's memory, sealed as any buffer's: no copy.
+ * Placement stays deferred, as for any buffer.  On success the buffer owns
+ * @fd; on failure the caller still does.
+ *
+ * Return: 0; -EBUSY when the buffer has memory already; -EINVAL when it
+ * has no size; -errno of sealing.
+ */
+int dmabuf_buffer_adopt_memfd(struct dmabuf_buffer *buf, int fd)
+{
+	int ret;
+
+	pthread_mutex_lock(&buf->core->lock);
+	if (!buf->size)
+		ret = -EINVAL;
+	else if (buf->memfd >= 0 || buf->nr_ranges)
+		ret = -EBUSY;
+	else
+		ret = memfd_fit_locked(buf, fd);
+	pthread_mutex_unlock(&buf->core->lock);
+	return ret;
 }
 
 /* The combined placement request of the attached physical-address devices. */

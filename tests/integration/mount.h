@@ -210,8 +210,13 @@ static inline void unmount_all(void)
 	bool clean = true;
 	int status = 0;
 
-	if (!M.pid)
+	if (!M.pid) {
+		/* A test that killed the daemon and then failed: its dead
+		 * mount must not outlive it either. */
+		if (M.mp[0] && is_mounted(M.mp))
+			run_quiet("fusermount3 -u -z '%s' 2>/dev/null", M.mp);
 		return;
+	}
 	run_quiet("fusermount3 -u '%s' 2>/dev/null", M.mp);
 	if (is_mounted(M.mp))
 		run_quiet("fusermount3 -u -z '%s' 2>/dev/null", M.mp);

@@ -86,8 +86,12 @@ Test(files, size_is_fixed_and_writes_stop_at_the_end)
 	cr_assert_eq(sh("test $(stat -c %%s $MNT/b) -eq 10000"), 0,
 		     "nothing changed the size");
 	fd = open(at("empty"), O_RDWR | O_CREAT, 0644);
+	close(fd);
+	fd = open(at("empty"), O_RDWR);
 	cr_assert_eq(write(fd, buf, 1), -1);
-	cr_assert_eq(errno, ENOSPC, "an unsized buffer holds nothing");
+	cr_assert_eq(errno, ENOSPC,
+		     "an unsized buffer holds nothing but what its creating "
+		     "handle writes");
 	close(fd);
 }
 
@@ -658,4 +662,51 @@ Test(files, writes_move_mtime_in_both_modes)
 	cr_assert(WAIT_FOR(mtime_of(at("t")) == 1000000000, 3),
 		  "a time set by hand stands");
 	close(fd);
+}
+
+/*
+ * The shell's way to make a buffer: a new name, written as it comes.  What
+ * the creating handle writes sizes the buffer, its close fixes the size,
+ * and from then on the size is fixed as every buffer's (issue 23).
+ */
+Test(files, cp_cat_and_tee_into_a_new_name_make_a_buffer_of_that_size)
+{
+	cr_assert_eq(sh("head -c 3000000 /dev/urandom > %s/pic.raw", M.dir), 0);
+	cr_assert_eq(sh("cp %s/pic.raw $MNT/cp && cmp %s/pic.raw $MNT/cp",
+			M.dir, M.dir),
+		     0, "cp");
+	cr_assert_eq(sh("cat %s/pic.raw > $MNT/cat && cmp %s/pic.raw $MNT/cat",
+			M.dir, M.dir),
+		     0, "cat >");
+	cr_assert_eq(sh("head -c 5000 %s/pic.raw | tee $MNT/tee >/dev/null && "
+			"head -c 5000 %s/pic.raw | cmp - $MNT/tee",
+			M.dir, M.dir),
+		     0, "tee");
+	cr_assert_eq(sh("test $(stat -c %%s $MNT/cp) -eq 3000000 && "
+			"test $(stat -c %%s $MNT/tee) -eq 5000"),
+		     0, "each the size of what was written");
+	cr_assert_eq(sh("getfattr --absolute-names -n user.dmabuf.state "
+			"--only-values $MNT/cp | grep -qx allocated"),
+		     0, "sized and placed, as truncate + dd would leave it");
+	cr_assert_neq(sh("echo more >> $MNT/tee 2>/dev/null"), 0,
+		      "the size is fixed once set");
+	cr_assert_eq(sh("test $(stat -c %%s $MNT/tee) -eq 5000"), 0);
+	cr_assert_eq(sh("printf 'hi' > $MNT/tee && head -c 2 $MNT/tee | "
+			"grep -qx hi"),
+		     0, "rewriting within the size works, O_TRUNC ignored");
+	cr_assert_eq(sh(": > $MNT/nothing && "
+			"test $(stat -c %%s $MNT/nothing) -eq 0"),
+		     0, "a name written nothing stays EMPTY");
+}
+
+/* Past what the heap can hold: the write says so, the close keeps what fit. */
+Test(files, a_new_name_written_past_the_heap_is_efbig)
+{
+	unmount_all();
+	mount_with("cma_size=16M,default_heap=cma");
+	cr_assert_neq(
+		sh("head -c 20000000 /dev/zero > $MNT/big 2>%s/err", M.dir), 0);
+	cr_assert_eq(sh("grep -q 'File too large' %s/err", M.dir), 0);
+	cr_assert_eq(sh("test $(stat -c %%s $MNT/big) -le 16777216"), 0,
+		     "what fit stays, within the heap");
 }
