@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -311,4 +312,26 @@ Test(buffer, a_dying_buffers_memfd_goes_to_the_close_hook_unlocked)
 	cr_assert(c.unlocked, "the hook ran without core.lock");
 	cr_assert_eq(live_buffers(), 0);
 	dmabuf_core_set_closer(core, NULL, NULL);
+}
+
+/* Bytes written before the size was set become the buffer, no copy. */
+Test(buffer, a_memfd_of_early_bytes_is_adopted_once_sized)
+{
+	struct dmabuf_buffer *buf;
+	int fd = memfd_create("early", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	char got[5] = "";
+
+	cr_assert_geq(fd, 0);
+	cr_assert_eq(pwrite(fd, "early", 5, 0), 5);
+	cr_assert_eq(dmabuf_buffer_create(core, &buf), 0);
+	cr_assert_eq(dmabuf_buffer_adopt_memfd(buf, fd), -EINVAL, "no size");
+	cr_assert_eq(dmabuf_buffer_set_size(buf, 3 * 4096), 0);
+	cr_assert_eq(dmabuf_buffer_adopt_memfd(buf, fd), 0);
+	cr_assert_eq(dmabuf_buffer_pread(buf, got, 5, 0), 5);
+	cr_assert_eq(memcmp(got, "early", 5), 0, "the same bytes");
+	cr_assert_eq(lseek(fd, 0, SEEK_END), 3 * 4096, "cut to the size");
+	cr_assert_eq(fcntl(fd, F_GET_SEALS) & F_SEAL_GROW, F_SEAL_GROW,
+		     "sealed as every buffer's memory");
+	cr_assert_eq(dmabuf_buffer_adopt_memfd(buf, fd), -EBUSY, "once");
+	dmabuf_buffer_put(buf);
 }
