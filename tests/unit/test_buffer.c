@@ -327,6 +327,7 @@ Test(buffer, a_memfd_of_early_bytes_is_adopted_once_sized)
 	cr_assert_eq(dmabuf_buffer_adopt_memfd(buf, fd), -EINVAL, "no size");
 	cr_assert_eq(dmabuf_buffer_set_size(buf, 3 * 4096), 0);
 	cr_assert_eq(dmabuf_buffer_adopt_memfd(buf, fd), 0);
+	cr_assert_eq(dmabuf_buffer_memfd(buf, true), fd, "its memory, placed");
 	cr_assert_eq(dmabuf_buffer_pread(buf, got, 5, 0), 5);
 	cr_assert_eq(memcmp(got, "early", 5), 0, "the same bytes");
 	cr_assert_eq(lseek(fd, 0, SEEK_END), 3 * 4096, "cut to the size");
