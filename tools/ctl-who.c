@@ -311,7 +311,7 @@ static const char *name_of_ino(const struct entry *v, size_t n, uint64_t ino)
 	return "(anonymous)";
 }
 
-/* Size of buffer @ino if it has a name; anonymous ones are not listed. */
+/* Size of buffer @ino as listed (anonymous ones by add_anonymous()). */
 static uint64_t size_of_ino(const struct entry *v, size_t n, uint64_t ino)
 {
 	size_t i;
@@ -555,6 +555,7 @@ int cmd_who(int argc, char **argv)
 	list_entries(&v, &n, &cap);
 	if (scan_holders(&h))
 		return fail(mount_dir, errno);
+	add_anonymous(&h, &v, &n, &cap); /* their sizes, through their fds */
 	if (json)
 		a = json_object_new_array();
 	else

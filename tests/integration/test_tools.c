@@ -163,12 +163,14 @@ Test(tools, who_finds_a_holder_in_another_process)
 	if (pid == 0) {
 		int fd = open(at("held"), O_RDONLY);
 		int fd2 = open(at("mapped"), O_RDWR);
+		int anon = dmabuf_export(M.mp, NULL, NULL, 65536, NULL, 0);
 		struct dmabuf_mapping *m;
 
 		prctl(PR_SET_PDEATHSIG, SIGKILL);
 		close(ready[0]);
 		close(hold[1]);
-		if (fd < 0 || fd2 < 0 || dmabuf_mmap(fd2, PROT_READ, &m))
+		if (fd < 0 || fd2 < 0 || anon < 0 ||
+		    dmabuf_mmap(fd2, PROT_READ, &m))
 			_exit(1);
 		close(fd2); /* the zero-copy mapping alone holds it now */
 		if (write(ready[1], "r", 1) != 1 || read(hold[0], &c, 1) != 1)
@@ -190,9 +192,12 @@ Test(tools, who_finds_a_holder_in_another_process)
 		strstr(out,
 		       "\"buffer\":\"mapped\",\"size\":1048576,\"fds\":1,\"maps\":1"),
 		"%s", out);
+	cr_assert_not_null(
+		strstr(out, "\"buffer\":\"(anonymous)\",\"size\":65536,"),
+		"an anonymous buffer's size too:\n%s", out);
 	cr_assert_eq(ctl(out, sizeof(out), "who"), 0);
 	cr_assert_not_null(strstr(out, "per process:"));
-	cr_assert_not_null(strstr(out, "2 buffer(s), 2.0M"));
+	cr_assert_not_null(strstr(out, "3 buffer(s), 2.1M"), "%s", out);
 	cr_assert_eq(ctl(out, sizeof(out), "ls"), 0);
 	cr_assert_eq(write(hold[1], "q", 1), 1);
 	waitpid(pid, &status, 0);
