@@ -308,8 +308,7 @@ void fs_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		fuse_pollhandle_destroy(ph);
 	/* Unmaps and detaches what the handle left, waking waiters. */
 	inode = file->inode;
-	if (file->creating) /* no FLUSH came (a killed writer) */
-		fs_stage_fix(fs, inode, 0);
+	fs_stage_fix(fs, inode, file, 0); /* no FLUSH came (a killed writer) */
 	fs_file_close(fs, file);
 	pthread_mutex_lock(&fs->lock);
 	fs_inode_maybe_free_locked(fs, inode);
@@ -324,10 +323,10 @@ void fs_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 
 	fs_count(FS_OP_FLUSH);
 	/* The memfd holds the bytes: nothing to flush, but at the close of
-	 * a creating handle what it wrote becomes the buffer, and close(2)
-	 * says if it cannot (staging.c). */
-	if (!fs_virtual_by_ino(ino) && !fs_devnode_ino(ino) && file->creating)
-		ret = fs_stage_fix(fs_of(req), file->inode, 0);
+	 * the handle that wrote an EMPTY buffer what it wrote becomes the
+	 * buffer, and close(2) says if it cannot (staging.c). */
+	if (!fs_virtual_by_ino(ino) && !fs_devnode_ino(ino))
+		ret = fs_stage_fix(fs_of(req), file->inode, file, 0);
 	fuse_reply_err(req, -ret);
 }
 
@@ -388,10 +387,8 @@ void fs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	}
 	buf = file->inode->buf;
 	len = dmabuf_buffer_size(buf);
-	if (!len && file->creating) { /* what it wrote, not sized yet */
-		fs_stage_read(fs_of(req), file->inode, req, size, off);
-		return;
-	}
+	if (!len && fs_stage_read(fs_of(req), file, req, size, off))
+		return; /* what it wrote, not sized yet */
 	if ((uint64_t)off >= len) {
 		fuse_reply_buf(req, NULL, 0);
 		return;
@@ -461,8 +458,8 @@ static ssize_t write_buffer(struct fs *fs, struct fs_file *file,
 	uint64_t len = dmabuf_buffer_size(inode->buf);
 	int fd;
 
-	if (!len && file->creating) /* cp, cat >, tee: it sizes the buffer */
-		return fs_stage_write(fs, inode, file->uid, in, off);
+	if (!len) /* cp, cat >, tee: what it writes sizes the buffer */
+		return fs_stage_write(fs, file, in, off);
 	if ((uint64_t)off >= len) {
 		dmabuf_log(
 			LOG_DEBUG,

@@ -28,7 +28,7 @@
  *   inode is freed) under it, so that no open can see an inode between
  *   "has no id" and "has one".  Neither waits on a FUSE request: the kernel
  *   answers them from the connection's own table.
- * - fs.staging_lock (staging.c) guards the bytes creating handles write
+ * - fs.staging_lock (staging.c) guards the bytes handles write
  *   before their buffers have a size; each write's copy into its memfd runs
  *   under it, not under fs.lock.
  * - core.lock (struct dmabuf_core.lock, lib/core) is the object model's one
@@ -122,8 +122,9 @@ struct dir_snapshot;
  *              -1 when it takes the plain path for the rest of its life
  * @backing_mtime: passthrough: the memfd's mtime when the daemon last set
  *                 the times; the kernel moves it on every write it serves
- * @staging_fd: what the creating handle of an EMPTY buffer wrote, -1 for
- *              none (staging.c; under fs.staging_lock)
+ * @stager: the handle writing this EMPTY buffer, NULL for none (staging.c;
+ *          under fs.staging_lock)
+ * @staging_fd: what it wrote, -1 for none
  * @staged: its size, also read without the lock (stat(2))
  * @staging_uid: the uid charged for it (FS_LIMIT_BYTES)
  * @files: open files
@@ -141,6 +142,7 @@ struct fs_inode {
 	bool cached;
 	int backing_id;
 	struct timespec backing_mtime;
+	const struct fs_file *stager;
 	int staging_fd;
 	uint64_t staged;
 	uid_t staging_uid;
@@ -154,8 +156,6 @@ struct fs_inode {
  * @flags: open(2) flags
  * @uid: the uid charged for it (FS_LIMIT_HANDLES)
  * @direct: opened with FOPEN_DIRECT_IO: no page cache behind it
- * @creating: the open(O_CREAT) that made its EMPTY buffer: what it writes
- *            sizes the buffer (staging.c)
  * @ph: poll handle to notify when readiness may have changed
  * @text: a virtual file's snapshot
  * @text_len: its length
@@ -172,7 +172,6 @@ struct fs_file {
 	int flags;
 	uid_t uid;
 	bool direct;
-	bool creating;
 	struct fuse_pollhandle *ph;
 	char *text;
 	size_t text_len;
@@ -715,11 +714,12 @@ void fs_sync_file_poll(fuse_req_t req, struct fuse_file_info *fi,
 void fs_fences_release_all(struct fs *fs);
 
 /* staging.c */
-ssize_t fs_stage_write(struct fs *fs, struct fs_inode *inode, uid_t uid,
+ssize_t fs_stage_write(struct fs *fs, struct fs_file *file,
 		       struct fuse_bufvec *in, off_t off);
-void fs_stage_read(struct fs *fs, struct fs_inode *inode, fuse_req_t req,
+bool fs_stage_read(struct fs *fs, struct fs_file *file, fuse_req_t req,
 		   size_t size, off_t off);
-int fs_stage_fix(struct fs *fs, struct fs_inode *inode, uint64_t size);
+int fs_stage_fix(struct fs *fs, struct fs_inode *inode,
+		 const struct fs_file *file, uint64_t size);
 void fs_stage_drop(struct fs *fs, struct fs_inode *inode);
 
 /* udmabuf.c */

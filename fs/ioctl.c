@@ -374,10 +374,11 @@ void fs_ioctl(fuse_req_t req, fuse_ino_t ino, unsigned int cmd, void *arg,
 		target = IOCTL_TARGET_OTHER;
 	ret = ioctl_decode(cmd, target, flags & FUSE_IOCTL_UNRESTRICTED, in_buf,
 			   in_bufsz, out_bufsz, &a, &why);
-	/* A creating handle's first ioctl fixes what it wrote (staging.c). */
-	if (!ret && target == IOCTL_TARGET_BUFFER && file_of(&call)->creating) {
-		ret = fs_stage_fix(call.fs, file_of(&call)->inode, 0);
-		why = "what its creating handle wrote cannot become the buffer";
+	/* A staging handle's first ioctl fixes what it wrote (staging.c). */
+	if (!ret && target == IOCTL_TARGET_BUFFER) {
+		ret = fs_stage_fix(call.fs, file_of(&call)->inode,
+				   file_of(&call), 0);
+		why = "what the handle wrote cannot become the buffer";
 	}
 	if (ret == -ENOTTY && fs_devnode_ino(ino))
 		devnode_not_tty(req, ino, cmd);

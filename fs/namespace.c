@@ -94,7 +94,7 @@ void fs_inode_maybe_free_locked(struct fs *fs, struct fs_inode *inode)
 	if (inode->name || inode->nlookup || !LIST_EMPTY(&inode->files))
 		return;
 	tdelete(inode, &fs->inodes, by_ino);
-	fs_stage_drop(fs, inode); /* none: its creating handle fixed it */
+	fs_stage_drop(fs, inode); /* none: its writer's release fixed it */
 	if (inode->backing_id > 0)
 		fs_passthrough_close(fs, inode->backing_id);
 	dmabuf_buffer_put(inode->buf);
@@ -180,7 +180,7 @@ void fs_fill_attr(struct fs *fs, const struct fs_inode *inode, struct stat *st)
 	st->st_uid = inode->uid;
 	st->st_gid = inode->gid;
 	st->st_size = (off_t)dmabuf_buffer_size(inode->buf);
-	if (!st->st_size) /* what its creating handle wrote so far */
+	if (!st->st_size) /* what a handle wrote it so far */
 		st->st_size = (off_t)__atomic_load_n(&inode->staged,
 						     __ATOMIC_RELAXED);
 	st->st_blocks = (st->st_size + 511) / 512;

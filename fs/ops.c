@@ -219,8 +219,9 @@ static void apply_meta_locked(struct fs_inode *inode, const struct stat *attr,
 }
 
 /*
- * A size set on a buffer whose creating handle has written: those bytes
- * become the buffer, at that size (truncate after cat >); 0 drops them.
+ * A size set on a buffer a handle has written before it had one: those
+ * bytes become the buffer, at that size (truncate after cat >); 0 drops
+ * them.
  * Not under fs.lock: the staged memfd is the staging lock's.
  */
 static int fix_staged(struct fs *fs, fuse_ino_t ino, uint64_t size)
@@ -236,7 +237,7 @@ static int fix_staged(struct fs *fs, fuse_ino_t ino, uint64_t size)
 		fs_stage_drop(fs, inode);
 		return 0;
 	}
-	return fs_stage_fix(fs, inode, size);
+	return fs_stage_fix(fs, inode, NULL, size);
 }
 
 void fs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
@@ -359,9 +360,7 @@ static int make_file(fuse_req_t req, fuse_ino_t parent, const char *name,
 				   &file);
 		if (ret)
 			goto err_inode;
-		/* EMPTY: nothing to bind yet (see choose_path_locked()); what
-		 * it writes sizes the buffer (staging.c) */
-		file->creating = true;
+		/* EMPTY: nothing to bind yet (see choose_path_locked()) */
 		file->direct = fs_passthrough_enabled(fs);
 		fi->direct_io = file->direct;
 	}

@@ -1,17 +1,18 @@
 // SPDX-License-Identifier: MIT
 /*
- * DOC: a new buffer sized by what its creating handle writes
+ * DOC: a new buffer sized by what is written into it
  *
  * `cp FILE /run/dmabuf/new`, `cat FILE > new`, `tee new`: the shell
- * creates the file and writes into it, with no size given first.  The
- * handle that created an EMPTY buffer (open(2) with O_CREAT) stages what it
- * writes in a memfd of its own, growing as a file does; the buffer takes
- * the size of what was written, and the memfd becomes its memory with no
- * copy (dmabuf_buffer_adopt_memfd()), when the handle is flushed or closed,
- * at its first ioctl (SYNC, EXPORT, ATTACH, ...), or when it is truncated
- * to a size.  From then on the size is fixed, as every buffer's.  When the
- * size cannot be set (past the heap's capacity, say), the flush or close
- * says so and the buffer stays EMPTY.
+ * creates the file and writes into it, with no size given first.  The first
+ * handle that writes an EMPTY buffer (the one that created it, as a rule)
+ * stages what it writes in a memfd of its own, growing as a file does; the
+ * buffer takes the size of what was written, and the memfd becomes its
+ * memory with no copy (dmabuf_buffer_adopt_memfd()), when that handle is
+ * flushed or closed, at its first ioctl (SYNC, EXPORT, ATTACH, ...), or
+ * when the buffer is truncated to a size.  Another handle writing
+ * meanwhile gets EBUSY.  From then on the size is fixed, as every buffer's.
+ * When the size cannot be set (past the heap's capacity, say), the flush or
+ * close says so and the buffer stays EMPTY.
  *
  * The staged bytes are charged to the writer's uid (max_bytes) and bounded
  * by the default heap's capacity (EFBIG), so a staging memfd cannot take
@@ -79,29 +80,40 @@ static void drop_locked(struct fs *fs, struct fs_inode *inode)
 		fs_uncharge_n(fs, inode->staging_uid, FS_LIMIT_BYTES,
 			      inode->staged);
 	__atomic_store_n(&inode->staged, 0, __ATOMIC_RELAXED);
+	__atomic_store_n(&inode->stager, NULL, __ATOMIC_RELEASE);
 }
 
 /**
- * fs_stage_write() - a write of the creating handle of an EMPTY buffer
+ * fs_stage_write() - a write to an EMPTY buffer
  * @fs: the file system
- * @inode: the buffer's inode
- * @uid: the writer, charged for the staged bytes
+ * @file: the writing handle, charged for the staged bytes
  * @in: the bytes
  * @off: where
  *
- * Return: the bytes written, or -errno: EFBIG past the default heap's
- * capacity, EDQUOT past the writer's max_bytes, ENOMEM.
+ * Return: the bytes written, or -errno: EBUSY while another handle stages,
+ * EFBIG past the default heap's capacity, EDQUOT past the writer's
+ * max_bytes, ENOMEM.
  */
-ssize_t fs_stage_write(struct fs *fs, struct fs_inode *inode, uid_t uid,
+ssize_t fs_stage_write(struct fs *fs, struct fs_file *file,
 		       struct fuse_bufvec *in, off_t off)
 {
 	struct fuse_bufvec dst = FUSE_BUFVEC_INIT(fuse_buf_size(in));
+	struct fs_inode *inode = file->inode;
 	ssize_t n;
 	int ret;
 
 	if (off < 0 || (uint64_t)off > UINT64_MAX - dst.buf[0].size)
 		return -EFBIG;
 	pthread_mutex_lock(&fs->staging_lock);
+	if (inode->stager && inode->stager != file) {
+		fs_log_refusal(file->uid,
+			       "buffer %llu: a write refused (EBUSY): another "
+			       "handle is writing it before its size is set",
+			       (unsigned long long)inode->ino);
+		n = -EBUSY;
+		goto out;
+	}
+	__atomic_store_n(&inode->stager, file, __ATOMIC_RELEASE);
 	if (inode->staging_fd < 0) {
 		inode->staging_fd = memfd_create(
 			"dmabuf-staging", MFD_CLOEXEC | MFD_ALLOW_SEALING);
@@ -111,7 +123,8 @@ ssize_t fs_stage_write(struct fs *fs, struct fs_inode *inode, uid_t uid,
 			goto out;
 		}
 	}
-	ret = grow_locked(fs, inode, uid, (uint64_t)off + dst.buf[0].size);
+	ret = grow_locked(fs, inode, file->uid,
+			  (uint64_t)off + dst.buf[0].size);
 	if (ret) {
 		n = ret;
 		goto out;
@@ -126,19 +139,27 @@ out:
 }
 
 /**
- * fs_stage_read() - read back what the creating handle staged
+ * fs_stage_read() - the staging handle reads back what it wrote
  * @fs: the file system
- * @inode: the buffer's inode
- * @req: the READ request, answered here exactly once
+ * @file: the reading handle
+ * @req: the READ request, answered here exactly once when it returns true
  * @size: bytes asked
  * @off: from where
+ *
+ * Return: false, with @req not answered, when @file stages nothing: other
+ * handles see no bytes before the size is set.
  */
-void fs_stage_read(struct fs *fs, struct fs_inode *inode, fuse_req_t req,
+bool fs_stage_read(struct fs *fs, struct fs_file *file, fuse_req_t req,
 		   size_t size, off_t off)
 {
 	struct fuse_bufvec bv = FUSE_BUFVEC_INIT(0);
+	struct fs_inode *inode = file->inode;
 
 	pthread_mutex_lock(&fs->staging_lock);
+	if (inode->stager != file) {
+		pthread_mutex_unlock(&fs->staging_lock);
+		return false;
+	}
 	if (inode->staging_fd >= 0 && off >= 0 &&
 	    (uint64_t)off < inode->staged) {
 		bv.buf[0].size = size < inode->staged - (uint64_t)off
@@ -150,12 +171,15 @@ void fs_stage_read(struct fs *fs, struct fs_inode *inode, fuse_req_t req,
 	}
 	fuse_reply_data(req, &bv, 0);
 	pthread_mutex_unlock(&fs->staging_lock);
+	return true;
 }
 
 /**
  * fs_stage_fix() - the staged bytes become the buffer, its size fixed
  * @fs: the file system
  * @inode: the buffer's inode
+ * @file: only if this handle is the one staging (its flush, release or
+ *        first ioctl); NULL for whoever it is (a truncate to a size)
  * @size: the size to take; 0 for what was written
  *
  * Nothing staged: nothing to do.  A size larger than what was written
@@ -168,15 +192,27 @@ void fs_stage_read(struct fs *fs, struct fs_inode *inode, fuse_req_t req,
  * Return: 0, or what dmabuf_buffer_set_size() says (EFBIG, EINVAL), or
  * -errno of sealing the memory, or of placing it (EDQUOT, ENOSPC).
  */
-int fs_stage_fix(struct fs *fs, struct fs_inode *inode, uint64_t size)
+int fs_stage_fix(struct fs *fs, struct fs_inode *inode,
+		 const struct fs_file *file, uint64_t size)
 {
 	int ret = 0;
 
+	/* Every ioctl asks: most buffers never stage, and pay no lock. */
+	if (!__atomic_load_n(&inode->stager, __ATOMIC_ACQUIRE))
+		return 0;
 	pthread_mutex_lock(&fs->staging_lock);
-	if (inode->staging_fd < 0)
+	if (!inode->stager || (file && inode->stager != file))
 		goto out;
+	if (inode->staging_fd < 0) {
+		drop_locked(fs, inode);
+		goto out;
+	}
 	if (!size)
 		size = inode->staged;
+	if (!size) { /* its writes all failed: nothing to become */
+		drop_locked(fs, inode);
+		goto out;
+	}
 	ret = dmabuf_buffer_set_size(inode->buf, size);
 	if (!ret)
 		ret = dmabuf_buffer_adopt_memfd(inode->buf, inode->staging_fd);

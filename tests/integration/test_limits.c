@@ -1417,3 +1417,52 @@ Test(limits, dmabufctl_says_how_to_let_users_create_buffers)
 			   out);
 	cr_assert_not_null(strstr(out, "-o root_mode=1777"), "%s", out);
 }
+
+/*
+ * Bytes a creating handle writes before its buffer has a size are the
+ * writer's: another uid is held to its own max_bytes (EDQUOT) and cannot
+ * write into them through the name; root's account is untouched.
+ */
+Test(limits, staged_bytes_are_the_writers_and_bounded)
+{
+	int status, fd;
+	pid_t pid;
+
+	need_root();
+	mount_with("allow_other,root_mode=1777,max_bytes=1M");
+	fd = open(at("root-new"), O_WRONLY | O_CREAT, 0644);
+	cr_assert_geq(fd, 0);
+	cr_assert_eq(write(fd, "root", 4), 4, "staged, not yet sized");
+	cr_assert_eq(fchmod(fd, 0666), 0, "anyone may write it");
+	pid = fork();
+	cr_assert_geq(pid, 0);
+	if (pid == 0) {
+		int other;
+
+		if (setgid(NOBODY) || setuid(NOBODY))
+			_exit(1);
+		/* Root's handle is writing it: no bytes of another go in. */
+		other = open(at("root-new"), O_WRONLY);
+		if (other < 0 || write(other, "x", 1) != -1 || errno != EBUSY)
+			_exit(2);
+		if (sh("head -c 2000000 /dev/zero > $MNT/n 2>/dev/null") == 0)
+			_exit(3); /* past its max_bytes: what fit stays */
+		if (sh("test $(stat -c %%s $MNT/n) -le 1048576") ||
+		    sh("head -c 500000 /dev/zero > $MNT/m 2>/dev/null") == 0)
+			_exit(4); /* its account is full */
+		_exit(sh("rm $MNT/n && head -c 500000 /dev/zero > $MNT/m") == 0
+			      ? 0
+			      : 5);
+	}
+	cr_assert_eq(waitpid(pid, &status, 0), pid);
+	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+		  "as nobody: check %d failed", WEXITSTATUS(status));
+	cr_assert(logged("uid 65534 reached its limit of 1048576 bytes"),
+		  "the refusal is logged");
+	cr_assert_eq(close(fd), 0);
+	cr_assert_eq(sh("test $(stat -c %%s $MNT/root-new) -eq 4 && "
+			"head -c 4 $MNT/root-new | grep -qx root"),
+		     0, "root's own bytes, untouched");
+	cr_assert_eq(sh("head -c 900000 /dev/zero > $MNT/root-big"), 0,
+		     "root has its own max_bytes");
+}
