@@ -147,7 +147,7 @@ out:
  * @off: from where
  *
  * Return: false, with @req not answered, when @file stages nothing: other
- * handles see no bytes before the size is set.
+ * handles read from the buffer, which has no bytes before its size is set.
  */
 bool fs_stage_read(struct fs *fs, struct fs_file *file, fuse_req_t req,
 		   size_t size, off_t off)
