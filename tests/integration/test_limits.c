@@ -1115,6 +1115,44 @@ static int mapping_within(int fd, double seconds)
 	return WIFEXITED(status) ? -WEXITSTATUS(status) : -EINTR;
 }
 
+/*
+ * Send "junk" on @sock with @n of @fds, in one SCM_RIGHTS header or, when
+ * @split, two (the first with @split of them).  Return: sendmsg(2)'s.
+ */
+static ssize_t send_junk_with_fds(int sock, const int *fds, unsigned int n,
+				  unsigned int split)
+{
+	static union {
+		struct cmsghdr h;
+		char buf[2 * CMSG_SPACE(sizeof(int) * DMABUF_BACKING_MAX_FDS)];
+	} u;
+	unsigned int first = split ? split : n;
+	char junk[8] = "junk";
+	struct iovec iov = {junk, sizeof(junk)};
+	struct msghdr msg = {
+		.msg_iov = &iov,
+		.msg_iovlen = 1,
+		.msg_control = u.buf,
+		.msg_controllen =
+			CMSG_SPACE(sizeof(int) * first) +
+			(split ? CMSG_SPACE(sizeof(int) * (n - first)) : 0)};
+	struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
+
+	memset(&u, 0, sizeof(u));
+	c->cmsg_level = SOL_SOCKET;
+	c->cmsg_type = SCM_RIGHTS;
+	c->cmsg_len = CMSG_LEN(sizeof(int) * first);
+	memcpy(CMSG_DATA(c), fds, sizeof(int) * first);
+	if (split) {
+		c = CMSG_NXTHDR(&msg, c);
+		c->cmsg_level = SOL_SOCKET;
+		c->cmsg_type = SCM_RIGHTS;
+		c->cmsg_len = CMSG_LEN(sizeof(int) * (n - first));
+		memcpy(CMSG_DATA(c), fds + first, sizeof(int) * (n - first));
+	}
+	return sendmsg(sock, &msg, 0);
+}
+
 Test(limits, a_descriptor_sent_to_the_channel_cannot_hang_it)
 {
 	struct dmabuf_token t;
@@ -1136,28 +1174,14 @@ Test(limits, a_descriptor_sent_to_the_channel_cannot_hang_it)
 	pid = fork();
 	cr_assert_geq(pid, 0);
 	if (pid == 0) { /* uid nobody, no token: a datagram and the socket */
-		union {
-			struct cmsghdr h;
-			char buf[CMSG_SPACE(sizeof(int))];
-		} u = {0};
-		char junk[8] = "junk";
-		struct iovec iov = {junk, sizeof(junk)};
-		struct msghdr msg = {.msg_iov = &iov,
-				     .msg_iovlen = 1,
-				     .msg_control = u.buf,
-				     .msg_controllen = sizeof(u.buf)};
-		struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
 		int sock;
 
 		if (setgid(NOBODY) || setuid(NOBODY))
 			_exit(1);
 		sock = connect_channel(&t);
-		c->cmsg_level = SOL_SOCKET;
-		c->cmsg_type = SCM_RIGHTS;
-		c->cmsg_len = CMSG_LEN(sizeof(int));
-		memcpy(CMSG_DATA(c), &cli, sizeof(int));
-		_exit(sock >= 0 && sendmsg(sock, &msg, 0) == sizeof(junk) ? 0
-									  : 2);
+		_exit(sock >= 0 && send_junk_with_fds(sock, &cli, 1, 0) == 8
+			      ? 0
+			      : 2);
 	}
 	cr_assert_eq(waitpid(pid, &status, 0), pid);
 	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
@@ -1170,14 +1194,12 @@ Test(limits, a_descriptor_sent_to_the_channel_cannot_hang_it)
 	close(fd);
 }
 
-/* Descriptors the daemon holds now. */
-static int daemon_fds(void)
+/* No reader is left on the pipe @wr writes: POLLERR. */
+static bool writes_to_nobody(int wr)
 {
-	char cmd[64], out[32];
+	struct pollfd p = {.fd = wr, .events = POLLOUT};
 
-	snprintf(cmd, sizeof(cmd), "ls /proc/%d/fd | wc -l", (int)M.pid);
-	capture(cmd, out, sizeof(out));
-	return atoi(out);
+	return poll(&p, 1, 0) == 1 && (p.revents & POLLERR);
 }
 
 /*
@@ -1189,62 +1211,48 @@ static int daemon_fds(void)
 Test(limits, a_full_load_of_descriptors_in_two_headers_is_all_closed)
 {
 	struct dmabuf_token t;
-	int fd, before, status;
+	int fd, status, p[2];
+	char cmd[128];
 	pid_t pid;
 
 	need_root();
 	mount_with("cma_size=16M,allow_other");
 	fd = new_buffer("a", NULL, 1 << 20, 0);
 	cr_assert_eq(get_token(fd, 0, &t), 0);
-	cr_assert_eq(mapping_within(fd, 5), 0, "the channel is up");
-	before = daemon_fds();
+	cr_assert_eq(pipe(p), 0);
 	pid = fork();
 	cr_assert_geq(pid, 0);
 	if (pid == 0) {
-		enum { A = 126, B = DMABUF_BACKING_MAX_FDS - A };
-		static union {
-			struct cmsghdr h;
-			char buf[CMSG_SPACE(sizeof(int) * A) +
-				 CMSG_SPACE(sizeof(int) * B)];
-		} u;
-		int fds[DMABUF_BACKING_MAX_FDS], p[2], i, sock;
-		char junk[8] = "junk";
-		struct iovec iov = {junk, sizeof(junk)};
-		struct msghdr msg = {.msg_iov = &iov,
-				     .msg_iovlen = 1,
-				     .msg_control = u.buf,
-				     .msg_controllen = sizeof(u.buf)};
-		struct cmsghdr *c;
+		int fds[DMABUF_BACKING_MAX_FDS], i, sock;
 		struct rlimit many = {1024, 1024};
+		char junk;
 
+		close(p[1]);
 		if (setrlimit(RLIMIT_NOFILE, &many) || setgid(NOBODY) ||
-		    setuid(NOBODY) || pipe(p))
+		    setuid(NOBODY))
 			_exit(1);
 		for (i = 0; i < DMABUF_BACKING_MAX_FDS; i++)
 			fds[i] = i % 2 ? p[0] : memfd_create("m", MFD_CLOEXEC);
 		sock = connect_channel(&t);
-		c = CMSG_FIRSTHDR(&msg);
-		c->cmsg_level = SOL_SOCKET;
-		c->cmsg_type = SCM_RIGHTS;
-		c->cmsg_len = CMSG_LEN(sizeof(int) * A);
-		memcpy(CMSG_DATA(c), fds, sizeof(int) * A);
-		c = CMSG_NXTHDR(&msg, c);
-		c->cmsg_level = SOL_SOCKET;
-		c->cmsg_type = SCM_RIGHTS;
-		c->cmsg_len = CMSG_LEN(sizeof(int) * B);
-		memcpy(CMSG_DATA(c), fds + A, sizeof(int) * B);
-		if (sock < 0 || sendmsg(sock, &msg, 0) != sizeof(junk))
+		if (sock < 0 ||
+		    send_junk_with_fds(sock, fds, DMABUF_BACKING_MAX_FDS,
+				       126) != 8)
 			_exit(2);
-		_exit(recv(sock, junk, 1, 0) >= 0 ? 0 : 3); /* the refusal */
+		_exit(recv(sock, &junk, 1, 0) >= 0 ? 0 : 3); /* the refusal */
 	}
+	close(p[0]); /* the daemon holds the pipe's only readers now */
 	cr_assert_eq(waitpid(pid, &status, 0), pid);
 	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "status %#x",
 		  status);
 	cr_assert(WAIT_FOR(logged("not a memfd came with it"), 10));
-	cr_assert(WAIT_FOR(daemon_fds() <= before, 10),
-		  "the daemon holds %d descriptors, %d before", daemon_fds(),
-		  before);
+	cr_assert(WAIT_FOR(writes_to_nobody(p[1]), 10),
+		  "the reaper closed every pipe it was sent");
+	snprintf(cmd, sizeof(cmd),
+		 "ls -l /proc/%d/fd | grep -q 'memfd:m (deleted)'", (int)M.pid);
+	cr_assert(WAIT_FOR(sh("%s", cmd) != 0, 10),
+		  "the closer closed every memfd it was sent");
 	cr_assert_eq(mapping_within(fd, 5), 0, "and serves on");
+	close(p[1]);
 	close(fd);
 }
 
