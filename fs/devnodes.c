@@ -7,7 +7,8 @@
  * those paths into the mount, where these nodes answer them:
  *
  *	.heaps/		a directory, one entry per heap of the mount
- *	.heaps/<heap>	opens read-only or read-write, reads nothing
+ *	.heaps/<heap>	opens read-only or read-write; read and write are
+ *			EINVAL, as on the kernel's nodes
  *	.udmabuf	likewise
  *	.sync_file	each open is a sync_file once bound to a fence
  *			(fences.c)

@@ -166,7 +166,7 @@ int fs_fence_export(struct fs *fs, const struct fuse_ctx *ctx,
 	struct dmabuf_fence *f;
 	int ret = dmabuf_fence_export(file->inode->buf, e->flags, &f);
 
-	return ret ? ret : publish(fs, ctx->uid, f, "dma-buf", &e->id);
+	return ret ? ret : publish(fs, ctx->uid, f, "", &e->id);
 }
 
 /**

@@ -210,6 +210,23 @@ static int choose_path_locked(struct fs *fs, struct fs_inode *inode, bool write,
 	return 0;
 }
 
+/*
+ * A buffer without a name (anonymous, or unlinked while open) is reached
+ * only through /proc/PID/fd: as for a kernel dma-buf, that open is ENXIO,
+ * so its fds are all there is to share and a read-only fd never yields a
+ * writable one.
+ */
+static int may_open_locked(const struct fs_inode *inode)
+{
+	if (inode->name)
+		return 0;
+	dmabuf_log(LOG_INFO,
+		   "buffer %llu: open refused (ENXIO): it has no name, and a "
+		   "dma-buf is shared by passing its fd",
+		   (unsigned long long)inode->ino);
+	return -ENXIO;
+}
+
 static void reply_open(fuse_req_t req, struct fuse_file_info *fi,
 		       enum open_path path, int backing_id)
 {
@@ -244,6 +261,8 @@ void fs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	if (fs_devnode_ino(ino)) {
 		fi->fh = 0; /* nothing to keep: the inode says which node */
 		fi->direct_io = 1;
+		/* A sync_file is no stream: lseek and pread say ESPIPE. */
+		fi->nonseekable = ino == FS_SYNC_FILE_INO;
 		ret = ino == FS_SYNC_FILE_INO
 			      ? fs_sync_file_open(fs, fuse_req_ctx(req)->uid,
 						  fi)
@@ -256,10 +275,10 @@ void fs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	}
 	pthread_mutex_lock(&fs->lock);
 	inode = fs_inode_get_locked(fs, ino);
-	ret = inode ? choose_path_locked(fs, inode,
-					 (fi->flags & O_ACCMODE) != O_RDONLY,
-					 &path)
-		    : -ENOENT;
+	ret = inode ? may_open_locked(inode) : -ENOENT;
+	if (!ret)
+		ret = choose_path_locked(
+			fs, inode, (fi->flags & O_ACCMODE) != O_RDONLY, &path);
 	if (!ret)
 		ret = fs_file_open(fs, inode, fuse_req_ctx(req), fi->flags,
 				   &file);
@@ -382,7 +401,7 @@ void fs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		return;
 	}
 	if (fs_devnode_ino(ino)) {
-		fuse_reply_buf(req, NULL, 0);
+		fuse_reply_err(req, EINVAL); /* as the kernel's nodes */
 		return;
 	}
 	buf = file->inode->buf;

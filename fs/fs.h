@@ -87,14 +87,14 @@
 
 #define FS_ROOT_INO FUSE_ROOT_ID
 /* Virtual files (.bufinfo, .stats) take inode numbers from here up. */
-#define FS_VIRTUAL_INO_BASE (1ULL << 63)
+#define FS_VIRTUAL_INO_BASE DMABUF_INO_NODE
 #define FS_TIMEOUT 1.0
-/* The compat layer's device nodes (devnodes.c): .heaps/, its heaps, .udmabuf */
-#define FS_HEAPS_DIR_INO (FS_VIRTUAL_INO_BASE + 0x100)
-#define FS_UDMABUF_INO (FS_VIRTUAL_INO_BASE + 0x101)
-#define FS_SYNC_FILE_INO (FS_VIRTUAL_INO_BASE + 0x102)
-#define FS_HEAP_INO_BASE (FS_VIRTUAL_INO_BASE + 0x200)
-#define FS_MAX_HEAP_NODES 64
+/* The compat layer's device nodes (devnodes.c): numbers in <dmabuf/uapi.h> */
+#define FS_HEAPS_DIR_INO DMABUF_INO_HEAPS_DIR
+#define FS_UDMABUF_INO DMABUF_INO_UDMABUF
+#define FS_SYNC_FILE_INO DMABUF_INO_SYNC_FILE
+#define FS_HEAP_INO_BASE DMABUF_INO_HEAP_BASE
+#define FS_MAX_HEAP_NODES DMABUF_INO_MAX_HEAPS
 
 struct fs_file;
 struct fs_fence;
@@ -574,6 +574,8 @@ void fs_fill_virtual_attr(struct fs *fs, const struct fs_virtual *v,
 			  struct stat *st);
 void fs_fill_entry(struct fs *fs, const struct fs_inode *inode,
 		   struct fuse_entry_param *e);
+int fs_buffer_info(struct fs *fs, const struct fuse_ctx *ctx,
+		   struct dmabuf_info *info);
 int fs_visible_inos(struct fs *fs, const struct fuse_ctx *ctx, uint64_t **inos,
 		    size_t *n);
 void fs_namespace_release_all(struct fs *fs);

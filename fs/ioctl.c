@@ -336,6 +336,12 @@ static void do_heap_info(struct fs_ioctl_call *c)
 	fs_ioctl_reply(c, ret);
 }
 
+static void do_buffer_info(struct fs_ioctl_call *c)
+{
+	fs_ioctl_reply(
+		c, fs_buffer_info(c->fs, fuse_req_ctx(c->req), &c->a->info));
+}
+
 /* The handlers, in FS_IOCTL_TABLE's order: row i of decode.c's rules. */
 #define HANDLER_ROW(cmd, target, check, handler) handler,
 static fs_ioctl_fn *const handlers[] = {FS_IOCTL_TABLE(HANDLER_ROW)};

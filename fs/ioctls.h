@@ -47,6 +47,7 @@
 	ROW(DMABUF_IOCTL_DEVICE_ADD, ROOT, NULL, do_device_add)                \
 	ROW(DMABUF_IOCTL_DEVICE_REMOVE, ROOT, check_name, do_device_remove)    \
 	ROW(DMABUF_IOCTL_DEVICE_LIST, ROOT, check_device_list, do_device_list) \
-	ROW(DMABUF_IOCTL_HEAP_INFO, ROOT, check_heap_info, do_heap_info)
+	ROW(DMABUF_IOCTL_HEAP_INFO, ROOT, check_heap_info, do_heap_info)       \
+	ROW(DMABUF_IOCTL_BUFFER_INFO, ROOT, NULL, do_buffer_info)
 
 #endif /* DMABUFFS_IOCTLS_H */

@@ -288,6 +288,34 @@ int fs_visible_inos(struct fs *fs, const struct fuse_ctx *ctx, uint64_t **inos,
 	return 0;
 }
 
+/**
+ * fs_buffer_info() - DMABUF_IOCTL_BUFFER_INFO: a buffer's info by inode
+ * @fs: the file system
+ * @ctx: who asks
+ * @info: in: @ino; out: the rest, as DMABUF_IOCTL_INFO
+ *
+ * For the buffers that have no name, which cannot be opened (ENXIO), so
+ * that dmabufctl can list them; the same buffers as .bufinfo shows @ctx.
+ *
+ * Return: 0, or -ENOENT for no such buffer or one @ctx may not see.
+ */
+int fs_buffer_info(struct fs *fs, const struct fuse_ctx *ctx,
+		   struct dmabuf_info *info)
+{
+	struct fs_inode *inode;
+	int ret = -ENOENT;
+
+	pthread_mutex_lock(&fs->lock);
+	inode = fs_inode_get_locked(fs, info->ino);
+	if (inode && inode->buf &&
+	    (fs_sees_all(fs, ctx) || may_see(inode, ctx))) {
+		dmabuf_buffer_info(inode->buf, info);
+		ret = 0;
+	}
+	pthread_mutex_unlock(&fs->lock);
+	return ret;
+}
+
 static void free_nothing(void *node)
 {
 	(void)node; /* the inode tree owns the inodes */

@@ -82,23 +82,10 @@ static void read_comm(pid_t pid, char *out, size_t len)
 		fclose(f);
 }
 
-/*
- * Is the file behind @fdpath a buffer?  The mount's other files (.bufinfo,
- * .stats, the compat layer's device nodes) have names that start with a
- * dot and are never deleted; an anonymous buffer's name was deleted.
- */
-static bool is_buffer(const char *fdpath)
+/* A buffer, not one of the mount's own nodes (<dmabuf/uapi.h>). */
+static bool is_buffer(const struct stat *st)
 {
-	char target[4096], *base;
-	ssize_t n = readlink(fdpath, target, sizeof(target) - 1);
-
-	if (n <= 0)
-		return false;
-	target[n] = '\0';
-	if (strstr(target, "/.heaps/"))
-		return false;
-	base = strrchr(target, '/');
-	return !base || base[1] != '.' || strstr(target, " (deleted)");
+	return S_ISREG(st->st_mode) && !(st->st_ino & DMABUF_INO_NODE);
 }
 
 static void scan_fds(struct holdings *h, pid_t pid, const char *comm, dev_t dev)
@@ -119,8 +106,7 @@ static void scan_fds(struct holdings *h, pid_t pid, const char *comm, dev_t dev)
 			continue;
 		if (snprintf(fdpath, sizeof(fdpath), "%s/%s", path,
 			     d->d_name) >= (int)sizeof(fdpath) ||
-		    stat(fdpath, &st) || st.st_dev != dev ||
-		    !S_ISREG(st.st_mode) || !is_buffer(fdpath))
+		    stat(fdpath, &st) || st.st_dev != dev || !is_buffer(&st))
 			continue;
 		x = holding_of(h, pid, comm, st.st_ino);
 		if (x && !x->fds++)
@@ -279,7 +265,6 @@ static int add_anonymous(const struct holdings *h, struct entry **v, size_t *n,
 {
 	struct entry *e;
 	size_t i;
-	int fd;
 
 	for (i = 0; i < h->n; i++) {
 		if (!h->v[i].fd_path[0] || listed(*v, *n, h->v[i].ino))
@@ -287,15 +272,12 @@ static int add_anonymous(const struct holdings *h, struct entry **v, size_t *n,
 		if (vec_reserve_one(v, *n, cap, sizeof(**v)))
 			return -ENOMEM;
 		e = memset(&(*v)[*n], 0, sizeof(**v));
-		fd = open(h->v[i].fd_path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
-		if (fd < 0 || fstat(fd, &e->st)) {
-			if (fd >= 0)
-				close(fd);
+		/* Not opened: a buffer without a name cannot be (ENXIO). */
+		if (stat(h->v[i].fd_path, &e->st))
 			continue; /* gone meanwhile, or not ours to see */
-		}
 		snprintf(e->name, sizeof(e->name), "(anonymous)");
-		e->have_info = dmabuf_info(fd, &e->info) == 0;
-		close(fd);
+		e->have_info = dmabuf_info_by_ino(mount_dir, h->v[i].ino,
+						  &e->info) == 0;
 		(*n)++;
 	}
 	return 0;

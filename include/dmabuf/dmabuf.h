@@ -121,6 +121,8 @@ int dmabuf_recv_fd(int sock);
 
 int dmabuf_heap_info(const char *mount, uint32_t index,
 		     struct dmabuf_heap_info *info);
+int dmabuf_info_by_ino(const char *mount, uint64_t ino,
+		       struct dmabuf_info *info);
 int dmabuf_device_list(const char *mount, struct dmabuf_device_desc **devices,
 		       uint32_t *count);
 int dmabuf_device_add(const char *mount, const struct dmabuf_device_desc *desc);

@@ -73,6 +73,19 @@ struct dma_buf_sync {
 #define DMABUF_PAGE_ALIGN(x) \
 	(((__u64)(x) + DMABUF_PAGE_SIZE - 1) & ~(DMABUF_PAGE_SIZE - 1))
 
+/*
+ * Inode numbers, as stat(2) shows them: every node of the mount that is not
+ * a buffer (.bufinfo, .stats, .heaps/ and its heaps, .udmabuf, .sync_file)
+ * has DMABUF_INO_NODE set, and no buffer has it, so an fd's kind is known
+ * from fstat(2) alone.  Fixed numbers: the device nodes of dmabuf-compat(7).
+ */
+#define DMABUF_INO_NODE (1ULL << 63)
+#define DMABUF_INO_HEAPS_DIR (DMABUF_INO_NODE + 0x100)
+#define DMABUF_INO_UDMABUF (DMABUF_INO_NODE + 0x101)
+#define DMABUF_INO_SYNC_FILE (DMABUF_INO_NODE + 0x102)
+#define DMABUF_INO_HEAP_BASE (DMABUF_INO_NODE + 0x200) /* .heaps/<heap> */
+#define DMABUF_INO_MAX_HEAPS 64
+
 /** DMABUF_NAME_LEN - inline string size, NUL included (the kernel's 32). */
 #define DMABUF_NAME_LEN 32
 
@@ -120,7 +133,8 @@ struct dmabuf_export {
 /**
  * struct dmabuf_info - what a handle's buffer is
  * @size: exact size in bytes (0 while EMPTY)
- * @ino: inode number, as in .bufinfo and stat(2)
+ * @ino: inode number, as in .bufinfo and stat(2); in for
+ *       DMABUF_IOCTL_BUFFER_INFO
  * @state: DMABUF_STATE_*
  * @attachments: attachments on the buffer, all handles together
  * @maps: active device mappings
@@ -507,7 +521,8 @@ struct dmabuf_cpu_race {
  * @num_fences: out: mappings it waits for, all of them
  * @first: in: index of the first leaf wanted
  * @count: in: 1 to DMABUF_FENCE_PAGE; out: leaves written
- * @name: out: its name
+ * @name: out: the name given to FENCE_MERGE; empty for an exported fence,
+ *        which has none (the compat layer shows the kernel's name for it)
  * @leaves: out
  */
 struct dmabuf_fence_info {
@@ -579,5 +594,8 @@ struct dmabuf_heap_info {
 	_IOWR(DMABUF_IOC_MAGIC, 0x22, struct dmabuf_device_list)
 #define DMABUF_IOCTL_HEAP_INFO \
 	_IOWR(DMABUF_IOC_MAGIC, 0x23, struct dmabuf_heap_info)
+/* DMABUF_IOCTL_INFO of buffer @ino, for one that has no name to open. */
+#define DMABUF_IOCTL_BUFFER_INFO \
+	_IOWR(DMABUF_IOC_MAGIC, 0x24, struct dmabuf_info)
 
 #endif /* DMABUF_UAPI_H */

@@ -58,7 +58,7 @@ int dmabuf_get(int fd)
 	struct statfs sfs;
 	struct stat st;
 
-	if (fstat(fd, &st))
+	if (sys_fstat(fd, &st))
 		return -errno;
 	if (!S_ISREG(st.st_mode) || fstatfs(fd, &sfs) ||
 	    sfs.f_type != FUSE_SUPER_MAGIC ||
@@ -98,74 +98,106 @@ static int anon_name(char *out, size_t len)
 	return 0;
 }
 
-static int path_in(const char *mount, const char *name, char *path, size_t len)
+/*
+ * Where a new buffer's name lives while it is made: @name in the mount, or
+ * for an anonymous buffer a random hidden name that exists only until the
+ * buffer is sized (finish_export()).
+ */
+struct new_buffer {
+	char path[4096];
+	bool anon;
+	int fd; /* the creating handle */
+};
+
+static int create_file(const char *mount, const char *name,
+		       struct new_buffer *nb)
 {
+	char anon[64];
+	int ret;
+
 	if (!mount)
 		mount = dmabuf_mount_path();
-	if (strchr(name, '/') ||
-	    snprintf(path, len, "%s/%s", mount, name) >= (int)len)
-		return -EINVAL;
-	return 0;
-}
-
-/* A failed export leaves nothing behind: remove the name it made. */
-static void unlink_in(const char *mount, const char *name)
-{
-	char path[4096];
-
-	if (!path_in(mount, name, path, sizeof(path)))
-		unlink(path);
-}
-
-static int create_file(const char *mount, const char *name, int *fd)
-{
-	char path[4096], anon[64];
-	int ret = 0;
-
-	if (!name) {
+	nb->anon = !name;
+	if (nb->anon) {
 		ret = anon_name(anon, sizeof(anon));
+		if (ret)
+			return ret;
 		name = anon;
 	}
-	if (ret)
-		return ret;
-	ret = path_in(mount, name, path, sizeof(path));
-	if (ret)
-		return ret;
-	*fd = sys_open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-	if (*fd < 0)
+	if (strchr(name, '/') || snprintf(nb->path, sizeof(nb->path), "%s/%s",
+					  mount, name) >= (int)sizeof(nb->path))
+		return -EINVAL;
+	/* An anonymous buffer is its holders' alone, as a kernel dma-buf. */
+	nb->fd = sys_open(nb->path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC,
+			  nb->anon ? 0600 : 0644);
+	return nb->fd < 0 ? -errno : 0;
+}
+
+/* A failed export leaves nothing behind: the handle and the name go. */
+static int abandon_export(struct new_buffer *nb, int err)
+{
+	sys_close(nb->fd);
+	unlink(nb->path);
+	return err;
+}
+
+/*
+ * The handle to give back, opened by name now that the buffer is sized: a
+ * mount with passthrough binds it to the buffer's memory, which it could
+ * not do for the creating handle, opened while the buffer was EMPTY.  Only
+ * then does an anonymous buffer lose its name, after which nothing can
+ * open it again (the daemon answers ENXIO, as the kernel does for a
+ * dma-buf reopened through /proc/self/fd): its fds are all there is.
+ *
+ * Return: the new fd, or -errno with the buffer gone.
+ */
+static int finish_export(struct new_buffer *nb, int accmode)
+{
+	int fd = sys_open(nb->path, accmode | O_CLOEXEC);
+
+	if (fd < 0)
+		return abandon_export(nb, -errno);
+	sys_close(nb->fd);
+	if (nb->anon && unlink(nb->path)) {
+		sys_close(fd);
 		return -errno;
-	if (name == anon && unlink(path)) {
-		ret = -errno;
-		sys_close(*fd);
 	}
-	return ret;
+	return fd;
 }
 
 /**
- * dmabuf_reopen() - a fresh handle of the buffer behind @fd, which it closes
- * @fd: a buffer fd
- * @accmode: O_RDONLY, O_WRONLY or O_RDWR; O_CLOEXEC is added
+ * dmabuf_export_mode() - dmabuf_export() with any access mode
+ * @mount: as dmabuf_export()
+ * @name: as dmabuf_export()
+ * @heap: as dmabuf_export()
+ * @size: as dmabuf_export()
+ * @debug_name: as dmabuf_export()
+ * @flags: as dmabuf_export(), without DMABUF_EXPORT_READONLY
+ * @accmode: O_RDONLY, O_WRONLY or O_RDWR for the fd returned
  *
- * The one way libdmabuf and the compat layer make a handle with another
- * access mode.  The handle that created a buffer was opened while the
- * buffer was EMPTY, so a mount with passthrough serves it through the
- * daemon and cannot mmap(2) it; one opened after the export is bound to the
- * buffer's memory (see dmabuffs(8)).  The daemon checks the new open
- * against the file's mode, as for any open.
+ * The compat layer's DMA_HEAP_IOCTL_ALLOC, whose fd_flags may ask for
+ * O_WRONLY, which dmabuf_export() does not offer.
  *
- * Return: the new fd, or -errno (@fd is closed either way).
+ * Return: an fd with O_CLOEXEC, or a negative errno as dmabuf_export().
  */
-int dmabuf_reopen(int fd, int accmode)
+int dmabuf_export_mode(const char *mount, const char *name, const char *heap,
+		       uint64_t size, const char *debug_name,
+		       unsigned int flags, int accmode)
 {
-	char path[64];
-	int fresh;
+	/* The export flags are the daemon's to check. */
+	struct dmabuf_export e = {.size = size, .flags = flags};
+	struct new_buffer nb;
+	int ret;
 
-	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
-	fresh = sys_open(path, accmode | O_CLOEXEC);
-	if (fresh < 0)
-		fresh = -errno;
-	sys_close(fd);
-	return fresh;
+	if (copy_name(e.heap, heap) || copy_name(e.name, debug_name))
+		return -EINVAL;
+	ret = create_file(mount, name, &nb);
+	if (ret)
+		return ret;
+	ret = xioctl(nb.fd, DMABUF_IOCTL_EXPORT, &e);
+	if (ret)
+		return abandon_export(&nb, ret);
+	return finish_export(&nb, accmode);
 }
 
 /**
@@ -178,6 +210,10 @@ int dmabuf_reopen(int fd, int accmode)
  * @debug_name: name shown in .bufinfo, or NULL
  * @flags: DMABUF_EXPORT_ALLOC_NOW, DMABUF_EXPORT_READONLY
  *
+ * An anonymous buffer has mode 0600 and, as a kernel dma-buf, cannot be
+ * opened again, even through /proc/self/fd (ENXIO): share it by passing
+ * the fd.
+ *
  * Return: an O_RDWR (or O_RDONLY) fd with O_CLOEXEC, or a negative errno:
  * -EEXIST for a taken name, -ENODEV for an unknown heap, -EFBIG beyond the
  * heap's capacity, -EINVAL.
@@ -185,25 +221,10 @@ int dmabuf_reopen(int fd, int accmode)
 int dmabuf_export(const char *mount, const char *name, const char *heap,
 		  uint64_t size, const char *debug_name, unsigned int flags)
 {
-	/* The export flags are the daemon's to check; READONLY is ours. */
-	struct dmabuf_export e = {.size = size,
-				  .flags = flags & ~DMABUF_EXPORT_READONLY};
-	int fd, ret;
-
-	if (copy_name(e.heap, heap) || copy_name(e.name, debug_name))
-		return -EINVAL;
-	ret = create_file(mount, name, &fd);
-	if (ret)
-		return ret;
-	ret = xioctl(fd, DMABUF_IOCTL_EXPORT, &e);
-	if (ret) {
-		sys_close(fd);
-		if (name)
-			unlink_in(mount, name);
-		return ret;
-	}
-	return dmabuf_reopen(fd, (flags & DMABUF_EXPORT_READONLY) ? O_RDONLY
-								  : O_RDWR);
+	return dmabuf_export_mode(mount, name, heap, size, debug_name,
+				  flags & ~DMABUF_EXPORT_READONLY,
+				  (flags & DMABUF_EXPORT_READONLY) ? O_RDONLY
+								   : O_RDWR);
 }
 
 static uint64_t runs_size(const struct dmabuf_memfd_run *runs,
@@ -242,28 +263,25 @@ int dmabuf_export_memfds(const char *mount, const char *name,
 			 const struct dmabuf_memfd_run *runs,
 			 unsigned int count)
 {
-	int fd, ret;
+	struct new_buffer nb;
+	int ret;
 
 	if (!runs || !count || count > DMABUF_BACKING_MAX_RANGES)
 		return -EINVAL;
-	ret = create_file(mount, name, &fd);
+	ret = create_file(mount, name, &nb);
 	if (ret)
 		return ret;
-	ret = dmabuf_channel_bind_runs(fd, runs, count);
+	ret = dmabuf_channel_bind_runs(nb.fd, runs, count);
 	/*
 	 * The memory was bound beside FUSE, so the kernel still caches the
 	 * size 0 of an empty file: setting the size it now has is a no-op
 	 * in the daemon whose answer refreshes that.
 	 */
-	if (!ret && ftruncate(fd, (off_t)runs_size(runs, count)))
+	if (!ret && sys_ftruncate(nb.fd, (off_t)runs_size(runs, count)))
 		ret = -errno;
-	if (ret) {
-		sys_close(fd);
-		if (name)
-			unlink_in(mount, name);
-		return ret;
-	}
-	return dmabuf_reopen(fd, O_RDWR);
+	if (ret)
+		return abandon_export(&nb, ret);
+	return finish_export(&nb, O_RDWR);
 }
 
 /**
@@ -538,6 +556,27 @@ int dmabuf_heap_info(const char *mount, uint32_t index,
 	memset(info, 0, sizeof(*info));
 	info->index = index;
 	return root_ioctl(mount, DMABUF_IOCTL_HEAP_INFO, info);
+}
+
+/**
+ * dmabuf_info_by_ino() - dmabuf_info() of a buffer no fd of which is at hand
+ * @mount: the mount, or NULL
+ * @ino: the buffer's inode number (stat(2), .bufinfo)
+ * @info: out
+ *
+ * A buffer without a name cannot be opened, even through /proc/PID/fd
+ * (ENXIO, as a kernel dma-buf): this is how a tool inspects one it sees
+ * held by another process.
+ *
+ * Return: 0; -ENOENT for no such buffer, or one .bufinfo does not show the
+ * caller; a negative errno.
+ */
+int dmabuf_info_by_ino(const char *mount, uint64_t ino,
+		       struct dmabuf_info *info)
+{
+	memset(info, 0, sizeof(*info));
+	info->ino = ino;
+	return root_ioctl(mount, DMABUF_IOCTL_BUFFER_INFO, info);
 }
 
 /**

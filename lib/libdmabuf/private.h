@@ -21,6 +21,7 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <dmabuf/dmabuf.h>
@@ -28,6 +29,8 @@
 #include "sanitizer.h"
 
 #define sys_open(...) REAL(open)(__VA_ARGS__)
+#define sys_fstat(...) REAL(fstat)(__VA_ARGS__)
+#define sys_ftruncate(...) REAL(ftruncate)(__VA_ARGS__)
 #define sys_ioctl(...) REAL(ioctl)(__VA_ARGS__)
 #define sys_mmap(...) REAL(mmap)(__VA_ARGS__)
 #define sys_munmap(...) REAL(munmap)(__VA_ARGS__)
@@ -76,7 +79,10 @@ static inline int cpu_access(int fd, unsigned long cmd, uint64_t offset,
 }
 
 /* dmabuf.c */
-__attribute__((visibility("hidden"))) int dmabuf_reopen(int fd, int accmode);
+__attribute__((visibility("hidden"))) int
+dmabuf_export_mode(const char *mount, const char *name, const char *heap,
+		   uint64_t size, const char *debug_name, unsigned int flags,
+		   int accmode);
 
 /* channel.c: the side channel, for dmabuf_export_memfds() */
 __attribute__((visibility("hidden"))) int

@@ -86,7 +86,7 @@ struct san_buffer *buffer_of_fd_locked(int fd)
 	struct stat st;
 	ssize_t n;
 
-	if (fstat(fd, &st))
+	if (REAL(fstat)(fd, &st))
 		return NULL;
 	for (b = san.bufs; b < san.bufs + san.nr_bufs; b++)
 		if (b->ino == st.st_ino)

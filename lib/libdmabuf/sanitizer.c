@@ -152,7 +152,8 @@ static bool other_fd_of(int fd, dev_t dev, ino_t ino)
 	while (d && !found && (e = readdir(d))) {
 		n = atoi(e->d_name);
 		found = e->d_name[0] != '.' && n != fd && n != dirfd(d) &&
-			!fstat(n, &st) && st.st_dev == dev && st.st_ino == ino;
+			!REAL(fstat)(n, &st) && st.st_dev == dev &&
+			st.st_ino == ino;
 	}
 	if (d)
 		closedir(d);
@@ -173,7 +174,7 @@ void dmabuf_sanitizer_closing(int fd)
 	int depth, saved_errno = errno;
 	struct stat st;
 
-	if (!san.on || fstat(fd, &st))
+	if (!san.on || REAL(fstat)(fd, &st))
 		goto out;
 	pthread_mutex_lock(&san.lock);
 	for (b = san.bufs; b < san.bufs + san.nr_bufs; b++)

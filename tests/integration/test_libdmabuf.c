@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 
 #include <dmabuf/dmabuf.h>
@@ -47,6 +48,53 @@ Test(lib, export_named_and_anonymous)
 	cr_assert_eq(access(at("x"), F_OK), -1);
 	close(fd);
 	close(anon);
+}
+
+/* Reopen @fd through /proc/self/fd with @flags: the fd, or -errno. */
+static int reopen_proc(int fd, int flags)
+{
+	char path[64];
+	int nfd;
+
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+	nfd = open(path, flags | O_CLOEXEC);
+	return nfd < 0 ? -errno : nfd;
+}
+
+Test(lib, a_buffer_without_a_name_cannot_be_opened_again)
+{
+	int anon = dmabuf_export(M.mp, NULL, NULL, 4096, NULL,
+				 DMABUF_EXPORT_READONLY);
+	int named = dmabuf_export(M.mp, "kept", NULL, 4096, NULL, 0);
+	struct dmabuf_info i, mine;
+	struct stat st;
+	int fd;
+
+	cr_assert_geq(anon, 0);
+	cr_assert_eq(fstat(anon, &st), 0);
+	cr_assert_eq(st.st_mode & 07777, 0600, "an anonymous buffer is 0600");
+	cr_assert_eq(reopen_proc(anon, O_RDWR), -ENXIO,
+		     "a read-only fd never yields a writable one");
+	cr_assert_eq(reopen_proc(anon, O_RDONLY), -ENXIO, "nor any other");
+	cr_assert_eq(sh("grep -q 'open refused (ENXIO)' %s", M.log), 0,
+		     "and the daemon says why");
+	fd = reopen_proc(named, O_RDONLY);
+	cr_assert_geq(fd, 0, "a named buffer still opens through its link");
+	close(fd);
+	cr_assert_eq(unlink(at("kept")), 0);
+	cr_assert_eq(reopen_proc(named, O_RDONLY), -ENXIO,
+		     "until its name is gone");
+
+	/* What a tool sees of it without an fd. */
+	cr_assert_eq(dmabuf_info(anon, &mine), 0);
+	cr_assert_eq(dmabuf_info_by_ino(M.mp, st.st_ino, &i), 0);
+	cr_assert_eq(i.ino, st.st_ino);
+	cr_assert_eq(i.size, 4096);
+	cr_assert_eq(i.handles, mine.handles);
+	cr_assert_str_eq(i.heap, mine.heap);
+	cr_assert_eq(dmabuf_info_by_ino(M.mp, 999999, &i), -ENOENT);
+	close(anon);
+	close(named);
 }
 
 Test(lib, get_validates_fds)

@@ -273,8 +273,15 @@ Test(limits, silent_connections_are_closed)
 			_exit(__LINE__ & 0xff); \
 	} while (0)
 
+/* Root's buffer without a name, which the child inherits an fd of. */
+static int anon_fd;
+static struct stat anon_st, shared_st;
+
 static void nobody_checks(void)
 {
+	char path[64];
+	struct dmabuf_info info;
+
 	struct dmabuf_attach a = {.device = "gpu0"};
 	struct dmabuf_map mp = {.dir = DMABUF_DIR_FROM_DEVICE};
 	struct dmabuf_name gpu = {.name = "gpu0"};
@@ -313,6 +320,12 @@ static void nobody_checks(void)
 	CHECK(fcntl(memfd, F_GET_SEALS) & F_SEAL_SEAL);
 	close(memfd);
 	close(fd);
+	/* Root's buffer without a name: not reopened, not seen by inode. */
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", anon_fd);
+	CHECK(open(path, O_RDONLY) < 0);
+	CHECK(dmabuf_info_by_ino(M.mp, anon_st.st_ino, &info) == -ENOENT);
+	CHECK(dmabuf_info_by_ino(M.mp, shared_st.st_ino, &info) == 0 &&
+	      info.size == 100);
 	/* The device registry: the mount's owner only. */
 	fd = open(M.mp, O_RDONLY | O_DIRECTORY);
 	CHECK(fd >= 0);
@@ -331,6 +344,10 @@ Test(limits, another_uid_cannot_exhaust_or_reach_what_is_not_its)
 	cr_assert_eq(make_filled("root-private", 100), 0);
 	cr_assert_eq(chmod(at("root-private"), 0600), 0);
 	cr_assert_eq(make_filled("root-shared", 100), 0);
+	cr_assert_eq(stat(at("root-shared"), &shared_st), 0);
+	anon_fd = dmabuf_export(M.mp, NULL, NULL, 4096, NULL, 0);
+	cr_assert_geq(anon_fd, 0);
+	cr_assert_eq(fstat(anon_fd, &anon_st), 0);
 	pid = fork();
 	cr_assert_geq(pid, 0);
 	if (pid == 0) {
@@ -344,6 +361,9 @@ Test(limits, another_uid_cannot_exhaust_or_reach_what_is_not_its)
 		  "check at line %d failed as uid %d", WEXITSTATUS(status),
 		  NOBODY);
 	cr_assert(logged("uid 65534 reached its limit of 3 buffers"));
+	close(anon_fd);
+	cr_assert(WAIT_FOR(stat_of("buffers") == 5, 10),
+		  "root's buffer without a name goes with its last fd");
 	/* The other uid's limit is its own: root still creates. */
 	cr_assert_eq(make_filled("r1", 100), 0);
 	cr_assert_eq(make_filled("r2", 100), -EDQUOT, "root has its own limit");
