@@ -83,6 +83,10 @@ COMPAT_PROG_SRCS := $(wildcard tests/compat/*.c)
 COMPAT_PROGS := $(COMPAT_PROG_SRCS:tests/compat/%.c=$(B)/tests/compat/%) \
 	$(B)/tests/compat/heap_client-static $(B)/tests/compat/libfakedev.so
 
+# The differential test against a real kernel (tests/kernel/run): the
+# system's uapi headers only, like COMPAT_PROGS.
+KEXACT := $(B)/tests/kernel/kexact
+
 # Programs linked against libdmabuf.so, as a user's are; never sanitized,
 # like the compat layer, so that they may run under it too.
 LIB_PROG_SRCS := $(wildcard tests/lib/*.c)
@@ -166,7 +170,7 @@ all: $(CORE_LIB) $(LIB_A) $(LIB_SO) $(FS_BIN) $(CTL_BIN) $(DEMO_BIN) \
 	$(COMPAT_SO) $(COMPAT_CAMERA)
 
 build-tests: all $(UNIT_BINS) $(INTEG_BINS) $(TEST_PLUGINS) $(BENCH_BINS) \
-	$(COMPAT_PROGS) $(LIB_PROGS)
+	$(COMPAT_PROGS) $(LIB_PROGS) $(KEXACT)
 
 # What `make` and the demo need; make check needs the test tools too.
 deps:
@@ -250,7 +254,8 @@ $(B)/tests/plugins/%.so: tests/plugins/%.c
 # Preloaded into programs from elsewhere, so never sanitized: an ASan
 # runtime must come first in a process, and theirs has none.
 COMPAT_CFLAGS = -std=gnu11 $(WARN) $(CFLAGS) -fPIC -D_GNU_SOURCE -Iinclude
-COMPAT_SRCS := lib/compat/compat.c lib/compat/paths.c lib/compat/usermem.c
+COMPAT_SRCS := lib/compat/compat.c lib/compat/paths.c lib/compat/fds.c \
+	lib/compat/usermem.c
 COMPAT_OBJS := $(COMPAT_SRCS:%.c=$(B)/compat/%.o) \
 	$(LIB_SRCS:%.c=$(B)/compat/%.o)
 $(B)/compat/%.o: %.c
@@ -270,6 +275,11 @@ $(COMPAT_CAMERA): tools/compat-camera.c tools/demo-frame.h
 
 # Only the system's headers: what a program from elsewhere would have.
 $(B)/tests/compat/%: tests/compat/%.c tests/compat/tap.h
+	@mkdir -p $(@D)
+	$(call say,CC,$@)
+	$(Q)$(CC) -std=gnu11 $(WARN) $(CFLAGS) -D_GNU_SOURCE -o $@ $<
+
+$(KEXACT): tests/kernel/kexact.c
 	@mkdir -p $(@D)
 	$(call say,CC,$@)
 	$(Q)$(CC) -std=gnu11 $(WARN) $(CFLAGS) -D_GNU_SOURCE -o $@ $<

@@ -55,12 +55,6 @@
 
 /* ---- the ioctls ---- */
 
-static int fail(int err)
-{
-	errno = err;
-	return -1;
-}
-
 /*
  * copy_from_user(): read the program's memory as the kernel would, EFAULT
  * for an address it cannot read instead of a crash.
@@ -117,14 +111,10 @@ int compat_heap_alloc(const char *heap, unsigned long req, void *arg)
 	len = DMABUF_PAGE_ALIGN(d.len);
 	if (!len)
 		return -EINVAL; /* 0, or so large that rounding wrapped */
-	fd = dmabuf_export(compat_mount(), NULL, heap, len, NULL,
-			   (d.fd_flags & O_ACCMODE) == O_RDONLY
-				   ? DMABUF_EXPORT_READONLY
-				   : 0);
+	fd = dmabuf_export_mode(compat_mount(), NULL, heap, len, NULL, 0,
+				(int)(d.fd_flags & O_ACCMODE));
 	if (fd == -EFBIG || fd == -ENOSPC)
 		fd = -ENOMEM; /* what a kernel heap says */
-	if (fd >= 0 && (d.fd_flags & O_ACCMODE) == O_WRONLY)
-		fd = dmabuf_reopen(fd, O_WRONLY);
 	if (fd < 0)
 		return fd;
 	if (!(d.fd_flags & O_CLOEXEC) && fcntl(fd, F_SETFD, 0)) {
@@ -265,7 +255,7 @@ static int open_sync_file(__u64 id)
 	int fd, ret;
 
 	snprintf(path, sizeof(path), "%s/.sync_file", compat_mount());
-	fd = REAL(open)(path, O_RDWR | O_CLOEXEC);
+	fd = REAL(open)(path, O_RDONLY | O_CLOEXEC); /* as the kernel's */
 	if (fd < 0)
 		return -errno;
 	if (REAL(ioctl)(fd, DMABUF_IOCTL_FENCE_BIND, &b)) {
@@ -431,6 +421,10 @@ int compat_sync_file_info(int fd, void *arg)
 			return ret;
 	}
 	memcpy(info.name, page.name, sizeof(info.name));
+	if (!info.name[0]) /* unnamed: the kernel's "driver-timeline0-0" */
+		snprintf(info.name, sizeof(info.name), "%s",
+			 page.num_fences ? "dmabuffs-dmabuffs-mappings0-0"
+					 : "stub-stub0-0");
 	info.status = page.status;
 	info.num_fences = n;
 	return copy_to_user(arg, &info, sizeof(info));
@@ -524,7 +518,7 @@ int ioctl(int fd, unsigned long req, ...)
 	va_end(ap);
 	ret = compat_ioctl(fd, req, arg, &handled);
 	if (handled)
-		return ret < 0 ? fail(-ret) : ret;
+		return ret < 0 ? compat_fail(-ret) : ret;
 	ret = REAL(ioctl)(fd, req, arg);
 	if (dmabuf_sanitizer_enabled() && compat_ours(fd, NULL, 0))
 		dmabuf_sanitizer_ioctl(fd, req, arg, ret ? errno : 0);
@@ -534,60 +528,63 @@ int ioctl(int fd, unsigned long req, ...)
 /* ---- mmap ---- */
 
 /*
+ * The kernel's rules for mapping a dma-buf, before the file system sees the
+ * call: MAP_SHARED only (heaps and udmabuf alike, on 6.12), and nothing
+ * past the buffer's end, which a file would allow up to a SIGBUS.
+ * Return: 0 or the errno.
+ */
+static int map_refused(size_t len, int flags, off_t off, const struct stat *st)
+{
+	unsigned long long pages =
+		(len + DMABUF_PAGE_SIZE - 1) / DMABUF_PAGE_SIZE;
+
+	if ((flags & MAP_TYPE) != MAP_SHARED &&
+	    (flags & MAP_TYPE) != MAP_SHARED_VALIDATE)
+		return EINVAL;
+	if (off < 0 ||
+	    (unsigned long long)off / DMABUF_PAGE_SIZE + pages >
+		    (unsigned long long)st->st_size / DMABUF_PAGE_SIZE)
+		return EINVAL;
+	return 0;
+}
+
+/*
  * A buffer file mmap(2) cannot map says ENODEV: a udmabuf made of runs of
  * memfds, or a handle opened before its buffer was sized on a passthrough
- * mount.  Map its memory itself instead.  Every other mapping is the
- * kernel's, at the cost of nothing but the failed call.
+ * mount.  Map its memory itself instead.
  */
-static void *map_fallback(void *p, void *addr, size_t len, int prot, int flags,
-			  int fd, off_t off)
+static void *map_buffer(void *addr, size_t len, int prot, int flags, int fd,
+			off_t off, const struct stat *st)
 {
-	if (p != MAP_FAILED || errno != ENODEV || fd < 0 ||
-	    !compat_ours(fd, NULL, 0))
-		return p;
-	return dmabuf_map_memory(fd, addr, len, prot, flags, off);
-}
+	int err = map_refused(len, flags, off, st);
+	void *p;
 
-/* As the kernel's heaps and udmabuf: a dma-buf maps MAP_SHARED only. */
-static bool private_of_ours(int flags, int fd)
-{
-	return fd >= 0 && !(flags & MAP_ANONYMOUS) &&
-	       (flags & MAP_TYPE) != MAP_SHARED &&
-	       (flags & MAP_TYPE) != MAP_SHARED_VALIDATE &&
-	       compat_ours(fd, NULL, 0);
-}
-
-/* A mapping of a buffer of ours, for the sanitizer to watch. */
-static void *watched(void *p, size_t len, int prot, int flags, int fd,
-		     off_t off)
-{
-	if (dmabuf_sanitizer_enabled() && p != MAP_FAILED && fd >= 0 &&
-	    !(flags & MAP_ANONYMOUS) && compat_ours(fd, NULL, 0))
+	if (err) {
+		errno = err;
+		return MAP_FAILED;
+	}
+	p = REAL(mmap)(addr, len, prot, flags, fd, off);
+	if (p == MAP_FAILED && errno == ENODEV)
+		p = dmabuf_map_memory(fd, addr, len, prot, flags, off);
+	if (p != MAP_FAILED && dmabuf_sanitizer_enabled())
 		dmabuf_sanitizer_mapped(p, len, prot, fd, off);
 	return p;
 }
 
+/* Every mapping but a buffer's is the kernel's, at the cost of an fstat. */
 void *mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off)
 {
-	if (private_of_ours(flags, fd)) {
-		errno = EINVAL;
-		return MAP_FAILED;
-	}
-	return watched(map_fallback(REAL(mmap)(addr, len, prot, flags, fd, off),
-				    addr, len, prot, flags, fd, off),
-		       len, prot, flags, fd, off);
+	struct stat st;
+
+	if (fd >= 0 && !(flags & MAP_ANONYMOUS) &&
+	    compat_fd_kind(fd, &st) == COMPAT_BUFFER)
+		return map_buffer(addr, len, prot, flags, fd, off, &st);
+	return REAL(mmap)(addr, len, prot, flags, fd, off);
 }
 
 void *mmap64(void *addr, size_t len, int prot, int flags, int fd, off64_t off)
 {
-	if (private_of_ours(flags, fd)) {
-		errno = EINVAL;
-		return MAP_FAILED;
-	}
-	return watched(
-		map_fallback(REAL(mmap64)(addr, len, prot, flags, fd, off),
-			     addr, len, prot, flags, fd, off),
-		len, prot, flags, fd, off);
+	return mmap(addr, len, prot, flags, fd, off);
 }
 
 int munmap(void *addr, size_t len)

@@ -9,15 +9,43 @@
 #ifndef DMABUF_COMPAT_H
 #define DMABUF_COMPAT_H
 
+#include <errno.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/stat.h>
+#include <sys/types.h>
 
 #include "../libdmabuf/sanitizer.h"
 
+/* -1 with errno @err: the way an interposer fails, as libc's call. */
+static inline int compat_fail(int err)
+{
+	errno = err;
+	return -1;
+}
+
+/* fds.c */
+enum compat_kind {
+	COMPAT_NOT_OURS,
+	COMPAT_BUFFER,
+	COMPAT_HEAP, /* .heaps/<heap>: /dev/dma_heap/<heap> */
+	COMPAT_UDMABUF, /* .udmabuf: /dev/udmabuf */
+	COMPAT_SYNC_FILE,
+	COMPAT_NODE, /* the root, .heaps/, .bufinfo, .stats */
+};
+
+bool compat_armed(void);
+const char *compat_mount(void);
+enum compat_kind compat_kind_of(dev_t dev, ino_t ino, mode_t mode);
+enum compat_kind compat_fd_kind(int fd, struct stat *st);
+bool compat_ours(int fd, char *node, size_t len);
+mode_t compat_kernel_mode(dev_t dev, ino_t ino, mode_t mode, bool of_fd);
+ssize_t compat_proc_readlink(const char *path, char *buf, size_t len,
+			     bool *handled);
+int compat_proc_open(const char *path, int flags, bool *handled);
+
 /* paths.c */
 const char *compat_redirect(const char *path, char *buf, size_t len);
-const char *compat_mount(void);
-bool compat_ours(int fd, char *node, size_t len);
 
 /* compat.c */
 int compat_heap_alloc(const char *heap, unsigned long req, void *arg);

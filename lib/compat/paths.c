@@ -5,10 +5,12 @@
  * "/dev/dma_heap", "/dev/dma_heap/..." and "/dev/udmabuf", given to the
  * open, stat, access, readlink and realpath families and to opendir and
  * fopen, are redirected to the mount's device nodes (<mount>/.heaps/...,
- * <mount>/.udmabuf; see dmabuffs(8)).  Every other path passes through
- * untouched.  This file also says which mount the layer serves and whether
- * an fd is one of its files (compat_ours()); compat.c's ioctls and mmap
- * build on it, and it calls nothing of theirs.
+ * <mount>/.udmabuf; see dmabuffs(8)), and so are the getxattr and
+ * listxattr families' (ls -l asks them).  A stat of a heap or of
+ * /dev/udmabuf says it is a character device.  /proc/self/fd/N and
+ * /proc/self/fdinfo/N of the layer's own fds answer as the kernel's
+ * (fds.c).  Every other path passes through untouched.  Builds on fds.c;
+ * compat.c builds on it and it calls nothing of compat.c's.
  */
 /* This file defines open() and friends: no fortified inline versions. */
 #undef _FORTIFY_SOURCE
@@ -31,7 +33,9 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/sysmacros.h>
 #include <sys/uio.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #include <dmabuf/dmabuf.h>
@@ -40,31 +44,6 @@
 
 #define HEAP_DIR "/dev/dma_heap"
 #define UDMABUF_DEV "/dev/udmabuf"
-
-static struct {
-	pthread_once_t once;
-	char mount[PATH_MAX];
-	size_t mount_len;
-	dev_t dev; /* the mount's st_dev; 0 when there is no mount */
-} compat = {.once = PTHREAD_ONCE_INIT};
-
-static void compat_init(void)
-{
-	const char *mnt = dmabuf_mount_path();
-	struct stat st;
-
-	if (!REAL(realpath)(mnt, compat.mount) ||
-	    REAL(stat)(compat.mount, &st) || !S_ISDIR(st.st_mode))
-		return;
-	compat.mount_len = strlen(compat.mount);
-	compat.dev = st.st_dev;
-}
-
-static bool armed(void)
-{
-	pthread_once(&compat.once, compat_init);
-	return compat.dev != 0;
-}
 
 /**
  * compat_redirect() - where a path of the kernel's uapi lives in the mount
@@ -129,7 +108,7 @@ static const char *walked_out(const char *orig, const char *norm, char *buf,
 	while ((dots = strstr(dots, "/..")) && dots[3] && dots[3] != '/')
 		dots += 3;
 	if (!dots || (size_t)(dots - orig) >= sizeof(before) ||
-	    strlen(norm) >= len || !armed())
+	    strlen(norm) >= len || !compat_armed())
 		return orig;
 	memcpy(before, orig, (size_t)(dots - orig));
 	before[dots - orig] = '\0';
@@ -158,10 +137,10 @@ const char *compat_redirect(const char *path, char *buf, size_t len)
 		rest = NULL;
 	else
 		return walked_out(orig, path, buf, len);
-	if (!armed())
+	if (!compat_armed())
 		return orig;
-	n = rest ? snprintf(buf, len, "%s/.heaps%s", compat.mount, rest)
-		 : snprintf(buf, len, "%s/.udmabuf", compat.mount);
+	n = rest ? snprintf(buf, len, "%s/.heaps%s", compat_mount(), rest)
+		 : snprintf(buf, len, "%s/.udmabuf", compat_mount());
 	return n > 0 && (size_t)n < len ? buf : orig;
 }
 
@@ -171,6 +150,16 @@ const char *compat_redirect(const char *path, char *buf, size_t len)
 	char redirect_buf_[PATH_MAX]; \
 	const char *redirected_ =     \
 		compat_redirect(path, redirect_buf_, sizeof(redirect_buf_))
+
+/* /proc/self/fd/N and /proc/self/fdinfo/N of our fds: fds.c answers. */
+#define PROC_OPEN(path, flags)                                        \
+	do {                                                          \
+		bool proc_;                                           \
+		int proc_fd_ = compat_proc_open(path, flags, &proc_); \
+		if (proc_)                                            \
+			return proc_fd_ < 0 ? compat_fail(-proc_fd_)  \
+					    : proc_fd_;               \
+	} while (0)
 
 /* open(2) and friends take a mode only with O_CREAT or O_TMPFILE. */
 #define MODE_ARG(flags)                         \
@@ -185,6 +174,7 @@ const char *compat_redirect(const char *path, char *buf, size_t len)
 int open(const char *path, int flags, ...)
 {
 	MODE_ARG(flags);
+	PROC_OPEN(path, flags);
 	REDIRECT(path);
 	return REAL(open)(redirected_, flags, mode);
 }
@@ -192,6 +182,7 @@ int open(const char *path, int flags, ...)
 int open64(const char *path, int flags, ...)
 {
 	MODE_ARG(flags);
+	PROC_OPEN(path, flags);
 	REDIRECT(path);
 	return REAL(open64)(redirected_, flags, mode);
 }
@@ -199,6 +190,7 @@ int open64(const char *path, int flags, ...)
 int openat(int dirfd, const char *path, int flags, ...)
 {
 	MODE_ARG(flags);
+	PROC_OPEN(path, flags);
 	REDIRECT(path);
 	return REAL(openat)(dirfd, redirected_, flags, mode);
 }
@@ -206,6 +198,7 @@ int openat(int dirfd, const char *path, int flags, ...)
 int openat64(int dirfd, const char *path, int flags, ...)
 {
 	MODE_ARG(flags);
+	PROC_OPEN(path, flags);
 	REDIRECT(path);
 	return REAL(openat64)(dirfd, redirected_, flags, mode);
 }
@@ -218,36 +211,63 @@ int __openat64_2(int dirfd, const char *path, int flags);
 
 int __open_2(const char *path, int flags)
 {
+	PROC_OPEN(path, flags);
 	REDIRECT(path);
 	return REAL(__open_2)(redirected_, flags);
 }
 
 int __open64_2(const char *path, int flags)
 {
+	PROC_OPEN(path, flags);
 	REDIRECT(path);
 	return REAL(__open64_2)(redirected_, flags);
 }
 
 int __openat_2(int dirfd, const char *path, int flags)
 {
+	PROC_OPEN(path, flags);
 	REDIRECT(path);
 	return REAL(__openat_2)(dirfd, redirected_, flags);
 }
 
 int __openat64_2(int dirfd, const char *path, int flags)
 {
+	PROC_OPEN(path, flags);
 	REDIRECT(path);
 	return REAL(__openat64_2)(dirfd, redirected_, flags);
 }
 
+/* fopen(3)'s mode as open(2)'s flags, for compat_proc_open(). */
+static int fopen_flags(const char *mode)
+{
+	int flags = strchr(mode, 'e') ? O_CLOEXEC : 0;
+
+	if (strchr(mode, '+'))
+		return flags | O_RDWR;
+	return flags | (mode[0] == 'r' ? O_RDONLY : O_WRONLY);
+}
+
+#define PROC_FOPEN(path, mode)                                               \
+	do {                                                                 \
+		bool proc_;                                                  \
+		int proc_fd_ =                                               \
+			compat_proc_open(path, fopen_flags(mode), &proc_);   \
+		if (proc_ && proc_fd_ < 0)                                   \
+			errno = -proc_fd_;                                   \
+		if (proc_)                                                   \
+			return proc_fd_ < 0 ? NULL : fdopen(proc_fd_, mode); \
+	} while (0)
+
 FILE *fopen(const char *path, const char *mode)
 {
+	PROC_FOPEN(path, mode);
 	REDIRECT(path);
 	return REAL(fopen)(redirected_, mode);
 }
 
 FILE *fopen64(const char *path, const char *mode)
 {
+	PROC_FOPEN(path, mode);
 	REDIRECT(path);
 	return REAL(fopen64)(redirected_, mode);
 }
@@ -259,49 +279,91 @@ DIR *opendir(const char *path)
 	return REAL(opendir)(redirected_);
 }
 
+/* What the kernel would say of the node: see compat_kernel_mode(). */
+#define STAT_FIX(st, of_fd)                                             \
+	((st)->st_mode = compat_kernel_mode((st)->st_dev, (st)->st_ino, \
+					    (st)->st_mode, of_fd))
+/* fstatat(2)'s way of asking fstat(2): AT_EMPTY_PATH and "" (or NULL). */
+static bool empty_path(const char *path)
+{
+	return !path || !*path;
+}
+
+#define OF_FD(path, flags) ((flags)&AT_EMPTY_PATH && empty_path(path))
+
 int stat(const char *restrict path, struct stat *restrict st)
 {
 	REDIRECT(path);
-	return REAL(stat)(redirected_, st);
+	int ret = REAL(stat)(redirected_, st);
+
+	if (!ret)
+		STAT_FIX(st, false);
+	return ret;
 }
 
 int stat64(const char *restrict path, struct stat64 *restrict st)
 {
 	REDIRECT(path);
-	return REAL(stat64)(redirected_, st);
+	int ret = REAL(stat64)(redirected_, st);
+
+	if (!ret)
+		STAT_FIX(st, false);
+	return ret;
 }
 
 int lstat(const char *restrict path, struct stat *restrict st)
 {
 	REDIRECT(path);
-	return REAL(lstat)(redirected_, st);
+	int ret = REAL(lstat)(redirected_, st);
+
+	if (!ret)
+		STAT_FIX(st, false);
+	return ret;
 }
 
 int lstat64(const char *restrict path, struct stat64 *restrict st)
 {
 	REDIRECT(path);
-	return REAL(lstat64)(redirected_, st);
+	int ret = REAL(lstat64)(redirected_, st);
+
+	if (!ret)
+		STAT_FIX(st, false);
+	return ret;
 }
 
 int fstatat(int dirfd, const char *restrict path, struct stat *restrict st,
 	    int flags)
 {
 	REDIRECT(path);
-	return REAL(fstatat)(dirfd, redirected_, st, flags);
+	int ret = REAL(fstatat)(dirfd, redirected_, st, flags);
+
+	if (!ret)
+		STAT_FIX(st, OF_FD(path, flags));
+	return ret;
 }
 
 int fstatat64(int dirfd, const char *restrict path, struct stat64 *restrict st,
 	      int flags)
 {
 	REDIRECT(path);
-	return REAL(fstatat64)(dirfd, redirected_, st, flags);
+	int ret = REAL(fstatat64)(dirfd, redirected_, st, flags);
+
+	if (!ret)
+		STAT_FIX(st, OF_FD(path, flags));
+	return ret;
 }
 
 int statx(int dirfd, const char *restrict path, int flags, unsigned int mask,
 	  struct statx *restrict stx)
 {
 	REDIRECT(path);
-	return REAL(statx)(dirfd, redirected_, flags, mask, stx);
+	int ret = REAL(statx)(dirfd, redirected_, flags, mask, stx);
+
+	if (!ret)
+		stx->stx_mode = (__u16)compat_kernel_mode(
+			makedev(stx->stx_dev_major, stx->stx_dev_minor),
+			stx->stx_ino, stx->stx_mode, OF_FD(path, flags));
+	return ret;
 }
 
 /* Binaries built against glibc before 2.33 call these. */
@@ -317,38 +379,62 @@ int __fxstatat64(int ver, int dirfd, const char *path, struct stat64 *st,
 int __xstat(int ver, const char *path, struct stat *st)
 {
 	REDIRECT(path);
-	return REAL(__xstat)(ver, redirected_, st);
+	int ret = REAL(__xstat)(ver, redirected_, st);
+
+	if (!ret)
+		STAT_FIX(st, false);
+	return ret;
 }
 
 int __xstat64(int ver, const char *path, struct stat64 *st)
 {
 	REDIRECT(path);
-	return REAL(__xstat64)(ver, redirected_, st);
+	int ret = REAL(__xstat64)(ver, redirected_, st);
+
+	if (!ret)
+		STAT_FIX(st, false);
+	return ret;
 }
 
 int __lxstat(int ver, const char *path, struct stat *st)
 {
 	REDIRECT(path);
-	return REAL(__lxstat)(ver, redirected_, st);
+	int ret = REAL(__lxstat)(ver, redirected_, st);
+
+	if (!ret)
+		STAT_FIX(st, false);
+	return ret;
 }
 
 int __lxstat64(int ver, const char *path, struct stat64 *st)
 {
 	REDIRECT(path);
-	return REAL(__lxstat64)(ver, redirected_, st);
+	int ret = REAL(__lxstat64)(ver, redirected_, st);
+
+	if (!ret)
+		STAT_FIX(st, false);
+	return ret;
 }
 
 int __fxstatat(int ver, int dirfd, const char *path, struct stat *st, int flags)
 {
 	REDIRECT(path);
-	return REAL(__fxstatat)(ver, dirfd, redirected_, st, flags);
+	int ret = REAL(__fxstatat)(ver, dirfd, redirected_, st, flags);
+
+	if (!ret)
+		STAT_FIX(st, OF_FD(path, flags));
+	return ret;
 }
 
 int __fxstatat64(int ver, int dirfd, const char *path, struct stat64 *st,
 		 int flags)
 {
 	REDIRECT(path);
-	return REAL(__fxstatat64)(ver, dirfd, redirected_, st, flags);
+	int ret = REAL(__fxstatat64)(ver, dirfd, redirected_, st, flags);
+
+	if (!ret)
+		STAT_FIX(st, OF_FD(path, flags));
+	return ret;
 }
 
 int access(const char *path, int how)
@@ -375,8 +461,19 @@ int eaccess(const char *path, int how)
 	return REAL(eaccess)(redirected_, how);
 }
 
+/* /proc/self/fd/N of our fds: fds.c answers. */
+#define PROC_READLINK(path, buf, len)                                 \
+	do {                                                          \
+		bool proc_;                                           \
+		ssize_t proc_n_ =                                     \
+			compat_proc_readlink(path, buf, len, &proc_); \
+		if (proc_)                                            \
+			return proc_n_;                               \
+	} while (0)
+
 ssize_t readlink(const char *restrict path, char *restrict buf, size_t len)
 {
+	PROC_READLINK(path, buf, len);
 	REDIRECT(path);
 	return REAL(readlink)(redirected_, buf, len);
 }
@@ -384,6 +481,7 @@ ssize_t readlink(const char *restrict path, char *restrict buf, size_t len)
 ssize_t readlinkat(int dirfd, const char *restrict path, char *restrict buf,
 		   size_t len)
 {
+	PROC_READLINK(path, buf, len);
 	REDIRECT(path);
 	return REAL(readlinkat)(dirfd, redirected_, buf, len);
 }
@@ -413,41 +511,27 @@ char *canonicalize_file_name(const char *path)
 	return realpath(path, NULL);
 }
 
-/**
- * compat_mount() - the mount the layer serves ($DMABUF_MOUNT, else
- * /run/dmabuf), resolved; "" when there is none
- */
-const char *compat_mount(void)
+/* ls -l asks for a file's ACL and security label: the node's own answer. */
+ssize_t getxattr(const char *path, const char *name, void *value, size_t len)
 {
-	armed();
-	return compat.mount;
+	REDIRECT(path);
+	return REAL(getxattr)(redirected_, name, value, len);
 }
 
-/**
- * compat_ours() - is @fd an open file of the mount?
- * @fd: any fd
- * @node: out: which node, e.g. "/.heaps/system" (may be NULL)
- * @len: room in @node
- *
- * Known by the open file itself (fstat(2), /proc/self/fd), never by its
- * number, so dup(2), fork(2) and SCM_RIGHTS keep working.
- */
-bool compat_ours(int fd, char *node, size_t len)
+ssize_t lgetxattr(const char *path, const char *name, void *value, size_t len)
 {
-	char link[64], target[PATH_MAX];
-	struct stat st;
-	ssize_t n;
+	REDIRECT(path);
+	return REAL(lgetxattr)(redirected_, name, value, len);
+}
 
-	if (!armed() || fstat(fd, &st) || st.st_dev != compat.dev)
-		return false;
-	if (!node)
-		return true;
-	snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
-	n = REAL(readlink)(link, target, sizeof(target) - 1);
-	if (n <= (ssize_t)compat.mount_len ||
-	    strncmp(target, compat.mount, compat.mount_len))
-		return false;
-	target[n] = '\0';
-	snprintf(node, len, "%s", target + compat.mount_len);
-	return true;
+ssize_t listxattr(const char *path, char *list, size_t len)
+{
+	REDIRECT(path);
+	return REAL(listxattr)(redirected_, list, len);
+}
+
+ssize_t llistxattr(const char *path, char *list, size_t len)
+{
+	REDIRECT(path);
+	return REAL(llistxattr)(redirected_, list, len);
 }

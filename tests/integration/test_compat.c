@@ -102,6 +102,29 @@ Test(compat, killed_program_leaves_nothing)
 		  "killed: its buffer is gone");
 }
 
+/* A file of the test's directory, beside the mount point. */
+static char *slurp_beside(const char *name)
+{
+	char path[128];
+
+	snprintf(path, sizeof(path), "%s/%s", M.dir, name);
+	return slurp(path);
+}
+
+Test(compat, ls_shows_the_device_nodes_as_the_kernel)
+{
+	cr_assert_eq(sh("%s -m $MNT run -- ls -l /dev/dma_heap/ /dev/udmabuf "
+			">$MNT/../ls.out 2>$MNT/../ls.err",
+			ctl()),
+		     0, "ls -l lists them");
+	cr_assert_eq(sh("test ! -s $MNT/../ls.err"), 0,
+		     "with nothing on stderr: %s", slurp_beside("ls.err"));
+	cr_assert_eq(sh("grep -q '^c.* system$' $MNT/../ls.out && "
+			"grep -q '^c.* /dev/udmabuf$' $MNT/../ls.out"),
+		     0, "character devices, as on the kernel: %s",
+		     slurp_beside("ls.out"));
+}
+
 Test(compat, run_reports_like_a_launcher)
 {
 	cr_assert_eq(sh("%s -m $MNT run -- sh -c 'exit 7'", ctl()), 7,

@@ -1,0 +1,506 @@
+// SPDX-License-Identifier: MIT
+/*
+ * DOC: the layer's fds: which are the mount's, and what the kernel shows
+ *      of them
+ *
+ * Which mount the layer serves ($DMABUF_MOUNT, else /run/dmabuf), and what
+ * an fd is: one of its buffers, a heap, .udmabuf, a sync_file or another
+ * node.  Known from fstat(2) alone, by the inode numbers <dmabuf/uapi.h>
+ * fixes, never by the fd's number, so dup(2), fork(2) and SCM_RIGHTS keep
+ * working.
+ *
+ * And what a program sees of such an fd where the kernel shows its own
+ * dma-buf, heap, udmabuf or sync_file (dmabuf-compat(7)):
+ *
+ *  - fstat(2): a heap and /dev/udmabuf are character devices; a buffer or
+ *    a sync_file has no file type bits, as an anonymous inode.
+ *  - readlink(2) of /proc/self/fd/N: /dev/dma_heap/NAME, /dev/udmabuf,
+ *    /dmabuf:NAME, anon_inode:sync_file.  Opening it is ENXIO for a
+ *    buffer or a sync_file.
+ *  - /proc/self/fdinfo/N of a buffer: the kernel's pos and flags, then
+ *    size, count, exp_name and name; of a sync_file, pos and flags.
+ *  - ftruncate(2) and fsync(2) are EINVAL, fallocate(2) ENODEV.
+ *
+ * Only the process's own fds: another process's /proc is the kernel's to
+ * show.  paths.c and compat.c build on this file; it calls neither.
+ */
+/* This file defines fstat() and friends: no fortified inline versions. */
+#undef _FORTIFY_SOURCE
+#include <dirent.h>
+#include <dlfcn.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <linux/kcmp.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include <dmabuf/dmabuf.h>
+
+#include "compat.h"
+
+/* The kernel's O_LARGEFILE, which glibc defines as 0 on 64-bit targets. */
+#if defined(__aarch64__) || defined(__arm__)
+#define KERNEL_O_LARGEFILE 0400000
+#elif defined(__powerpc__)
+#define KERNEL_O_LARGEFILE 0200000
+#else
+#define KERNEL_O_LARGEFILE 0100000
+#endif
+
+static struct {
+	pthread_once_t once;
+	char mount[PATH_MAX];
+	size_t mount_len;
+	dev_t dev; /* the mount's st_dev; 0 when there is no mount */
+} compat = {.once = PTHREAD_ONCE_INIT};
+
+static void compat_init(void)
+{
+	const char *mnt = dmabuf_mount_path();
+	struct stat st;
+
+	if (!REAL(realpath)(mnt, compat.mount) ||
+	    REAL(stat)(compat.mount, &st) || !S_ISDIR(st.st_mode))
+		return;
+	compat.mount_len = strlen(compat.mount);
+	compat.dev = st.st_dev;
+}
+
+/** compat_armed() - is there a mount to serve? */
+bool compat_armed(void)
+{
+	pthread_once(&compat.once, compat_init);
+	return compat.dev != 0;
+}
+
+/**
+ * compat_mount() - the mount the layer serves ($DMABUF_MOUNT, else
+ * /run/dmabuf), resolved; "" when there is none
+ */
+const char *compat_mount(void)
+{
+	compat_armed();
+	return compat.mount;
+}
+
+/**
+ * compat_kind_of() - what a file of the mount is, by its inode
+ * @dev: its st_dev
+ * @ino: its st_ino
+ * @mode: its st_mode, as the mount reports it
+ */
+enum compat_kind compat_kind_of(dev_t dev, ino_t ino, mode_t mode)
+{
+	if (!compat_armed() || dev != compat.dev)
+		return COMPAT_NOT_OURS;
+	if (ino >= DMABUF_INO_HEAP_BASE &&
+	    ino < DMABUF_INO_HEAP_BASE + DMABUF_INO_MAX_HEAPS)
+		return COMPAT_HEAP;
+	if (ino == DMABUF_INO_UDMABUF)
+		return COMPAT_UDMABUF;
+	if (ino == DMABUF_INO_SYNC_FILE)
+		return COMPAT_SYNC_FILE;
+	if (!(ino & DMABUF_INO_NODE) && S_ISREG(mode))
+		return COMPAT_BUFFER;
+	return COMPAT_NODE;
+}
+
+/**
+ * compat_fd_kind() - what @fd is
+ * @fd: any fd
+ * @st: out, may be NULL: its fstat(2), as the mount reports it
+ *
+ * Return: COMPAT_NOT_OURS for an fd that is not the mount's, or a bad one.
+ */
+enum compat_kind compat_fd_kind(int fd, struct stat *st)
+{
+	struct stat local;
+
+	if (!st)
+		st = &local;
+	if (fd < 0 || !compat_armed() || REAL(fstat)(fd, st))
+		return COMPAT_NOT_OURS;
+	return compat_kind_of(st->st_dev, st->st_ino, st->st_mode);
+}
+
+/**
+ * compat_ours() - is @fd an open file of the mount?
+ * @fd: any fd
+ * @node: out: which node, e.g. "/.heaps/system" (may be NULL)
+ * @len: room in @node
+ */
+bool compat_ours(int fd, char *node, size_t len)
+{
+	char link[64], target[PATH_MAX];
+	ssize_t n;
+
+	if (compat_fd_kind(fd, NULL) == COMPAT_NOT_OURS)
+		return false;
+	if (!node)
+		return true;
+	snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+	n = REAL(readlink)(link, target, sizeof(target) - 1);
+	if (n <= (ssize_t)compat.mount_len ||
+	    strncmp(target, compat.mount, compat.mount_len))
+		return false;
+	target[n] = '\0';
+	snprintf(node, len, "%s", target + compat.mount_len);
+	return true;
+}
+
+/**
+ * compat_kernel_mode() - st_mode as the kernel shows it
+ * @dev: st_dev
+ * @ino: st_ino
+ * @mode: st_mode from the mount
+ * @of_fd: the stat of an fd (fstat(2)), not of a path
+ *
+ * A heap and .udmabuf are character devices.  A buffer or sync_file fd
+ * has no type bits, as an anonymous inode; the same buffer stat(2)ed by
+ * its path in the mount stays a regular file.
+ */
+mode_t compat_kernel_mode(dev_t dev, ino_t ino, mode_t mode, bool of_fd)
+{
+	switch (compat_kind_of(dev, ino, mode)) {
+	case COMPAT_HEAP:
+	case COMPAT_UDMABUF:
+		return S_IFCHR | (mode & 07777);
+	case COMPAT_SYNC_FILE:
+		return of_fd ? 0600 : mode;
+	case COMPAT_BUFFER:
+		return of_fd ? mode & 07777 : mode;
+	default:
+		return mode;
+	}
+}
+
+/* ---- /proc/self ---- */
+
+/*
+ * Is @path /proc/self/@what/N (or thread-self, or our own pid), or for
+ * "fd" also /dev/fd/N?  N in @fd.
+ */
+static bool proc_self_path(const char *path, const char *what, int *fd)
+{
+	char self[32];
+	const char *p;
+	size_t n;
+	int end = 0;
+
+	if (!strcmp(what, "fd") && sscanf(path, "/dev/fd/%d%n", fd, &end) == 1)
+		return !path[end] && *fd >= 0;
+	if (strncmp(path, "/proc/", 6))
+		return false;
+	p = path + 6;
+	snprintf(self, sizeof(self), "%d/", (int)getpid());
+	if (!strncmp(p, "self/", 5))
+		p += 5;
+	else if (!strncmp(p, "thread-self/", 12))
+		p += 12;
+	else if (!strncmp(p, self, strlen(self)))
+		p += strlen(self);
+	else
+		return false;
+	n = strlen(what);
+	if (strncmp(p, what, n) || p[n] != '/')
+		return false;
+	p += n + 1;
+	return *p >= '0' && *p <= '9' && sscanf(p, "%d%n", fd, &end) == 1 &&
+	       !p[end];
+}
+
+/* The buffer's exporter and name, from the daemon. */
+static int buffer_info(int fd, struct dmabuf_info *info)
+{
+	memset(info, 0, sizeof(*info));
+	return dmabuf_info(fd, info);
+}
+
+/* What /proc/self/fd/N links to on the kernel; "" when the layer has no
+ * say (not ours, or a node that is no device). */
+static void kernel_link(int fd, char *out, size_t len)
+{
+	char node[PATH_MAX];
+	struct dmabuf_info info;
+
+	out[0] = '\0';
+	switch (compat_fd_kind(fd, NULL)) {
+	case COMPAT_HEAP:
+		if (compat_ours(fd, node, sizeof(node)))
+			snprintf(out, len, "/dev/dma_heap/%.255s", node + 8);
+		break;
+	case COMPAT_UDMABUF:
+		snprintf(out, len, "/dev/udmabuf");
+		break;
+	case COMPAT_SYNC_FILE:
+		snprintf(out, len, "anon_inode:sync_file");
+		break;
+	case COMPAT_BUFFER:
+		if (!buffer_info(fd, &info))
+			snprintf(out, len, "/dmabuf:%.*s",
+				 (int)sizeof(info.name), info.name);
+		break;
+	default:
+		break;
+	}
+}
+
+/**
+ * compat_proc_readlink() - readlink(2) of /proc/self/fd/N, as the kernel
+ * @path: the path asked for
+ * @buf: as readlink(2)
+ * @len: as readlink(2)
+ * @handled: out: whether the answer is this one
+ *
+ * Return: as readlink(2), when *@handled.
+ */
+ssize_t compat_proc_readlink(const char *path, char *buf, size_t len,
+			     bool *handled)
+{
+	char target[PATH_MAX];
+	size_t n;
+	int fd;
+
+	*handled = false;
+	if (!path || !proc_self_path(path, "fd", &fd) ||
+	    !strncmp(path, "/dev/", 5))
+		return 0;
+	kernel_link(fd, target, sizeof(target));
+	if (!target[0])
+		return 0;
+	*handled = true;
+	n = strlen(target);
+	if (n > len)
+		n = len;
+	memcpy(buf, target, n);
+	return (ssize_t)n;
+}
+
+/*
+ * The kernel's f_count less procfs's own reference: this process's fds
+ * that share the open file, and its mappings of the buffer (each holds
+ * the file).  Other processes' references are not seen from here.
+ */
+static unsigned int count_refs(int fd, const struct stat *st)
+{
+	unsigned long lo, hi, off, ino;
+	unsigned int count = 0, maj, min;
+	pid_t pid = getpid();
+	DIR *d = REAL(opendir)("/proc/self/fd");
+	char line[PATH_MAX + 128];
+	struct dirent *e;
+	struct stat o;
+	FILE *f;
+
+	while (d && (e = readdir(d))) {
+		int n = atoi(e->d_name);
+
+		if (e->d_name[0] < '0' || e->d_name[0] > '9' || n == dirfd(d) ||
+		    REAL(fstat)(n, &o) || o.st_dev != st->st_dev ||
+		    o.st_ino != st->st_ino)
+			continue;
+		/* Without kcmp(2), every fd of the buffer counts. */
+		if (n == fd ||
+		    syscall(SYS_kcmp, pid, pid, KCMP_FILE, fd, n) != 1)
+			count++;
+	}
+	if (d)
+		closedir(d);
+	f = REAL(fopen)("/proc/self/maps", "re");
+	while (f && fgets(line, sizeof(line), f))
+		if (sscanf(line, "%lx-%lx %*s %lx %x:%x %lu", &lo, &hi, &off,
+			   &maj, &min, &ino) == 6 &&
+		    makedev(maj, min) == st->st_dev && ino == st->st_ino)
+			count++;
+	if (f)
+		fclose(f);
+	return count;
+}
+
+/* The kernel's fdinfo of buffer or sync_file @fd, in a memfd. */
+static int kernel_fdinfo(int fd, enum compat_kind kind, const struct stat *st,
+			 int flags)
+{
+	char path[64], line[256];
+	struct dmabuf_info info;
+	unsigned int fl;
+	FILE *in, *out;
+	int mfd;
+
+	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", fd);
+	mfd = memfd_create("fdinfo", (flags & O_CLOEXEC) ? MFD_CLOEXEC : 0);
+	if (mfd < 0)
+		return -errno;
+	in = REAL(fopen)(path, "re");
+	out = fdopen(REAL(dup)(mfd), "w");
+	while (in && out && fgets(line, sizeof(line), in)) {
+		if (!strncmp(line, "pos:", 4))
+			fputs("pos:\t0\n", out); /* a dma-buf never moves */
+		else if (sscanf(line, "flags: %o", &fl) == 1)
+			fprintf(out, "flags:\t0%o\n", /* made, not opened */
+				fl & ~(unsigned int)KERNEL_O_LARGEFILE);
+		else
+			fputs(line, out);
+	}
+	if (out && kind == COMPAT_BUFFER && !buffer_info(fd, &info)) {
+		fprintf(out, "size:\t%llu\ncount:\t%u\nexp_name:\t%.*s\n",
+			(unsigned long long)st->st_size, count_refs(fd, st),
+			(int)sizeof(info.heap), info.heap);
+		if (info.name[0])
+			fprintf(out, "name:\t%.*s\n", (int)sizeof(info.name),
+				info.name);
+	}
+	if (in)
+		fclose(in);
+	if (!out || fclose(out)) {
+		REAL(close)(mfd);
+		return -EIO;
+	}
+	lseek(mfd, 0, SEEK_SET);
+	return mfd;
+}
+
+/**
+ * compat_proc_open() - open(2) of /proc/self/fdinfo/N or /proc/self/fd/N
+ * @path: the path asked for
+ * @flags: open(2)'s flags
+ * @handled: out: whether the answer is this one
+ *
+ * fdinfo of a buffer or sync_file is the kernel's text, in a memfd;
+ * reopening a buffer or sync_file through its link is ENXIO.
+ *
+ * Return: an fd or -errno, when *@handled.
+ */
+int compat_proc_open(const char *path, int flags, bool *handled)
+{
+	enum compat_kind kind;
+	struct stat st;
+	int fd;
+
+	*handled = false;
+	if (!path || (path[0] != '/' || (path[1] != 'p' && path[1] != 'd')))
+		return 0;
+	if (proc_self_path(path, "fdinfo", &fd)) {
+		kind = compat_fd_kind(fd, &st);
+		if (kind != COMPAT_BUFFER && kind != COMPAT_SYNC_FILE)
+			return 0;
+		*handled = true;
+		if ((flags & O_ACCMODE) != O_RDONLY)
+			return -EACCES;
+		return kernel_fdinfo(fd, kind, &st, flags);
+	}
+	if (proc_self_path(path, "fd", &fd)) {
+		kind = compat_fd_kind(fd, NULL);
+		*handled = kind == COMPAT_BUFFER || kind == COMPAT_SYNC_FILE;
+		return -ENXIO;
+	}
+	return 0;
+}
+
+/* ---- calls on fds ---- */
+
+/* A buffer or sync_file: what the kernel's anonymous files refuse. */
+static bool dma_buf_file(int fd)
+{
+	enum compat_kind kind = compat_fd_kind(fd, NULL);
+
+	return kind == COMPAT_BUFFER || kind == COMPAT_SYNC_FILE;
+}
+
+int fstat(int fd, struct stat *st)
+{
+	int ret = REAL(fstat)(fd, st);
+
+	if (!ret)
+		st->st_mode = compat_kernel_mode(st->st_dev, st->st_ino,
+						 st->st_mode, true);
+	return ret;
+}
+
+int fstat64(int fd, struct stat64 *st)
+{
+	int ret = REAL(fstat64)(fd, st);
+
+	if (!ret)
+		st->st_mode = compat_kernel_mode(st->st_dev, st->st_ino,
+						 st->st_mode, true);
+	return ret;
+}
+
+/* Binaries built against glibc before 2.33 call these. */
+int __fxstat(int ver, int fd, struct stat *st);
+int __fxstat64(int ver, int fd, struct stat64 *st);
+
+int __fxstat(int ver, int fd, struct stat *st)
+{
+	int ret = REAL(__fxstat)(ver, fd, st);
+
+	if (!ret)
+		st->st_mode = compat_kernel_mode(st->st_dev, st->st_ino,
+						 st->st_mode, true);
+	return ret;
+}
+
+int __fxstat64(int ver, int fd, struct stat64 *st)
+{
+	int ret = REAL(__fxstat64)(ver, fd, st);
+
+	if (!ret)
+		st->st_mode = compat_kernel_mode(st->st_dev, st->st_ino,
+						 st->st_mode, true);
+	return ret;
+}
+
+int ftruncate(int fd, off_t len)
+{
+	return dma_buf_file(fd) ? compat_fail(EINVAL)
+				: REAL(ftruncate)(fd, len);
+}
+
+int ftruncate64(int fd, off64_t len)
+{
+	return dma_buf_file(fd) ? compat_fail(EINVAL)
+				: REAL(ftruncate64)(fd, len);
+}
+
+int fsync(int fd)
+{
+	return dma_buf_file(fd) ? compat_fail(EINVAL) : REAL(fsync)(fd);
+}
+
+int fdatasync(int fd)
+{
+	return dma_buf_file(fd) ? compat_fail(EINVAL) : REAL(fdatasync)(fd);
+}
+
+int fallocate(int fd, int mode, off_t off, off_t len)
+{
+	return dma_buf_file(fd) ? compat_fail(ENODEV)
+				: REAL(fallocate)(fd, mode, off, len);
+}
+
+int fallocate64(int fd, int mode, off64_t off, off64_t len)
+{
+	return dma_buf_file(fd) ? compat_fail(ENODEV)
+				: REAL(fallocate64)(fd, mode, off, len);
+}
+
+/* These return the error rather than set errno. */
+int posix_fallocate(int fd, off_t off, off_t len)
+{
+	return dma_buf_file(fd) ? ENODEV : REAL(posix_fallocate)(fd, off, len);
+}
+
+int posix_fallocate64(int fd, off64_t off, off64_t len)
+{
+	return dma_buf_file(fd) ? ENODEV
+				: REAL(posix_fallocate64)(fd, off, len);
+}
