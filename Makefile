@@ -6,6 +6,8 @@
 #   make bench      build, then run the benchmarks
 #   make SANITIZE=1 check    the same under ASan+UBSan, in build-san/
 #   make valgrind-check / fio-check / fuzz   CI's extra jobs (install-deps extra)
+#   make kernel-expected   record what Linux 6.12 shows tests/kernel/kexact
+#                          (QEMU), and the man section its allow-list makes
 #   make install [PREFIX=/usr/local] [DESTDIR=]
 #   make clean
 
@@ -165,7 +167,7 @@ build-fuzz/fuzz_sidechannel: tests/fuzz/fuzz_sidechannel.c tests/fuzz/input.h \
 	$(Q)clang $(FUZZ_FLAGS) $(FUSE_CFLAGS) -o $@ $< $(SIDECHANNEL_SRCS) \
 		$(CORE_SRCS) $(LIB_SRCS) -pthread -ldl
 
-.PHONY: all check test-deps layers unit-tests demo demo-compat demo-sanitize bench fuzz fio-check valgrind-check install uninstall clean deps format format-check build-tests
+.PHONY: all check test-deps layers kernel-expected unit-tests demo demo-compat demo-sanitize bench fuzz fio-check valgrind-check install uninstall clean deps format format-check build-tests
 all: $(CORE_LIB) $(LIB_A) $(LIB_SO) $(FS_BIN) $(CTL_BIN) $(DEMO_BIN) \
 	$(COMPAT_SO) $(COMPAT_CAMERA)
 
@@ -188,6 +190,12 @@ check: test-deps
 layers: all
 	@tools/layers $(B) $(FS_OBJS) $(CORE_OBJS) $(LIB_OBJS) \
 		$(filter $(B)/compat/lib/compat/%,$(COMPAT_OBJS)) $(TOOL_OBJS)
+
+# tests/kernel/expected from the kernel itself (tests/kernel/run), and
+# dmabuf-compat(7)'s section from tests/kernel/allow-list.
+kernel-expected: $(KEXACT)
+	@tests/kernel/run record $(B)
+	@tests/kernel/run man
 
 unit-tests: build-tests
 	@tests/run-tests $(B) unit
