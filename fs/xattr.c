@@ -10,6 +10,11 @@
  * user.dmabuf.heap (only before the backing is placed and no device is
  * attached) and user.dmabuf.name (the debug name, as DMA_BUF_SET_NAME).
  *
+ * Only the user namespace exists here: a name outside user.* (an ACL, a
+ * security label) is EOPNOTSUPP on every node, as on a file system without
+ * them, so ls -l and cp -a, which remember that answer per file system,
+ * stop asking: one round trip per file and attribute less.
+ *
  * Calls namespace.c, passthrough.c, counters.c and the object model.
  */
 #include <errno.h>
@@ -19,6 +24,13 @@
 #include "fs.h"
 
 #define XATTR_PREFIX "user.dmabuf."
+#define USER_PREFIX "user."
+
+/* Outside user.*: a namespace the file system does not have. */
+static bool foreign_name(const char *name)
+{
+	return strncmp(name, USER_PREFIX, strlen(USER_PREFIX)) != 0;
+}
 
 static const char *const xattr_names[] = {
 	"heap",	     "name",	    "state",	 "attachments",
@@ -100,7 +112,9 @@ void fs_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size)
 	int len = -ENODATA;
 	fs_count(FS_OP_XATTR);
 
-	if (buf && !strncmp(name, XATTR_PREFIX, strlen(XATTR_PREFIX)))
+	if (foreign_name(name))
+		len = -EOPNOTSUPP;
+	else if (buf && !strncmp(name, XATTR_PREFIX, strlen(XATTR_PREFIX)))
 		len = xattr_value(buf, pt, name + strlen(XATTR_PREFIX), value,
 				  sizeof(value));
 	if (buf)
@@ -160,11 +174,13 @@ void fs_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
 		 const char *value, size_t size, int flags)
 {
 	struct dmabuf_buffer *buf = buffer_of(fs_of(req), ino, NULL);
-	int ret = -ENOTSUP;
+	int ret = -EOPNOTSUPP;
 	fs_count(FS_OP_XATTR);
 
 	(void)flags;
-	if (!buf)
+	if (foreign_name(name))
+		ret = -EOPNOTSUPP;
+	else if (!buf)
 		ret = ino == FS_ROOT_INO ? -ENOTSUP : -EPERM;
 	else if (!strncmp(name, XATTR_PREFIX, strlen(XATTR_PREFIX)))
 		ret = set_key(buf, name + strlen(XATTR_PREFIX), value, size);
@@ -179,7 +195,9 @@ void fs_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
 	int ret = -ENODATA;
 	fs_count(FS_OP_XATTR);
 
-	if (buf && !strcmp(name, XATTR_PREFIX "name"))
+	if (foreign_name(name))
+		ret = -EOPNOTSUPP;
+	else if (buf && !strcmp(name, XATTR_PREFIX "name"))
 		ret = dmabuf_buffer_set_name(buf, "");
 	else if (buf && !strncmp(name, XATTR_PREFIX, strlen(XATTR_PREFIX)))
 		ret = -EPERM;

@@ -131,6 +131,21 @@ Test(files, export_ioctl_and_heap_xattr)
 	cr_assert_eq(
 		sh("getfattr --absolute-names -d $MNT/h | grep -q 'user.dmabuf.state=\"exported\"'"),
 		0);
+	/* Only user.*: another namespace is not supported, ls stops asking. */
+	cr_assert_eq(
+		getxattr(at("h"), "security.selinux", value, sizeof(value)),
+		-1);
+	cr_assert_eq(errno, EOPNOTSUPP, "a label the mount does not have");
+	cr_assert_eq(lgetxattr(M.mp, "system.posix_acl_access", value,
+			       sizeof(value)),
+		     -1);
+	cr_assert_eq(errno, EOPNOTSUPP, "nor ACLs, on any node");
+	cr_assert_eq(setxattr(at("h"), "trusted.x", "1", 1, 0), -1);
+	cr_assert_eq(errno, EOPNOTSUPP);
+	cr_assert_eq(removexattr(at("h"), "security.x"), -1);
+	cr_assert_eq(errno, EOPNOTSUPP);
+	cr_assert_eq(getxattr(at("h"), "user.other", value, sizeof(value)), -1);
+	cr_assert_eq(errno, ENODATA, "a user name that is not ours");
 }
 
 Test(files, malformed_export_refused)
