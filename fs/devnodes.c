@@ -6,7 +6,8 @@
  * /dev/udmabuf.  The compat layer (lib/compat, dmabuf-compat(7)) redirects
  * those paths into the mount, where these nodes answer them:
  *
- *	.heaps/		a directory, one entry per heap of the mount
+ *	.heaps/		a directory, one entry per heap of the mount;
+ *			open(O_CREAT) of HEAP@SIZE in it allocates (ops.c)
  *	.heaps/<heap>	opens read-only or read-write; read and write are
  *			EINVAL, as on the kernel's nodes
  *	.udmabuf	likewise
@@ -85,7 +86,8 @@ static int heap_of(struct fs *fs, uint64_t ino, char name[DMABUF_NAME_LEN])
  *
  * Heaps read and write as /dev/dma_heap's character devices do for their
  * users (0666: any user may allocate; the mount's modes and limits still
- * bound what they get).
+ * bound what they get).  For the same reason any user may create in
+ * .heaps/ (01777), which is how an allocation is made (ops.c).
  *
  * Return: 0 or -ENOENT.
  */
@@ -94,7 +96,7 @@ int fs_devnode_attr(struct fs *fs, uint64_t ino, struct stat *st)
 	char name[DMABUF_NAME_LEN];
 
 	if (ino == FS_HEAPS_DIR_INO)
-		fill(fs, ino, S_IFDIR | 0755, st);
+		fill(fs, ino, S_IFDIR | 01777, st);
 	else if (ino == FS_UDMABUF_INO || ino == FS_SYNC_FILE_INO ||
 		 !heap_of(fs, ino, name))
 		fill(fs, ino, S_IFREG | 0666, st);

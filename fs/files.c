@@ -227,23 +227,67 @@ static int may_open_locked(const struct fs_inode *inode)
 	return -ENXIO;
 }
 
-static void reply_open(fuse_req_t req, struct fuse_file_info *fi,
-		       enum open_path path, int backing_id)
+/**
+ * fs_handle_open_locked() - open a handle of buffer @inode, bound as it
+ * must be served (choose_path_locked())
+ * @fs: the file system, fs.lock held
+ * @inode: the buffer
+ * @ctx: who opens it (charged for the handle)
+ * @fi: the open's; out: fh, direct_io, noflush
+ * @backing_id: out: the passthrough backing id, or 0 when the daemon
+ *              serves the handle
+ *
+ * A handle of a sized buffer has nothing to flush (only a handle that
+ * writes an EMPTY buffer does: staging.c), so its close(2) costs one
+ * request, not two.
+ *
+ * Return: 0 or -errno, with nothing opened.
+ */
+int fs_handle_open_locked(struct fs *fs, struct fs_inode *inode,
+			  const struct fuse_ctx *ctx, struct fuse_file_info *fi,
+			  int *backing_id)
 {
-	if (path == OPEN_PASSTHROUGH) {
-		fs_passthrough_reply_open(req, fi, backing_id);
-		return;
-	}
+	enum open_path path = OPEN_CACHED;
+	struct fs_file *file = NULL;
+	int ret = choose_path_locked(
+		fs, inode, (fi->flags & O_ACCMODE) != O_RDONLY, &path);
+
+	if (!ret)
+		ret = fs_file_open(fs, inode, ctx, fi->flags, &file);
+	if (ret)
+		return ret;
+	file->direct = path == OPEN_DIRECT;
+	LIST_INSERT_HEAD(&inode->files, file, link);
+	fi->fh = (uintptr_t)file;
 	fi->direct_io = path == OPEN_DIRECT;
-	fuse_reply_open(req, fi); /* O_TRUNC ignored, as on a device */
+	fi->noflush = dmabuf_buffer_size(inode->buf) != 0;
+	*backing_id = path == OPEN_PASSTHROUGH ? inode->backing_id : 0;
+	return 0;
+}
+
+/**
+ * fs_reply_opened() - answer OPEN, or CREATE with @e, for a handle made by
+ * fs_handle_open_locked()
+ * @req: the request
+ * @e: the new entry for CREATE; NULL for OPEN
+ * @fi: the handle's
+ * @backing_id: as fs_handle_open_locked() gave it
+ */
+void fs_reply_opened(fuse_req_t req, const struct fuse_entry_param *e,
+		     struct fuse_file_info *fi, int backing_id)
+{
+	if (backing_id > 0)
+		fs_passthrough_reply_open(req, e, fi, backing_id);
+	else if (e)
+		fuse_reply_create(req, e, fi);
+	else
+		fuse_reply_open(req, fi); /* O_TRUNC ignored, as on a device */
 }
 
 void fs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct fs *fs = fs_of(req);
-	enum open_path path = OPEN_CACHED;
 	struct fs_inode *inode;
-	struct fs_file *file = NULL;
 	int ret, backing_id = 0;
 
 	fs_count(FS_OP_OPEN);
@@ -277,22 +321,13 @@ void fs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	inode = fs_inode_get_locked(fs, ino);
 	ret = inode ? may_open_locked(inode) : -ENOENT;
 	if (!ret)
-		ret = choose_path_locked(
-			fs, inode, (fi->flags & O_ACCMODE) != O_RDONLY, &path);
-	if (!ret)
-		ret = fs_file_open(fs, inode, fuse_req_ctx(req), fi->flags,
-				   &file);
-	if (!ret) {
-		file->direct = path == OPEN_DIRECT;
-		backing_id = inode->backing_id;
-		LIST_INSERT_HEAD(&inode->files, file, link);
-		fi->fh = (uintptr_t)file;
-	}
+		ret = fs_handle_open_locked(fs, inode, fuse_req_ctx(req), fi,
+					    &backing_id);
 	pthread_mutex_unlock(&fs->lock);
 	if (ret)
 		fuse_reply_err(req, -ret);
 	else
-		reply_open(req, fi, path, backing_id);
+		fs_reply_opened(req, NULL, fi, backing_id);
 }
 
 void fs_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)

@@ -276,6 +276,7 @@ typedef void fs_ioctl_fn(struct fs_ioctl_call *c);
 enum fs_event_kind {
 	FS_EV_CHANGED, /* a buffer changed: retry waiters, wake pollers */
 	FS_EV_INVAL, /* drop cached pages/attributes, then answer @req */
+	FS_EV_FORGET_ENTRY, /* drop the kernel's entry @name in dir @ino */
 };
 
 struct fs_event {
@@ -288,6 +289,7 @@ struct fs_event {
 	void *reply;
 	size_t reply_len;
 	TAILQ_ENTRY(fs_event) link;
+	char name[]; /* FORGET_ENTRY */
 };
 
 /* What each uid is limited in (limits.c). */
@@ -607,6 +609,11 @@ void fs_statfs(fuse_req_t req, fuse_ino_t ino);
 int fs_file_open(struct fs *fs, struct fs_inode *inode,
 		 const struct fuse_ctx *ctx, int flags, struct fs_file **out);
 void fs_file_close(struct fs *fs, struct fs_file *file);
+int fs_handle_open_locked(struct fs *fs, struct fs_inode *inode,
+			  const struct fuse_ctx *ctx, struct fuse_file_info *fi,
+			  int *backing_id);
+void fs_reply_opened(fuse_req_t req, const struct fuse_entry_param *e,
+		     struct fuse_file_info *fi, int backing_id);
 void fs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
 void fs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	     struct fuse_file_info *fi);
@@ -651,6 +658,7 @@ void fs_reply_synced(fuse_req_t req, struct fs_file *file, int ret,
 int fs_notifier_start(struct fs *fs);
 void fs_notifier_stop(struct fs *fs);
 void fs_core_changed(void *arg, struct dmabuf_buffer *buf);
+void fs_forget_entry(struct fs *fs, uint64_t dir, const char *name);
 void fs_reply_after_inval(struct fs *fs, fuse_req_t req, uint64_t ino,
 			  bool attrs_only, int result, const void *reply,
 			  size_t reply_len);
@@ -683,8 +691,8 @@ bool fs_passthrough_enabled(struct fs *fs);
 const char *fs_passthrough_why_not(struct fs *fs);
 int fs_passthrough_open(struct fs *fs, int fd, uint64_t ino);
 void fs_passthrough_close(struct fs *fs, int id);
-int fs_passthrough_reply_open(fuse_req_t req, const struct fuse_file_info *fi,
-			      int backing_id);
+int fs_passthrough_reply_open(fuse_req_t req, const struct fuse_entry_param *e,
+			      const struct fuse_file_info *fi, int backing_id);
 
 /* devnodes.c */
 bool fs_devnode_ino(uint64_t ino);

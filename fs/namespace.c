@@ -214,18 +214,23 @@ void fs_fill_entry(struct fs *fs, const struct fs_inode *inode,
 	fs_fill_attr(fs, inode, &e->attr);
 }
 
-/* Insert a new inode under its name; -EEXIST if taken meanwhile. */
+/*
+ * Insert a new inode under its name (none for an anonymous buffer, made by
+ * an allocation in .heaps/); -EEXIST if the name was taken meanwhile.
+ */
 int fs_inode_publish_locked(struct fs *fs, struct fs_inode *inode)
 {
-	if (fs_inode_by_name_locked(fs, inode->name))
+	if (inode->name && fs_inode_by_name_locked(fs, inode->name))
 		return -EEXIST;
-	if (!tsearch(inode, &fs->names, by_name))
+	if (inode->name && !tsearch(inode, &fs->names, by_name))
 		return -ENOMEM;
 	if (!tsearch(inode, &fs->inodes, by_ino)) {
-		tdelete(inode, &fs->names, by_name);
+		if (inode->name)
+			tdelete(inode, &fs->names, by_name);
 		return -ENOMEM;
 	}
-	fs->nr_names++;
+	if (inode->name)
+		fs->nr_names++;
 	inode->nlookup = 1;
 	return 0;
 }

@@ -284,7 +284,7 @@ static bool name_ok(const char *name)
 	return !fs_virtual_by_name(name) && !fs_devnode_name(name);
 }
 
-/* A new, empty buffer named @name. */
+/* A new, empty buffer named @name; NULL: anonymous, never named. */
 static int new_inode(fuse_req_t req, const char *name, mode_t mode,
 		     struct fs_inode **out)
 {
@@ -300,9 +300,9 @@ static int new_inode(fuse_req_t req, const char *name, mode_t mode,
 		ret = -ENOMEM;
 		goto err_charged;
 	}
-	inode->name = strdup(name);
-	ret = inode->name ? dmabuf_buffer_create(fs->core, &inode->buf)
-			  : -ENOMEM;
+	inode->name = name ? strdup(name) : NULL;
+	ret = inode->name || !name ? dmabuf_buffer_create(fs->core, &inode->buf)
+				   : -ENOMEM;
 	if (ret)
 		goto err_inode;
 	inode->ino = dmabuf_buffer_ino(inode->buf);
@@ -315,7 +315,8 @@ static int new_inode(fuse_req_t req, const char *name, mode_t mode,
 	fs_now(&inode->atime);
 	inode->mtime = inode->ctime = inode->atime;
 	LIST_INIT(&inode->files);
-	dmabuf_buffer_link(inode->buf);
+	if (name)
+		dmabuf_buffer_link(inode->buf);
 	*out = inode;
 	return 0;
 
@@ -329,7 +330,8 @@ err_charged:
 
 static void discard_inode(struct fs *fs, struct fs_inode *inode)
 {
-	dmabuf_buffer_unlink(inode->buf);
+	if (inode->name)
+		dmabuf_buffer_unlink(inode->buf);
 	dmabuf_buffer_put(inode->buf);
 	fs_uncharge(fs, inode->creator, FS_LIMIT_BUFFERS);
 	free(inode->name);
@@ -385,13 +387,103 @@ err_inode:
 	return ret;
 }
 
+/*
+ * "HEAP@SIZE" (HEAP empty: the mount's default heap): the size, and the
+ * heap's name in @heap.  -EPERM for a name of another form, as for any
+ * other file made in .heaps/.
+ */
+static int parse_allocation(const char *name, char heap[DMABUF_NAME_LEN],
+			    uint64_t *size)
+{
+	const char *at = strchr(name, '@');
+	char *end;
+
+	if (!at || (size_t)(at - name) >= DMABUF_NAME_LEN || at[1] < '0' ||
+	    at[1] > '9')
+		return -EPERM;
+	errno = 0;
+	*size = strtoull(at + 1, &end, 10);
+	if (*end || errno)
+		return -EINVAL;
+	memcpy(heap, name, (size_t)(at - name));
+	heap[at - name] = '\0';
+	return 0;
+}
+
+/*
+ * open("<mount>/.heaps/HEAP@SIZE", O_CREAT) is DMA_HEAP_IOCTL_ALLOC in one
+ * request: a buffer of SIZE bytes on HEAP that never has a name (mode
+ * 0600, its creator's, as a kernel dma-buf), and its first handle, bound
+ * to its memory like any open after sizing.  The entry is not cached and
+ * is forgotten at once (fs_forget_entry()), so the next allocation of the
+ * same size asks again.  Return: -errno, or 0 with *@backing_id as
+ * fs_handle_open_locked() gives it.
+ */
+static int make_allocation(fuse_req_t req, const char *name,
+			   struct fuse_entry_param *e,
+			   struct fuse_file_info *fi, int *backing_id)
+{
+	const struct fuse_ctx *ctx = fuse_req_ctx(req);
+	char heap[DMABUF_NAME_LEN];
+	struct fs *fs = fs_of(req);
+	struct fs_inode *inode;
+	uint64_t size;
+	int ret = parse_allocation(name, heap, &size);
+
+	if (!ret)
+		ret = new_inode(req, NULL, 0600, &inode);
+	if (ret)
+		return ret;
+	ret = dmabuf_buffer_setup(inode->buf, heap[0] ? heap : NULL, size, 0,
+				  NULL);
+	if (ret)
+		goto err_inode;
+	pthread_mutex_lock(&fs->lock);
+	ret = fs_inode_publish_locked(fs, inode);
+	if (ret) {
+		pthread_mutex_unlock(&fs->lock);
+		goto err_inode;
+	}
+	ret = fs_handle_open_locked(fs, inode, ctx, fi, backing_id);
+	if (ret) {
+		inode->nlookup = 0; /* no entry given: nothing holds it */
+		fs_inode_maybe_free_locked(fs, inode);
+	} else {
+		fs_fill_entry(fs, inode, e);
+		e->entry_timeout = 0;
+	}
+	pthread_mutex_unlock(&fs->lock);
+	return ret;
+
+err_inode:
+	discard_inode(fs, inode);
+	return ret;
+}
+
 void fs_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
 	       struct fuse_file_info *fi)
 {
 	struct fuse_entry_param e;
-	int ret = make_file(req, parent, name, mode, &e, fi);
+	struct fs *fs = fs_of(req);
+	char entry[NAME_MAX + 1];
+	int ret, backing_id = 0;
 
 	fs_count(FS_OP_CREATE);
+	if (parent == FS_HEAPS_DIR_INO) {
+		ret = name_length_check(name);
+		if (!ret)
+			ret = make_allocation(req, name, &e, fi, &backing_id);
+		if (ret) {
+			fuse_reply_err(req, -ret);
+			return;
+		}
+		/* The request and its name are gone once answered. */
+		snprintf(entry, sizeof(entry), "%s", name);
+		fs_reply_opened(req, &e, fi, backing_id);
+		fs_forget_entry(fs, FS_HEAPS_DIR_INO, entry);
+		return;
+	}
+	ret = make_file(req, parent, name, mode, &e, fi);
 	if (ret)
 		fuse_reply_err(req, -ret);
 	else

@@ -44,6 +44,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/fuse.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -62,6 +63,7 @@
 #define PT_INIT_EXT (1U << 30) /* fuse_init_in/out.flags */
 #define PT_FLAGS2_PASSTHROUGH (1U << 5) /* FUSE_PASSTHROUGH, bit 37 */
 #define PT_FOPEN_PASSTHROUGH (1U << 7)
+#define PT_FOPEN_NOFLUSH (1U << 5) /* FOPEN_NOFLUSH (5.16) */
 #define PT_WRITEBACK_CACHE (1U << 16)
 #define PT_HANDLE_KILLPRIV_V2 (1U << 28)
 #define PT_MAX_STACK_DEPTH 1
@@ -387,21 +389,62 @@ void fs_passthrough_close(struct fs *fs, int id)
 		fs_count(FS_PT_BACKING_CLOSED);
 }
 
+/* What libfuse's fuse_reply_entry() sends for @e, built by hand. */
+static void fill_entry_out(struct fuse_entry_out *out,
+			   const struct fuse_entry_param *e)
+{
+	const struct stat *st = &e->attr;
+
+	memset(out, 0, sizeof(*out));
+	out->nodeid = e->ino;
+	out->generation = e->generation;
+	out->entry_valid = (uint64_t)e->entry_timeout;
+	out->entry_valid_nsec =
+		(uint32_t)((e->entry_timeout - (double)out->entry_valid) * 1e9);
+	out->attr_valid = (uint64_t)e->attr_timeout;
+	out->attr_valid_nsec =
+		(uint32_t)((e->attr_timeout - (double)out->attr_valid) * 1e9);
+	out->attr.ino = st->st_ino;
+	out->attr.size = (uint64_t)st->st_size;
+	out->attr.blocks = (uint64_t)st->st_blocks;
+	out->attr.atime = (uint64_t)st->st_atim.tv_sec;
+	out->attr.mtime = (uint64_t)st->st_mtim.tv_sec;
+	out->attr.ctime = (uint64_t)st->st_ctim.tv_sec;
+	out->attr.atimensec = (uint32_t)st->st_atim.tv_nsec;
+	out->attr.mtimensec = (uint32_t)st->st_mtim.tv_nsec;
+	out->attr.ctimensec = (uint32_t)st->st_ctim.tv_nsec;
+	out->attr.mode = st->st_mode;
+	out->attr.nlink = (uint32_t)st->st_nlink;
+	out->attr.uid = st->st_uid;
+	out->attr.gid = st->st_gid;
+	out->attr.rdev = (uint32_t)st->st_rdev;
+	out->attr.blksize = (uint32_t)st->st_blksize;
+}
+
 /**
- * fs_passthrough_reply_open() - answer OPEN bound to a backing file
- * @req: the OPEN request
- * @fi: its file info (fh; direct_io and keep_cache must be off)
+ * fs_passthrough_reply_open() - answer OPEN, or CREATE, bound to a backing
+ * file
+ * @req: the OPEN or CREATE request
+ * @e: CREATE's new entry; NULL for OPEN
+ * @fi: its file info (fh, noflush; direct_io and keep_cache must be off)
  * @backing_id: from fs_passthrough_open()
  *
  * Return: what fuse_reply_iov() returns.
  */
-int fs_passthrough_reply_open(fuse_req_t req, const struct fuse_file_info *fi,
-			      int backing_id)
+int fs_passthrough_reply_open(fuse_req_t req, const struct fuse_entry_param *e,
+			      const struct fuse_file_info *fi, int backing_id)
 {
 	struct pt_open_out out = {.fh = fi->fh,
-				  .open_flags = PT_FOPEN_PASSTHROUGH,
+				  .open_flags =
+					  PT_FOPEN_PASSTHROUGH |
+					  (fi->noflush ? PT_FOPEN_NOFLUSH : 0),
 				  .backing_id = backing_id};
-	struct iovec iov = {.iov_base = &out, .iov_len = sizeof(out)};
+	struct fuse_entry_out entry;
+	struct iovec iov[2] = {{.iov_base = &entry, .iov_len = sizeof(entry)},
+			       {.iov_base = &out, .iov_len = sizeof(out)}};
 
-	return fuse_reply_iov(req, &iov, 1);
+	if (!e)
+		return fuse_reply_iov(req, iov + 1, 1);
+	fill_entry_out(&entry, e);
+	return fuse_reply_iov(req, iov, 2);
 }

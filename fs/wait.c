@@ -142,6 +142,31 @@ void fs_core_changed(void *arg, struct dmabuf_buffer *buf)
 }
 
 /**
+ * fs_forget_entry() - have the kernel drop its entry @name in @dir, later
+ * @fs: the file system
+ * @dir: the directory's inode
+ * @name: the entry
+ *
+ * For an allocation in .heaps/ (ops.c): CREATE gave the kernel an entry
+ * that names nothing the next lookup will find.  Sent by the notifier,
+ * after the reply, since a notification must not be written while the
+ * request that made the entry is still being answered.  Best effort: a
+ * stale entry costs the next lookup of that name one more request.
+ */
+void fs_forget_entry(struct fs *fs, uint64_t dir, const char *name)
+{
+	size_t len = strlen(name) + 1;
+	struct fs_event *ev = calloc(1, sizeof(*ev) + len);
+
+	if (!ev)
+		return;
+	ev->kind = FS_EV_FORGET_ENTRY;
+	ev->ino = dir;
+	memcpy(ev->name, name, len);
+	enqueue(fs, ev);
+}
+
+/**
  * fs_reply_after_inval() - answer an ioctl once the kernel's cache is fresh
  * @fs: the file system
  * @req: the ioctl request
@@ -704,6 +729,10 @@ static void handle(struct fs *fs, struct fs_event *ev)
 		/* Done: a bracket that comes after the answer must not wait. */
 		__atomic_sub_fetch(&fs->inval_inflight, 1, __ATOMIC_SEQ_CST);
 		answer_inval(ev);
+		break;
+	case FS_EV_FORGET_ENTRY:
+		fuse_lowlevel_notify_inval_entry(fs->se, ev->ino, ev->name,
+						 strlen(ev->name));
 		break;
 	}
 	free(ev);

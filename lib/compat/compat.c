@@ -269,9 +269,7 @@ static int open_sync_file(__u64 id)
 /* Is @fd one of our sync_files?  Its fence's state in @info. */
 static bool our_sync_file(int fd, struct dmabuf_fence_info *info, __u32 first)
 {
-	char node[PATH_MAX];
-
-	if (!compat_ours(fd, node, sizeof(node)) || strcmp(node, "/.sync_file"))
+	if (compat_fd_kind(fd, NULL) != COMPAT_SYNC_FILE)
 		return false;
 	memset(info, 0, sizeof(*info));
 	info->first = first;
@@ -468,8 +466,9 @@ static int compat_ioctl(int fd, unsigned long req, void *arg, bool *handled)
 	*handled = false;
 	switch (classify(req)) {
 	case HEAP_ALLOC:
-		if (!compat_ours(fd, node, sizeof(node)) ||
-		    strncmp(node, "/.heaps/", 8) || strchr(node + 8, '/'))
+		if (compat_fd_kind(fd, NULL) != COMPAT_HEAP ||
+		    !compat_ours(fd, node, sizeof(node)) ||
+		    strncmp(node, "/.heaps/", 8))
 			return 0; /* not a heap of ours: the kernel's */
 		*handled = true;
 		return compat_heap_alloc(node + 8, req, arg);
@@ -479,8 +478,7 @@ static int compat_ioctl(int fd, unsigned long req, void *arg, bool *handled)
 		*handled = true;
 		return compat_set_name(fd, arg);
 	case UDMABUF:
-		if (!compat_ours(fd, node, sizeof(node)) ||
-		    strcmp(node, "/.udmabuf"))
+		if (compat_fd_kind(fd, NULL) != COMPAT_UDMABUF)
 			return 0;
 		*handled = true;
 		return compat_udmabuf_create(req, arg);
@@ -494,8 +492,7 @@ static int compat_ioctl(int fd, unsigned long req, void *arg, bool *handled)
 			       : compat_import_sync_file(fd, arg);
 	case SYNC_MERGE:
 	case SYNC_INFO:
-		if (!compat_ours(fd, node, sizeof(node)) ||
-		    strcmp(node, "/.sync_file"))
+		if (compat_fd_kind(fd, NULL) != COMPAT_SYNC_FILE)
 			return 0;
 		*handled = true;
 		return classify(req) == SYNC_MERGE

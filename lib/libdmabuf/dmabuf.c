@@ -165,6 +165,27 @@ static int finish_export(struct new_buffer *nb, int accmode)
 	return fd;
 }
 
+/*
+ * An anonymous buffer in one request: open(O_CREAT) of .heaps/HEAP@SIZE
+ * creates, sizes and opens it (dmabuffs(8), DEVICE NODES).  -EPERM from a
+ * daemon that predates it.
+ */
+static int allocate(const char *mount, const char *heap, uint64_t size,
+		    int accmode)
+{
+	char path[4096];
+	int fd;
+
+	if (!mount)
+		mount = dmabuf_mount_path();
+	if (snprintf(path, sizeof(path), "%s/.heaps/%s@%llu", mount,
+		     heap ? heap : "",
+		     (unsigned long long)size) >= (int)sizeof(path))
+		return -EINVAL;
+	fd = sys_open(path, accmode | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	return fd < 0 ? -errno : fd;
+}
+
 /**
  * dmabuf_export_mode() - dmabuf_export() with any access mode
  * @mount: as dmabuf_export()
@@ -191,6 +212,11 @@ int dmabuf_export_mode(const char *mount, const char *name, const char *heap,
 
 	if (copy_name(e.heap, heap) || copy_name(e.name, debug_name))
 		return -EINVAL;
+	if (!name && !debug_name && !flags) {
+		ret = allocate(mount, heap, size, accmode);
+		if (ret != -EPERM)
+			return ret;
+	}
 	ret = create_file(mount, name, &nb);
 	if (ret)
 		return ret;

@@ -98,11 +98,11 @@ struct san_buffer *buffer_of_fd_locked(int fd)
 	snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
 	n = REAL(readlink)(link, path, sizeof(path) - 1);
 	path[n > 0 ? n : 0] = '\0';
-	/* A buffer from /dev/dma_heap has no name: it was never linked. */
+	/* A buffer from /dev/dma_heap has no name: it has no link. */
 	snprintf(b->name, sizeof(b->name), "%.255s",
-		 n <= 0 || strstr(path, " (deleted)") ? "(anonymous)"
-		 : strrchr(path, '/')		      ? strrchr(path, '/') + 1
-						      : path);
+		 n <= 0 || !st.st_nlink ? "(anonymous)"
+		 : strrchr(path, '/')	? strrchr(path, '/') + 1
+					: path);
 	/* A debug name set before we first saw it (after: named()). */
 	if (!REAL(ioctl)(fd, DMABUF_IOCTL_INFO, &info))
 		memcpy(b->debug, info.name, sizeof(b->debug));

@@ -284,6 +284,9 @@ static inline unsigned long long stat_of(const char *key)
 	char *text = slurp(at(".stats")), needle[64], *p;
 
 	snprintf(needle, sizeof(needle), "\n%s ", key);
+	/* The first line has no newline before it. */
+	if (!strncmp(text, needle + 1, strlen(needle + 1)))
+		return strtoull(text + strlen(needle + 1), NULL, 10);
 	p = strstr(text, needle);
 	cr_assert_not_null(p, "no %s in .stats", key);
 	return strtoull(p + strlen(needle), NULL, 10);

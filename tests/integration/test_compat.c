@@ -171,6 +171,55 @@ Test(compat, heap_ioctl_without_the_layer_says_how)
 	close(heap);
 }
 
+/* open(2) of .heaps/@NAME with O_CREAT: the fd, or -errno. */
+static int allocate(const char *name, int flags)
+{
+	char path[128];
+	int fd;
+
+	snprintf(path, sizeof(path), ".heaps/%s", name);
+	fd = open(at(path), flags | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	return fd < 0 ? -errno : fd;
+}
+
+Test(compat, an_allocation_is_one_create_in_heaps)
+{
+	unsigned long long before = stat_of("requests");
+	struct stat a, b;
+	int fd = allocate("system@8192", O_RDWR), again, dflt;
+
+	cr_assert_geq(fd, 0);
+	cr_assert_eq(fstat(fd, &a), 0);
+	cr_assert_eq(a.st_size, 8192);
+	cr_assert_eq(a.st_mode, S_IFREG | 0600, "as a kernel dma-buf's");
+	cr_assert_eq(a.st_nlink, 0, "it never has a name");
+	cr_assert_eq(sh("test \"$(ls -A $MNT | grep -v '^\\.')\" = ''"), 0);
+	cr_assert_eq(
+		sh("ls $MNT/.heaps | tr '\n' ' ' | grep -qx 'cma system '"), 0,
+		"nor an entry in .heaps/");
+	cr_assert_eq(write(fd, "abc", 3), 3, "a handle bound to its memory");
+	cr_assert_eq(info_of(fd).state, DMABUF_STATE_ALLOCATED);
+	again = allocate("system@8192", O_RDONLY);
+	cr_assert_geq(again, 0, "the same name again is another buffer");
+	cr_assert_eq(fstat(again, &b), 0);
+	cr_assert_neq(a.st_ino, b.st_ino);
+	dflt = allocate("@4096", O_RDWR);
+	cr_assert_geq(dflt, 0, "the default heap");
+	cr_assert_eq(allocate("nosuch@4096", O_RDWR), -ENODEV);
+	cr_assert_eq(allocate("system@0", O_RDWR), -EINVAL);
+	cr_assert_eq(allocate("system@12x", O_RDWR), -EINVAL);
+	cr_assert_eq(allocate("system", O_RDWR), -EEXIST, "a heap's own node");
+	cr_assert_eq(allocate("frame0", O_RDWR), -EPERM, "no other files");
+	cr_assert_eq(allocate("system@99999999999999", O_RDWR), -EFBIG);
+	cr_assert_lt(stat_of("requests") - before, 40,
+		     "a handful of requests each");
+	close(fd);
+	close(again);
+	close(dflt);
+	cr_assert(WAIT_FOR(stat_of("buffers") == 0, 10),
+		  "each goes with its last fd");
+}
+
 static const char *kselftest(const char *name)
 {
 	static char path[PATH_MAX];
