@@ -538,9 +538,11 @@ static int map_refused(size_t len, int flags, off_t off, const struct stat *st)
 	if ((flags & MAP_TYPE) != MAP_SHARED &&
 	    (flags & MAP_TYPE) != MAP_SHARED_VALIDATE)
 		return EINVAL;
+	/* A buffer's last page maps whole, as its memory has it. */
 	if (off < 0 ||
 	    (unsigned long long)off / DMABUF_PAGE_SIZE + pages >
-		    (unsigned long long)st->st_size / DMABUF_PAGE_SIZE)
+		    DMABUF_PAGE_ALIGN((unsigned long long)st->st_size) /
+			    DMABUF_PAGE_SIZE)
 		return EINVAL;
 	return 0;
 }

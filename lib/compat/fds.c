@@ -270,8 +270,8 @@ ssize_t compat_proc_readlink(const char *path, char *buf, size_t len,
 	int fd;
 
 	*handled = false;
-	if (!path || !proc_self_path(path, "fd", &fd) ||
-	    !strncmp(path, "/dev/", 5))
+	/* /dev/fd/N too: the kernel follows /dev/fd to /proc/self/fd. */
+	if (!path || !proc_self_path(path, "fd", &fd))
 		return 0;
 	kernel_link(fd, target, sizeof(target));
 	if (!target[0])
@@ -282,6 +282,14 @@ ssize_t compat_proc_readlink(const char *path, char *buf, size_t len,
 		n = len;
 	memcpy(buf, target, n);
 	return (ssize_t)n;
+}
+
+/* Do fds @a and @b share one open file?  Without kcmp(2), say yes. */
+static bool shares_file(pid_t pid, int a, int b)
+{
+	long r = syscall(SYS_kcmp, pid, pid, KCMP_FILE, a, b);
+
+	return r == 0 || (r < 0 && (errno == ENOSYS || errno == EPERM));
 }
 
 /*
@@ -307,9 +315,7 @@ static unsigned int count_refs(int fd, const struct stat *st)
 		    REAL(fstat)(n, &o) || o.st_dev != st->st_dev ||
 		    o.st_ino != st->st_ino)
 			continue;
-		/* Without kcmp(2), every fd of the buffer counts. */
-		if (n == fd ||
-		    syscall(SYS_kcmp, pid, pid, KCMP_FILE, fd, n) != 1)
+		if (n == fd || shares_file(pid, fd, n))
 			count++;
 	}
 	if (d)

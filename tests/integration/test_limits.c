@@ -294,6 +294,9 @@ static void nobody_checks(void)
 	CHECK(make_filled("n1", 10) == 0);
 	CHECK(make_filled("n2", 10) == 0);
 	CHECK(make_filled("n3", 10) == -EDQUOT);
+	/* An allocation in .heaps/ is a buffer too, charged to its maker. */
+	fd = open(at(".heaps/system@4096"), O_RDWR | O_CREAT | O_EXCL, 0600);
+	CHECK(fd < 0 && errno == EDQUOT);
 	/* Mode bits: no open, so no attach, map or token. */
 	CHECK(open(at("root-private"), O_RDONLY) < 0 && errno == EACCES);
 	CHECK(open(at("root-shared"), O_RDWR) < 0 && errno == EACCES);
