@@ -216,14 +216,14 @@ static int choose_path_locked(struct fs *fs, struct fs_inode *inode, bool write,
  * so its fds are all there is to share and a read-only fd never yields a
  * writable one.
  */
-static int may_open_locked(const struct fs_inode *inode)
+static int may_open_locked(const struct fs_inode *inode, uid_t uid)
 {
 	if (inode->name)
 		return 0;
-	dmabuf_log(LOG_INFO,
-		   "buffer %llu: open refused (ENXIO): it has no name, and a "
-		   "dma-buf is shared by passing its fd",
-		   (unsigned long long)inode->ino);
+	fs_log_refusal(uid,
+		       "buffer %llu: open refused (ENXIO): it has no name, and "
+		       "a dma-buf is shared by passing its fd",
+		       (unsigned long long)inode->ino);
 	return -ENXIO;
 }
 
@@ -319,7 +319,7 @@ void fs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	}
 	pthread_mutex_lock(&fs->lock);
 	inode = fs_inode_get_locked(fs, ino);
-	ret = inode ? may_open_locked(inode) : -ENOENT;
+	ret = inode ? may_open_locked(inode, fuse_req_ctx(req)->uid) : -ENOENT;
 	if (!ret)
 		ret = fs_handle_open_locked(fs, inode, fuse_req_ctx(req), fi,
 					    &backing_id);
