@@ -113,7 +113,7 @@ TOOL_OBJS := $(CTL_OBJS) $(B)/tools/dmabuf-demo.o
 FS_SRCS := fs/dmabuffs.c fs/ops.c fs/namespace.c fs/files.c fs/dir.c \
 	fs/ioctl.c fs/wait.c fs/xattr.c fs/zerocopy.c fs/tokens.c fs/fdpass.c \
 	fs/counters.c fs/virtual.c fs/limits.c fs/decode.c fs/passthrough.c \
-	fs/devnodes.c fs/udmabuf.c fs/fences.c fs/staging.c
+	fs/devnodes.c fs/udmabuf.c fs/fences.c fs/staging.c fs/syncslots.c
 FS_OBJS := $(FS_SRCS:%.c=$(B)/%.o)
 FS_BIN := $(B)/fs/dmabuffs
 
@@ -138,7 +138,7 @@ FUZZ_SECONDS ?= 600
 FUZZ_BINS := build-fuzz/fuzz_model build-fuzz/fuzz_ioctl \
 	build-fuzz/fuzz_sidechannel
 SIDECHANNEL_SRCS := fs/zerocopy.c fs/tokens.c fs/fdpass.c fs/udmabuf.c \
-	fs/limits.c
+	fs/limits.c fs/syncslots.c
 FUZZ_FLAGS := -std=gnu11 -g -O1 $(WARN) -D_GNU_SOURCE -Iinclude -Ilib/core -Ilib/util \
 	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
 

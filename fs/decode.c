@@ -68,9 +68,13 @@ static const char *check_cpu(const union ioctl_arg *a)
 
 static const char *check_token(const union ioctl_arg *a)
 {
-	return a->token.flags & ~(__u32)DMABUF_TOKEN_VALID_FLAGS
-		       ? "unknown token flags"
-		       : NULL;
+	__u32 flags = a->token.flags;
+
+	if (flags & ~(__u32)DMABUF_TOKEN_VALID_FLAGS)
+		return "unknown token flags";
+	if ((flags & DMABUF_TOKEN_SYNC) && flags != DMABUF_TOKEN_SYNC)
+		return "DMABUF_TOKEN_SYNC goes alone";
+	return NULL;
 }
 
 static const char *check_device_list(const union ioctl_arg *a)

@@ -49,6 +49,7 @@ union ioctl_arg {
 	struct dmabuf_fence_info finfo;
 	struct dmabuf_revoke revoke;
 	struct dmabuf_cpu_race race;
+	struct dmabuf_sync_grant grant;
 };
 
 int ioctl_decode(unsigned int cmd, enum ioctl_target target, bool unrestricted,

@@ -39,6 +39,7 @@
 static const struct fuse_opt fs_opt_spec[] = {
 	FS_OPT("devices=%s", devices, 0),
 	FS_OPT("passthrough=%s", passthrough, 0),
+	FS_OPT("sync_fast=%s", sync_fast, 0),
 	FS_OPT("heap_dir=%s", heap_dir, 0),
 	FS_OPT("default_heap=%s", default_heap, 0),
 	FS_OPT("no_builtin_devices", no_builtin_devices, 1),
@@ -244,6 +245,9 @@ static void usage(const char *prog)
 	       "                           from their memory when it can (needs Linux >= 6.9\n"
 	       "                           and CAP_SYS_ADMIN); on: refuse to run without it;\n"
 	       "                           off: every read and write goes through the daemon\n"
+	       "    -o sync_fast=on|off    on (default): with passthrough, an uncontended\n"
+	       "                           SYNC takes no request (shared memory); off: every\n"
+	       "                           SYNC is an ioctl to the daemon\n"
 	       "    -o allow_other         let other users reach the mount (mode bits apply)\n"
 	       "\n",
 	       prog);
@@ -315,6 +319,13 @@ static bool options_ok(struct fs_options *o, enum fs_passthrough_mode *pt_mode)
 		fprintf(stderr,
 			"dmabuffs: option passthrough: \"%s\" is not auto, on or off\n",
 			o->passthrough);
+		return false;
+	}
+	if (o->sync_fast && strcmp(o->sync_fast, "on") &&
+	    strcmp(o->sync_fast, "off")) {
+		fprintf(stderr,
+			"dmabuffs: option sync_fast: \"%s\" is not on or off\n",
+			o->sync_fast);
 		return false;
 	}
 	return true;
@@ -564,6 +575,9 @@ static void fs_init_struct(struct fs *fs, struct dmabuf_core *core,
 	LIST_INIT(&fs->virtual_files);
 	LIST_INIT(&fs->dirs);
 	LIST_INIT(&fs->sync_files);
+	pthread_mutex_init(&fs->sync_lock, NULL);
+	LIST_INIT(&fs->sync_areas);
+	fs->sync_fast = !opts->sync_fast || !strcmp(opts->sync_fast, "on");
 	TAILQ_INIT(&fs->unclaimed);
 	fs->owner = getuid();
 	fs->root_mode = opts->root_mode;
@@ -672,10 +686,12 @@ int main(int argc, char **argv)
 	dmabuf_core_set_accounting(core, NULL, NULL); /* limits go first */
 	fs_limits_destroy(&fs.limits);
 	dmabuf_core_free(core);
+	fs_sync_areas_free(&fs); /* after the handles that used them */
 out_args:
 	free(cmd.mountpoint);
 	free(opts.devices);
 	free(opts.passthrough);
+	free(opts.sync_fast);
 	free(opts.heap_dir);
 	free(opts.default_heap);
 	for (i = 0; i < FS_NR_NUM_OPTS; i++)

@@ -98,6 +98,7 @@ err_charged:
 
 void fs_file_close(struct fs *fs, struct fs_file *file)
 {
+	fs_sync_release(fs, file);
 	dmabuf_handle_release(file->h);
 	fs_uncharge(fs, file->uid, FS_LIMIT_HANDLES);
 	free(file);
@@ -257,6 +258,7 @@ int fs_handle_open_locked(struct fs *fs, struct fs_inode *inode,
 	if (ret)
 		return ret;
 	file->direct = path == OPEN_DIRECT;
+	file->passthrough = path == OPEN_PASSTHROUGH;
 	LIST_INSERT_HEAD(&inode->files, file, link);
 	fi->fh = (uintptr_t)file;
 	fi->direct_io = path == OPEN_DIRECT;

@@ -11,7 +11,8 @@
  *	libfuse's request lock -> fs.lock -> fs.staging_lock -> core.lock
  *		-> fs.limits.lock
  *	zc->lock -> core.lock -> fs.limits.lock
- *	fs.ev_lock, the reapers' locks, the refusal log's lock: leaves
+ *	fs.ev_lock, the reapers' locks, the refusal log's lock,
+ *	fs.sync_lock: leaves
  *
  * - libfuse's request lock (struct fuse_req.lock) is held while libfuse
  *   calls an interrupt callback, and waiter_interrupted() (wait.c) takes
@@ -40,8 +41,9 @@
  *   (fs.limits.lock) under it.
  * - fs.limits.lock is taken after any other lock, and nothing under it.
  * - fs.ev_lock guards the notifier's queue; nothing is taken under it.
- * - The refusal log's lock (limits.c) and the locks of the reaper and the
- *   closer (fdpass.c) are leaves: nothing is taken under them.
+ * - The refusal log's lock (limits.c), the locks of the reaper and the
+ *   closer (fdpass.c) and fs.sync_lock (syncslots.c) are leaves: nothing
+ *   is taken under them.
  *
  * Ownership and accounts, the contract every request path keeps
  * (dmabuffs(8) SECURITY has the table):
@@ -172,6 +174,10 @@ struct fs_file {
 	int flags;
 	uid_t uid;
 	bool direct;
+	bool passthrough; /* the kernel serves its bytes: no page cache */
+	struct fs_sync_area
+		*sync_area; /* its SYNC slot's file (fs.sync_lock) */
+	uint32_t sync_slot; /* the slot, while @sync_area is set */
 	struct fuse_pollhandle *ph;
 	char *text;
 	size_t text_len;
@@ -371,6 +377,7 @@ enum fs_num_opt {
 struct fs_options {
 	char *devices;
 	char *passthrough;
+	char *sync_fast;
 	char *heap_dir;
 	char *default_heap;
 	char *num_text[FS_NR_NUM_OPTS];
@@ -445,6 +452,10 @@ struct fs {
 	void *fences;
 	TAILQ_HEAD(, fs_fence) unclaimed;
 	LIST_HEAD(, fs_sync_file) sync_files;
+	bool sync_fast;
+	pthread_mutex_t sync_lock;
+	LIST_HEAD(, fs_sync_area) sync_areas;
+	uint64_t sync_ids, sync_cookies;
 };
 
 /**
@@ -503,6 +514,17 @@ enum fs_counter {
 void fs_limits_init(struct fs_limits *lim, const uint64_t max[FS_NR_LIMITS]);
 void fs_limits_destroy(struct fs_limits *lim);
 int fs_charge(struct fs *fs, uid_t uid, enum fs_limit what);
+
+/* syncslots.c: SYNC in shared memory */
+#define FS_SYNC_SLOTS 16384U /* per uid: a file of 1 MiB */
+int fs_sync_grant(struct fs *fs, const struct fuse_ctx *ctx,
+		  struct fs_file *file, struct dmabuf_sync_grant *g);
+void fs_sync_give_allocation(struct fs *fs, const struct fuse_ctx *ctx,
+			     struct fs_file *file);
+void fs_sync_release(struct fs *fs, struct fs_file *file);
+int fs_sync_file_fd(struct fs *fs, uid_t uid, uint64_t *id);
+uint64_t fs_sync_file_size(void);
+void fs_sync_areas_free(struct fs *fs);
 void fs_uncharge(struct fs *fs, uid_t uid, enum fs_limit what);
 int fs_charge_n(struct fs *fs, uid_t uid, enum fs_limit what, uint64_t n);
 void fs_uncharge_n(struct fs *fs, uid_t uid, enum fs_limit what, uint64_t n);

@@ -286,6 +286,12 @@ static void do_take_race(struct fs_ioctl_call *c)
 	fs_ioctl_reply(c, 0);
 }
 
+static void do_sync_slot(struct fs_ioctl_call *c)
+{
+	fs_ioctl_reply(c, fs_sync_grant(c->fs, fuse_req_ctx(c->req), file_of(c),
+					&c->a->grant));
+}
+
 /* ---- root directory ioctls: the device registry ---- */
 
 static int may_edit_devices(struct fs_ioctl_call *c)

@@ -38,6 +38,7 @@
 	    do_fence_import)                                                   \
 	ROW(DMABUF_IOCTL_REVOKE, BUFFER, check_revoke, do_revoke)              \
 	ROW(DMABUF_IOCTL_TAKE_RACE, BUFFER, NULL, do_take_race)                \
+	ROW(DMABUF_IOCTL_SYNC_SLOT, BUFFER, NULL, do_sync_slot)                \
 	ROW(DMABUF_IOCTL_FENCE_BIND, SYNC_FILE, NULL, do_fence_bind)           \
 	ROW(DMABUF_IOCTL_FENCE_MERGE, SYNC_FILE, check_fence_merge,            \
 	    do_fence_merge)                                                    \

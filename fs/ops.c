@@ -451,6 +451,9 @@ static int make_allocation(fuse_req_t req, const char *name,
 	} else {
 		fs_fill_entry(fs, inode, e);
 		e->entry_timeout = 0;
+		/* Its SYNCs need not ask the daemon even once. */
+		fs_sync_give_allocation(fs, ctx,
+					(struct fs_file *)(uintptr_t)fi->fh);
 	}
 	pthread_mutex_unlock(&fs->lock);
 	return ret;

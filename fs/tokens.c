@@ -87,9 +87,13 @@ int fs_zc_issue(struct fs *fs, const struct fuse_ctx *ctx, struct fs_file *file,
 	struct zc_token *t;
 	bool write = tok->flags & DMABUF_TOKEN_WRITE;
 	bool backing = tok->flags & DMABUF_TOKEN_BACKING;
+	bool sync = tok->flags & DMABUF_TOKEN_SYNC;
 	struct itimerspec when = {0};
 	bool kick = false;
 	int ret;
+
+	if (sync) /* the uid's own file: any handle of its will do */
+		goto issue;
 
 	/*
 	 * ioctl_decode() refused unknown flags.  A mapping is always
@@ -116,6 +120,7 @@ int fs_zc_issue(struct fs *fs, const struct fuse_ctx *ctx, struct fs_file *file,
 	ret = backing ? 0 : dmabuf_buffer_memfd(file->inode->buf, true);
 	if (ret < 0 && ret != -EXDEV)
 		return ret;
+issue:
 	/* Expired tokens first: they no longer count against anyone. */
 	pthread_mutex_lock(&zc->lock);
 	zc_tokens_purge_locked(zc);
@@ -137,6 +142,7 @@ int fs_zc_issue(struct fs *fs, const struct fuse_ctx *ctx, struct fs_file *file,
 	}
 	t->write = write;
 	t->backing = backing;
+	t->sync = sync;
 	t->gid = ctx->gid;
 	t->tid = ctx->pid;
 	deadline_in(&t->expires, zc->ttl_ms);

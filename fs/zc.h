@@ -21,6 +21,7 @@ struct zc_token {
 	struct dmabuf_buffer *buf; /* one reference */
 	bool write;
 	bool backing; /* DMABUF_TOKEN_BACKING: binds memory, maps nothing */
+	bool sync; /* DMABUF_TOKEN_SYNC: the uid's file of SYNC slots */
 	uid_t uid;
 	gid_t gid;
 	pid_t tid; /* the thread that asked, as FUSE reports it */

@@ -21,6 +21,9 @@
  * (udmabuf.c checks and binds them); the connection then closes.  And a
  * mapping of such a buffer is answered with those runs and memfds.
  *
+ * A DMABUF_TOKEN_SYNC token is answered with the uid's file of SYNC slots
+ * (syncslots.c), read-write; the connection then closes.
+ *
  * One thread serves the socket with epoll; it never blocks on a client (all
  * sockets are non-blocking and each message is one datagram).  Nor on a
  * descriptor a client sent: each is checked to be a memfd (F_GET_SEALS,
@@ -242,6 +245,23 @@ static int redeem_backing(struct zc *zc, struct zc_conn *conn,
 	return 0;
 }
 
+/* A sync token: the uid's file of SYNC slots; the connection then ends. */
+static int redeem_sync(struct zc_conn *conn, struct fs *fs)
+{
+	struct dmabuf_redeem_reply reply = {.flags = DMABUF_TOKEN_SYNC};
+	uint64_t id;
+	int fd = fs_sync_file_fd(fs, conn->cred.uid, &id);
+
+	if (fd < 0)
+		return fd;
+	reply.ino = id;
+	fs_count(FS_TOKENS_REDEEMED);
+	reply.size = reply.map_size = fs_sync_file_size();
+	send_reply(conn->fd, &reply, fd);
+	close(fd);
+	return 0;
+}
+
 /*
  * Serve a connection's request.  Return: whether to keep the connection (a
  * live mapping, or nothing received yet); a refusal, or a backing token
@@ -269,6 +289,9 @@ static bool redeem(struct zc *zc, struct zc_conn *conn)
 	if (!ret && t->backing) {
 		ret = redeem_backing(zc, conn, t, &m);
 		why = "its memory was refused";
+	} else if (!ret && t->sync && !m.nr_fds && m.len == sizeof(m.in)) {
+		ret = redeem_sync(conn, zc->fs);
+		why = "the uid has no file of SYNC slots";
 	} else if (!ret && (m.nr_fds || m.len != sizeof(m.in))) {
 		ret = -EINVAL; /* only a backing token brings anything */
 	} else if (!ret) {

@@ -305,7 +305,10 @@ struct dmabuf_device_list {
  * struct dmabuf_backing and the memfds.  Needs an O_RDWR handle.
  */
 #define DMABUF_TOKEN_BACKING (1U << 1)
-#define DMABUF_TOKEN_VALID_FLAGS (DMABUF_TOKEN_WRITE | DMABUF_TOKEN_BACKING)
+/* The caller's uid's file of SYNC slots (DMABUF_IOCTL_SYNC_SLOT); alone. */
+#define DMABUF_TOKEN_SYNC (1U << 2)
+#define DMABUF_TOKEN_VALID_FLAGS \
+	(DMABUF_TOKEN_WRITE | DMABUF_TOKEN_BACKING | DMABUF_TOKEN_SYNC)
 
 /**
  * struct dmabuf_token - a single-use capability for the buffer's memory
@@ -404,6 +407,61 @@ struct dmabuf_redeem_reply {
 	__u64 size;
 	__u64 map_size;
 	__u64 ino;
+};
+
+/* ---- SYNC in shared memory (dmabuf-ioctl(2), DMABUF_IOCTL_SYNC_SLOT) ---- */
+
+#define DMABUF_SYNC_READ_ONE 0x00000001U /* a READ bracket in @brackets */
+#define DMABUF_SYNC_WRITE_ONE 0x00010000U /* a WRITE bracket in @brackets */
+#define DMABUF_SYNC_COUNT_MASK 0xffffU /* one direction's count */
+#define DMABUF_SYNC_COUNT_MAX 0x7fffU /* past it, brackets take the ioctl */
+
+/**
+ * struct dmabuf_sync_slot - one handle's CPU brackets, in shared memory
+ * @slow: the daemon's: non-zero while a START must take the ioctl
+ * @brackets: the client's: open brackets, READ count in bits 0-15, WRITE
+ *            count in bits 16-31
+ * @cookie: the daemon's: the grant's cookie while the slot serves that
+ *          handle, 0 when free
+ * @size: the daemon's: the buffer's size, for ranged brackets
+ * @ino: the daemon's: for a slot given with an allocation (O_CREAT in
+ *       .heaps/), the buffer's inode number, so that the allocating
+ *       process finds the slot without asking: it is one of the
+ *       DMABUF_SYNC_PROBE slots from @ino modulo the file's slots; else 0
+ * @pad: reserved
+ *
+ * Every access is atomic and sequentially consistent.  A START adds to
+ * @brackets and then reads @slow (undoing the add when it is set); the
+ * daemon sets @slow and then reads @brackets; so of a START and a device
+ * mapping racing, one always sees the other.
+ */
+struct dmabuf_sync_slot {
+	__u32 slow;
+	__u32 brackets;
+	__u64 cookie;
+	__u64 size;
+	__u64 ino;
+	__u64 pad[4];
+};
+
+#define DMABUF_SYNC_PROBE 64 /* slots an allocation's may be in */
+
+/**
+ * struct dmabuf_sync_grant - DMABUF_IOCTL_SYNC_SLOT, on a buffer handle
+ * @file: out: the id of the caller's uid's slot file (a DMABUF_TOKEN_SYNC
+ *        token is redeemed with it)
+ * @cookie: out: names this handle in the slot's @cookie
+ * @slot: out: the handle's slot in the file
+ * @nr_slots: out: slots in the file (its size / sizeof(struct
+ *            dmabuf_sync_slot))
+ * @size: out: the buffer's size
+ */
+struct dmabuf_sync_grant {
+	__u64 file;
+	__u64 cookie;
+	__u32 slot;
+	__u32 nr_slots;
+	__u64 size;
 };
 
 /* ---- explicit fences: what the compat layer's sync_file fds stand on ---- */
@@ -577,6 +635,8 @@ struct dmabuf_heap_info {
 #define DMABUF_IOCTL_REVOKE _IOWR(DMABUF_IOC_MAGIC, 0x10, struct dmabuf_revoke)
 #define DMABUF_IOCTL_TAKE_RACE \
 	_IOR(DMABUF_IOC_MAGIC, 0x11, struct dmabuf_cpu_race)
+#define DMABUF_IOCTL_SYNC_SLOT \
+	_IOR(DMABUF_IOC_MAGIC, 0x12, struct dmabuf_sync_grant)
 /* On <mount>/.sync_file handles: */
 #define DMABUF_IOCTL_FENCE_BIND \
 	_IOW(DMABUF_IOC_MAGIC, 0x0d, struct dmabuf_fence_bind)

@@ -351,10 +351,11 @@ static void note_races_locked(const struct dmabuf_attachment *att)
 	static const char *const dir_names[] = {"BIDIRECTIONAL", "TO_DEVICE",
 						"FROM_DEVICE"};
 	struct dmabuf_handle *h;
+	uint32_t dir;
 
 	TAILQ_FOREACH (h, &att->buf->handles, link) {
-		if (!h->cpu_brackets ||
-		    !fence_blocks_cpu(dma_dir_writes(att->dir), h->bracket_dir))
+		if (!handle_brackets_locked(h, &dir) ||
+		    !fence_blocks_cpu(dma_dir_writes(att->dir), dir))
 			continue;
 		if (!h->race.count++)
 			dmabuf_log(LOG_NOTICE,
@@ -405,6 +406,14 @@ static int map_locked(struct dmabuf_attachment *att, uint32_t dir)
 		buf->write_fences++;
 	else
 		buf->read_fences++;
+	/*
+	 * Brackets in shared memory: set every slot's @slow, then read their
+	 * counts.  A client adds to its count and then reads @slow, so a
+	 * START either sees @slow and waits in the daemon, or its bracket is
+	 * seen here and noted as a race -- never neither.
+	 */
+	cpu_slots_publish_locked(buf);
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
 	note_races_locked(att);
 	return 0;
 }

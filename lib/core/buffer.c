@@ -33,6 +33,7 @@
 void buffer_changed_locked(struct dmabuf_buffer *buf)
 {
 	buf->seq++;
+	cpu_slots_publish_locked(buf); /* what a START may skip changed too */
 	pthread_cond_broadcast(&buf->core->changed);
 }
 

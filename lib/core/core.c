@@ -208,28 +208,51 @@ static void put_name(FILE *f, const char *name)
  * Open CPU brackets, per handle: who, range, direction and since when, so a
  * forgotten END shows even without the sanitizer.
  */
+/*
+ * Since when @h holds brackets: its first ioctl bracket's time, or for
+ * brackets only its slot counts, when the daemon first saw them.
+ */
+static const struct timespec *brackets_since_locked(struct dmabuf_handle *h,
+						    const struct timespec *now)
+{
+	if (h->cpu_brackets)
+		return &h->bracket_since;
+	if (!h->slot_seen.tv_sec && !h->slot_seen.tv_nsec)
+		h->slot_seen = *now;
+	return &h->slot_seen;
+}
+
 static void describe_brackets_locked(FILE *f, const struct dmabuf_buffer *buf)
 {
 	static const char *const dir_names[] = {"?", "READ", "WRITE",
 						"READ|WRITE"};
-	const struct dmabuf_handle *h;
+	const struct timespec *since;
+	struct dmabuf_handle *h;
 	struct timespec now;
+	unsigned int n;
+	uint32_t dir;
 
 	clock_gettime(CLOCK_MONOTONIC, &now);
-	TAILQ_FOREACH (h, &buf->handles, link)
-		if (h->cpu_brackets)
-			fprintf(f,
-				"\tCPU bracket: %u open (%s) on [%llu, +%llu) "
-				"by uid %d pid %d for %.1f s\n",
-				h->cpu_brackets,
-				dir_names[h->bracket_dir & DMA_BUF_SYNC_RW],
-				(unsigned long long)h->bracket_off,
-				(unsigned long long)h->bracket_len,
-				(int)h->owner, (int)h->pid,
-				(double)(now.tv_sec - h->bracket_since.tv_sec) +
-					(now.tv_nsec -
-					 h->bracket_since.tv_nsec) /
-						1e9);
+	TAILQ_FOREACH (h, &buf->handles, link) {
+		n = handle_brackets_locked(h, &dir);
+		if (!n) {
+			h->slot_seen = (struct timespec){0};
+			continue;
+		}
+		since = brackets_since_locked(h, &now);
+		/* A slot's brackets carry no range: the whole buffer. */
+		fprintf(f,
+			"\tCPU bracket: %u open (%s) on [%llu, +%llu) "
+			"by uid %d pid %d for %.1f s\n",
+			n, dir_names[dir & DMA_BUF_SYNC_RW],
+			(unsigned long long)(h->cpu_brackets ? h->bracket_off
+							     : 0),
+			(unsigned long long)(h->cpu_brackets ? h->bracket_len
+							     : buf->size),
+			(int)h->owner, (int)h->pid,
+			(double)(now.tv_sec - since->tv_sec) +
+				(now.tv_nsec - since->tv_nsec) / 1e9);
+	}
 	TAILQ_FOREACH (h, &buf->handles, link)
 		if (h->race.count)
 			fprintf(f,

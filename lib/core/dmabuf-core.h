@@ -31,6 +31,8 @@
 #include <dmabuf/heap.h>
 #include <dmabuf/uapi.h>
 
+#include "cpu-rules.h" /* dmabuf_cpu_dir_valid(), the SYNC flags rule */
+
 struct dmabuf_core;
 struct dmabuf_buffer;
 struct dmabuf_handle;
@@ -54,18 +56,6 @@ struct dmabuf_core_config {
 	uint64_t system_size;
 	const char *default_heap;
 };
-
-/**
- * dmabuf_cpu_dir_valid() - is @dir a CPU direction?
- * @dir: DMA_BUF_SYNC_READ and/or DMA_BUF_SYNC_WRITE, nothing else
- *
- * The one check of the direction of SYNC, CPU-access brackets, fence export
- * and fence import: the ioctl decoder and the object model both call it.
- */
-static inline bool dmabuf_cpu_dir_valid(uint32_t dir)
-{
-	return (dir & DMA_BUF_SYNC_RW) && !(dir & ~(uint32_t)DMA_BUF_SYNC_RW);
-}
 
 /* ---- logging (log.c) ---- */
 
@@ -266,5 +256,7 @@ int dmabuf_handle_end_cpu(struct dmabuf_handle *h, uint64_t off, uint64_t len,
 int dmabuf_handle_sync(struct dmabuf_handle *h, uint64_t flags);
 void dmabuf_handle_take_race(struct dmabuf_handle *h,
 			     struct dmabuf_cpu_race *race);
+void dmabuf_handle_set_sync_slot(struct dmabuf_handle *h,
+				 struct dmabuf_sync_slot *slot);
 
 #endif /* DMABUF_CORE_H */

@@ -332,6 +332,7 @@ int dmabuf_buffer_import_fence(struct dmabuf_buffer *buf,
 		TAILQ_INSERT_TAIL(&buf->imports, new, link);
 		core->nr_imports++;
 		new = NULL;
+		cpu_slots_publish_locked(buf); /* STARTs wait for it now */
 	}
 	pthread_mutex_unlock(&core->lock);
 	free(new);

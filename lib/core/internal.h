@@ -159,9 +159,21 @@ struct dmabuf_handle {
 	uint64_t bracket_off, bracket_len; /* the first one's range */
 	struct timespec bracket_since; /* when the first was opened */
 	struct dmabuf_cpu_race race; /* device mappings that raced a bracket */
+	/*
+	 * Brackets in shared memory (cpu.c): the slot the file system gave
+	 * the handle, or NULL; its @brackets are the client's hints.  When
+	 * the daemon first saw them open, for .bufinfo's age.
+	 */
+	struct dmabuf_sync_slot *slot;
+	struct timespec slot_seen;
 	struct attachment_list attachments;
 	TAILQ_ENTRY(dmabuf_handle) link;
 };
+
+/* cpu.c: brackets in shared memory */
+void cpu_slots_publish_locked(struct dmabuf_buffer *buf);
+unsigned int handle_brackets_locked(const struct dmabuf_handle *h,
+				    uint32_t *dir);
 
 TAILQ_HEAD(handle_list, dmabuf_handle);
 

@@ -4,7 +4,9 @@
  *
  * Each input is a program: bytes decode into a sequence of operations
  * (export, open, release, attach, detach, map, get_sg, unmap, begin/end CPU
- * access, sync, name, link/unlink, CPU-map references, device add/remove)
+ * access, sync, name, link/unlink, CPU-map references, device add/remove,
+ * SYNC slots given and taken back, their bytes scribbled as a hostile
+ * client would)
  * on a fresh core, with random arguments.  ASan and UBSan catch memory and
  * arithmetic errors; at the end everything is released and every heap must
  * account zero bytes in use, so a leaked or double-freed placement shows.
@@ -32,6 +34,7 @@ struct state {
 	struct dmabuf_handle *handles[SLOTS];
 	unsigned int cpu_maps[SLOTS];
 	bool linked[SLOTS];
+	struct dmabuf_sync_slot sync[SLOTS]; /* handle i's, in shared memory */
 };
 
 static void check_ret(int ret)
@@ -185,6 +188,28 @@ static void op_cpu(struct state *s, struct input *in, unsigned int op)
 		check_ret(dmabuf_handle_sync(h, take(in, 8)));
 }
 
+/* A handle's SYNC slot: given, taken back, or scribbled by its client. */
+static void op_slot(struct state *s, struct input *in)
+{
+	unsigned int i = (unsigned int)take(in, 1) % SLOTS;
+	struct dmabuf_handle *h = s->handles[i];
+	uint64_t junk = take(in, 8);
+
+	if (!h)
+		return;
+	switch (take(in, 1) % 3) {
+	case 0:
+		dmabuf_handle_set_sync_slot(h, &s->sync[i]);
+		break;
+	case 1:
+		dmabuf_handle_set_sync_slot(h, NULL);
+		break;
+	default:
+		memcpy(&s->sync[i], &junk, sizeof(junk));
+		s->sync[i].brackets = (uint32_t)(junk >> 17);
+	}
+}
+
 static void teardown(struct state *s)
 {
 	struct dmabuf_heap_stats st;
@@ -238,6 +263,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			op_cpu(&s, &in, op - 8);
 		else if (op == 11)
 			op_device(&s, &in);
+		else if (op == 12)
+			op_slot(&s, &in);
 		else
 			op_buffer_misc(&s, &in);
 	}

@@ -243,3 +243,57 @@ Test(cpu, heap_begin_failure_reported_end_still_succeeds)
 	dmabuf_handle_release(h);
 	dmabuf_buffer_put(buf);
 }
+
+/*
+ * Brackets in shared memory, the daemon's side: @slow follows what a START
+ * would wait for, the slot's counts are the handle's brackets for race
+ * notes and .bufinfo, and lies in the counts are taken as hints only.
+ */
+Test(cpu, a_sync_slot_says_when_a_start_may_skip_the_daemon)
+{
+	struct dmabuf_buffer *buf = export_buf("system", MiB);
+	struct dmabuf_handle *cpu = open_buf(buf), *dev = open_buf(buf);
+	uint64_t gpu = attach(dev, "gpu0"), ino = dmabuf_buffer_ino(buf);
+	struct dmabuf_sync_slot slot = {.slow = 7};
+	struct dmabuf_cpu_race race;
+	char *text = NULL;
+	size_t len;
+
+	dmabuf_handle_set_sync_slot(cpu, &slot);
+	cr_assert_eq(slot.slow, 1, "not placed yet: the ioctl places it");
+	cr_assert_eq(dmabuf_handle_sync(cpu, DMA_BUF_SYNC_START |
+						     DMA_BUF_SYNC_WRITE),
+		     0);
+	cr_assert_eq(slot.slow, 0, "placed, nothing to wait for");
+	cr_assert_eq(
+		dmabuf_handle_sync(cpu, DMA_BUF_SYNC_END | DMA_BUF_SYNC_WRITE),
+		0);
+
+	slot.brackets = DMABUF_SYNC_WRITE_ONE; /* a START in shared memory */
+	cr_assert_eq(dmabuf_core_bufinfo(core, &ino, 1, &text, &len), 0);
+	cr_assert_not_null(strstr(text, "CPU bracket: 1 open (WRITE) on [0, "
+					"+1048576)"),
+			   "%s", text);
+	free(text);
+	map(dev, gpu, DMABUF_DIR_TO_DEVICE);
+	cr_assert_eq(slot.slow, 1, "a device mapping sends STARTs back");
+	dmabuf_handle_take_race(cpu, &race);
+	cr_assert_eq(race.count, 1, "and the slot's WRITE bracket raced it");
+	cr_assert_eq(dmabuf_handle_unmap(dev, gpu), 0);
+	cr_assert_eq(slot.slow, 0, "unmapped: free again");
+
+	slot.brackets = 0xffffffffU; /* a lie: taken as a hint, capped */
+	cr_assert_eq(dmabuf_core_bufinfo(core, &ino, 1, &text, &len), 0);
+	cr_assert_not_null(strstr(text, "CPU bracket: 32767 open (READ|WRITE)"),
+			   "%s", text);
+	free(text);
+
+	dmabuf_handle_set_sync_slot(cpu, NULL);
+	cr_assert_eq(slot.slow, 1, "taken back: the ioctl again");
+	map(dev, gpu, DMABUF_DIR_FROM_DEVICE);
+	dmabuf_handle_take_race(cpu, &race);
+	cr_assert_eq(race.count, 0, "a slot taken back counts no more");
+	dmabuf_handle_release(dev);
+	dmabuf_handle_release(cpu);
+	dmabuf_buffer_put(buf);
+}
