@@ -70,7 +70,8 @@ CORE_LIB := $(B)/lib/libdmabufcore.a
 
 LIB_SRCS := lib/libdmabuf/dmabuf.c lib/libdmabuf/channel.c \
 	lib/libdmabuf/text.c lib/libdmabuf/fdmsg.c lib/libdmabuf/sanitizer.c lib/libdmabuf/san-fault.c \
-	lib/libdmabuf/san-table.c lib/libdmabuf/san-report.c
+	lib/libdmabuf/san-table.c lib/libdmabuf/san-report.c \
+	lib/libdmabuf/fastsync.c
 LIB_OBJS := $(LIB_SRCS:%.c=$(B)/%.o)
 LIB_A := $(B)/lib/libdmabuf.a
 SONAME := libdmabuf.so.0

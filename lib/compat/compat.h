@@ -39,6 +39,7 @@ const char *compat_mount(void);
 enum compat_kind compat_kind_of(dev_t dev, ino_t ino, mode_t mode);
 enum compat_kind compat_fd_kind(int fd, struct stat *st);
 bool compat_ours(int fd, char *node, size_t len);
+int compat_opened(int fd);
 mode_t compat_kernel_mode(dev_t dev, ino_t ino, mode_t mode, bool of_fd);
 ssize_t compat_proc_readlink(const char *path, char *buf, size_t len,
 			     bool *handled);

@@ -43,6 +43,9 @@
 #include <unistd.h>
 
 #include <dmabuf/dmabuf.h>
+#include <linux/close_range.h>
+
+#include "../libdmabuf/private.h"
 
 #include "compat.h"
 
@@ -509,4 +512,89 @@ int posix_fallocate64(int fd, off64_t off, off64_t len)
 {
 	return dma_buf_file(fd) ? ENODEV
 				: REAL(posix_fallocate64)(fd, off, len);
+}
+
+/* ---- fd numbers: the SYNC fast path's table kept true ---- */
+
+/*
+ * libdmabuf's shared-memory SYNC (fastsync.c) knows a buffer fd by its
+ * number, so every call that closes or replaces a number says so here.
+ * What goes around libc (a raw close syscall, fclose(3) of an fdopen'ed
+ * buffer fd) is not seen: dmabuf-compat(7) LIMITS.
+ */
+static bool is_our_buffer(int fd, dev_t *dev)
+{
+	struct stat st;
+
+	if (compat_fd_kind(fd, &st) != COMPAT_BUFFER)
+		return false;
+	*dev = st.st_dev;
+	return true;
+}
+
+__attribute__((constructor)) static void track_fds(void)
+{
+	dmabuf_fastsync_track(is_our_buffer);
+}
+
+static void forget(int fd)
+{
+	if (fd >= 0)
+		dmabuf_fastsync_forget((unsigned int)fd, (unsigned int)fd);
+}
+
+/**
+ * compat_opened() - @fd was just opened: whatever its number was is gone
+ * @fd: what the open returned
+ *
+ * Return: @fd.
+ */
+int compat_opened(int fd)
+{
+	forget(fd);
+	return fd;
+}
+
+/* A bracket open when a buffer's last fd closes is a leak. */
+int close(int fd)
+{
+	if (dmabuf_sanitizer_enabled())
+		dmabuf_sanitizer_closing(fd);
+	forget(fd);
+	return REAL(close)(fd);
+}
+
+int dup2(int fd, int to)
+{
+	int ret = REAL(dup2)(fd, to);
+
+	if (ret >= 0 && to != fd)
+		forget(to);
+	return ret;
+}
+
+int dup3(int fd, int to, int flags)
+{
+	int ret = REAL(dup3)(fd, to, flags);
+
+	if (ret >= 0)
+		forget(to);
+	return ret;
+}
+
+int close_range(unsigned int lo, unsigned int hi, int flags)
+{
+	int ret = REAL(close_range)(lo, hi, flags);
+
+	/* CLOSE_RANGE_CLOEXEC closes nothing now; exec starts afresh. */
+	if (ret == 0 && !(flags & CLOSE_RANGE_CLOEXEC) && lo <= hi)
+		dmabuf_fastsync_forget(lo, hi);
+	return ret;
+}
+
+void closefrom(int lo)
+{
+	REAL(closefrom)(lo);
+	if (lo >= 0)
+		dmabuf_fastsync_forget((unsigned int)lo, ~0U);
 }

@@ -152,13 +152,13 @@ const char *compat_redirect(const char *path, char *buf, size_t len)
 		compat_redirect(path, redirect_buf_, sizeof(redirect_buf_))
 
 /* /proc/self/fd/N and /proc/self/fdinfo/N of our fds: fds.c answers. */
-#define PROC_OPEN(path, flags)                                        \
-	do {                                                          \
-		bool proc_;                                           \
-		int proc_fd_ = compat_proc_open(path, flags, &proc_); \
-		if (proc_)                                            \
-			return proc_fd_ < 0 ? compat_fail(-proc_fd_)  \
-					    : proc_fd_;               \
+#define PROC_OPEN(path, flags)                                         \
+	do {                                                           \
+		bool proc_;                                            \
+		int proc_fd_ = compat_proc_open(path, flags, &proc_);  \
+		if (proc_)                                             \
+			return proc_fd_ < 0 ? compat_fail(-proc_fd_)   \
+					    : compat_opened(proc_fd_); \
 	} while (0)
 
 /* open(2) and friends take a mode only with O_CREAT or O_TMPFILE. */
@@ -176,7 +176,7 @@ int open(const char *path, int flags, ...)
 	MODE_ARG(flags);
 	PROC_OPEN(path, flags);
 	REDIRECT(path);
-	return REAL(open)(redirected_, flags, mode);
+	return compat_opened(REAL(open)(redirected_, flags, mode));
 }
 
 int open64(const char *path, int flags, ...)
@@ -184,7 +184,7 @@ int open64(const char *path, int flags, ...)
 	MODE_ARG(flags);
 	PROC_OPEN(path, flags);
 	REDIRECT(path);
-	return REAL(open64)(redirected_, flags, mode);
+	return compat_opened(REAL(open64)(redirected_, flags, mode));
 }
 
 int openat(int dirfd, const char *path, int flags, ...)
@@ -192,7 +192,7 @@ int openat(int dirfd, const char *path, int flags, ...)
 	MODE_ARG(flags);
 	PROC_OPEN(path, flags);
 	REDIRECT(path);
-	return REAL(openat)(dirfd, redirected_, flags, mode);
+	return compat_opened(REAL(openat)(dirfd, redirected_, flags, mode));
 }
 
 int openat64(int dirfd, const char *path, int flags, ...)
@@ -200,7 +200,7 @@ int openat64(int dirfd, const char *path, int flags, ...)
 	MODE_ARG(flags);
 	PROC_OPEN(path, flags);
 	REDIRECT(path);
-	return REAL(openat64)(dirfd, redirected_, flags, mode);
+	return compat_opened(REAL(openat64)(dirfd, redirected_, flags, mode));
 }
 
 /* _FORTIFY_SOURCE's checked entry points. */

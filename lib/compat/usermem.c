@@ -145,11 +145,3 @@ ssize_t recvmsg(int fd, struct msghdr *msg, int flags)
 			     "recvmsg");
 	return REAL(recvmsg)(fd, msg, flags);
 }
-
-/* A bracket open when a buffer's last fd closes is a leak. */
-int close(int fd)
-{
-	if (dmabuf_sanitizer_enabled())
-		dmabuf_sanitizer_closing(fd);
-	return REAL(close)(fd);
-}

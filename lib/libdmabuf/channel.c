@@ -44,6 +44,8 @@
  * @sock: the side-channel connection: the mapping's reference on the buffer
  * @brackets: open begin/end brackets taken through this mapping
  * @writable: mapped with PROT_WRITE
+ * @fast: @fd's SYNC slot, asked at the first bracket (fastsync.c)
+ * @fast_asked: it was
  */
 struct dmabuf_mapping {
 	void *addr;
@@ -53,6 +55,8 @@ struct dmabuf_mapping {
 	int sock;
 	unsigned int brackets;
 	bool writable;
+	struct dmabuf_fastsync_ref fast;
+	bool fast_asked;
 };
 
 /* ---- zero-copy ---- */
@@ -187,9 +191,9 @@ static int present(const struct dmabuf_token *tok, const void *msg, size_t len,
 }
 
 /* Get @fd's memory: token by ioctl, redeemed on the side channel. */
-static int redeem(int fd, bool write, int *sock, struct memory *mem)
+static int redeem(int fd, uint32_t flags, int *sock, struct memory *mem)
 {
-	struct dmabuf_token tok = {.flags = write ? DMABUF_TOKEN_WRITE : 0};
+	struct dmabuf_token tok = {.flags = flags};
 	struct dmabuf_redeem req = {.version = DMABUF_REDEEM_VERSION};
 	int ret = xioctl(fd, DMABUF_IOCTL_GET_TOKEN, &tok);
 
@@ -277,7 +281,8 @@ void *dmabuf_map_memory(int fd, void *addr, size_t len, int prot, int flags,
 {
 	static __thread struct memory mem;
 	void *p = MAP_FAILED;
-	int sock, ret = redeem(fd, prot & PROT_WRITE, &sock, &mem);
+	int sock, ret = redeem(fd, prot & PROT_WRITE ? DMABUF_TOKEN_WRITE : 0,
+			       &sock, &mem);
 
 	if (ret) {
 		errno = -ret;
@@ -289,6 +294,31 @@ void *dmabuf_map_memory(int fd, void *addr, size_t len, int prot, int flags,
 	sys_close(sock);
 	errno = ret;
 	return p;
+}
+
+/**
+ * dmabuf_channel_sync_file() - the caller's uid's file of SYNC slots
+ * @fd: a buffer fd of the mount (any handle the uid holds)
+ * @id: out: the file's id
+ * @size: out: its size
+ *
+ * Return: the file's descriptor (read-write, close-on-exec) or -errno.
+ */
+int dmabuf_channel_sync_file(int fd, uint64_t *id, uint64_t *size)
+{
+	static __thread struct memory mem;
+	int sock, ret = redeem(fd, DMABUF_TOKEN_SYNC, &sock, &mem);
+
+	if (ret)
+		return ret;
+	sys_close(sock);
+	if (mem.reply.flags & DMABUF_REPLY_RANGES) {
+		memory_close(&mem);
+		return -EPROTO;
+	}
+	*id = mem.reply.ino;
+	*size = mem.reply.map_size;
+	return mem.fds[--mem.nr_fds];
 }
 
 /* Index of memfd @fd among @fds, adding it if new; -E2BIG past the limit. */
@@ -385,7 +415,9 @@ int dmabuf_mmap(int fd, int prot, struct dmabuf_mapping **mapping)
 		ret = -errno;
 		goto err_free;
 	}
-	ret = redeem(fd, prot & PROT_WRITE, &m->sock, &mem);
+	dmabuf_fastsync_forget((unsigned int)m->fd, (unsigned int)m->fd);
+	ret = redeem(fd, prot & PROT_WRITE ? DMABUF_TOKEN_WRITE : 0, &m->sock,
+		     &mem);
 	if (ret)
 		goto err_fd;
 	m->addr =
@@ -434,12 +466,20 @@ uint64_t dmabuf_mapping_size(const struct dmabuf_mapping *m)
 int dmabuf_mapping_begin(struct dmabuf_mapping *m, uint64_t offset,
 			 uint64_t length, uint32_t dir)
 {
+	struct stat st;
 	int ret;
 
 	if ((dir & DMABUF_CPU_WRITE) && !m->writable)
 		return -EACCES;
-	ret = cpu_access(m->fd, DMABUF_IOCTL_BEGIN_CPU_ACCESS, offset, length,
-			 dir);
+	if (!m->fast_asked) {
+		m->fast_asked = true;
+		if (!sys_fstat(m->fd, &st)) /* else the ioctl, always */
+			dmabuf_fastsync_ref_get(m->fd, st.st_dev, &m->fast);
+	}
+	ret = dmabuf_fastsync_ref_cpu(&m->fast, false, offset, length, dir);
+	if (ret > 0)
+		ret = cpu_access(m->fd, DMABUF_IOCTL_BEGIN_CPU_ACCESS, offset,
+				 length, dir);
 	if (!ret)
 		m->brackets++;
 	return ret;
@@ -457,9 +497,11 @@ int dmabuf_mapping_begin(struct dmabuf_mapping *m, uint64_t offset,
 int dmabuf_mapping_end(struct dmabuf_mapping *m, uint64_t offset,
 		       uint64_t length, uint32_t dir)
 {
-	int ret = cpu_access(m->fd, DMABUF_IOCTL_END_CPU_ACCESS, offset, length,
-			     dir);
+	int ret = dmabuf_fastsync_ref_cpu(&m->fast, true, offset, length, dir);
 
+	if (ret > 0)
+		ret = cpu_access(m->fd, DMABUF_IOCTL_END_CPU_ACCESS, offset,
+				 length, dir);
 	if (!ret && m->brackets)
 		m->brackets--;
 	return ret;

@@ -505,8 +505,9 @@ int dmabuf_end_cpu_access(int fd, uint64_t offset, uint64_t length,
 int dmabuf_sync(int fd, uint64_t flags)
 {
 	struct dma_buf_sync s = {.flags = flags};
+	int ret = dmabuf_fastsync_sync(fd, flags);
 
-	return xioctl(fd, DMA_BUF_IOCTL_SYNC, &s);
+	return ret <= 0 ? ret : xioctl(fd, DMA_BUF_IOCTL_SYNC, &s);
 }
 
 /**

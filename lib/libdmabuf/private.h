@@ -28,7 +28,7 @@
 
 #include "sanitizer.h"
 
-#define sys_open(...) REAL(open)(__VA_ARGS__)
+#define sys_open(...) sys_opened(REAL(open)(__VA_ARGS__))
 #define sys_fstat(...) REAL(fstat)(__VA_ARGS__)
 #define sys_ftruncate(...) REAL(ftruncate)(__VA_ARGS__)
 #define sys_ioctl(...) REAL(ioctl)(__VA_ARGS__)
@@ -37,11 +37,49 @@
 #define sys_sendmsg(...) REAL(sendmsg)(__VA_ARGS__)
 #define sys_recvmsg(...) REAL(recvmsg)(__VA_ARGS__)
 
-/* close(2), and the sanitizer told, as the layer's close() would. */
+/* fastsync.c: SYNC in shared memory (default visibility: see there) */
+
+/**
+ * struct dmabuf_fastsync_ref - a handle's slot, held with its fd
+ * @slot: the slot in this process's mapping of its file; NULL: the ioctl
+ * @cookie: the grant's
+ * @size: the buffer's size
+ * @file: index of the mapped file
+ * @index: the slot's index in it
+ */
+struct dmabuf_fastsync_ref {
+	struct dmabuf_sync_slot *slot;
+	uint64_t cookie;
+	uint64_t size;
+	unsigned int file;
+	unsigned int index;
+};
+
+int dmabuf_fastsync_ref_get(int fd, dev_t dev, struct dmabuf_fastsync_ref *ref);
+int dmabuf_fastsync_ref_cpu(struct dmabuf_fastsync_ref *ref, bool end,
+			    uint64_t off, uint64_t len, uint32_t dir);
+int dmabuf_fastsync_sync(int fd, uint64_t flags);
+int dmabuf_fastsync_cpu(int fd, bool end, uint64_t off, uint64_t len,
+			uint32_t dir);
+void dmabuf_fastsync_forget(unsigned int lo, unsigned int hi);
+void dmabuf_fastsync_track(bool (*is_buffer)(int fd, dev_t *dev));
+void dmabuf_fastsync_adopt(int fd, dev_t dev, uint64_t ino);
+
+/* An fd libdmabuf opened: what its number meant before is gone. */
+static inline int sys_opened(int fd)
+{
+	if (fd >= 0)
+		dmabuf_fastsync_forget((unsigned int)fd, (unsigned int)fd);
+	return fd;
+}
+
+/* close(2), and the sanitizer and the fd table told, as the layer's would. */
 static inline int sys_close(int fd)
 {
 	if (dmabuf_sanitizer_enabled())
 		dmabuf_sanitizer_closing(fd);
+	if (fd >= 0)
+		dmabuf_fastsync_forget((unsigned int)fd, (unsigned int)fd);
 	return REAL(close)(fd);
 }
 
@@ -68,14 +106,19 @@ static inline int copy_name(char dst[DMABUF_NAME_LEN], const char *src)
 	return 0;
 }
 
-/* BEGIN_CPU_ACCESS or END_CPU_ACCESS of [@offset, @offset + @length). */
+/*
+ * BEGIN_CPU_ACCESS or END_CPU_ACCESS of [@offset, @offset + @length): in
+ * shared memory when it can (fastsync.c), else the ioctl.
+ */
 static inline int cpu_access(int fd, unsigned long cmd, uint64_t offset,
 			     uint64_t length, uint32_t dir)
 {
 	struct dmabuf_cpu_access c = {
 		.offset = offset, .length = length, .flags = dir};
+	int ret = dmabuf_fastsync_cpu(fd, cmd == DMABUF_IOCTL_END_CPU_ACCESS,
+				      offset, length, dir);
 
-	return xioctl(fd, cmd, &c);
+	return ret <= 0 ? ret : xioctl(fd, cmd, &c);
 }
 
 /* dmabuf.c */
@@ -84,9 +127,11 @@ dmabuf_export_mode(const char *mount, const char *name, const char *heap,
 		   uint64_t size, const char *debug_name, unsigned int flags,
 		   int accmode);
 
-/* channel.c: the side channel, for dmabuf_export_memfds() */
+/* channel.c: the side channel, for dmabuf_export_memfds() and fastsync.c */
 __attribute__((visibility("hidden"))) int
 dmabuf_channel_bind_runs(int fd, const struct dmabuf_memfd_run *runs,
 			 unsigned int count);
+__attribute__((visibility("hidden"))) int
+dmabuf_channel_sync_file(int fd, uint64_t *id, uint64_t *size);
 
 #endif /* DMABUF_LIBDMABUF_PRIVATE_H */
