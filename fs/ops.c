@@ -388,7 +388,9 @@ err_inode:
 }
 
 /*
- * "HEAP@SIZE" (HEAP empty: the mount's default heap): the size, and the
+ * "HEAP@SIZE" (HEAP empty: the mount's default heap), perhaps followed by
+ * ",TAG" that names nothing (a caller makes each name new, so that no
+ * dentry of an earlier allocation is looked up twice): the size, and the
  * heap's name in @heap.  -EPERM for a name of another form, as for any
  * other file made in .heaps/.
  */
@@ -403,7 +405,7 @@ static int parse_allocation(const char *name, char heap[DMABUF_NAME_LEN],
 		return -EPERM;
 	errno = 0;
 	*size = strtoull(at + 1, &end, 10);
-	if (*end || errno)
+	if ((*end && (*end != ',' || !end[1])) || errno)
 		return -EINVAL;
 	memcpy(heap, name, (size_t)(at - name));
 	heap[at - name] = '\0';

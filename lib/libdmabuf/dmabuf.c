@@ -173,14 +173,17 @@ static int finish_export(struct new_buffer *nb, int accmode)
 static int allocate(const char *mount, const char *heap, uint64_t size,
 		    int accmode)
 {
+	static unsigned long serial;
 	char path[4096];
 	int fd;
 
 	if (!mount)
 		mount = dmabuf_mount_path();
-	if (snprintf(path, sizeof(path), "%s/.heaps/%s@%llu", mount,
-		     heap ? heap : "",
-		     (unsigned long long)size) >= (int)sizeof(path))
+	/* A new name each time: no lookup finds an earlier one's dentry. */
+	if (snprintf(path, sizeof(path), "%s/.heaps/%s@%llu,%d.%lu", mount,
+		     heap ? heap : "", (unsigned long long)size, (int)getpid(),
+		     __atomic_add_fetch(&serial, 1, __ATOMIC_RELAXED)) >=
+	    (int)sizeof(path))
 		return -EINVAL;
 	fd = sys_open(path, accmode | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 	return fd < 0 ? -errno : fd;

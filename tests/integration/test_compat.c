@@ -186,7 +186,7 @@ Test(compat, an_allocation_is_one_create_in_heaps)
 {
 	unsigned long long before = stat_of("requests");
 	struct stat a, b;
-	int fd = allocate("system@8192", O_RDWR), again, dflt;
+	int fd = allocate("system@8192", O_RDWR), again, dflt, tagged;
 
 	cr_assert_geq(fd, 0);
 	cr_assert_eq(fstat(fd, &a), 0);
@@ -208,10 +208,14 @@ Test(compat, an_allocation_is_one_create_in_heaps)
 	cr_assert_eq(allocate("nosuch@4096", O_RDWR), -ENODEV);
 	cr_assert_eq(allocate("system@0", O_RDWR), -EINVAL);
 	cr_assert_eq(allocate("system@12x", O_RDWR), -EINVAL);
+	cr_assert_eq(allocate("system@4096,", O_RDWR), -EINVAL, "empty tag");
+	tagged = allocate("system@4096,tag.1", O_RDWR);
+	cr_assert_geq(tagged, 0, "a tag names nothing: %s", strerror(-tagged));
+	close(tagged);
 	cr_assert_eq(allocate("system", O_RDWR), -EEXIST, "a heap's own node");
 	cr_assert_eq(allocate("frame0", O_RDWR), -EPERM, "no other files");
 	cr_assert_eq(allocate("system@99999999999999", O_RDWR), -EFBIG);
-	cr_assert_lt(stat_of("requests") - before, 40,
+	cr_assert_lt(stat_of("requests") - before, 48,
 		     "a handful of requests each");
 	close(fd);
 	close(again);
