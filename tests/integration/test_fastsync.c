@@ -385,7 +385,7 @@ static void *slot_file(size_t *len)
  * As uid nobody: take slots, then keep writing random bytes over the whole
  * file of slots until told to stop.  Exits 0 if it could.
  */
-static void scribbler(int go_fd)
+static void scribbler(int go_fd, uint64_t roots_file)
 {
 	struct dmabuf_mapping *m;
 	struct dmabuf_sync_grant g;
@@ -402,7 +402,8 @@ static void scribbler(int go_fd)
 		_exit(11);
 	/* root's buffer, as a reader: its grant is nobody's own file */
 	i = open(at("frame"), O_RDONLY);
-	if (i < 0 || ioctl(i, DMABUF_IOCTL_SYNC_SLOT, &g))
+	if (i < 0 || ioctl(i, DMABUF_IOCTL_SYNC_SLOT, &g) ||
+	    g.file == roots_file)
 		_exit(12);
 	file = slot_file(&len);
 	if (!file || len < 4096)
@@ -422,6 +423,7 @@ static void scribbler(int go_fd)
 
 Test(fastsync, a_uid_scribbling_its_slots_misleads_no_one_else)
 {
+	struct dmabuf_sync_grant g;
 	struct dmabuf_mapping *m;
 	struct dmabuf_cpu_race r;
 	char needle[128], c;
@@ -433,16 +435,17 @@ Test(fastsync, a_uid_scribbling_its_slots_misleads_no_one_else)
 	fd = new_buffer("frame", "system", 65536, 0);
 	cr_assert_eq(fchmod(fd, 0644), 0);
 	close(fd);
+	fd = open(at("frame"), O_RDWR);
+	cr_assert_eq(ioctl(fd, DMABUF_IOCTL_SYNC_SLOT, &g), 0);
 	cr_assert_eq(pipe(p), 0);
 	pid = fork();
 	cr_assert_geq(pid, 0);
 	if (pid == 0)
-		scribbler(p[1]);
+		scribbler(p[1], g.file); /* its file is not root's */
 	close(p[1]);
 	cr_assert_eq(read(p[0], &c, 1), 1, "the scribbler started");
 	close(p[0]);
 
-	fd = open(at("frame"), O_RDWR);
 	dev = open(at("frame"), O_RDWR);
 	m = mapped(fd);
 	att = do_attach(dev, "gpu0");

@@ -111,7 +111,12 @@ Test(decode, field_checks)
 	OK(DMABUF_IOCTL_GET_TOKEN, IOCTL_TARGET_BUFFER, t);
 	t.flags = DMABUF_TOKEN_BACKING;
 	OK(DMABUF_IOCTL_GET_TOKEN, IOCTL_TARGET_BUFFER, t);
-	t.flags = 4;
+	t.flags = DMABUF_TOKEN_SYNC;
+	OK(DMABUF_IOCTL_GET_TOKEN, IOCTL_TARGET_BUFFER, t);
+	t.flags = DMABUF_TOKEN_SYNC | DMABUF_TOKEN_WRITE;
+	BAD(DMABUF_IOCTL_GET_TOKEN, IOCTL_TARGET_BUFFER, t);
+	cr_assert_str_eq(why, "DMABUF_TOKEN_SYNC goes alone");
+	t.flags = 8;
 	BAD(DMABUF_IOCTL_GET_TOKEN, IOCTL_TARGET_BUFFER, t);
 	cr_assert_str_eq(why, "unknown token flags");
 }
