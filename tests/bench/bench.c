@@ -1008,7 +1008,7 @@ static void bench_fast_compat(const char *build)
 	record("SYNC pair under run, sync_fast=off", v[0], v[1], "ns",
 	       v[0] / v[1], 0, 0, "report");
 	bench_fast_frames(build, 8 * MiB, 20, 0.95);
-	bench_fast_frames(build, 256 * MiB, 8, 0.97);
+	bench_fast_frames(build, 256 * MiB, 16, 0.97);
 }
 
 /* ---- output ---- */
