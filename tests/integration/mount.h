@@ -60,6 +60,26 @@ static inline const char *build_path(const char *rel)
 	return path;
 }
 
+/* dmabufctl's path, in a buffer of its own (build_path() has one). */
+static inline const char *ctl_path(void)
+{
+	static char path[PATH_MAX * 2];
+
+	snprintf(path, sizeof(path), "%s", build_path("tools/dmabufctl"));
+	return path;
+}
+
+/* A program of tests/compat, in a buffer of its own as well. */
+static inline const char *compat_prog(const char *name)
+{
+	static char path[PATH_MAX * 2];
+	char rel[64];
+
+	snprintf(rel, sizeof(rel), "tests/compat/%s", name);
+	snprintf(path, sizeof(path), "%s", build_path(rel));
+	return path;
+}
+
 static inline bool is_mounted(const char *mp)
 {
 	char line[PATH_MAX * 2], needle[4 * PATH_MAX + 3];

@@ -13,30 +13,12 @@
 
 TestSuite(compat, .init = mount_default, .fini = unmount_all, .timeout = 120);
 
-static const char *ctl(void)
-{
-	static char path[PATH_MAX * 2];
-
-	snprintf(path, sizeof(path), "%s", build_path("tools/dmabufctl"));
-	return path;
-}
-
-static const char *prog(const char *name)
-{
-	static char path[PATH_MAX * 2];
-	char rel[64];
-
-	snprintf(rel, sizeof(rel), "tests/compat/%s", name);
-	snprintf(path, sizeof(path), "%s", build_path(rel));
-	return path;
-}
-
 /* Run @name under the layer; its exit status; its output in the log. */
 static int run_compat(const char *name)
 {
 	return sh("%s -m $MNT run %s >%s/%s.out 2>&1; rc=$?; "
 		  "[ $rc = 0 ] || cat %s/%s.out; exit $rc",
-		  ctl(), prog(name), M.dir, name, M.dir, name);
+		  ctl_path(), compat_prog(name), M.dir, name, M.dir, name);
 }
 
 Test(compat, heap_client_passes_every_check)
@@ -79,8 +61,8 @@ Test(compat, killed_program_leaves_nothing)
 	if (pid == 0) {
 		dup2(out[1], 1);
 		setenv("DMABUF_MOUNT", M.mp, 1);
-		execl(ctl(), "dmabufctl", "run", "--", prog("heap_client"),
-		      "--hold", (char *)NULL);
+		execl(ctl_path(), "dmabufctl", "run", "--",
+		      compat_prog("heap_client"), "--hold", (char *)NULL);
 		_exit(127);
 	}
 	close(out[1]);
@@ -89,11 +71,11 @@ Test(compat, killed_program_leaves_nothing)
 		  "the program allocated and mapped: %s", line);
 	cr_assert_eq(sh("grep -q '^04194304.*system' $MNT/.bufinfo"), 0,
 		     "its buffer shows in .bufinfo");
-	cr_assert_eq(sh("%s -m $MNT who | grep -q heap_client", ctl()), 0,
+	cr_assert_eq(sh("%s -m $MNT who | grep -q heap_client", ctl_path()), 0,
 		     "and in dmabufctl who");
 	cr_assert_eq(sh("%s -m $MNT ls | grep -q '^(anonymous) .* 4.0M "
 			"system'",
-			ctl()),
+			ctl_path()),
 		     0, "and in dmabufctl ls");
 	kill(pid, SIGKILL);
 	waitpid(pid, NULL, 0);
@@ -115,7 +97,7 @@ Test(compat, ls_shows_the_device_nodes_as_the_kernel)
 {
 	cr_assert_eq(sh("%s -m $MNT run -- ls -l /dev/dma_heap/ /dev/udmabuf "
 			">$MNT/../ls.out 2>$MNT/../ls.err",
-			ctl()),
+			ctl_path()),
 		     0, "ls -l lists them");
 	cr_assert_eq(sh("test ! -s $MNT/../ls.err"), 0,
 		     "with nothing on stderr: %s", slurp_beside("ls.err"));
@@ -127,22 +109,24 @@ Test(compat, ls_shows_the_device_nodes_as_the_kernel)
 
 Test(compat, run_reports_like_a_launcher)
 {
-	cr_assert_eq(sh("%s -m $MNT run -- sh -c 'exit 7'", ctl()), 7,
+	cr_assert_eq(sh("%s -m $MNT run -- sh -c 'exit 7'", ctl_path()), 7,
 		     "the program's exit status is run's");
-	cr_assert_eq(sh("%s -m $MNT run 2>/dev/null", ctl()), 2, "no program");
-	cr_assert_eq(sh("%s -m $MNT run /no/such 2>/dev/null", ctl()), 127);
+	cr_assert_eq(sh("%s -m $MNT run 2>/dev/null", ctl_path()), 2,
+		     "no program");
+	cr_assert_eq(sh("%s -m $MNT run /no/such 2>/dev/null", ctl_path()),
+		     127);
 	cr_assert_eq(sh("%s -m /tmp run true 2>&1 | grep -q 'not a dmabuffs "
 			"mount'",
-			ctl()),
+			ctl_path()),
 		     0);
 	cr_assert_eq(sh("%s -m $MNT run -- sh -c 'test -d /dev/dma_heap && "
 			"ls /dev/dma_heap | grep -qx cma && "
 			"sh -c \"test -e /dev/udmabuf\"'",
-			ctl()),
+			ctl_path()),
 		     0, "children and exec'd programs see the paths too");
 	cr_assert_eq(sh("%s -m $MNT run %s 2>&1 >/dev/null | grep -q "
 			"'statically linked'",
-			ctl(), prog("heap_client-static")),
+			ctl_path(), compat_prog("heap_client-static")),
 		     0, "a static program gets a clear message");
 }
 
@@ -240,14 +224,14 @@ Test(compat, kernel_selftests)
 	if (access(kselftest("dmabuf-heap"), X_OK))
 		cr_skip_test("no kernel selftests built: run "
 			     "../shared/tools/kernel-selftests");
-	cr_assert_eq(sh("%s -m $MNT run %s </dev/null >%s/heap.tap 2>&1", ctl(),
-			kselftest("dmabuf-heap"), M.dir),
+	cr_assert_eq(sh("%s -m $MNT run %s </dev/null >%s/heap.tap 2>&1",
+			ctl_path(), kselftest("dmabuf-heap"), M.dir),
 		     0);
 	cr_assert_eq(sh("grep -q 'fail:0 ' %s/heap.tap && ! grep -q '^not ok' "
 			"%s/heap.tap",
 			M.dir, M.dir),
 		     0, "every dma-heap test ok (vgem import may skip)");
-	sh("%s -m $MNT run %s </dev/null >%s/udmabuf.tap 2>&1", ctl(),
+	sh("%s -m $MNT run %s </dev/null >%s/udmabuf.tap 2>&1", ctl_path(),
 	   kselftest("udmabuf"), M.dir);
 	/*
 	 * Test 6 needs 2 GiB of huge pages and 4 KiB runs inside them, which
@@ -422,8 +406,8 @@ static int sanitized(const char *mistake, const char *opts, char *out,
 	cr_assert_lt(snprintf(cmd, sizeof(cmd),
 			      "DMABUF_SANITIZE_OPTIONS='%s' %s -m %s run "
 			      "--sanitize -- %s %s",
-			      opts, ctl(), M.mp, prog("sanitize_client"),
-			      mistake),
+			      opts, ctl_path(), M.mp,
+			      compat_prog("sanitize_client"), mistake),
 		     (int)sizeof(cmd));
 	return capture(cmd, out, len);
 }
@@ -513,8 +497,8 @@ static int sanitized_lib(bool preloaded, const char *mistake, char *out,
 		 build_path("tests/lib/sanitize_lib"));
 	if (preloaded)
 		cr_assert_lt(snprintf(cmd, sizeof(cmd),
-				      "%s -m %s run --sanitize -- %s %s", ctl(),
-				      M.mp, path, mistake),
+				      "%s -m %s run --sanitize -- %s %s",
+				      ctl_path(), M.mp, path, mistake),
 			     (int)sizeof(cmd));
 	else
 		cr_assert_lt(snprintf(cmd, sizeof(cmd),
@@ -616,7 +600,7 @@ Test(compat, dot_dot_out_of_dev_dma_heap_is_not_redirected)
 	snprintf(cmd, sizeof(cmd),
 		 "%s -m %s run -- sh -c 'cat /dev/dma_heap/../null; "
 		 "cat /dev//dma_heap/./../null; ls /dev/dma_heap/./'",
-		 ctl(), M.mp);
+		 ctl_path(), M.mp);
 	cr_assert_eq(capture(cmd, out, sizeof(out)), 0, "%s", out);
 	cr_assert_null(strstr(out, "BUFFER"), "the mount's buffer: %s", out);
 	cr_assert_null(strstr(out, "No such file"),
@@ -634,7 +618,7 @@ Test(compat, sanitizer_lets_a_real_crash_crash)
 	snprintf(cmd, sizeof(cmd),
 		 "timeout 10 sh -c '%s -m %s run --sanitize -- %s crash; "
 		 "echo status $?'",
-		 ctl(), M.mp, prog("sanitize_client"));
+		 ctl_path(), M.mp, compat_prog("sanitize_client"));
 	st = capture(cmd, out, sizeof(out));
 	cr_assert_eq(st, 0, "it did not end (%d):\n%s", st, out);
 	cr_assert_not_null(strstr(out, "status 139"),
@@ -656,8 +640,8 @@ Test(compat, sanitizer_log_path_refuses_a_planted_symlink)
 		 "cd %s && DMABUF_SANITIZE_OPTIONS=log_path=%s/san sh -c "
 		 "'ln -s %s/victim %s/san.$$ && exec %s -m %s run --sanitize "
 		 "-- %s write-outside'",
-		 M.dir, M.dir, M.dir, M.dir, ctl(), M.mp,
-		 prog("sanitize_client"));
+		 M.dir, M.dir, M.dir, M.dir, ctl_path(), M.mp,
+		 compat_prog("sanitize_client"));
 	capture(cmd, out, sizeof(out));
 	cr_assert_not_null(strstr(out, "log_path"), "the refusal is said:\n%s",
 			   out);
@@ -669,8 +653,8 @@ Test(compat, sanitizer_log_path_refuses_a_planted_symlink)
 			"--sanitize -- %s write-outside >/dev/null 2>&1; "
 			"stat -c %%a %s/own.* | grep -qx 600 && "
 			"! stat -c %%a %s/own.* | grep -vqx 600",
-			M.dir, ctl(), M.mp, prog("sanitize_client"), M.dir,
-			M.dir),
+			M.dir, ctl_path(), M.mp, compat_prog("sanitize_client"),
+			M.dir, M.dir),
 		     0, "a log of its own is made 0600");
 	(void)st;
 }

@@ -18,26 +18,6 @@
 
 #define NOBODY 65534
 
-/* dmabufctl's path, kept apart from build_path()'s one buffer. */
-static const char *ctl(void)
-{
-	static char path[PATH_MAX * 2];
-
-	snprintf(path, sizeof(path), "%s", build_path("tools/dmabufctl"));
-	return path;
-}
-
-/* A program of tests/compat, in a buffer of its own as well. */
-static const char *prog(const char *name)
-{
-	static char path[PATH_MAX * 2];
-	char rel[64];
-
-	snprintf(rel, sizeof(rel), "tests/compat/%s", name);
-	snprintf(path, sizeof(path), "%s", build_path(rel));
-	return path;
-}
-
 static void mount_fast(void)
 {
 	mount_with("allow_other,root_mode=1777");
@@ -103,13 +83,13 @@ Test(fastsync, an_uncontended_bracket_takes_no_request_and_still_shows)
 		"\tCPU bracket: 1 open (WRITE) on [0, +65536) by uid %d pid %d",
 		(int)getuid(), (int)getpid());
 	cr_assert(bufinfo_has(needle), "%s", slurp(at(".bufinfo")));
-	snprintf(cmd, sizeof(cmd), "%s -m %s who", ctl(), M.mp);
+	snprintf(cmd, sizeof(cmd), "%s -m %s who", ctl_path(), M.mp);
 	capture(cmd, out, sizeof(out));
 	cr_assert(strstr(out, "1 open (WRITE)"), "dmabufctl who lists it: %s",
 		  out);
 	cr_assert_eq(sh("%s -m $MNT --json info frame | grep -q "
 			"'\"cpu_brackets\":\\[.*1 open (WRITE)'",
-			ctl()),
+			ctl_path()),
 		     0, "dmabufctl info --json lists it");
 	cr_assert_eq(dmabuf_mapping_end(m, 0, 0, DMABUF_CPU_WRITE), 0);
 	cr_assert_not(bufinfo_has("CPU bracket"), "closed: gone");
@@ -506,14 +486,14 @@ Test(fastsync, an_unmodified_program_syncs_in_shared_memory)
 	unsigned long long before = ioctls();
 
 	need_passthrough();
-	cr_assert_eq(sh("%s -m $MNT run %s pairs 20000 >/dev/null", ctl(),
-			prog("sync_frames")),
+	cr_assert_eq(sh("%s -m $MNT run %s pairs 20000 >/dev/null", ctl_path(),
+			compat_prog("sync_frames")),
 		     0);
 	cr_assert_lt(ioctls() - before, 100,
 		     "100000 SYNC pairs cost %llu ioctls", ioctls() - before);
 	cr_assert_eq(sh("%s -m $MNT run %s > %s/fast_fds.out 2>&1 || "
 			"{ cat %s/fast_fds.out; exit 1; }",
-			ctl(), prog("fast_fds"), M.dir, M.dir),
+			ctl_path(), compat_prog("fast_fds"), M.dir, M.dir),
 		     0);
 	cr_assert_eq(sh("grep -q ' 0 failed' %s/fast_fds.out", M.dir), 0);
 }
@@ -544,8 +524,8 @@ Test(fastsync, an_allocation_cycle_asks_five_requests)
 	for (i = 0; i < 2; i++) {
 		requests[i] = not_forgets();
 		io[i] = ioctls();
-		snprintf(cmd, sizeof(cmd), "%s -m %s run %s %d", ctl(), M.mp,
-			 prog("heap_cycle"), cycles[i]);
+		snprintf(cmd, sizeof(cmd), "%s -m %s run %s %d", ctl_path(),
+			 M.mp, compat_prog("heap_cycle"), cycles[i]);
 		cr_assert_eq(capture(cmd, out, sizeof(out)), 0);
 		requests[i] = not_forgets() - requests[i];
 		io[i] = ioctls() - io[i];
@@ -579,8 +559,8 @@ Test(fastsync, sync_fast_off_keeps_every_sync_in_the_daemon)
 	cr_assert_eq(dmabuf_mapping_end(m, 0, 0, DMABUF_CPU_WRITE), 0);
 	cr_assert_eq(ioctls() - before, 2, "two ioctls");
 	before = ioctls();
-	cr_assert_eq(sh("%s -m $MNT run %s pairs 100 >/dev/null", ctl(),
-			prog("sync_frames")),
+	cr_assert_eq(sh("%s -m $MNT run %s pairs 100 >/dev/null", ctl_path(),
+			compat_prog("sync_frames")),
 		     0);
 	cr_assert_geq(ioctls() - before, 1000, "5 x 100 pairs by ioctl");
 	dmabuf_munmap(m);
