@@ -90,7 +90,7 @@ static int area_new(struct fs *fs, uid_t uid, struct fs_sync_area **out)
 	struct fs_sync_area *a;
 	int ret = fs_charge(fs, uid, FS_LIMIT_FDS);
 
-	if (ret)
+	if (ret) /* fs_charge() logged it, once a second at most */
 		return ret;
 	ret = -ENOMEM;
 	a = calloc(1, sizeof(*a));
@@ -118,8 +118,10 @@ err_fd:
 	free(a);
 err_charged:
 	fs_uncharge(fs, uid, FS_LIMIT_FDS);
-	dmabuf_log(LOG_WARNING, "uid %u: no file of SYNC slots: %s",
-		   (unsigned int)uid, strerror(-ret));
+	fs_log_refusal(uid,
+		       "uid %u: no file of SYNC slots (%s): SYNC takes "
+		       "the ioctl",
+		       (unsigned int)uid, strerror(-ret));
 	return ret;
 }
 
