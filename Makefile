@@ -63,7 +63,8 @@ ALL_LDFLAGS = $(LDFLAGS) $(SAN) -pthread
 
 CORE_SRCS := lib/core/log.c lib/core/range.c lib/core/sg.c lib/core/device.c \
 	lib/core/heap.c lib/core/buffer.c lib/core/placement.c \
-	lib/core/attach.c lib/core/cpu.c lib/core/fence.c lib/core/core.c \
+	lib/core/attach.c lib/core/cpu.c lib/core/fence.c lib/core/slots.c \
+	lib/core/core.c \
 	lib/heaps/system.c lib/heaps/cma.c
 CORE_OBJS := $(CORE_SRCS:%.c=$(B)/%.o)
 CORE_LIB := $(B)/lib/libdmabufcore.a
@@ -71,7 +72,7 @@ CORE_LIB := $(B)/lib/libdmabufcore.a
 LIB_SRCS := lib/libdmabuf/dmabuf.c lib/libdmabuf/channel.c \
 	lib/libdmabuf/text.c lib/libdmabuf/fdmsg.c lib/libdmabuf/sanitizer.c lib/libdmabuf/san-fault.c \
 	lib/libdmabuf/san-table.c lib/libdmabuf/san-report.c \
-	lib/libdmabuf/fastsync.c
+	lib/libdmabuf/fastsync.c lib/libdmabuf/redeem.c lib/libdmabuf/fdtable.c
 LIB_OBJS := $(LIB_SRCS:%.c=$(B)/%.o)
 LIB_A := $(B)/lib/libdmabuf.a
 SONAME := libdmabuf.so.0

@@ -170,7 +170,7 @@ struct dmabuf_handle {
 	TAILQ_ENTRY(dmabuf_handle) link;
 };
 
-/* cpu.c: brackets in shared memory */
+/* slots.c: brackets in shared memory */
 void cpu_slots_publish_locked(struct dmabuf_buffer *buf);
 unsigned int handle_brackets_locked(const struct dmabuf_handle *h,
 				    uint32_t *dir);

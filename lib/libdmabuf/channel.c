@@ -61,166 +61,14 @@ struct dmabuf_mapping {
 
 /* ---- zero-copy ---- */
 
-static int connect_to(const char *addr)
-{
-	struct sockaddr_un sa = {.sun_family = AF_UNIX};
-	size_t len = strnlen(addr, DMABUF_SOCKET_LEN);
-	int sock;
-
-	if (len == 0 || len >= sizeof(sa.sun_path))
-		return -EPROTO;
-	memcpy(sa.sun_path, addr, len);
-	if (addr[0] == '@')
-		sa.sun_path[0] = '\0'; /* abstract namespace */
-	sock = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
-	if (sock < 0)
-		return -errno;
-	if (connect(sock, (struct sockaddr *)&sa,
-		    (socklen_t)(offsetof(struct sockaddr_un, sun_path) +
-				len))) {
-		int ret = -errno;
-
-		sys_close(sock);
-		return ret;
-	}
-	return sock;
-}
-
-static ssize_t recv_with_fd(int sock, void *data, size_t len, int *fd)
-{
-	unsigned int n;
-	ssize_t ret = dmabuf_fdmsg_recv(sock, data, len, 0, fd, 1, &n, NULL);
-
-	if (!n)
-		*fd = -1;
-	return ret;
-}
-
-/*
- * A buffer's memory as the side channel answers it: one memfd, or runs of
- * the memfds it carried (a udmabuf).
- */
-struct memory {
-	struct dmabuf_redeem_reply reply;
-	_Alignas(struct dmabuf_backing) char room
-		[sizeof(struct dmabuf_backing) +
-		 DMABUF_BACKING_MAX_RANGES *
-			 sizeof(struct dmabuf_backing_range)];
-	int fds[DMABUF_BACKING_MAX_FDS];
-	unsigned int nr_fds;
-};
-
-/* One datagram lands in @reply and @room: they must touch. */
-_Static_assert(offsetof(struct memory, room) ==
-		       sizeof(struct dmabuf_redeem_reply),
-	       "reply and runs are one message");
-
-/* The runs that follow the reply (DMABUF_REPLY_RANGES), in @room. */
-static const struct dmabuf_backing *runs_of(const struct memory *mem)
-{
-	return (const struct dmabuf_backing *)mem->room;
-}
-
-static void memory_close(struct memory *mem)
-{
-	while (mem->nr_fds)
-		sys_close(mem->fds[--mem->nr_fds]);
-}
-
-/* The answer to a mapping token, checked. */
-static int recv_memory(int sock, struct memory *mem)
-{
-	ssize_t n = dmabuf_fdmsg_recv(sock, mem, offsetof(struct memory, fds),
-				      0, mem->fds, DMABUF_BACKING_MAX_FDS,
-				      &mem->nr_fds, NULL);
-	const struct dmabuf_backing *b = runs_of(mem);
-	bool runs = mem->reply.flags & DMABUF_REPLY_RANGES;
-	unsigned int i;
-
-	if (n < 0)
-		return (int)n;
-	if (n < (ssize_t)sizeof(mem->reply))
-		goto bad;
-	if (mem->reply.status) {
-		memory_close(mem);
-		return mem->reply.status;
-	}
-	if (!runs) {
-		if (n != sizeof(mem->reply) || mem->nr_fds != 1)
-			goto bad;
-		return 0;
-	}
-	if ((size_t)n < sizeof(mem->reply) + sizeof(*b) ||
-	    b->count > DMABUF_BACKING_MAX_RANGES || b->nr_fds != mem->nr_fds ||
-	    (size_t)n != sizeof(mem->reply) + sizeof(*b) +
-				 b->count * sizeof(b->ranges[0]))
-		goto bad;
-	for (i = 0; i < b->count; i++)
-		if (b->ranges[i].memfd >= mem->nr_fds)
-			goto bad;
-	return 0;
-bad:
-	memory_close(mem);
-	return -EPROTO;
-}
-
-/*
- * Present a token for @fd on its side channel: @msg (a struct
- * dmabuf_redeem, perhaps followed by more) with @nr_fds of @fds.  Returns
- * the connected socket or a negative errno.
- */
-static int present(const struct dmabuf_token *tok, const void *msg, size_t len,
-		   const int *fds, unsigned int nr_fds)
-{
-	struct iovec iov = {(void *)msg, len};
-	int sock = connect_to(tok->socket);
-	ssize_t n;
-
-	if (sock < 0)
-		return sock;
-	/*
-	 * EPIPE: the daemon refused the connection itself (a per-uid limit);
-	 * its answer says why, queued before it closed.
-	 */
-	n = dmabuf_fdmsg_send(sock, &iov, 1, fds, nr_fds);
-	if (n != (ssize_t)len && n != -EPIPE) {
-		sys_close(sock);
-		return n < 0 ? (int)n : -EPROTO;
-	}
-	return sock;
-}
-
-/* Get @fd's memory: token by ioctl, redeemed on the side channel. */
-static int redeem(int fd, uint32_t flags, int *sock, struct memory *mem)
-{
-	struct dmabuf_token tok = {.flags = flags};
-	struct dmabuf_redeem req = {.version = DMABUF_REDEEM_VERSION};
-	int ret = xioctl(fd, DMABUF_IOCTL_GET_TOKEN, &tok);
-
-	if (ret)
-		return ret;
-	memcpy(req.token, tok.token, sizeof(req.token));
-	*sock = present(&tok, &req, sizeof(req), NULL, 0);
-	explicit_bzero(&tok, sizeof(tok));
-	explicit_bzero(&req, sizeof(req));
-	if (*sock < 0)
-		return *sock;
-	ret = recv_memory(*sock, mem);
-	if (ret) {
-		sys_close(*sock);
-		*sock = -1;
-	}
-	return ret;
-}
-
 /*
  * Map [@off, @off + @len) of @mem like sys_mmap(2).  Runs are mapped one by one
  * into a reservation, so the view is contiguous whatever their memfds.
  */
-static void *map_memory(const struct memory *mem, void *addr, size_t len,
+static void *map_memory(const struct dmabuf_memory *mem, void *addr, size_t len,
 			int prot, int flags, off_t off)
 {
-	const struct dmabuf_backing *b = runs_of(mem);
+	const struct dmabuf_backing *b = dmabuf_memory_runs(mem);
 	uint64_t start = 0, end = (uint64_t)off + len;
 	unsigned int i;
 	char *base;
@@ -279,10 +127,11 @@ static void *map_memory(const struct memory *mem, void *addr, size_t len,
 void *dmabuf_map_memory(int fd, void *addr, size_t len, int prot, int flags,
 			off_t off)
 {
-	static __thread struct memory mem;
+	static __thread struct dmabuf_memory mem;
 	void *p = MAP_FAILED;
-	int sock, ret = redeem(fd, prot & PROT_WRITE ? DMABUF_TOKEN_WRITE : 0,
-			       &sock, &mem);
+	int sock, ret = dmabuf_channel_redeem(
+			  fd, prot & PROT_WRITE ? DMABUF_TOKEN_WRITE : 0, &sock,
+			  &mem);
 
 	if (ret) {
 		errno = -ret;
@@ -290,35 +139,10 @@ void *dmabuf_map_memory(int fd, void *addr, size_t len, int prot, int flags,
 	}
 	p = map_memory(&mem, addr, len, prot, flags, off);
 	ret = errno;
-	memory_close(&mem);
+	dmabuf_memory_close(&mem);
 	sys_close(sock);
 	errno = ret;
 	return p;
-}
-
-/**
- * dmabuf_channel_sync_file() - the caller's uid's file of SYNC slots
- * @fd: a buffer fd of the mount (any handle the uid holds)
- * @id: out: the file's id
- * @size: out: its size
- *
- * Return: the file's descriptor (read-write, close-on-exec) or -errno.
- */
-int dmabuf_channel_sync_file(int fd, uint64_t *id, uint64_t *size)
-{
-	static __thread struct memory mem;
-	int sock, ret = redeem(fd, DMABUF_TOKEN_SYNC, &sock, &mem);
-
-	if (ret)
-		return ret;
-	sys_close(sock);
-	if (mem.reply.flags & DMABUF_REPLY_RANGES) {
-		memory_close(&mem);
-		return -EPROTO;
-	}
-	*id = mem.reply.ino;
-	*size = mem.reply.map_size;
-	return mem.fds[--mem.nr_fds];
 }
 
 /* Index of memfd @fd among @fds, adding it if new; -E2BIG past the limit. */
@@ -371,14 +195,14 @@ int dmabuf_channel_bind_runs(int fd, const struct dmabuf_memfd_run *runs,
 	memcpy(msg.req.token, tok.token, sizeof(msg.req.token));
 	msg.b.count = count;
 	msg.b.nr_fds = nr_fds;
-	sock = present(&tok, &msg,
-		       sizeof(msg.req) + sizeof(msg.b) +
-			       count * sizeof(msg.b.ranges[0]),
-		       fds, nr_fds);
+	sock = dmabuf_channel_present(&tok, &msg,
+				      sizeof(msg.req) + sizeof(msg.b) +
+					      count * sizeof(msg.b.ranges[0]),
+				      fds, nr_fds);
 	explicit_bzero(&tok, sizeof(tok));
 	if (sock < 0)
 		return sock;
-	n = recv_with_fd(sock, &reply, sizeof(reply), &got);
+	n = dmabuf_channel_recv(sock, &reply, sizeof(reply), &got);
 	sys_close(sock);
 	if (got >= 0)
 		sys_close(got);
@@ -401,7 +225,7 @@ int dmabuf_channel_bind_runs(int fd, const struct dmabuf_memfd_run *runs,
  */
 int dmabuf_mmap(int fd, int prot, struct dmabuf_mapping **mapping)
 {
-	static __thread struct memory mem;
+	static __thread struct dmabuf_memory mem;
 	struct dmabuf_mapping *m;
 	int ret;
 
@@ -416,14 +240,14 @@ int dmabuf_mmap(int fd, int prot, struct dmabuf_mapping **mapping)
 		goto err_free;
 	}
 	dmabuf_fastsync_forget((unsigned int)m->fd, (unsigned int)m->fd);
-	ret = redeem(fd, prot & PROT_WRITE ? DMABUF_TOKEN_WRITE : 0, &m->sock,
-		     &mem);
+	ret = dmabuf_channel_redeem(
+		fd, prot & PROT_WRITE ? DMABUF_TOKEN_WRITE : 0, &m->sock, &mem);
 	if (ret)
 		goto err_fd;
 	m->addr =
 		map_memory(&mem, NULL, mem.reply.map_size, prot, MAP_SHARED, 0);
 	ret = m->addr == MAP_FAILED ? -errno : 0;
-	memory_close(&mem);
+	dmabuf_memory_close(&mem);
 	if (ret)
 		goto err_sock;
 	m->size = mem.reply.size;
@@ -582,7 +406,7 @@ int dmabuf_recv_fd(int sock)
 {
 	char byte;
 	int fd;
-	ssize_t n = recv_with_fd(sock, &byte, 1, &fd);
+	ssize_t n = dmabuf_channel_recv(sock, &byte, 1, &fd);
 
 	if (n < 0)
 		return (int)n;

@@ -32,7 +32,8 @@
  * refuses: checked by the daemon's own rule (cpu-rules.h) before anything
  * is counted, and left to the daemon to answer (and log) EINVAL.
  *
- * Calls channel.c (the slot file comes over the side channel).
+ * Calls redeem.c (the file of slots comes over the side channel) and
+ * fdtable.c (what each fd number is).
  */
 #include <errno.h>
 #include <pthread.h>
@@ -46,7 +47,6 @@
 #include "../util/cpu-rules.h"
 #include "private.h"
 
-#define FAST_FDS 4096 /* fd numbers the table covers; above, the ioctl */
 #define FAST_FILES 8 /* slot files a process maps (mounts x uids) */
 
 /* A table entry: 0 unknown, ENTRY_IOCTL, or a slot packed as below. */
@@ -70,8 +70,6 @@ static struct {
 	pthread_mutex_t lock; /* guards adding to @files */
 	struct fast_file files[FAST_FILES];
 	unsigned int nr_files; /* entries published (release/acquire) */
-	bool (*is_buffer)(int fd, dev_t *dev); /* set: fd numbers tracked */
-	uint64_t fds[FAST_FDS];
 } fast = {.lock = PTHREAD_MUTEX_INITIALIZER};
 
 static uint32_t dir_counts(uint32_t dir)
@@ -251,15 +249,16 @@ int dmabuf_fastsync_ref_cpu(struct dmabuf_fastsync_ref *ref, bool end,
 static uint64_t fd_entry(int fd)
 {
 	struct dmabuf_fastsync_ref ref;
-	uint64_t e = __atomic_load_n(&fast.fds[fd], __ATOMIC_ACQUIRE);
+	uint64_t e = dmabuf_fdtable_get(fd);
 	dev_t dev;
 
 	if (e)
 		return e;
 	e = ENTRY_IOCTL;
-	if (fast.is_buffer(fd, &dev) && !dmabuf_fastsync_ref_get(fd, dev, &ref))
+	if (dmabuf_fdtable_tracker()(fd, &dev) &&
+	    !dmabuf_fastsync_ref_get(fd, dev, &ref))
 		e = slot_entry(ref.file, ref.index, ref.cookie);
-	__atomic_store_n(&fast.fds[fd], e, __ATOMIC_RELEASE);
+	dmabuf_fdtable_set(fd, e);
 	return e;
 }
 
@@ -272,7 +271,7 @@ static struct dmabuf_sync_slot *fd_slot(int fd)
 	struct dmabuf_sync_slot *s;
 	uint64_t e;
 
-	if (!fast.is_buffer || fd < 0 || fd >= FAST_FDS ||
+	if (!dmabuf_fdtable_tracker() || fd < 0 || fd >= DMABUF_FDTABLE_FDS ||
 	    dmabuf_sanitizer_enabled())
 		return NULL;
 	e = fd_entry(fd);
@@ -282,7 +281,7 @@ static struct dmabuf_sync_slot *fd_slot(int fd)
 		     .slots[(e >> ENTRY_SLOT_SHIFT) & ENTRY_SLOT_MASK];
 	if (slot_current(s, e >> ENTRY_COOKIE_SHIFT))
 		return s;
-	__atomic_store_n(&fast.fds[fd], ENTRY_IOCTL, __ATOMIC_RELEASE);
+	dmabuf_fdtable_set(fd, ENTRY_IOCTL);
 	return NULL;
 }
 
@@ -328,35 +327,6 @@ int dmabuf_fastsync_cpu(int fd, bool end, uint64_t off, uint64_t len,
 }
 
 /**
- * dmabuf_fastsync_forget() - fd numbers [@lo, @hi] were closed or replaced
- * @lo: first
- * @hi: last (inclusive; ~0U for all above @lo)
- */
-void dmabuf_fastsync_forget(unsigned int lo, unsigned int hi)
-{
-	unsigned int fd;
-
-	if (hi >= FAST_FDS)
-		hi = FAST_FDS - 1;
-	for (fd = lo; fd <= hi; fd++)
-		if (__atomic_load_n(&fast.fds[fd], __ATOMIC_RELAXED))
-			__atomic_store_n(&fast.fds[fd], 0, __ATOMIC_RELEASE);
-}
-
-/**
- * dmabuf_fastsync_track() - the caller keeps fd numbers true
- * @is_buffer: says whether an fd is a buffer of a dmabuffs mount, and
- *             which (asked once per fd, at its first SYNC)
- *
- * From now on SYNC on a bare fd may take a slot: the caller promises to
- * call dmabuf_fastsync_forget() for every fd number closed or replaced.
- */
-void dmabuf_fastsync_track(bool (*is_buffer)(int fd, dev_t *dev))
-{
-	fast.is_buffer = is_buffer;
-}
-
-/**
  * dmabuf_fastsync_adopt() - @fd is an allocation this process just made
  * @fd: the new buffer fd (O_CREAT of .heaps/HEAP@SIZE)
  * @dev: the mount's st_dev
@@ -375,8 +345,8 @@ void dmabuf_fastsync_adopt(int fd, dev_t dev, uint64_t ino)
 	uint32_t i, k;
 	int n;
 
-	if (!fast.is_buffer || fd < 0 || fd >= FAST_FDS || !ino ||
-	    dmabuf_sanitizer_enabled())
+	if (!dmabuf_fdtable_tracker() || fd < 0 || fd >= DMABUF_FDTABLE_FDS ||
+	    !ino || dmabuf_sanitizer_enabled())
 		return;
 	n = file_index(fd, dev, 0);
 	if (n < 0)
@@ -388,9 +358,8 @@ void dmabuf_fastsync_adopt(int fd, dev_t dev, uint64_t ino)
 			continue;
 		cookie = __atomic_load_n(&f->slots[i].cookie, __ATOMIC_ACQUIRE);
 		if (cookie)
-			__atomic_store_n(&fast.fds[fd],
-					 slot_entry((unsigned int)n, i, cookie),
-					 __ATOMIC_RELEASE);
+			dmabuf_fdtable_set(
+				fd, slot_entry((unsigned int)n, i, cookie));
 		return;
 	}
 }

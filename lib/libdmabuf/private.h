@@ -17,6 +17,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stddef.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
@@ -59,6 +60,12 @@ int dmabuf_fastsync_ref_get(int fd, dev_t dev, struct dmabuf_fastsync_ref *ref);
 int dmabuf_fastsync_ref_cpu(struct dmabuf_fastsync_ref *ref, bool end,
 			    uint64_t off, uint64_t len, uint32_t dir);
 int dmabuf_fastsync_sync(int fd, uint64_t flags);
+
+/* fdtable.c: what each fd number is, for fastsync.c */
+#define DMABUF_FDTABLE_FDS 4096 /* numbers it covers; above, the ioctl */
+uint64_t dmabuf_fdtable_get(int fd);
+void dmabuf_fdtable_set(int fd, uint64_t e);
+bool (*dmabuf_fdtable_tracker(void))(int fd, dev_t *dev);
 int dmabuf_fastsync_cpu(int fd, bool end, uint64_t off, uint64_t len,
 			uint32_t dir);
 void dmabuf_fastsync_forget(unsigned int lo, unsigned int hi);
@@ -127,10 +134,49 @@ dmabuf_export_mode(const char *mount, const char *name, const char *heap,
 		   uint64_t size, const char *debug_name, unsigned int flags,
 		   int accmode);
 
-/* channel.c: the side channel, for dmabuf_export_memfds() and fastsync.c */
+/* channel.c: the side channel, for dmabuf_export_memfds() */
 __attribute__((visibility("hidden"))) int
 dmabuf_channel_bind_runs(int fd, const struct dmabuf_memfd_run *runs,
 			 unsigned int count);
+
+/* redeem.c: the side channel's wire */
+
+/*
+ * A buffer's memory as the side channel answers it: one memfd, or runs of
+ * the memfds it carried (a udmabuf).
+ */
+struct dmabuf_memory {
+	struct dmabuf_redeem_reply reply;
+	_Alignas(struct dmabuf_backing) char room
+		[sizeof(struct dmabuf_backing) +
+		 DMABUF_BACKING_MAX_RANGES *
+			 sizeof(struct dmabuf_backing_range)];
+	int fds[DMABUF_BACKING_MAX_FDS];
+	unsigned int nr_fds;
+};
+
+/* One datagram lands in @reply and @room: they must touch. */
+_Static_assert(offsetof(struct dmabuf_memory, room) ==
+		       sizeof(struct dmabuf_redeem_reply),
+	       "reply and runs are one message");
+
+/* The runs that follow the reply (DMABUF_REPLY_RANGES), in @room. */
+static inline const struct dmabuf_backing *
+dmabuf_memory_runs(const struct dmabuf_memory *mem)
+{
+	return (const struct dmabuf_backing *)mem->room;
+}
+
+__attribute__((visibility("hidden"))) void
+dmabuf_memory_close(struct dmabuf_memory *mem);
+__attribute__((visibility("hidden"))) ssize_t
+dmabuf_channel_recv(int sock, void *data, size_t len, int *fd);
+__attribute__((visibility("hidden"))) int
+dmabuf_channel_present(const struct dmabuf_token *tok, const void *msg,
+		       size_t len, const int *fds, unsigned int nr_fds);
+__attribute__((visibility("hidden"))) int
+dmabuf_channel_redeem(int fd, uint32_t flags, int *sock,
+		      struct dmabuf_memory *mem);
 __attribute__((visibility("hidden"))) int
 dmabuf_channel_sync_file(int fd, uint64_t *id, uint64_t *size);
 
