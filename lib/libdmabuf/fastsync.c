@@ -19,7 +19,9 @@
  * by number, which is only true while someone tells it when a number is
  * closed or replaced: the compat layer does (close, dup2, dup3,
  * close_range, closefrom, and the opens), and turns the table on with
- * dmabuf_fastsync_track().  Without it a bare fd takes the ioctl.  A slot
+ * dmabuf_fastsync_track().  Without it a bare fd takes the ioctl.  An
+ * allocation's fd finds the slot that came with it, asking nothing
+ * (dmabuf_fastsync_adopt()); any other fd asks at its first SYNC.  A slot
  * whose cookie is no longer the grant's (the handle was released) is
  * dropped at its next use.
  *
