@@ -59,6 +59,7 @@ static const unsigned long known[] = {
 	DMABUF_IOCTL_HEAP_INFO,
 	DMABUF_IOCTL_BUFFER_INFO,
 	DMABUF_IOCTL_DEVICE_REMOVE,
+	DMABUF_IOCTL_SYNC_SLOT,
 };
 
 static bool defined_errno(int e)
@@ -77,6 +78,7 @@ static bool defined_errno(int e)
 	case ENOSPC:
 	case EEXIST:
 	case EFAULT:
+	case EOPNOTSUPP: /* a SYNC slot for a handle the page cache serves */
 		return true;
 	}
 	return false;
