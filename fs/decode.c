@@ -124,6 +124,11 @@ static const char *check_fence_info(const union ioctl_arg *a)
 	return NULL;
 }
 
+static const char *check_deadline(const union ioctl_arg *a)
+{
+	return a->deadline.pad ? "pad not 0" : NULL;
+}
+
 #define DECODE_ROW(cmd, target, check, handler) \
 	{cmd, IOCTL_TARGET_##target, check},
 

@@ -18,6 +18,16 @@
 #include <stddef.h>
 
 #include <dmabuf/uapi.h>
+#include <linux/sync_file.h>
+
+/* Linux 6.6's SYNC_IOC_SET_DEADLINE, where <linux/sync_file.h> is older. */
+#ifndef SYNC_IOC_SET_DEADLINE
+struct sync_set_deadline {
+	__u64 deadline_ns;
+	__u64 pad;
+};
+#define SYNC_IOC_SET_DEADLINE _IOW(SYNC_IOC_MAGIC, 5, struct sync_set_deadline)
+#endif
 
 /* What an ioctl was sent to. */
 enum ioctl_target {
@@ -50,6 +60,7 @@ union ioctl_arg {
 	struct dmabuf_revoke revoke;
 	struct dmabuf_cpu_race race;
 	struct dmabuf_sync_grant grant;
+	struct sync_set_deadline deadline;
 };
 
 int ioctl_decode(unsigned int cmd, enum ioctl_target target, bool unrestricted,

@@ -369,6 +369,30 @@ int fs_fence_info(struct fs *fs, struct fs_sync_file *sf,
 }
 
 /**
+ * fs_fence_set_deadline() - SYNC_IOC_SET_DEADLINE
+ * @fs: the file system
+ * @sf: the .sync_file handle
+ * @deadline_ns: when the waiter would like the fence signalled
+ *
+ * A hint, as in the kernel, where only drivers that can hasten a fence
+ * act on it.  A fence here signals when device mappings end, which no
+ * deadline can hasten, so it is accepted and nothing else.
+ *
+ * Return: 0, or -EINVAL for an unbound handle.
+ */
+int fs_fence_set_deadline(struct fs *fs, struct fs_sync_file *sf,
+			  uint64_t deadline_ns)
+{
+	struct dmabuf_fence *f = fence_of(fs, sf, NULL, NULL);
+
+	(void)deadline_ns;
+	if (!f)
+		return -EINVAL;
+	dmabuf_fence_put(f);
+	return 0;
+}
+
+/**
  * fs_sync_file_poll() - POLLIN once the fence has signalled
  * @req: the poll request
  * @fi: the .sync_file handle

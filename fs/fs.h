@@ -741,6 +741,8 @@ int fs_fence_merge(struct fs *fs, uid_t uid, struct fs_sync_file *sf,
 		   struct dmabuf_fence_merge *m);
 int fs_fence_info(struct fs *fs, struct fs_sync_file *sf,
 		  struct dmabuf_fence_info *in);
+int fs_fence_set_deadline(struct fs *fs, struct fs_sync_file *sf,
+			  uint64_t deadline_ns);
 void fs_sync_file_poll(fuse_req_t req, struct fuse_file_info *fi,
 		       struct fuse_pollhandle *ph);
 void fs_fences_release_all(struct fs *fs);

@@ -259,6 +259,12 @@ static void do_fence_info(struct fs_ioctl_call *c)
 	fs_ioctl_reply(c, fs_fence_info(c->fs, sync_file_of(c), &c->a->finfo));
 }
 
+static void do_deadline(struct fs_ioctl_call *c)
+{
+	fs_ioctl_reply(c, fs_fence_set_deadline(c->fs, sync_file_of(c),
+						c->a->deadline.deadline_ns));
+}
+
 /* The buffer's owner, root and the mount's owner end others' fences. */
 static void do_revoke(struct fs_ioctl_call *c)
 {

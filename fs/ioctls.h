@@ -44,6 +44,7 @@
 	    do_fence_merge)                                                    \
 	ROW(DMABUF_IOCTL_FENCE_INFO, SYNC_FILE, check_fence_info,              \
 	    do_fence_info)                                                     \
+	ROW(SYNC_IOC_SET_DEADLINE, SYNC_FILE, check_deadline, do_deadline)     \
 	/* DEVICE_ADD's description is checked by the core, with reasons. */   \
 	ROW(DMABUF_IOCTL_DEVICE_ADD, ROOT, NULL, do_device_add)                \
 	ROW(DMABUF_IOCTL_DEVICE_REMOVE, ROOT, check_name, do_device_remove)    \

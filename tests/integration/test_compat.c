@@ -9,6 +9,7 @@
 #include <pthread.h>
 #include <sys/mman.h>
 
+#include "../../fs/decode.h" /* struct sync_set_deadline on old headers */
 #include "mount.h"
 
 TestSuite(compat, .init = mount_default, .fini = unmount_all, .timeout = 120);
@@ -359,6 +360,41 @@ Test(compat, fences_follow_device_mappings)
 	close(sf);
 	close(a);
 	close(b);
+}
+
+/*
+ * SYNC_IOC_SET_DEADLINE, spoken directly to a .sync_file handle: a hint,
+ * accepted on a bound handle whether the fence is pending or not; pad
+ * and an unbound handle are EINVAL, and a buffer does not know it.
+ */
+Test(compat, a_deadline_is_a_hint_of_a_bound_sync_file)
+{
+	int buf = new_buffer("dl", NULL, 65536, 0);
+	struct sync_set_deadline d = {.deadline_ns = 1};
+	uint64_t dev = do_attach(buf, "gpu0");
+	int sf, unbound = open(at(".sync_file"), O_RDWR);
+
+	cr_assert_geq(unbound, 0);
+	cr_assert_eq(ioctl(unbound, SYNC_IOC_SET_DEADLINE, &d), -1);
+	cr_assert_eq(errno, EINVAL, "an unbound handle stands for no fence");
+	do_map(buf, dev, DMABUF_DIR_FROM_DEVICE);
+	sf = fence_file(export_fence(buf, DMA_BUF_SYNC_READ));
+	cr_assert_eq(ioctl(sf, SYNC_IOC_SET_DEADLINE, &d), 0, "%s",
+		     strerror(errno));
+	cr_assert(!polls_in(sf, 0), "a deadline hastens nothing here");
+	d.pad = 1;
+	cr_assert_eq(ioctl(sf, SYNC_IOC_SET_DEADLINE, &d), -1);
+	cr_assert_eq(errno, EINVAL, "pad must be 0");
+	d.pad = 0;
+	cr_assert_eq(ioctl(buf, SYNC_IOC_SET_DEADLINE, &d), -1);
+	cr_assert_eq(errno, ENOTTY, "not an ioctl of a buffer");
+	do_unmap(buf, dev);
+	cr_assert(WAIT_FOR(polls_in(sf, 0), 5));
+	cr_assert_eq(ioctl(sf, SYNC_IOC_SET_DEADLINE, &d), 0,
+		     "and once signalled, as the kernel");
+	close(unbound);
+	close(sf);
+	close(buf);
 }
 
 /* The process holding the device mapping dies: the fence signals, failed. */

@@ -35,6 +35,15 @@
 
 #define PAGE 4096
 
+/* Linux 6.6's SYNC_IOC_SET_DEADLINE, for older <linux/sync_file.h>. */
+#ifndef SYNC_IOC_SET_DEADLINE
+struct sync_set_deadline {
+	__u64 deadline_ns;
+	__u64 pad;
+};
+#define SYNC_IOC_SET_DEADLINE _IOW(SYNC_IOC_MAGIC, 5, struct sync_set_deadline)
+#endif
+
 static void say(const char *c, const char *fmt, ...)
 {
 	va_list ap;
@@ -358,6 +367,8 @@ static void sync_cases(int fd)
 	rc("buf.ioctl.unknown_nr",
 	   ioctl(fd, _IOW(DMA_BUF_BASE, 9, __u64), &(__u64){0}));
 	rc("buf.ioctl.tcgets", ioctl(fd, TCGETS, &(char[64]){0}));
+	rc("buf.ioctl.sync_deadline",
+	   ioctl(fd, SYNC_IOC_SET_DEADLINE, &(struct sync_set_deadline){0}));
 }
 
 static void map_cases(int fd, const char *g, size_t size)
@@ -621,6 +632,19 @@ static void sync_file_merge(int sf)
 	rc("sync.merge.flags", ioctl(sf, SYNC_IOC_MERGE, &m));
 }
 
+/* A deadline is a hint: the kernel checks only pad. */
+static void sync_file_deadline(int sf)
+{
+	struct sync_set_deadline d = {.deadline_ns = 1};
+
+	rc("sync.deadline", ioctl(sf, SYNC_IOC_SET_DEADLINE, &d));
+	d.deadline_ns = ~0ULL;
+	rc("sync.deadline.max", ioctl(sf, SYNC_IOC_SET_DEADLINE, &d));
+	d.pad = 1;
+	rc("sync.deadline.pad", ioctl(sf, SYNC_IOC_SET_DEADLINE, &d));
+	rc("sync.deadline.fault", ioctl(sf, SYNC_IOC_SET_DEADLINE, (void *)8));
+}
+
 static void sync_file_cases(int heap)
 {
 	char b[8];
@@ -643,6 +667,7 @@ static void sync_file_cases(int heap)
 	reopen("sync.reopen", sf, O_RDONLY);
 	sync_file_info(sf);
 	sync_file_merge(sf);
+	sync_file_deadline(sf);
 	rc("sync.import.write", import_sync(buf, DMA_BUF_SYNC_WRITE, sf));
 	rc("sync.import.none", import_sync(buf, 0, sf));
 	nul = open("/dev/null", O_RDONLY);

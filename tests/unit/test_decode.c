@@ -80,6 +80,7 @@ Test(decode, field_checks)
 	struct dmabuf_get_sg g = {.count = 64};
 	struct dmabuf_device_list l = {.count = 16};
 	struct dmabuf_token t = {.flags = DMABUF_TOKEN_WRITE};
+	struct sync_set_deadline d = {.deadline_ns = ~0ULL};
 	union ioctl_arg a;
 	const char *why;
 
@@ -119,4 +120,13 @@ Test(decode, field_checks)
 	t.flags = 8;
 	BAD(DMABUF_IOCTL_GET_TOKEN, IOCTL_TARGET_BUFFER, t);
 	cr_assert_str_eq(why, "unknown token flags");
+	/* The kernel's SYNC_IOC_SET_DEADLINE: only pad is checked. */
+	OK(SYNC_IOC_SET_DEADLINE, IOCTL_TARGET_SYNC_FILE, d);
+	cr_assert_eq(a.deadline.deadline_ns, ~0ULL);
+	d.pad = 1;
+	BAD(SYNC_IOC_SET_DEADLINE, IOCTL_TARGET_SYNC_FILE, d);
+	cr_assert_str_eq(why, "pad not 0");
+	cr_assert_eq(decode(SYNC_IOC_SET_DEADLINE, IOCTL_TARGET_BUFFER, &d,
+			    sizeof(d), &a, &why),
+		     -ENOTTY, "a deadline is set on a sync_file, not a buffer");
 }
