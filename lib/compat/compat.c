@@ -160,9 +160,14 @@ static int copy_user_string(const void *user, char *out, size_t len)
 int compat_set_name(int fd, const void *user)
 {
 	char name[DMA_BUF_NAME_LEN];
+	struct stat st;
 	int ret = copy_user_string(user, name, sizeof(name));
 
-	return ret ? ret : dmabuf_set_name(fd, name);
+	if (!ret)
+		ret = dmabuf_set_name(fd, name);
+	if (!ret && !REAL(fstat)(fd, &st))
+		compat_view_renamed(st.st_dev, st.st_ino, name);
+	return ret;
 }
 
 /*
@@ -566,6 +571,23 @@ static int map_refused(size_t len, int flags, off_t off, const struct stat *st)
 	return 0;
 }
 
+/* A view of the buffer's memfds: maps and fdinfo show it as a dma-buf's. */
+static void note_view(int fd, void *p, size_t len, off_t off,
+		      const struct stat *st)
+{
+	struct compat_view v = {.start = (uintptr_t)p,
+				.end = (uintptr_t)p + len,
+				.off = (uint64_t)off,
+				.dev = st->st_dev,
+				.ino = st->st_ino};
+	struct dmabuf_info info = {0};
+
+	if (!dmabuf_info(fd, &info))
+		snprintf(v.name, sizeof(v.name), "%.*s", (int)sizeof(info.name),
+			 info.name);
+	compat_view_add(&v);
+}
+
 /*
  * A buffer file mmap(2) cannot map says ENODEV: a udmabuf made of runs of
  * memfds, or a handle opened before its buffer was sized on a passthrough
@@ -582,8 +604,11 @@ static void *map_buffer(void *addr, size_t len, int prot, int flags, int fd,
 		return MAP_FAILED;
 	}
 	p = REAL(mmap)(addr, len, prot, flags, fd, off);
-	if (p == MAP_FAILED && errno == ENODEV)
+	if (p == MAP_FAILED && errno == ENODEV) {
 		p = dmabuf_map_memory(fd, addr, len, prot, flags, off);
+		if (p != MAP_FAILED)
+			note_view(fd, p, len, off, st);
+	}
 	if (p != MAP_FAILED && dmabuf_sanitizer_enabled())
 		dmabuf_sanitizer_mapped(p, len, prot, fd, off);
 	return p;
@@ -607,9 +632,14 @@ void *mmap64(void *addr, size_t len, int prot, int flags, int fd, off64_t off)
 
 int munmap(void *addr, size_t len)
 {
+	int ret;
+
 	if (dmabuf_sanitizer_enabled())
 		dmabuf_sanitizer_unmapping(addr, len);
-	return REAL(munmap)(addr, len);
+	ret = REAL(munmap)(addr, len);
+	if (!ret)
+		compat_view_unmapped(addr, len);
+	return ret;
 }
 
 /* A watched mapping is watched where mremap(2) moves it. */
@@ -624,6 +654,8 @@ void *mremap(void *from, size_t from_len, size_t to_len, int flags, ...)
 		va_end(ap);
 	}
 	p = REAL(mremap)(from, from_len, to_len, flags, to);
+	if (p != MAP_FAILED)
+		compat_view_moved(from, p, to_len);
 	if (p != MAP_FAILED && dmabuf_sanitizer_enabled())
 		dmabuf_sanitizer_moved(from, from_len, p, to_len);
 	return p;

@@ -12,8 +12,11 @@
 #include <errno.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/stat.h>
 #include <sys/types.h>
+
+#include <dmabuf/uapi.h>
 
 #include "../libdmabuf/sanitizer.h"
 
@@ -23,6 +26,31 @@ static inline int compat_fail(int err)
 	errno = err;
 	return -1;
 }
+
+/* views.c */
+
+/**
+ * struct compat_view - a buffer's memfds the layer mapped itself
+ * @start: the first byte mapped
+ * @end: past the last
+ * @off: the buffer's offset at @start
+ * @dev: the buffer's st_dev
+ * @ino: the buffer's st_ino
+ * @name: its name, as last seen
+ */
+struct compat_view {
+	uintptr_t start, end;
+	uint64_t off;
+	dev_t dev;
+	ino_t ino;
+	char name[DMABUF_NAME_LEN + 1];
+};
+
+void compat_view_add(const struct compat_view *v);
+void compat_view_unmapped(void *addr, size_t len);
+void compat_view_moved(void *from, void *to, size_t to_len);
+void compat_view_renamed(dev_t dev, ino_t ino, const char *name);
+int compat_view_of(uintptr_t lo, uintptr_t hi, struct compat_view *out);
 
 /* fds.c */
 enum compat_kind {
@@ -44,6 +72,9 @@ mode_t compat_kernel_mode(dev_t dev, ino_t ino, mode_t mode, bool of_fd);
 ssize_t compat_proc_readlink(const char *path, char *buf, size_t len,
 			     bool *handled);
 int compat_proc_open(const char *path, int flags, bool *handled);
+
+/* procmaps.c */
+int compat_maps_open(const char *path, int flags, bool *handled);
 
 /* paths.c */
 const char *compat_redirect(const char *path, char *buf, size_t len);

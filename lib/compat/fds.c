@@ -296,6 +296,30 @@ static bool shares_file(pid_t pid, int a, int b)
 }
 
 /*
+ * Does the line of maps at @lo..@hi, naming @path, hold the buffer @st?
+ * A mapping of its file does; so does one of the views the layer made of
+ * its memfds (views.c), once per view, as one kernel mapping would.
+ */
+static bool maps_ref(unsigned long lo, unsigned long hi, dev_t dev,
+		     unsigned long ino, const char *path, const struct stat *st,
+		     int *last_view)
+{
+	struct compat_view v;
+	int i;
+
+	if (dev == st->st_dev && ino == st->st_ino)
+		return true;
+	if (!strstr(path, " /memfd:"))
+		return false;
+	i = compat_view_of(lo, hi, &v);
+	if (i < 0 || i == *last_view || v.dev != st->st_dev ||
+	    v.ino != st->st_ino)
+		return false;
+	*last_view = i; /* a view's lines come one after the other */
+	return true;
+}
+
+/*
  * The kernel's f_count less procfs's own reference: this process's fds
  * that share the open file, and its mappings of the buffer (each holds
  * the file).  Other processes' references are not seen from here.
@@ -308,6 +332,7 @@ static unsigned int count_refs(int fd, const struct stat *st)
 	DIR *d = REAL(opendir)("/proc/self/fd");
 	char line[PATH_MAX + 128];
 	struct dirent *e;
+	int last_view = -1;
 	struct stat o;
 	FILE *f;
 
@@ -327,7 +352,8 @@ static unsigned int count_refs(int fd, const struct stat *st)
 	while (f && fgets(line, sizeof(line), f))
 		if (sscanf(line, "%lx-%lx %*s %lx %x:%x %lu", &lo, &hi, &off,
 			   &maj, &min, &ino) == 6 &&
-		    makedev(maj, min) == st->st_dev && ino == st->st_ino)
+		    maps_ref(lo, hi, makedev(maj, min), ino, line, st,
+			     &last_view))
 			count++;
 	if (f)
 		fclose(f);

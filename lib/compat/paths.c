@@ -151,11 +151,21 @@ const char *compat_redirect(const char *path, char *buf, size_t len)
 	const char *redirected_ =     \
 		compat_redirect(path, redirect_buf_, sizeof(redirect_buf_))
 
-/* /proc/self/fd/N and /proc/self/fdinfo/N of our fds: fds.c answers. */
+/*
+ * /proc/self/fd/N and /proc/self/fdinfo/N of our fds: fds.c answers;
+ * /proc/self/maps and smaps: procmaps.c.
+ */
+static int proc_open(const char *path, int flags, bool *handled)
+{
+	int fd = compat_proc_open(path, flags, handled);
+
+	return *handled ? fd : compat_maps_open(path, flags, handled);
+}
+
 #define PROC_OPEN(path, flags)                                         \
 	do {                                                           \
 		bool proc_;                                            \
-		int proc_fd_ = compat_proc_open(path, flags, &proc_);  \
+		int proc_fd_ = proc_open(path, flags, &proc_);         \
 		if (proc_)                                             \
 			return proc_fd_ < 0 ? compat_fail(-proc_fd_)   \
 					    : compat_opened(proc_fd_); \
@@ -237,7 +247,7 @@ int __openat64_2(int dirfd, const char *path, int flags)
 	return REAL(__openat64_2)(dirfd, redirected_, flags);
 }
 
-/* fopen(3)'s mode as open(2)'s flags, for compat_proc_open(). */
+/* fopen(3)'s mode as open(2)'s flags, for proc_open(). */
 static int fopen_flags(const char *mode)
 {
 	int flags = strchr(mode, 'e') ? O_CLOEXEC : 0;
@@ -250,8 +260,7 @@ static int fopen_flags(const char *mode)
 #define PROC_FOPEN(path, mode)                                               \
 	do {                                                                 \
 		bool proc_;                                                  \
-		int proc_fd_ =                                               \
-			compat_proc_open(path, fopen_flags(mode), &proc_);   \
+		int proc_fd_ = proc_open(path, fopen_flags(mode), &proc_);   \
 		if (proc_ && proc_fd_ < 0)                                   \
 			errno = -proc_fd_;                                   \
 		if (proc_)                                                   \

@@ -30,6 +30,7 @@
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -476,6 +477,123 @@ static void count_cases(int fd)
 		munmap(p, PAGE);
 }
 
+/*
+ * The line of /proc/self/@file (maps or smaps) that maps @addr: its
+ * protection, offset and name, and whether its device and inode are
+ * fstat's; "none" when no line maps it.  Read with stdio, or with
+ * read(2) when @raw, the two ways programs read it.
+ */
+static void show_maps_line(const char *c, const char *file, bool raw,
+			   const void *addr, const struct stat *st)
+{
+	static char text[1 << 20];
+	char path[64], perm[8], *line, *next;
+	unsigned long lo, hi, off, ino;
+	unsigned int maj, min;
+	size_t len = 0;
+	ssize_t n;
+	int fd, at;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/self/%s", file);
+	if (raw) {
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+		while (fd >= 0 && len < sizeof(text) - 1 &&
+		       (n = read(fd, text + len, sizeof(text) - 1 - len)) > 0)
+			len += (size_t)n;
+		if (fd >= 0)
+			close(fd);
+	} else if ((f = fopen(path, "re"))) {
+		len = fread(text, 1, sizeof(text) - 1, f);
+		fclose(f);
+	}
+	text[len] = '\0';
+	for (line = text; line && *line; line = next) {
+		next = strchr(line, '\n');
+		if (next)
+			*next++ = '\0';
+		if (sscanf(line, "%lx-%lx %7s %lx %x:%x %lu %n", &lo, &hi, perm,
+			   &off, &maj, &min, &ino, &at) != 7 ||
+		    lo != (unsigned long)(uintptr_t)addr)
+			continue;
+		say(c, "%s %08lx %s at=%d dev=%s ino=%s", perm, off, line + at,
+		    at, makedev(maj, min) == st->st_dev ? "fstat" : "other",
+		    ino == st->st_ino ? "fstat" : "other");
+		return;
+	}
+	say(c, "none");
+}
+
+/*
+ * A buffer's mappings in /proc/self/maps and smaps, as tools that count
+ * dma-buf memory by them (Android's libdmabufinfo) read them: the kernel
+ * names them /dmabuf:NAME, also once the fd is closed, and not after
+ * munmap.
+ */
+static void maps_cases(int fd, const char *g)
+{
+	char c[64];
+	struct stat st;
+	void *rw, *ro;
+	int d = dup(fd);
+
+	if (d < 0 || fstat(fd, &st))
+		return;
+	rw = mmap(NULL, 2 * PAGE, PROT_READ | PROT_WRITE, MAP_SHARED, d, 0);
+	ro = mmap(NULL, PAGE, PROT_READ, MAP_SHARED, d, PAGE);
+	close(d);
+	if (rw == MAP_FAILED || ro == MAP_FAILED) {
+		say(g, "cannot map");
+		return;
+	}
+	snprintf(c, sizeof(c), "%s.maps.rw", g);
+	show_maps_line(c, "maps", false, rw, &st);
+	snprintf(c, sizeof(c), "%s.maps.ro", g);
+	show_maps_line(c, "maps", false, ro, &st);
+	snprintf(c, sizeof(c), "%s.maps.read", g);
+	show_maps_line(c, "maps", true, rw, &st);
+	snprintf(c, sizeof(c), "%s.smaps.rw", g);
+	show_maps_line(c, "smaps", false, rw, &st);
+	munmap(rw, 2 * PAGE);
+	snprintf(c, sizeof(c), "%s.maps.unmapped", g);
+	show_maps_line(c, "maps", false, rw, &st);
+	munmap(ro, PAGE);
+}
+
+/* A name with a newline: maps escapes it (seq_file_path), nothing else. */
+static void escaped_name_case(int fd)
+{
+	struct stat st;
+	void *p = mmap(NULL, PAGE, PROT_READ, MAP_SHARED, fd, 0);
+
+	if (p == MAP_FAILED || fstat(fd, &st) ||
+	    ioctl(fd, DMA_BUF_SET_NAME_B, "two\nlines")) {
+		say("buf.maps.newline_name", "cannot map or name");
+		return;
+	}
+	show_maps_line("buf.maps.newline_name", "maps", false, p, &st);
+	munmap(p, PAGE);
+	ioctl(fd, DMA_BUF_SET_NAME_B, "kexact");
+}
+
+/* A buffer without a name, mapped: "/dmabuf:", and counted in fdinfo. */
+static void unnamed_maps_case(const char *g, int fd)
+{
+	char c[64];
+	struct stat st;
+	void *p = mmap(NULL, PAGE, PROT_READ, MAP_SHARED, fd, 0);
+
+	if (p == MAP_FAILED || fstat(fd, &st)) {
+		say(g, "cannot map");
+		return;
+	}
+	snprintf(c, sizeof(c), "%s.maps", g);
+	show_maps_line(c, "maps", false, p, &st);
+	snprintf(c, sizeof(c), "%s.mapped.fdinfo", g);
+	show_fdinfo(c, fd);
+	munmap(p, PAGE);
+}
+
 /* fork: the child's writes through its mapping are the parent's. */
 static void fork_case(int fd)
 {
@@ -554,6 +672,8 @@ static void heap_buffer_cases(int heap)
 	file_cases(fd, "buf");
 	seek_rw_cases(fd, "buf");
 	count_cases(fd);
+	maps_cases(fd, "buf");
+	escaped_name_case(fd);
 	fork_case(fd);
 	scm_case(fd);
 	ro = heap_alloc(heap, PAGE, O_RDONLY | O_CLOEXEC, 0);
@@ -561,6 +681,7 @@ static void heap_buffer_cases(int heap)
 	map_case("buf.rdonly.mmap_write", ro, PAGE, PROT_READ | PROT_WRITE,
 		 MAP_SHARED, 0);
 	map_case("buf.rdonly.mmap_read", ro, PAGE, PROT_READ, MAP_SHARED, 0);
+	unnamed_maps_case("buf.rdonly", ro);
 	rc("buf.rdonly.sync_write",
 	   sync_ioctl(ro, DMA_BUF_SYNC_START | DMA_BUF_SYNC_WRITE));
 	close(ro);
@@ -740,6 +861,7 @@ static void ulist_case(const char *c, int dev, int memfd, __u32 flags,
 static void udmabuf_cases(void)
 {
 	int dev, memfd, loose, wsealed, pipefd[2], fd, nfd;
+	struct stat st;
 
 	show_path_stat("udmabuf.stat", "/dev/udmabuf");
 	dev = fdrc("udmabuf.open", open("/dev/udmabuf", O_RDWR | O_CLOEXEC));
@@ -775,6 +897,7 @@ static void udmabuf_cases(void)
 		unsigned char *m, *b;
 
 		buffer_identity("ubuf", fd);
+		unnamed_maps_case("ubuf", fd);
 		map_cases(fd, "ubuf", 2 * PAGE);
 		file_cases(fd, "ubuf");
 		seek_rw_cases(fd, "ubuf");
@@ -790,6 +913,7 @@ static void udmabuf_cases(void)
 		}
 		rc("ubuf.set_name", ioctl(fd, DMA_BUF_SET_NAME_B, "u"));
 		show_link("ubuf.named.link", fd);
+		maps_cases(fd, "ubuf");
 		m = mmap(NULL, 2 * PAGE, PROT_READ | PROT_WRITE, MAP_SHARED,
 			 memfd, 0);
 		b = mmap(NULL, 2 * PAGE, PROT_READ | PROT_WRITE, MAP_SHARED, fd,
@@ -800,9 +924,36 @@ static void udmabuf_cases(void)
 			b[9] = 0x24;
 			say("ubuf.buffer_write_seen", "%#x", m[9]);
 		}
-		close(fd);
+		if (b != MAP_FAILED && !fstat(fd, &st)) {
+			close(fd); /* the mapping alone holds the buffer */
+			show_maps_line("ubuf.maps.fd_closed", "maps", false, b,
+				       &st);
+			munmap(b, 2 * PAGE);
+		} else {
+			close(fd);
+		}
 	}
 	close(dev);
+}
+
+/* With no dma-buf mapped, maps is procfs's own file, whatever reads it. */
+static void plain_maps_case(void)
+{
+	char link[64], target[256], want[64];
+	int fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
+	ssize_t n;
+
+	snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+	snprintf(want, sizeof(want), "/proc/%d/maps", (int)getpid());
+	n = fd < 0 ? -1 : readlink(link, target, sizeof(target) - 1);
+	if (n >= 0)
+		target[n] = '\0';
+	say("maps.no_dma_buf.fd", "%s",
+	    n < 0		   ? "unreadable"
+	    : strcmp(target, want) ? target
+				   : "procfs");
+	if (fd >= 0)
+		close(fd);
 }
 
 int main(void)
@@ -810,6 +961,7 @@ int main(void)
 	int heap;
 
 	signal(SIGBUS, SIG_DFL);
+	plain_maps_case();
 	heap = heap_cases();
 	if (heap >= 0) {
 		heap_buffer_cases(heap);
