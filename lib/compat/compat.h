@@ -14,6 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/types.h>
 
 #include <dmabuf/uapi.h>
@@ -72,6 +73,8 @@ mode_t compat_kernel_mode(dev_t dev, ino_t ino, mode_t mode, bool of_fd);
 ssize_t compat_proc_readlink(const char *path, char *buf, size_t len,
 			     bool *handled);
 int compat_proc_open(const char *path, int flags, bool *handled);
+int compat_kernel_statfs(int fd, struct statfs64 *f, bool *handled);
+void compat_statfs_narrow(const struct statfs64 *from, struct statfs *to);
 
 /* procmaps.c */
 int compat_maps_open(const char *path, int flags, bool *handled);

@@ -32,12 +32,15 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <linux/kcmp.h>
+#include <linux/magic.h>
 #include <pthread.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
@@ -504,6 +507,134 @@ int ftruncate64(int fd, off64_t len)
 {
 	return dma_buf_file(fd) ? compat_fail(EINVAL)
 				: REAL(ftruncate64)(fd, len);
+}
+
+/* The kernel's ST_VALID: f_flags is meaningful (not in glibc's headers). */
+#define KERNEL_ST_VALID 0x0020
+
+/**
+ * compat_kernel_statfs() - statfs(2) of @fd, where the kernel's differs
+ * @fd: any fd
+ * @f: out, when *@handled
+ * @handled: out: whether the answer is this one
+ *
+ * A buffer or sync_file is of the kernel's pseudo file systems (dmabuf,
+ * anon_inode): only the type, block size, name length and flags
+ * simple_statfs() gives, and the fsid of the device fstat(2) shows.  A
+ * device node, or the heaps' directory, is /dev's own.  Programs check
+ * f_type for DMA_BUF_MAGIC to know an fd they were given is a dma-buf.
+ *
+ * Return: 0 or -1 with errno, when *@handled.
+ */
+int compat_kernel_statfs(int fd, struct statfs64 *f, bool *handled)
+{
+	enum compat_kind kind;
+	struct stat st;
+	uint64_t dev;
+
+	*handled = false;
+	kind = compat_fd_kind(fd, &st);
+	if (kind == COMPAT_HEAP || kind == COMPAT_UDMABUF ||
+	    (kind == COMPAT_NODE && st.st_ino == DMABUF_INO_HEAPS_DIR)) {
+		*handled = true;
+		return REAL(statfs64)("/dev", f);
+	}
+	if (kind != COMPAT_BUFFER && kind != COMPAT_SYNC_FILE)
+		return 0;
+	*handled = true;
+	/* The kernel's huge_encode_dev() of the super block's device. */
+	dev = (minor(st.st_dev) & 0xffu) | (major(st.st_dev) << 8) |
+	      ((uint64_t)(minor(st.st_dev) & ~0xffu) << 12);
+	memset(f, 0, sizeof(*f));
+	f->f_type = kind == COMPAT_BUFFER ? DMA_BUF_MAGIC : ANON_INODE_FS_MAGIC;
+	f->f_bsize = DMABUF_PAGE_SIZE;
+	f->f_frsize = DMABUF_PAGE_SIZE;
+	f->f_namelen = NAME_MAX;
+	f->f_fsid.__val[0] = (int)(uint32_t)dev;
+	f->f_fsid.__val[1] = (int)(uint32_t)(dev >> 32);
+	f->f_flags = KERNEL_ST_VALID;
+	return 0;
+}
+
+int fstatfs(int fd, struct statfs *f)
+{
+	struct statfs64 k;
+	bool handled;
+	int ret = compat_kernel_statfs(fd, &k, &handled);
+
+	if (!handled)
+		return REAL(fstatfs)(fd, f);
+	if (!ret)
+		compat_statfs_narrow(&k, f);
+	return ret;
+}
+
+int fstatfs64(int fd, struct statfs64 *f)
+{
+	bool handled;
+	int ret = compat_kernel_statfs(fd, f, &handled);
+
+	return handled ? ret : REAL(fstatfs64)(fd, f);
+}
+
+/**
+ * compat_statfs_narrow() - struct statfs64 as struct statfs
+ * @from: the wide one
+ * @to: out
+ */
+void compat_statfs_narrow(const struct statfs64 *from, struct statfs *to)
+{
+	memset(to, 0, sizeof(*to));
+	to->f_type = from->f_type;
+	to->f_bsize = from->f_bsize;
+	to->f_blocks = from->f_blocks;
+	to->f_bfree = from->f_bfree;
+	to->f_bavail = from->f_bavail;
+	to->f_files = from->f_files;
+	to->f_ffree = from->f_ffree;
+	to->f_fsid = from->f_fsid;
+	to->f_namelen = from->f_namelen;
+	to->f_frsize = from->f_frsize;
+	to->f_flags = from->f_flags;
+}
+
+/*
+ * F_GETFL of a buffer or sync_file: the kernel makes these files with
+ * the flags asked of the ioctl, not through open(2), so without
+ * O_LARGEFILE.  fcntl(2)'s third argument is read as a pointer, as wide as
+ * any it may be.
+ */
+static int kernel_getfl(int fd, int ret)
+{
+	if (ret >= 0 && dma_buf_file(fd))
+		ret &= ~KERNEL_O_LARGEFILE;
+	return ret;
+}
+
+int fcntl(int fd, int cmd, ...)
+{
+	va_list ap;
+	void *arg;
+	int ret;
+
+	va_start(ap, cmd);
+	arg = va_arg(ap, void *);
+	va_end(ap);
+	ret = REAL(fcntl)(fd, cmd, arg);
+	return cmd == F_GETFL ? kernel_getfl(fd, ret) : ret;
+}
+
+int fcntl64(int fd, int cmd, ...)
+{
+	va_list ap;
+	void *arg;
+	int ret;
+
+	va_start(ap, cmd);
+	arg = va_arg(ap, void *);
+	va_end(ap);
+	ret = REAL(fcntl64)(fd, cmd, arg);
+	return cmd == F_GETFL ? kernel_getfl(fd, ret) : ret;
 }
 
 int fsync(int fd)

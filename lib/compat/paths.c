@@ -32,6 +32,7 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <sys/uio.h>
@@ -299,6 +300,30 @@ static bool empty_path(const char *path)
 }
 
 #define OF_FD(path, flags) ((flags)&AT_EMPTY_PATH && empty_path(path))
+
+/*
+ * statfs(2) of /dev/dma_heap/... or /dev/udmabuf: the kernel's nodes are
+ * devtmpfs's, so /dev's own, once the node exists.
+ */
+int statfs(const char *path, struct statfs *f)
+{
+	struct stat st;
+
+	REDIRECT(path);
+	if (redirected_ == path)
+		return REAL(statfs)(path, f);
+	return REAL(stat)(redirected_, &st) ? -1 : REAL(statfs)("/dev", f);
+}
+
+int statfs64(const char *path, struct statfs64 *f)
+{
+	struct stat st;
+
+	REDIRECT(path);
+	if (redirected_ == path)
+		return REAL(statfs64)(path, f);
+	return REAL(stat)(redirected_, &st) ? -1 : REAL(statfs64)("/dev", f);
+}
 
 int stat(const char *restrict path, struct stat *restrict st)
 {

@@ -234,7 +234,7 @@ int dmabuf_mmap(int fd, int prot, struct dmabuf_mapping **mapping)
 	m = calloc(1, sizeof(*m));
 	if (!m)
 		return -ENOMEM;
-	m->fd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+	m->fd = sys_fcntl(fd, F_DUPFD_CLOEXEC, 0);
 	if (m->fd < 0) {
 		ret = -errno;
 		goto err_free;

@@ -60,7 +60,7 @@ int dmabuf_get(int fd)
 
 	if (sys_fstat(fd, &st))
 		return -errno;
-	if (!S_ISREG(st.st_mode) || fstatfs(fd, &sfs) ||
+	if (!S_ISREG(st.st_mode) || sys_fstatfs(fd, &sfs) ||
 	    sfs.f_type != FUSE_SUPER_MAGIC ||
 	    xioctl(fd, DMABUF_IOCTL_INFO, &info))
 		return -EINVAL;

@@ -31,6 +31,8 @@
 
 #define sys_open(...) sys_opened(REAL(open)(__VA_ARGS__))
 #define sys_fstat(...) REAL(fstat)(__VA_ARGS__)
+#define sys_fstatfs(...) REAL(fstatfs)(__VA_ARGS__)
+#define sys_fcntl(...) REAL(fcntl)(__VA_ARGS__)
 #define sys_ftruncate(...) REAL(ftruncate)(__VA_ARGS__)
 #define sys_ioctl(...) REAL(ioctl)(__VA_ARGS__)
 #define sys_mmap(...) REAL(mmap)(__VA_ARGS__)

@@ -30,6 +30,7 @@
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/sysmacros.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -112,6 +113,73 @@ static void show_stat(const char *c, int fd)
 		say(c, "type=%s perm=%03o size=%lld uid=%s", ftype(st.st_mode),
 		    (unsigned int)(st.st_mode & 0777), (long long)st.st_size,
 		    st.st_uid == geteuid() ? "self" : "other");
+}
+
+/*
+ * statfs(2) of a dma-buf or sync_file: the kernel's pseudo file system,
+ * every field; of a device node, its type and whether it is /dev's own
+ * (devtmpfs: sizes are the machine's).
+ */
+static void say_statfs(const char *c, int ret, const struct statfs *f,
+		       bool node)
+{
+	struct statfs dev;
+
+	if (ret) {
+		say(c, "%s", strerrorname_np(errno));
+		return;
+	}
+	if (node) {
+		say(c, "type=%#lx as_dev=%s", (unsigned long)f->f_type,
+		    !statfs("/dev", &dev) && !memcmp(&dev, f, sizeof(dev))
+			    ? "yes"
+			    : "no");
+		return;
+	}
+	say(c,
+	    "type=%#lx bsize=%ld frsize=%ld namelen=%ld blocks=%lu bfree=%lu "
+	    "bavail=%lu files=%lu ffree=%lu flags=%#lx",
+	    (unsigned long)f->f_type, (long)f->f_bsize, (long)f->f_frsize,
+	    (long)f->f_namelen, (unsigned long)f->f_blocks,
+	    (unsigned long)f->f_bfree, (unsigned long)f->f_bavail,
+	    (unsigned long)f->f_files, (unsigned long)f->f_ffree,
+	    (unsigned long)f->f_flags);
+}
+
+/* fstatfs(2) and fcntl(F_GETFL) of @fd: its file system, its open flags. */
+static void show_fs(const char *g, int fd, bool node)
+{
+	struct statfs f;
+	struct stat st;
+	char c[64];
+	int ret = fstatfs(fd, &f);
+
+	snprintf(c, sizeof(c), "%s.fstatfs", g);
+	say_statfs(c, ret, &f, node);
+	if (!ret && !node && !fstat(fd, &st)) {
+		/* The kernel's huge_encode_dev() of fstat's device. */
+		unsigned long long dev =
+			(minor(st.st_dev) & 0xffu) | (major(st.st_dev) << 8) |
+			((unsigned long long)(minor(st.st_dev) & ~0xffu) << 12);
+
+		snprintf(c, sizeof(c), "%s.fstatfs.fsid", g);
+		say(c, "%s",
+		    (unsigned int)f.f_fsid.__val[0] == (unsigned int)dev &&
+				    (unsigned int)f.f_fsid.__val[1] ==
+					    (unsigned int)(dev >> 32)
+			    ? "fstat"
+			    : "other");
+	}
+	snprintf(c, sizeof(c), "%s.getfl", g);
+	say(c, "%#o", fcntl(fd, F_GETFL));
+}
+
+static void show_path_statfs(const char *c, const char *path)
+{
+	struct statfs f;
+	int ret = statfs(path, &f);
+
+	say_statfs(c, ret, &f, true);
 }
 
 static void show_path_stat(const char *c, const char *path)
@@ -287,6 +355,7 @@ static int heap_cases(void)
 
 	show_path_stat("heap.dir.stat", "/dev/dma_heap");
 	show_path_stat("heap.system.stat", "/dev/dma_heap/system");
+	show_path_statfs("heap.system.statfs", "/dev/dma_heap/system");
 	heap = fdrc("heap.open",
 		    open("/dev/dma_heap/system", O_RDONLY | O_CLOEXEC));
 	if (heap < 0)
@@ -298,6 +367,7 @@ static int heap_cases(void)
 		close(fd);
 	rc("heap.open_missing", open("/dev/dma_heap/kexact-none", O_RDONLY));
 	show_stat("heap.fstat", heap);
+	show_fs("heap", heap, true);
 	show_link("heap.link", heap);
 	show_fdinfo("heap.fdinfo", heap);
 	alloc_case("heap.alloc.page", heap, PAGE, O_RDWR | O_CLOEXEC, 0);
@@ -331,6 +401,7 @@ static void buffer_identity(const char *g, int fd)
 	show_link(c, fd);
 	snprintf(c, sizeof(c), "%s.fdinfo", g);
 	show_fdinfo(c, fd);
+	show_fs(g, fd, false);
 }
 
 static void name_cases(int fd)
@@ -678,6 +749,7 @@ static void heap_buffer_cases(int heap)
 	scm_case(fd);
 	ro = heap_alloc(heap, PAGE, O_RDONLY | O_CLOEXEC, 0);
 	show_fdinfo("buf.rdonly.fdinfo", ro);
+	show_fs("buf.rdonly", ro, false);
 	map_case("buf.rdonly.mmap_write", ro, PAGE, PROT_READ | PROT_WRITE,
 		 MAP_SHARED, 0);
 	map_case("buf.rdonly.mmap_read", ro, PAGE, PROT_READ, MAP_SHARED, 0);
@@ -778,6 +850,7 @@ static void sync_file_cases(int heap)
 	if (sf < 0)
 		return;
 	show_stat("sync.fstat", sf);
+	show_fs("sync", sf, false);
 	show_link("sync.link", sf);
 	show_fdinfo("sync.fdinfo", sf);
 	show_poll("sync.poll", sf, POLLIN | POLLOUT);
@@ -864,10 +937,12 @@ static void udmabuf_cases(void)
 	struct stat st;
 
 	show_path_stat("udmabuf.stat", "/dev/udmabuf");
+	show_path_statfs("udmabuf.statfs", "/dev/udmabuf");
 	dev = fdrc("udmabuf.open", open("/dev/udmabuf", O_RDWR | O_CLOEXEC));
 	if (dev < 0)
 		return;
 	show_stat("udmabuf.fstat", dev);
+	show_fs("udmabuf", dev, true);
 	show_link("udmabuf.link", dev);
 	memfd = sealed_memfd(4 * PAGE, F_SEAL_SHRINK);
 	loose = sealed_memfd(4 * PAGE, 0);
