@@ -307,8 +307,9 @@ void fs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	if (fs_devnode_ino(ino)) {
 		fi->fh = 0; /* nothing to keep: the inode says which node */
 		fi->direct_io = 1;
-		/* A sync_file is no stream: lseek and pread say ESPIPE. */
-		fi->nonseekable = ino == FS_SYNC_FILE_INO;
+		/* No node is a stream: lseek and pread say ESPIPE, as of
+		 * the kernel's character devices and sync_files. */
+		fi->nonseekable = 1;
 		ret = ino == FS_SYNC_FILE_INO
 			      ? fs_sync_file_open(fs, fuse_req_ctx(req)->uid,
 						  fi)

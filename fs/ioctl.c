@@ -430,7 +430,11 @@ void fs_poll(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi,
 	if (fs_virtual_by_ino(ino) || fs_devnode_ino(ino)) {
 		if (ph)
 			fuse_pollhandle_destroy(ph);
-		fuse_reply_poll(req, POLLIN | POLLRDNORM);
+		/* A device node, as a kernel file without poll: all ready. */
+		fuse_reply_poll(req, fs_devnode_ino(ino)
+					     ? POLLIN | POLLOUT | POLLRDNORM |
+						       POLLWRNORM
+					     : POLLIN | POLLRDNORM);
 		return;
 	}
 	fs_poll_arm(fs, &file->ph, ph);

@@ -30,6 +30,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <linux/dma-buf.h>
+#include <linux/fs.h>
 #include <linux/dma-heap.h>
 #include <linux/sync_file.h>
 #include <linux/udmabuf.h>
@@ -446,6 +447,7 @@ enum compat_ioctl {
 	IMPORT_SYNC_FILE,
 	SYNC_MERGE,
 	SYNC_INFO,
+	VFS_GENERIC,
 };
 
 static enum compat_ioctl classify(unsigned long req)
@@ -464,7 +466,28 @@ static enum compat_ioctl classify(unsigned long req)
 		return SYNC_MERGE;
 	if (req == SYNC_IOC_FILE_INFO)
 		return SYNC_INFO;
+	if (req == FIONREAD || req == FIOQSIZE || req == FS_IOC_GETFLAGS ||
+	    req == FS_IOC_SETFLAGS || req == FS_IOC_FSGETXATTR ||
+	    req == FS_IOC_FSSETXATTR)
+		return VFS_GENERIC;
 	return NOT_OURS;
+}
+
+/*
+ * The VFS answers FIONREAD, FIOQSIZE and the inode flags of a regular
+ * file itself, as of the mount's files; of a kernel dma-buf, sync_file or
+ * device node, which are none, FIOQSIZE is ENOTTY and the others are the
+ * file's own ioctls: unknown, so ENOTTY, or for a heap, whose every
+ * number but 0 is EINVAL, EINVAL.
+ */
+static int vfs_generic(int fd, unsigned long req, bool *handled)
+{
+	enum compat_kind kind = compat_fd_kind(fd, NULL);
+
+	*handled = kind != COMPAT_NOT_OURS && kind != COMPAT_NODE;
+	if (req != FIOQSIZE && kind == COMPAT_HEAP)
+		return -EINVAL;
+	return -ENOTTY;
 }
 
 static int compat_ioctl(int fd, unsigned long req, void *arg, bool *handled)
@@ -506,6 +529,8 @@ static int compat_ioctl(int fd, unsigned long req, void *arg, bool *handled)
 		return classify(req) == SYNC_MERGE
 			       ? compat_sync_merge(fd, arg)
 			       : compat_sync_file_info(fd, arg);
+	case VFS_GENERIC:
+		return vfs_generic(fd, req, handled);
 	default:
 		return 0;
 	}

@@ -38,7 +38,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/mman.h>
+#include <sys/sendfile.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/syscall.h>
@@ -657,6 +659,69 @@ int fallocate64(int fd, int mode, off64_t off, off64_t len)
 {
 	return dma_buf_file(fd) ? compat_fail(ENODEV)
 				: REAL(fallocate64)(fd, mode, off, len);
+}
+
+/*
+ * What the VFS refuses of a device node, a buffer or a sync_file, for
+ * having neither read nor a page cache there: moving bytes without
+ * read(2), EINVAL.  A buffer's bytes still splice(2) and sendfile(2) out,
+ * as they read(2): dmabuffs's feature (dmabuf-compat(7)).
+ */
+static bool no_stream(int fd, bool buffer_too)
+{
+	switch (compat_fd_kind(fd, NULL)) {
+	case COMPAT_HEAP:
+	case COMPAT_UDMABUF:
+	case COMPAT_SYNC_FILE:
+		return true;
+	case COMPAT_BUFFER:
+		return buffer_too;
+	default:
+		return false;
+	}
+}
+
+ssize_t sendfile(int out, int in, off_t *off, size_t count)
+{
+	return no_stream(in, false) ? compat_fail(EINVAL)
+				    : REAL(sendfile)(out, in, off, count);
+}
+
+ssize_t sendfile64(int out, int in, off64_t *off, size_t count)
+{
+	return no_stream(in, false) ? compat_fail(EINVAL)
+				    : REAL(sendfile64)(out, in, off, count);
+}
+
+ssize_t splice(int in, loff_t *in_off, int out, loff_t *out_off, size_t len,
+	       unsigned int flags)
+{
+	return no_stream(in, false) || no_stream(out, false)
+		       ? compat_fail(EINVAL)
+		       : REAL(splice)(in, in_off, out, out_off, len, flags);
+}
+
+/* Only between regular files: a buffer is none, on the kernel. */
+ssize_t copy_file_range(int in, off64_t *in_off, int out, off64_t *out_off,
+			size_t len, unsigned int flags)
+{
+	return no_stream(in, true) || no_stream(out, true)
+		       ? compat_fail(EINVAL)
+		       : REAL(copy_file_range)(in, in_off, out, out_off, len,
+					       flags);
+}
+
+/* A heap or /dev/udmabuf cannot be polled: epoll(7) refuses it. */
+int epoll_ctl(int ep, int op, int fd, struct epoll_event *ev)
+{
+	enum compat_kind kind;
+
+	if (op == EPOLL_CTL_ADD) {
+		kind = compat_fd_kind(fd, NULL);
+		if (kind == COMPAT_HEAP || kind == COMPAT_UDMABUF)
+			return compat_fail(EPERM);
+	}
+	return REAL(epoll_ctl)(ep, op, fd, ev);
 }
 
 /* These return the error rather than set errno. */

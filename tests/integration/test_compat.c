@@ -244,6 +244,36 @@ Test(compat, kernel_selftests)
 		0);
 }
 
+/*
+ * The mount's device nodes, spoken to directly: no stream, as the
+ * kernel's character devices (the compat layer adds what only it can:
+ * epoll and the VFS's generic ioctls, which kexact compares).
+ */
+Test(compat, device_nodes_are_no_files)
+{
+	const char *nodes[] = {".heaps/system", ".udmabuf"};
+	char b[8] = {0};
+	size_t i;
+
+	for (i = 0; i < 2; i++) {
+		int fd = open(at(nodes[i]), O_RDWR);
+		struct pollfd p = {.fd = fd, .events = POLLIN | POLLOUT};
+
+		cr_assert_geq(fd, 0, "%s: %s", nodes[i], strerror(errno));
+		cr_assert_eq(lseek(fd, 0, SEEK_SET), -1, "%s", nodes[i]);
+		cr_assert_eq(errno, ESPIPE, "%s: no offset to seek", nodes[i]);
+		cr_assert_eq(read(fd, b, sizeof(b)), -1);
+		cr_assert_eq(errno, EINVAL, "%s: nothing to read", nodes[i]);
+		cr_assert_eq(write(fd, b, sizeof(b)), -1);
+		cr_assert_eq(errno, EINVAL, "%s: nothing to write", nodes[i]);
+		cr_assert_eq(poll(&p, 1, 0), 1);
+		cr_assert_eq(p.revents & (POLLIN | POLLOUT), POLLIN | POLLOUT,
+			     "%s: a file without poll is always ready",
+			     nodes[i]);
+		close(fd);
+	}
+}
+
 /* ---- the daemon's side of sync_file, spoken directly ---- */
 
 static int fence_file(uint64_t id)

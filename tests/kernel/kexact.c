@@ -15,6 +15,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/dma-buf.h>
+#include <linux/fs.h>
 #include <linux/dma-heap.h>
 #include <linux/sync_file.h>
 #include <linux/udmabuf.h>
@@ -26,8 +27,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/sendfile.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
@@ -285,6 +288,81 @@ static void show_poll(const char *c, int fd, short events)
 		    p.revents & POLLNVAL ? " nval" : "");
 }
 
+/* A count, or the errno's name. */
+static void say_n(const char *c, ssize_t n)
+{
+	if (n < 0)
+		say(c, "%s", strerrorname_np(errno));
+	else
+		say(c, "%zd", n);
+}
+
+/*
+ * What the VFS answers of any file, the way it answers it of these: the
+ * generic ioctls that only regular files answer themselves, epoll, and
+ * moving bytes out without read(2).  Last of a group: the bytes moved may
+ * move the offset, which is put back.
+ */
+static void generic_cases(const char *g, int fd)
+{
+	struct epoll_event ev = {.events = EPOLLIN | EPOLLOUT}, out;
+	char c[64];
+	int ep = epoll_create1(EPOLL_CLOEXEC), nul, pipefd[2], mfd, n;
+	unsigned int flags;
+	long long size;
+	struct fsxattr fsx;
+
+	snprintf(c, sizeof(c), "%s.epoll", g);
+	if (rc(c, epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev)) == 0) {
+		n = epoll_wait(ep, &out, 1, 0);
+		snprintf(c, sizeof(c), "%s.epoll_wait", g);
+		say(c, "n=%d%s%s", n,
+		    n > 0 && (out.events & EPOLLIN) ? " in" : "",
+		    n > 0 && (out.events & EPOLLOUT) ? " out" : "");
+	}
+	close(ep);
+	snprintf(c, sizeof(c), "%s.fionread", g);
+	rc(c, ioctl(fd, FIONREAD, &n));
+	snprintf(c, sizeof(c), "%s.fioqsize", g);
+	rc(c, ioctl(fd, FIOQSIZE, &size));
+	snprintf(c, sizeof(c), "%s.getflags", g);
+	rc(c, ioctl(fd, FS_IOC_GETFLAGS, &flags));
+	snprintf(c, sizeof(c), "%s.fsgetxattr", g);
+	rc(c, ioctl(fd, FS_IOC_FSGETXATTR, &fsx));
+	nul = open("/dev/null", O_WRONLY | O_CLOEXEC);
+	snprintf(c, sizeof(c), "%s.sendfile", g);
+	say_n(c, sendfile(nul, fd, NULL, 16));
+	close(nul);
+	if (!pipe2(pipefd, O_CLOEXEC | O_NONBLOCK)) {
+		snprintf(c, sizeof(c), "%s.splice", g);
+		say_n(c,
+		      splice(fd, NULL, pipefd[1], NULL, 16, SPLICE_F_NONBLOCK));
+		close(pipefd[0]);
+		close(pipefd[1]);
+	}
+	mfd = memfd_create("kexact", MFD_CLOEXEC);
+	snprintf(c, sizeof(c), "%s.copy_file_range", g);
+	say_n(c, copy_file_range(fd, NULL, mfd, NULL, 16, 0));
+	close(mfd);
+	lseek(fd, 0, SEEK_SET);
+}
+
+/* A device node: no stream, no file. */
+static void node_cases(const char *g, int fd)
+{
+	char c[64], b[8];
+
+	snprintf(c, sizeof(c), "%s.lseek", g);
+	say_n(c, lseek(fd, 0, SEEK_SET));
+	snprintf(c, sizeof(c), "%s.read", g);
+	say_n(c, read(fd, b, sizeof(b)));
+	snprintf(c, sizeof(c), "%s.write", g);
+	say_n(c, write(fd, b, sizeof(b)));
+	snprintf(c, sizeof(c), "%s.poll", g);
+	show_poll(c, fd, POLLIN | POLLOUT);
+	generic_cases(g, fd);
+}
+
 static int sync_ioctl(int fd, __u64 flags)
 {
 	struct dma_buf_sync s = {.flags = flags};
@@ -368,6 +446,7 @@ static int heap_cases(void)
 	rc("heap.open_missing", open("/dev/dma_heap/kexact-none", O_RDONLY));
 	show_stat("heap.fstat", heap);
 	show_fs("heap", heap, true);
+	node_cases("heap", heap);
 	show_link("heap.link", heap);
 	show_fdinfo("heap.fdinfo", heap);
 	alloc_case("heap.alloc.page", heap, PAGE, O_RDWR | O_CLOEXEC, 0);
@@ -743,6 +822,7 @@ static void heap_buffer_cases(int heap)
 	file_cases(fd, "buf");
 	seek_rw_cases(fd, "buf");
 	count_cases(fd);
+	generic_cases("buf", fd);
 	maps_cases(fd, "buf");
 	escaped_name_case(fd);
 	fork_case(fd);
@@ -869,6 +949,7 @@ static void sync_file_cases(int heap)
 	rc("sync.import.bad_fd", import_sync(buf, DMA_BUF_SYNC_RW, -1));
 	close(nul);
 	rc("sync.ioctl.unknown", ioctl(sf, _IOWR('>', 9, __u64), &(__u64){0}));
+	generic_cases("sync", sf);
 	close(sf);
 	close(buf);
 }
@@ -943,6 +1024,7 @@ static void udmabuf_cases(void)
 		return;
 	show_stat("udmabuf.fstat", dev);
 	show_fs("udmabuf", dev, true);
+	node_cases("udmabuf", dev);
 	show_link("udmabuf.link", dev);
 	memfd = sealed_memfd(4 * PAGE, F_SEAL_SHRINK);
 	loose = sealed_memfd(4 * PAGE, 0);
@@ -973,6 +1055,7 @@ static void udmabuf_cases(void)
 
 		buffer_identity("ubuf", fd);
 		unnamed_maps_case("ubuf", fd);
+		generic_cases("ubuf", fd);
 		map_cases(fd, "ubuf", 2 * PAGE);
 		file_cases(fd, "ubuf");
 		seek_rw_cases(fd, "ubuf");
