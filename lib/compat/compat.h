@@ -73,6 +73,7 @@ mode_t compat_kernel_mode(dev_t dev, ino_t ino, mode_t mode, bool of_fd);
 ssize_t compat_proc_readlink(const char *path, char *buf, size_t len,
 			     bool *handled);
 int compat_proc_open(const char *path, int flags, bool *handled);
+const char *compat_proc_self(const char *path);
 int compat_kernel_statfs(int fd, struct statfs64 *f, bool *handled);
 void compat_statfs_narrow(const struct statfs64 *from, struct statfs *to);
 

@@ -192,30 +192,47 @@ mode_t compat_kernel_mode(dev_t dev, ino_t ino, mode_t mode, bool of_fd)
 
 /* ---- /proc/self ---- */
 
+/**
+ * compat_proc_self() - what follows /proc/self/ in @path
+ * @path: any path
+ *
+ * /proc/thread-self/ and /proc/PID/ with this process's PID count as
+ * /proc/self/: all three are this process's own.
+ *
+ * Return: the rest of @path, or NULL when it is not under one of them.
+ */
+const char *compat_proc_self(const char *path)
+{
+	char self[32];
+	const char *p;
+
+	if (strncmp(path, "/proc/", 6))
+		return NULL;
+	p = path + 6;
+	snprintf(self, sizeof(self), "%d/", (int)getpid());
+	if (!strncmp(p, "self/", 5))
+		return p + 5;
+	if (!strncmp(p, "thread-self/", 12))
+		return p + 12;
+	if (!strncmp(p, self, strlen(self)))
+		return p + strlen(self);
+	return NULL;
+}
+
 /*
  * Is @path /proc/self/@what/N (or thread-self, or our own pid), or for
  * "fd" also /dev/fd/N?  N in @fd.
  */
 static bool proc_self_path(const char *path, const char *what, int *fd)
 {
-	char self[32];
 	const char *p;
 	size_t n;
 	int end = 0;
 
 	if (!strcmp(what, "fd") && sscanf(path, "/dev/fd/%d%n", fd, &end) == 1)
 		return !path[end] && *fd >= 0;
-	if (strncmp(path, "/proc/", 6))
-		return false;
-	p = path + 6;
-	snprintf(self, sizeof(self), "%d/", (int)getpid());
-	if (!strncmp(p, "self/", 5))
-		p += 5;
-	else if (!strncmp(p, "thread-self/", 12))
-		p += 12;
-	else if (!strncmp(p, self, strlen(self)))
-		p += strlen(self);
-	else
+	p = compat_proc_self(path);
+	if (!p)
 		return false;
 	n = strlen(what);
 	if (strncmp(p, what, n) || p[n] != '/')
@@ -606,38 +623,24 @@ void compat_statfs_narrow(const struct statfs64 *from, struct statfs *to)
  * O_LARGEFILE.  fcntl(2)'s third argument is read as a pointer, as wide as
  * any it may be.
  */
-static int kernel_getfl(int fd, int ret)
-{
-	if (ret >= 0 && dma_buf_file(fd))
-		ret &= ~KERNEL_O_LARGEFILE;
-	return ret;
-}
+#define FCNTL_INTERPOSER(name)                                      \
+	int name(int fd, int cmd, ...)                              \
+	{                                                           \
+		va_list ap;                                         \
+		void *arg;                                          \
+		int ret;                                            \
+                                                                    \
+		va_start(ap, cmd);                                  \
+		arg = va_arg(ap, void *);                           \
+		va_end(ap);                                         \
+		ret = REAL(name)(fd, cmd, arg);                     \
+		if (cmd == F_GETFL && ret >= 0 && dma_buf_file(fd)) \
+			ret &= ~KERNEL_O_LARGEFILE;                 \
+		return ret;                                         \
+	}
 
-int fcntl(int fd, int cmd, ...)
-{
-	va_list ap;
-	void *arg;
-	int ret;
-
-	va_start(ap, cmd);
-	arg = va_arg(ap, void *);
-	va_end(ap);
-	ret = REAL(fcntl)(fd, cmd, arg);
-	return cmd == F_GETFL ? kernel_getfl(fd, ret) : ret;
-}
-
-int fcntl64(int fd, int cmd, ...)
-{
-	va_list ap;
-	void *arg;
-	int ret;
-
-	va_start(ap, cmd);
-	arg = va_arg(ap, void *);
-	va_end(ap);
-	ret = REAL(fcntl64)(fd, cmd, arg);
-	return cmd == F_GETFL ? kernel_getfl(fd, ret) : ret;
-}
+FCNTL_INTERPOSER(fcntl)
+FCNTL_INTERPOSER(fcntl64)
 
 int fsync(int fd)
 {

@@ -54,22 +54,9 @@
 /* Is @path this process's maps or smaps? */
 static bool own_maps(const char *path)
 {
-	char self[32];
-	const char *p;
+	const char *p = compat_proc_self(path);
 
-	if (strncmp(path, "/proc/", 6))
-		return false;
-	p = path + 6;
-	snprintf(self, sizeof(self), "%d/", (int)getpid());
-	if (!strncmp(p, "self/", 5))
-		p += 5;
-	else if (!strncmp(p, "thread-self/", 12))
-		p += 12;
-	else if (!strncmp(p, self, strlen(self)))
-		p += strlen(self);
-	else
-		return false;
-	return !strcmp(p, "maps") || !strcmp(p, "smaps");
+	return p && (!strcmp(p, "maps") || !strcmp(p, "smaps"));
 }
 
 /* The whole of @path, NUL-terminated, malloc'ed; NULL on any failure. */
