@@ -20,6 +20,10 @@
  *  - /proc/self/fdinfo/N of a buffer: the kernel's pos and flags, then
  *    size, count, exp_name and name; of a sync_file, pos and flags.
  *  - ftruncate(2) and fsync(2) are EINVAL, fallocate(2) ENODEV.
+ *  - fstatfs(2): the dmabuf or anon_inode pseudo file system, or /dev's;
+ *    F_GETFL without O_LARGEFILE; no extended attributes.
+ *  - epoll(7) refuses a device node; sendfile(2), splice(2) and
+ *    copy_file_range(2) move no bytes of what has no read(2).
  *
  * Only the process's own fds: another process's /proc is the kernel's to
  * show.  paths.c and compat.c build on this file; it calls neither.
@@ -44,6 +48,7 @@
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/syscall.h>
+#include <sys/xattr.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
@@ -725,6 +730,64 @@ int epoll_ctl(int ep, int op, int fd, struct epoll_event *ev)
 			return compat_fail(EPERM);
 	}
 	return REAL(epoll_ctl)(ep, op, fd, ev);
+}
+
+/*
+ * Extended attributes of an fd the kernel would have made: a heap or
+ * /dev/udmabuf (devtmpfs) or an anonymous dma-buf or sync_file is neither
+ * a regular file nor a directory, so user.* attributes are never there
+ * (ENODATA) and cannot be set (EPERM); a dma-buf's or sync_file's file
+ * system has no other namespace (EOPNOTSUPP), and no node's attribute is
+ * the program's to set.  The mount's user.dmabuf.* attributes stay on its
+ * paths, for getfattr(1) and dmabufctl.  0 for an fd not of these.
+ */
+static int kernel_xattr(int fd, const char *name, bool write)
+{
+	enum compat_kind kind = compat_fd_kind(fd, NULL);
+	bool user = name && !strncmp(name, "user.", 5);
+
+	switch (kind) {
+	case COMPAT_HEAP:
+	case COMPAT_UDMABUF:
+		return write ? EPERM : ENODATA;
+	case COMPAT_BUFFER:
+	case COMPAT_SYNC_FILE:
+		if (!user)
+			return EOPNOTSUPP;
+		return write ? EPERM : ENODATA;
+	default:
+		return 0;
+	}
+}
+
+ssize_t fgetxattr(int fd, const char *name, void *value, size_t size)
+{
+	int err = kernel_xattr(fd, name, false);
+
+	return err ? compat_fail(err) : REAL(fgetxattr)(fd, name, value, size);
+}
+
+int fsetxattr(int fd, const char *name, const void *value, size_t size,
+	      int flags)
+{
+	int err = kernel_xattr(fd, name, true);
+
+	return err ? compat_fail(err)
+		   : REAL(fsetxattr)(fd, name, value, size, flags);
+}
+
+int fremovexattr(int fd, const char *name)
+{
+	int err = kernel_xattr(fd, name, true);
+
+	return err ? compat_fail(err) : REAL(fremovexattr)(fd, name);
+}
+
+/* None to list. */
+ssize_t flistxattr(int fd, char *list, size_t size)
+{
+	return kernel_xattr(fd, NULL, false) ? 0
+					     : REAL(flistxattr)(fd, list, size);
 }
 
 /* These return the error rather than set errno. */

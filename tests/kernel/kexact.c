@@ -36,6 +36,7 @@
 #include <sys/statfs.h>
 #include <sys/sysmacros.h>
 #include <sys/wait.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #define PAGE 4096
@@ -297,6 +298,23 @@ static void say_n(const char *c, ssize_t n)
 		say(c, "%zd", n);
 }
 
+/* Extended attributes of the fd: none are, or can be, on these files. */
+static void xattr_cases(const char *g, int fd)
+{
+	char c[64], v[256];
+
+	snprintf(c, sizeof(c), "%s.xattr.list", g);
+	say_n(c, flistxattr(fd, v, sizeof(v)));
+	snprintf(c, sizeof(c), "%s.xattr.get_user", g);
+	say_n(c, fgetxattr(fd, "user.kexact", v, sizeof(v)));
+	snprintf(c, sizeof(c), "%s.xattr.set_user", g);
+	rc(c, fsetxattr(fd, "user.kexact", "1", 1, 0));
+	snprintf(c, sizeof(c), "%s.xattr.remove_user", g);
+	rc(c, fremovexattr(fd, "user.kexact"));
+	snprintf(c, sizeof(c), "%s.xattr.get_trusted", g);
+	say_n(c, fgetxattr(fd, "trusted.kexact", v, sizeof(v)));
+}
+
 /*
  * What the VFS answers of any file, the way it answers it of these: the
  * generic ioctls that only regular files answer themselves, epoll, and
@@ -340,6 +358,7 @@ static void generic_cases(const char *g, int fd)
 		close(pipefd[0]);
 		close(pipefd[1]);
 	}
+	xattr_cases(g, fd);
 	mfd = memfd_create("kexact", MFD_CLOEXEC);
 	snprintf(c, sizeof(c), "%s.copy_file_range", g);
 	say_n(c, copy_file_range(fd, NULL, mfd, NULL, 16, 0));
