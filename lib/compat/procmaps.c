@@ -22,8 +22,9 @@
  * its pid), the layer reads the kernel's text; if a line is a buffer's, it
  * answers a copy, in a memfd, where that line has the kernel's header
  * (offset into the buffer, the device and inode fstat(2) of its fd shows)
- * and the name /dmabuf:NAME.  Every other line is the kernel's, byte for
- * byte.  Without such a line it opens the kernel's file, as if it were not
+ * and the name /dmabuf:NAME, and the rights the program mapped it with
+ * (under the sanitizer, which takes pages away outside brackets).  Every
+ * other line is the kernel's, byte for byte.  Without such a line it opens the kernel's file, as if it were not
  * there.
  *
  * Built on fds.c (what a dev and inode are), views.c and libdmabuf (a
@@ -192,7 +193,28 @@ static void put_buffer_line(FILE *out, const struct maps_line *l, dev_t dev,
 	fputc('\n', out);
 }
 
-/* @text with each buffer's line rewritten, to @out; how many were. */
+/*
+ * Under the sanitizer a watched mapping's pages are taken away outside
+ * brackets, which maps would show: the line carries the protection the
+ * program asked for instead.
+ */
+static void program_perm(struct maps_line *l)
+{
+	int prot =
+		dmabuf_sanitizer_enabled() ? dmabuf_sanitizer_prot(l->lo) : -1;
+
+	if (prot < 0)
+		return;
+	l->perm[0] = prot & PROT_READ ? 'r' : '-';
+	l->perm[1] = prot & PROT_WRITE ? 'w' : '-';
+	l->perm[2] = prot & PROT_EXEC ? 'x' : '-';
+}
+
+/*
+ * @text with each buffer's line rewritten, to @out; how many were.  (A
+ * program of the uapi brackets the whole buffer, so the sanitizer's page
+ * rights never split one of its mappings into several lines.)
+ */
 static unsigned int rewrite(char *text, FILE *out)
 {
 	struct known_name *known = NULL;
@@ -213,6 +235,7 @@ static unsigned int rewrite(char *text, FILE *out)
 			fwrite(line, 1, (size_t)(next - line), out);
 			continue;
 		}
+		program_perm(&l);
 		put_buffer_line(
 			out, &l, dev, ino, off,
 			name_of(dev, ino, last, &known, &nr_known, &cap_known));

@@ -140,6 +140,31 @@ void dmabuf_sanitizer_unmapping(void *addr, size_t len)
 	errno = saved_errno;
 }
 
+/**
+ * dmabuf_sanitizer_prot() - the protection the program mapped @addr with
+ * @addr: an address in a watched mapping of a buffer
+ *
+ * The sanitizer takes a mapping's pages away outside brackets; this is
+ * what the program asked for, as /proc/self/maps would show it without
+ * the sanitizer.
+ *
+ * Return: PROT_* bits, or -1 for an address no watched mapping holds.
+ */
+int dmabuf_sanitizer_prot(uintptr_t addr)
+{
+	struct san_map *m;
+	int prot = -1;
+
+	if (!san.on)
+		return -1;
+	pthread_mutex_lock(&san.lock);
+	m = map_at(addr);
+	if (m)
+		prot = m->prot;
+	pthread_mutex_unlock(&san.lock);
+	return prot;
+}
+
 /* Does another fd of this process than @fd name inode @ino of @dev? */
 static bool other_fd_of(int fd, dev_t dev, ino_t ino)
 {

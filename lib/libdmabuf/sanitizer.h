@@ -34,6 +34,7 @@ void dmabuf_sanitizer_start(void);
 void dmabuf_sanitizer_mapped(void *addr, size_t len, int prot, int fd,
 			     off_t off);
 void dmabuf_sanitizer_unmapping(void *addr, size_t len);
+int dmabuf_sanitizer_prot(uintptr_t addr);
 void dmabuf_sanitizer_closing(int fd);
 void dmabuf_sanitizer_named(int fd, const char *name);
 void dmabuf_sanitizer_moved(void *from, size_t from_len, void *to,
