@@ -282,11 +282,83 @@ FILE *fopen64(const char *path, const char *mode)
 	return REAL(fopen64)(redirected_, mode);
 }
 
+/*
+ * Streams of /dev/dma_heap: devtmpfs says DT_CHR of each entry, where the
+ * mount's nodes are regular files, so readdir(3) says DT_CHR of theirs.
+ * Few are open at once; past the table, an entry says DT_REG.
+ */
+#define HEAP_DIRS 16
+
+static struct {
+	pthread_mutex_t lock;
+	DIR *dirs[HEAP_DIRS];
+	unsigned int nr; /* read without the lock: 0, no stream to look for */
+} heap_dirs = {.lock = PTHREAD_MUTEX_INITIALIZER};
+
+static void heap_dir_track(DIR *d, bool add)
+{
+	unsigned int i;
+
+	pthread_mutex_lock(&heap_dirs.lock);
+	for (i = 0; i < HEAP_DIRS; i++) {
+		if (heap_dirs.dirs[i] != (add ? NULL : d))
+			continue;
+		heap_dirs.dirs[i] = add ? d : NULL;
+		__atomic_add_fetch(&heap_dirs.nr, add ? 1 : -1,
+				   __ATOMIC_RELAXED);
+		break;
+	}
+	pthread_mutex_unlock(&heap_dirs.lock);
+}
+
+static bool heap_dir(DIR *d)
+{
+	bool found = false;
+	unsigned int i;
+
+	if (!__atomic_load_n(&heap_dirs.nr, __ATOMIC_RELAXED))
+		return false;
+	pthread_mutex_lock(&heap_dirs.lock);
+	for (i = 0; i < HEAP_DIRS && !found; i++)
+		found = heap_dirs.dirs[i] == d;
+	pthread_mutex_unlock(&heap_dirs.lock);
+	return found;
+}
+
 /* glibc's opendir() opens its directory internally, past open(). */
 DIR *opendir(const char *path)
 {
 	REDIRECT(path);
-	return REAL(opendir)(redirected_);
+	DIR *d = REAL(opendir)(redirected_);
+
+	if (d && redirected_ != path)
+		heap_dir_track(d, true);
+	return d;
+}
+
+int closedir(DIR *d)
+{
+	if (heap_dir(d))
+		heap_dir_track(d, false);
+	return REAL(closedir)(d);
+}
+
+struct dirent *readdir(DIR *d)
+{
+	struct dirent *e = REAL(readdir)(d);
+
+	if (e && e->d_type == DT_REG && heap_dir(d))
+		e->d_type = DT_CHR;
+	return e;
+}
+
+struct dirent64 *readdir64(DIR *d)
+{
+	struct dirent64 *e = REAL(readdir64)(d);
+
+	if (e && e->d_type == DT_REG && heap_dir(d))
+		e->d_type = DT_CHR;
+	return e;
 }
 
 /* What the kernel would say of the node: see compat_kernel_mode(). */

@@ -24,8 +24,8 @@
  * (offset into the buffer, the device and inode fstat(2) of its fd shows)
  * and the name /dmabuf:NAME, and the rights the program mapped it with
  * (under the sanitizer, which takes pages away outside brackets).  Every
- * other line is the kernel's, byte for byte.  Without such a line it opens the kernel's file, as if it were not
- * there.
+ * other line is the kernel's, byte for byte.  Without such a line it opens the
+ * kernel's file, as if it were not there.
  *
  * Built on fds.c (what a dev and inode are), views.c and libdmabuf (a
  * buffer's name by inode); paths.c calls it when a path is opened.

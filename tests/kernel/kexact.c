@@ -243,10 +243,19 @@ static void show_dir(const char *c, const char *dir, const char *want)
 		say(c, "%s", strerrorname_np(errno));
 		return;
 	}
-	while ((e = readdir(d)))
-		found |= !strcmp(e->d_name, want);
-	closedir(d);
+	while (!found && (e = readdir(d)))
+		found = !strcmp(e->d_name, want);
 	say(c, "%s", found ? "yes" : "no");
+	if (found) {
+		char sub[80];
+
+		snprintf(sub, sizeof(sub), "%s.d_type", c);
+		say(sub, "%s",
+		    e->d_type == DT_CHR	  ? "chr"
+		    : e->d_type == DT_REG ? "reg"
+					  : "other");
+	}
+	closedir(d);
 }
 
 static void show_link(const char *c, int fd)
