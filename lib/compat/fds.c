@@ -363,7 +363,7 @@ static unsigned int count_refs(int fd, const struct stat *st)
 	struct stat o;
 	FILE *f;
 
-	while (d && (e = readdir(d))) {
+	while (d && (e = REAL(readdir)(d))) {
 		int n = atoi(e->d_name);
 
 		if (e->d_name[0] < '0' || e->d_name[0] > '9' || n == dirfd(d) ||
@@ -374,7 +374,7 @@ static unsigned int count_refs(int fd, const struct stat *st)
 			count++;
 	}
 	if (d)
-		closedir(d);
+		REAL(closedir)(d);
 	f = REAL(fopen)("/proc/self/maps", "re");
 	while (f && fgets(line, sizeof(line), f))
 		if (sscanf(line, "%lx-%lx %*s %lx %x:%x %lu", &lo, &hi, &off,

@@ -174,14 +174,14 @@ static bool other_fd_of(int fd, dev_t dev, ino_t ino)
 	bool found = false;
 	int n;
 
-	while (d && !found && (e = readdir(d))) {
+	while (d && !found && (e = REAL(readdir)(d))) {
 		n = atoi(e->d_name);
 		found = e->d_name[0] != '.' && n != fd && n != dirfd(d) &&
 			!REAL(fstat)(n, &st) && st.st_dev == dev &&
 			st.st_ino == ino;
 	}
 	if (d)
-		closedir(d);
+		REAL(closedir)(d);
 	return found;
 }
 
