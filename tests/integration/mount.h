@@ -235,6 +235,8 @@ static inline void unmount_all(void)
 		 * mount must not outlive it either. */
 		if (M.mp[0] && is_mounted(M.mp))
 			run_quiet("fusermount3 -u -z '%s' 2>/dev/null", M.mp);
+		if (M.dir[0]) /* nor its directory and log */
+			run_quiet("rm -rf '%s'", M.dir);
 		return;
 	}
 	run_quiet("fusermount3 -u '%s' 2>/dev/null", M.mp);
