@@ -265,7 +265,8 @@ $(B)/tests/plugins/%.so: tests/plugins/%.c
 # runtime must come first in a process, and theirs has none.
 COMPAT_CFLAGS = -std=gnu11 $(WARN) $(CFLAGS) -fPIC -D_GNU_SOURCE -Iinclude
 COMPAT_SRCS := lib/compat/compat.c lib/compat/paths.c lib/compat/fds.c \
-	lib/compat/procmaps.c lib/compat/usermem.c lib/compat/views.c
+	lib/compat/procfd.c lib/compat/procmaps.c lib/compat/usermem.c \
+	lib/compat/views.c
 COMPAT_OBJS := $(COMPAT_SRCS:%.c=$(B)/compat/%.o) \
 	$(LIB_SRCS:%.c=$(B)/compat/%.o)
 $(B)/compat/%.o: %.c

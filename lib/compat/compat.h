@@ -21,6 +21,15 @@
 
 #include "../libdmabuf/sanitizer.h"
 
+/* The kernel's O_LARGEFILE, which glibc defines as 0 on 64-bit targets. */
+#if defined(__aarch64__) || defined(__arm__)
+#define KERNEL_O_LARGEFILE 0400000
+#elif defined(__powerpc__)
+#define KERNEL_O_LARGEFILE 0200000
+#else
+#define KERNEL_O_LARGEFILE 0100000
+#endif
+
 /* -1 with errno @err: the way an interposer fails, as libc's call. */
 static inline int compat_fail(int err)
 {
@@ -70,12 +79,15 @@ enum compat_kind compat_fd_kind(int fd, struct stat *st);
 bool compat_ours(int fd, char *node, size_t len);
 int compat_opened(int fd);
 mode_t compat_kernel_mode(dev_t dev, ino_t ino, mode_t mode, bool of_fd);
+
+int compat_kernel_statfs(int fd, struct statfs64 *f, bool *handled);
+void compat_statfs_narrow(const struct statfs64 *from, struct statfs *to);
+
+/* procfd.c */
+const char *compat_proc_pid(const char *path, pid_t *pid);
 ssize_t compat_proc_readlink(const char *path, char *buf, size_t len,
 			     bool *handled);
 int compat_proc_open(const char *path, int flags, bool *handled);
-const char *compat_proc_self(const char *path);
-int compat_kernel_statfs(int fd, struct statfs64 *f, bool *handled);
-void compat_statfs_narrow(const struct statfs64 *from, struct statfs *to);
 
 /* procmaps.c */
 int compat_maps_open(const char *path, int flags, bool *handled);

@@ -14,19 +14,14 @@
  *
  *  - fstat(2): a heap and /dev/udmabuf are character devices; a buffer or
  *    a sync_file has no file type bits, as an anonymous inode.
- *  - readlink(2) of /proc/self/fd/N: /dev/dma_heap/NAME, /dev/udmabuf,
- *    /dmabuf:NAME, anon_inode:sync_file.  Opening it is ENXIO for a
- *    buffer or a sync_file.
- *  - /proc/self/fdinfo/N of a buffer: the kernel's pos and flags, then
- *    size, count, exp_name and name; of a sync_file, pos and flags.
  *  - ftruncate(2) and fsync(2) are EINVAL, fallocate(2) ENODEV.
  *  - fstatfs(2): the dmabuf or anon_inode pseudo file system, or /dev's;
  *    F_GETFL without O_LARGEFILE; no extended attributes.
  *  - epoll(7) refuses a device node; sendfile(2), splice(2) and
  *    copy_file_range(2) move no bytes of what has no read(2).
  *
- * Only the process's own fds: another process's /proc is the kernel's to
- * show.  paths.c and compat.c build on this file; it calls neither.
+ * What /proc shows of them is procfd.c's and procmaps.c's.  paths.c,
+ * compat.c and those build on this file; it calls none of them.
  */
 /* This file defines fstat() and friends: no fortified inline versions. */
 #undef _FORTIFY_SOURCE
@@ -35,7 +30,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <linux/kcmp.h>
 #include <linux/magic.h>
 #include <pthread.h>
 #include <stdarg.h>
@@ -58,15 +52,6 @@
 #include "../libdmabuf/private.h"
 
 #include "compat.h"
-
-/* The kernel's O_LARGEFILE, which glibc defines as 0 on 64-bit targets. */
-#if defined(__aarch64__) || defined(__arm__)
-#define KERNEL_O_LARGEFILE 0400000
-#elif defined(__powerpc__)
-#define KERNEL_O_LARGEFILE 0200000
-#else
-#define KERNEL_O_LARGEFILE 0100000
-#endif
 
 static struct {
 	pthread_once_t once;
@@ -193,278 +178,6 @@ mode_t compat_kernel_mode(dev_t dev, ino_t ino, mode_t mode, bool of_fd)
 	default:
 		return mode;
 	}
-}
-
-/* ---- /proc/self ---- */
-
-/**
- * compat_proc_self() - what follows /proc/self/ in @path
- * @path: any path
- *
- * /proc/thread-self/ and /proc/PID/ with this process's PID count as
- * /proc/self/: all three are this process's own.
- *
- * Return: the rest of @path, or NULL when it is not under one of them.
- */
-const char *compat_proc_self(const char *path)
-{
-	char self[32];
-	const char *p;
-
-	if (strncmp(path, "/proc/", 6))
-		return NULL;
-	p = path + 6;
-	snprintf(self, sizeof(self), "%d/", (int)getpid());
-	if (!strncmp(p, "self/", 5))
-		return p + 5;
-	if (!strncmp(p, "thread-self/", 12))
-		return p + 12;
-	if (!strncmp(p, self, strlen(self)))
-		return p + strlen(self);
-	return NULL;
-}
-
-/*
- * Is @path /proc/self/@what/N (or thread-self, or our own pid), or for
- * "fd" also /dev/fd/N?  N in @fd.
- */
-static bool proc_self_path(const char *path, const char *what, int *fd)
-{
-	const char *p;
-	size_t n;
-	int end = 0;
-
-	if (!strcmp(what, "fd") && sscanf(path, "/dev/fd/%d%n", fd, &end) == 1)
-		return !path[end] && *fd >= 0;
-	p = compat_proc_self(path);
-	if (!p)
-		return false;
-	n = strlen(what);
-	if (strncmp(p, what, n) || p[n] != '/')
-		return false;
-	p += n + 1;
-	return *p >= '0' && *p <= '9' && sscanf(p, "%d%n", fd, &end) == 1 &&
-	       !p[end];
-}
-
-/* The buffer's exporter and name, from the daemon. */
-static int buffer_info(int fd, struct dmabuf_info *info)
-{
-	memset(info, 0, sizeof(*info));
-	return dmabuf_info(fd, info);
-}
-
-/* What /proc/self/fd/N links to on the kernel; "" when the layer has no
- * say (not ours, or a node that is no device). */
-static void kernel_link(int fd, char *out, size_t len)
-{
-	char node[PATH_MAX];
-	struct dmabuf_info info;
-
-	out[0] = '\0';
-	switch (compat_fd_kind(fd, NULL)) {
-	case COMPAT_HEAP:
-		if (compat_ours(fd, node, sizeof(node)))
-			snprintf(out, len, "/dev/dma_heap/%.255s", node + 8);
-		break;
-	case COMPAT_UDMABUF:
-		snprintf(out, len, "/dev/udmabuf");
-		break;
-	case COMPAT_SYNC_FILE:
-		snprintf(out, len, "anon_inode:sync_file");
-		break;
-	case COMPAT_BUFFER:
-		if (!buffer_info(fd, &info))
-			snprintf(out, len, "/dmabuf:%.*s",
-				 (int)sizeof(info.name), info.name);
-		break;
-	default:
-		break;
-	}
-}
-
-/**
- * compat_proc_readlink() - readlink(2) of /proc/self/fd/N, as the kernel
- * @path: the path asked for
- * @buf: as readlink(2)
- * @len: as readlink(2)
- * @handled: out: whether the answer is this one
- *
- * Return: as readlink(2), when *@handled.
- */
-ssize_t compat_proc_readlink(const char *path, char *buf, size_t len,
-			     bool *handled)
-{
-	char target[PATH_MAX];
-	size_t n;
-	int fd;
-
-	*handled = false;
-	/* /dev/fd/N too: the kernel follows /dev/fd to /proc/self/fd. */
-	if (!path || !proc_self_path(path, "fd", &fd))
-		return 0;
-	kernel_link(fd, target, sizeof(target));
-	if (!target[0])
-		return 0;
-	*handled = true;
-	n = strlen(target);
-	if (n > len)
-		n = len;
-	memcpy(buf, target, n);
-	return (ssize_t)n;
-}
-
-/* Do fds @a and @b share one open file?  Without kcmp(2), say yes. */
-static bool shares_file(pid_t pid, int a, int b)
-{
-	long r = syscall(SYS_kcmp, pid, pid, KCMP_FILE, a, b);
-
-	return r == 0 || (r < 0 && (errno == ENOSYS || errno == EPERM));
-}
-
-/*
- * Does the line of maps at @lo..@hi, naming @path, hold the buffer @st?
- * A mapping of its file does; so does one of the views the layer made of
- * its memfds (views.c), once per view, as one kernel mapping would.
- */
-static bool maps_ref(unsigned long lo, unsigned long hi, dev_t dev,
-		     unsigned long ino, const char *path, const struct stat *st,
-		     int *last_view)
-{
-	struct compat_view v;
-	int i;
-
-	if (dev == st->st_dev && ino == st->st_ino)
-		return true;
-	if (!strstr(path, " /memfd:"))
-		return false;
-	i = compat_view_of(lo, hi, &v);
-	if (i < 0 || i == *last_view || v.dev != st->st_dev ||
-	    v.ino != st->st_ino)
-		return false;
-	*last_view = i; /* a view's lines come one after the other */
-	return true;
-}
-
-/*
- * The kernel's f_count less procfs's own reference: this process's fds
- * that share the open file, and its mappings of the buffer (each holds
- * the file).  Other processes' references are not seen from here.
- */
-static unsigned int count_refs(int fd, const struct stat *st)
-{
-	unsigned long lo, hi, off, ino;
-	unsigned int count = 0, maj, min;
-	pid_t pid = getpid();
-	DIR *d = REAL(opendir)("/proc/self/fd");
-	char line[PATH_MAX + 128];
-	struct dirent *e;
-	int last_view = -1;
-	struct stat o;
-	FILE *f;
-
-	while (d && (e = REAL(readdir)(d))) {
-		int n = atoi(e->d_name);
-
-		if (e->d_name[0] < '0' || e->d_name[0] > '9' || n == dirfd(d) ||
-		    REAL(fstat)(n, &o) || o.st_dev != st->st_dev ||
-		    o.st_ino != st->st_ino)
-			continue;
-		if (n == fd || shares_file(pid, fd, n))
-			count++;
-	}
-	if (d)
-		REAL(closedir)(d);
-	f = REAL(fopen)("/proc/self/maps", "re");
-	while (f && fgets(line, sizeof(line), f))
-		if (sscanf(line, "%lx-%lx %*s %lx %x:%x %lu", &lo, &hi, &off,
-			   &maj, &min, &ino) == 6 &&
-		    maps_ref(lo, hi, makedev(maj, min), ino, line, st,
-			     &last_view))
-			count++;
-	if (f)
-		fclose(f);
-	return count;
-}
-
-/* The kernel's fdinfo of buffer or sync_file @fd, in a memfd. */
-static int kernel_fdinfo(int fd, enum compat_kind kind, const struct stat *st,
-			 int flags)
-{
-	char path[64], line[256];
-	struct dmabuf_info info;
-	unsigned int fl;
-	FILE *in, *out;
-	int mfd;
-
-	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", fd);
-	mfd = memfd_create("fdinfo", (flags & O_CLOEXEC) ? MFD_CLOEXEC : 0);
-	if (mfd < 0)
-		return -errno;
-	in = REAL(fopen)(path, "re");
-	out = fdopen(REAL(dup)(mfd), "w");
-	while (in && out && fgets(line, sizeof(line), in)) {
-		if (!strncmp(line, "pos:", 4))
-			fputs("pos:\t0\n", out); /* a dma-buf never moves */
-		else if (sscanf(line, "flags: %o", &fl) == 1)
-			fprintf(out, "flags:\t0%o\n", /* made, not opened */
-				fl & ~(unsigned int)KERNEL_O_LARGEFILE);
-		else
-			fputs(line, out);
-	}
-	if (out && kind == COMPAT_BUFFER && !buffer_info(fd, &info)) {
-		fprintf(out, "size:\t%llu\ncount:\t%u\nexp_name:\t%.*s\n",
-			(unsigned long long)st->st_size, count_refs(fd, st),
-			(int)sizeof(info.heap), info.heap);
-		if (info.name[0])
-			fprintf(out, "name:\t%.*s\n", (int)sizeof(info.name),
-				info.name);
-	}
-	if (in)
-		fclose(in);
-	if (!out || fclose(out)) {
-		REAL(close)(mfd);
-		return -EIO;
-	}
-	lseek(mfd, 0, SEEK_SET);
-	return mfd;
-}
-
-/**
- * compat_proc_open() - open(2) of /proc/self/fdinfo/N or /proc/self/fd/N
- * @path: the path asked for
- * @flags: open(2)'s flags
- * @handled: out: whether the answer is this one
- *
- * fdinfo of a buffer or sync_file is the kernel's text, in a memfd;
- * reopening a buffer or sync_file through its link is ENXIO.
- *
- * Return: an fd or -errno, when *@handled.
- */
-int compat_proc_open(const char *path, int flags, bool *handled)
-{
-	enum compat_kind kind;
-	struct stat st;
-	int fd;
-
-	*handled = false;
-	if (!path || (path[0] != '/' || (path[1] != 'p' && path[1] != 'd')))
-		return 0;
-	if (proc_self_path(path, "fdinfo", &fd)) {
-		kind = compat_fd_kind(fd, &st);
-		if (kind != COMPAT_BUFFER && kind != COMPAT_SYNC_FILE)
-			return 0;
-		*handled = true;
-		if ((flags & O_ACCMODE) != O_RDONLY)
-			return -EACCES;
-		return kernel_fdinfo(fd, kind, &st, flags);
-	}
-	if (proc_self_path(path, "fd", &fd)) {
-		kind = compat_fd_kind(fd, NULL);
-		*handled = kind == COMPAT_BUFFER || kind == COMPAT_SYNC_FILE;
-		return -ENXIO;
-	}
-	return 0;
 }
 
 /* ---- calls on fds ---- */

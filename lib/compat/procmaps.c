@@ -18,17 +18,20 @@
  *    memfd's device and inode.  views.c knows which memfd lines are a
  *    buffer's, and at which offset of it.
  *
- * When a program opens its own maps or smaps (/proc/self, thread-self, or
- * its pid), the layer reads the kernel's text; if a line is a buffer's, it
- * answers a copy, in a memfd, where that line has the kernel's header
- * (offset into the buffer, the device and inode fstat(2) of its fd shows)
- * and the name /dmabuf:NAME, and the rights the program mapped it with
- * (under the sanitizer, which takes pages away outside brackets).  Every
- * other line is the kernel's, byte for byte.  Without such a line it opens the
- * kernel's file, as if it were not there.
+ * When a program opens a process's maps or smaps (its own through
+ * /proc/self, thread-self or its pid, or another's), the layer reads the
+ * kernel's text; if a line is a buffer's, it answers a copy, in a memfd,
+ * where that line has the kernel's header (offset into the buffer, the
+ * device and inode fstat(2) of its fd shows) and the name /dmabuf:NAME,
+ * and in its own maps the rights it mapped it with (under the sanitizer,
+ * which takes pages away outside brackets).  Every other line is the
+ * kernel's, byte for byte.  Without such a line it opens the kernel's
+ * file, as if it were not there.  Another process's views of memfds are
+ * not known here: they show as the memfds.
  *
- * Built on fds.c (what a dev and inode are), views.c and libdmabuf (a
- * buffer's name by inode); paths.c calls it when a path is opened.
+ * Built on fds.c (what a dev and inode are), procfd.c (whose /proc
+ * path), views.c and libdmabuf (a buffer's name by inode); paths.c calls
+ * it when a path is opened.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -52,11 +55,13 @@
  * 25 + sizeof(void *) * 6 - 1 (fs/proc/task_mmu.c). */
 #define MAPS_HEADER_COLS ((int)(25 + sizeof(void *) * 6 - 1))
 
-/* Is @path this process's maps or smaps? */
-static bool own_maps(const char *path)
+/* Is @path a process's maps or smaps?  Whose in @self. */
+static bool maps_path(const char *path, bool *self)
 {
-	const char *p = compat_proc_self(path);
+	pid_t pid;
+	const char *p = compat_proc_pid(path, &pid);
 
+	*self = pid == getpid();
 	return p && (!strcmp(p, "maps") || !strcmp(p, "smaps"));
 }
 
@@ -114,11 +119,11 @@ static bool parse_line(const char *line, struct maps_line *l)
 
 /*
  * The buffer @l maps, and from which offset of it: a file of the mount
- * that is a buffer, or a memfd inside a view the layer made (then
- * @name is the view's last name).
+ * that is a buffer, or in this process's own maps (@self) a memfd inside
+ * a view the layer made (then @name is the view's last name).
  */
-static bool buffer_of(const struct maps_line *l, dev_t *dev, ino_t *ino,
-		      unsigned long *off, char *name, size_t len)
+static bool buffer_of(const struct maps_line *l, bool self, dev_t *dev,
+		      ino_t *ino, unsigned long *off, char *name, size_t len)
 {
 	dev_t d = makedev(l->maj, l->min);
 	struct compat_view v;
@@ -130,7 +135,7 @@ static bool buffer_of(const struct maps_line *l, dev_t *dev, ino_t *ino,
 		*off = l->off;
 		return true;
 	}
-	if (strncmp(l->name, "/memfd:", 7) ||
+	if (!self || strncmp(l->name, "/memfd:", 7) ||
 	    compat_view_of(l->lo, l->hi, &v) < 0)
 		return false;
 	*dev = v.dev;
@@ -215,7 +220,7 @@ static void program_perm(struct maps_line *l)
  * program of the uapi brackets the whole buffer, so the sanitizer's page
  * rights never split one of its mappings into several lines.)
  */
-static unsigned int rewrite(char *text, FILE *out)
+static unsigned int rewrite(char *text, bool self, FILE *out)
 {
 	struct known_name *known = NULL;
 	size_t nr_known = 0, cap_known = 0;
@@ -231,11 +236,13 @@ static unsigned int rewrite(char *text, FILE *out)
 		next = strchr(line, '\n');
 		next = next ? next + 1 : line + strlen(line);
 		if (!parse_line(line, &l) ||
-		    !buffer_of(&l, &dev, &ino, &off, last, sizeof(last))) {
+		    !buffer_of(&l, self, &dev, &ino, &off, last,
+			       sizeof(last))) {
 			fwrite(line, 1, (size_t)(next - line), out);
 			continue;
 		}
-		program_perm(&l);
+		if (self)
+			program_perm(&l);
 		put_buffer_line(
 			out, &l, dev, ino, off,
 			name_of(dev, ino, last, &known, &nr_known, &cap_known));
@@ -246,7 +253,7 @@ static unsigned int rewrite(char *text, FILE *out)
 }
 
 /**
- * compat_maps_open() - open(2) of this process's /proc maps or smaps
+ * compat_maps_open() - open(2) of a process's /proc maps or smaps
  * @path: the path asked for
  * @flags: open(2)'s flags
  * @handled: out: whether the answer is this one
@@ -259,13 +266,14 @@ int compat_maps_open(const char *path, int flags, bool *handled)
 {
 	unsigned int count = 0;
 	FILE *out = NULL;
+	bool self;
 	char *text;
 	size_t len;
 	int mfd, w = -1;
 
 	*handled = false;
-	if (!path || (flags & O_ACCMODE) != O_RDONLY || !own_maps(path) ||
-	    !compat_armed())
+	if (!path || (flags & O_ACCMODE) != O_RDONLY ||
+	    !maps_path(path, &self) || !compat_armed())
 		return 0;
 	text = slurp(path, &len);
 	if (!text)
@@ -276,7 +284,7 @@ int compat_maps_open(const char *path, int flags, bool *handled)
 	if (w >= 0 && !(out = fdopen(w, "w")))
 		REAL(close)(w);
 	if (out)
-		count = rewrite(text, out);
+		count = rewrite(text, self, out);
 	free(text);
 	if (!out || fclose(out) || !count) {
 		if (mfd >= 0)

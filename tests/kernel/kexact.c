@@ -197,21 +197,20 @@ static void show_path_stat(const char *c, const char *path)
 	say(c, "type=%s", ftype(st.st_mode));
 }
 
-/* Every fdinfo line but mnt_id; ino only as "the same as fstat's". */
-static void show_fdinfo(const char *c, int fd)
+/*
+ * Every line of fdinfo @path but mnt_id; ino only as "the same as
+ * @st's".
+ */
+static void show_fdinfo_at(const char *c, const char *path,
+			   const struct stat *st)
 {
-	char path[64], line[256], key[64], val[192];
-	struct stat st;
-	FILE *f;
+	char line[256], key[64], val[192];
+	FILE *f = fopen(path, "r");
 
-	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", fd);
-	f = fopen(path, "r");
 	if (!f) {
 		say(c, "%s", strerrorname_np(errno));
 		return;
 	}
-	if (fstat(fd, &st))
-		st.st_ino = 0;
 	while (fgets(line, sizeof(line), f)) {
 		char sub[128];
 
@@ -225,12 +224,23 @@ static void show_fdinfo(const char *c, int fd)
 		snprintf(sub, sizeof(sub), "%s.%s", c, key);
 		if (!strcmp(key, "ino"))
 			say(sub, "%s",
-			    strtoull(val, NULL, 10) == st.st_ino ? "fstat"
-								 : "other");
+			    strtoull(val, NULL, 10) == st->st_ino ? "fstat"
+								  : "other");
 		else
 			say(sub, "%s", val);
 	}
 	fclose(f);
+}
+
+static void show_fdinfo(const char *c, int fd)
+{
+	char path[64];
+	struct stat st;
+
+	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", fd);
+	if (fstat(fd, &st))
+		st.st_ino = 0;
+	show_fdinfo_at(c, path, &st);
 }
 
 static void show_dir(const char *c, const char *dir, const char *want)
@@ -256,6 +266,19 @@ static void show_dir(const char *c, const char *dir, const char *want)
 					  : "other");
 	}
 	closedir(d);
+}
+
+static void show_link_at(const char *c, const char *path)
+{
+	char target[512];
+	ssize_t n = readlink(path, target, sizeof(target) - 1);
+
+	if (n < 0) {
+		say(c, "%s", strerrorname_np(errno));
+		return;
+	}
+	target[n] = '\0';
+	say(c, "%s", target);
 }
 
 static void show_link(const char *c, int fd)
@@ -661,11 +684,11 @@ static void count_cases(int fd)
  * fstat's; "none" when no line maps it.  Read with stdio, or with
  * read(2) when @raw, the two ways programs read it.
  */
-static void show_maps_line(const char *c, const char *file, bool raw,
-			   const void *addr, const struct stat *st)
+static void show_maps_at(const char *c, const char *path, bool raw, bool rights,
+			 const void *addr, const struct stat *st)
 {
 	static char text[1 << 20];
-	char path[64], perm[8], *line, *next;
+	char perm[8], *line, *next;
 	unsigned long lo, hi, off, ino;
 	unsigned int maj, min;
 	size_t len = 0;
@@ -673,7 +696,6 @@ static void show_maps_line(const char *c, const char *file, bool raw,
 	int fd, at;
 	FILE *f;
 
-	snprintf(path, sizeof(path), "/proc/self/%s", file);
 	if (raw) {
 		fd = open(path, O_RDONLY | O_CLOEXEC);
 		while (fd >= 0 && len < sizeof(text) - 1 &&
@@ -694,12 +716,23 @@ static void show_maps_line(const char *c, const char *file, bool raw,
 			   &off, &maj, &min, &ino, &at) != 7 ||
 		    lo != (unsigned long)(uintptr_t)addr)
 			continue;
-		say(c, "%s %08lx %s at=%d dev=%s ino=%s", perm, off, line + at,
-		    at, makedev(maj, min) == st->st_dev ? "fstat" : "other",
+		say(c, "%s%s%08lx %s at=%d dev=%s ino=%s", rights ? perm : "",
+		    rights ? " " : "", off, line + at, at,
+		    makedev(maj, min) == st->st_dev ? "fstat" : "other",
 		    ino == st->st_ino ? "fstat" : "other");
 		return;
 	}
 	say(c, "none");
+}
+
+/* The same, of this process's own /proc/self/@file. */
+static void show_maps_line(const char *c, const char *file, bool raw,
+			   const void *addr, const struct stat *st)
+{
+	char path[64];
+
+	snprintf(path, sizeof(path), "/proc/self/%s", file);
+	show_maps_at(c, path, raw, true, addr, st);
 }
 
 /*
@@ -770,6 +803,63 @@ static void unnamed_maps_case(const char *g, int fd)
 	snprintf(c, sizeof(c), "%s.mapped.fdinfo", g);
 	show_fdinfo(c, fd);
 	munmap(p, PAGE);
+}
+
+/*
+ * Another process's buffer, as tools that account every process's dma-buf
+ * memory (dmabuf_dump, lsfd) read it: the link of its fd, its fdinfo and
+ * the line of its mapping in that process's maps.  The child holds the
+ * only fd and a mapping; the parent reads its /proc.
+ */
+static void other_process_cases(int heap)
+{
+	int fd = heap_alloc(heap, 2 * PAGE, O_RDWR | O_CLOEXEC, 0), up[2],
+	    down[2];
+	char path[64], c[32], go;
+	struct stat st;
+	void *addr;
+	pid_t pid;
+	int status;
+
+	if (fd < 0 || ioctl(fd, DMA_BUF_SET_NAME_B, "other") ||
+	    fstat(fd, &st) || pipe2(up, O_CLOEXEC) || pipe2(down, O_CLOEXEC)) {
+		say("other", "no buffer");
+		return;
+	}
+	pid = fork();
+	if (pid == 0) {
+		close(up[0]);
+		close(down[1]); /* so that the parent's close ends the read */
+		addr = mmap(NULL, 2 * PAGE, PROT_READ, MAP_SHARED, fd, 0);
+		if (write(up[1], &addr, sizeof(addr)) != sizeof(addr))
+			_exit(1);
+		_exit(read(down[0], &go, 1) < 0);
+	}
+	close(fd); /* the child's are the only references left */
+	close(up[1]);
+	close(down[0]);
+	if (pid < 0 || read(up[0], &addr, sizeof(addr)) != sizeof(addr)) {
+		say("other", "no child");
+		close(up[0]);
+		close(down[1]);
+		if (pid > 0)
+			waitpid(pid, &status, 0);
+		return;
+	}
+	snprintf(path, sizeof(path), "/proc/%d/fd/%d", (int)pid, fd);
+	show_link_at("other.link", path);
+	snprintf(path, sizeof(path), "/proc/%d/fdinfo/%d", (int)pid, fd);
+	show_fdinfo_at("other.fdinfo", path, &st);
+	snprintf(path, sizeof(path), "/proc/%d/maps", (int)pid);
+	/* Not its rights: under dmabufctl run --sanitize they are what that
+	 * process's sanitizer left of them (dmabuf-compat(7) LIMITS). */
+	show_maps_at("other.maps", path, false, false, addr, &st);
+	snprintf(path, sizeof(path), "/proc/%d/fd/%d", (int)pid, fd);
+	snprintf(c, sizeof(c), "other.reopen");
+	rc(c, open(path, O_RDONLY | O_CLOEXEC));
+	close(down[1]);
+	waitpid(pid, &status, 0);
+	close(up[0]);
 }
 
 /* fork: the child's writes through its mapping are the parent's. */
@@ -1151,6 +1241,7 @@ int main(void)
 	heap = heap_cases();
 	if (heap >= 0) {
 		heap_buffer_cases(heap);
+		other_process_cases(heap);
 		sync_file_cases(heap);
 		close(heap);
 	}
