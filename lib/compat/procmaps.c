@@ -58,10 +58,10 @@
 /* Is @path a process's maps or smaps?  Whose in @self. */
 static bool maps_path(const char *path, bool *self)
 {
-	pid_t pid;
+	pid_t pid = 0;
 	const char *p = compat_proc_pid(path, &pid);
 
-	*self = pid == getpid();
+	*self = p && pid == getpid();
 	return p && (!strcmp(p, "maps") || !strcmp(p, "smaps"));
 }
 
