@@ -274,6 +274,51 @@ Test(compat, device_nodes_are_no_files)
 	}
 }
 
+/*
+ * The layer answers another process's /proc/PID/fd, fdinfo and maps with
+ * names it asks the daemon for; it must answer only what the kernel lets
+ * the reader see.  Root, under the layer, sees its own process's buffer
+ * by its name; uid nobody, under the layer too, gets the kernel's EACCES
+ * for all three, and never the name.
+ */
+Test(compat, another_uid_learns_nothing_of_a_process_it_cannot_trace)
+{
+	struct dmabuf_name n = {.name = "secretname"};
+	static char cmd[8192 + 256];
+	void *p;
+	int fd;
+
+	unmount_all();
+	mount_with("allow_other,root_mode=1777");
+	fd = new_buffer("held", NULL, 4096, 0);
+	cr_assert_eq(ioctl(fd, DMABUF_IOCTL_SET_NAME, &n), 0);
+	close(fd);
+	fd = open(at("held"), O_RDWR); /* sized: mmap maps it */
+	cr_assert_geq(fd, 0);
+	p = mmap(NULL, 4096, PROT_READ, MAP_SHARED, fd, 0);
+	cr_assert_neq(p, MAP_FAILED);
+	snprintf(cmd, sizeof(cmd),
+		 "%s -m $MNT run -- sh -c 'readlink -v /proc/%d/fd/%d; "
+		 "cat /proc/%d/fdinfo/%d; cat /proc/%d/maps'",
+		 ctl_path(), (int)getpid(), fd, (int)getpid(), fd,
+		 (int)getpid());
+	cr_assert_eq(sh("%s 2>&1 | grep -q '^/dmabuf:secretname$'", cmd), 0,
+		     "root sees its buffer by name: the test can fail");
+	cr_assert_eq(sh("setpriv --reuid=65534 --regid=65534 --clear-groups "
+			"%s >%s/nobody.out 2>&1; true",
+			cmd, M.dir),
+		     0);
+	cr_assert_eq(sh("test $(grep -c 'Permission denied' %s/nobody.out) "
+			"-eq 3",
+			M.dir),
+		     0, "the kernel's EACCES, three times: %s",
+		     slurp_beside("nobody.out"));
+	cr_assert_neq(sh("grep -q secretname %s/nobody.out", M.dir), 0,
+		      "no name: %s", slurp_beside("nobody.out"));
+	munmap(p, 4096);
+	close(fd);
+}
+
 /* ---- the daemon's side of sync_file, spoken directly ---- */
 
 static int fence_file(uint64_t id)
